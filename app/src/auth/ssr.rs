@@ -1,0 +1,50 @@
+use crate::domain::{Role, UserIdentity};
+use crate::error::AppError;
+use tower_sessions::Session;
+
+/// Session key holding the signed-in [`UserIdentity`].
+pub const USER_KEY: &str = "user";
+/// Session key holding the raw ID token, kept only as the hint for the provider's logout.
+pub const ID_TOKEN_KEY: &str = "id_token";
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::internal("session layer missing", &e))
+}
+
+pub async fn user_from_session(session: &Session) -> Result<Option<UserIdentity>, AppError> {
+    session
+        .get::<UserIdentity>(USER_KEY)
+        .await
+        .map_err(|e| AppError::internal("reading the session failed", &e))
+}
+
+pub async fn current_user() -> Result<Option<UserIdentity>, AppError> {
+    user_from_session(&session().await?).await
+}
+
+/// Sets the HTTP status of the current server-function response to match the error.
+pub fn with_status(error: AppError) -> AppError {
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(error.status());
+    }
+    error
+}
+
+/// The caller, or 401 with no data.
+pub async fn require_user() -> Result<UserIdentity, AppError> {
+    current_user()
+        .await?
+        .ok_or_else(|| with_status(AppError::Unauthenticated))
+}
+
+/// The caller if they hold one of `roles`, otherwise 401 or 403 with no data.
+pub async fn require_any_role(roles: &[Role]) -> Result<UserIdentity, AppError> {
+    let user = require_user().await?;
+    if user.has_any_role(roles) {
+        Ok(user)
+    } else {
+        Err(with_status(AppError::Forbidden))
+    }
+}

@@ -1,0 +1,23 @@
+//! The Kafka environments (clusters) the portal manages, as people see them.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentSummary {
+    /// Short name used in requests and URLs, e.g. `sandbox`.
+    pub name: String,
+    pub display_name: String,
+    /// Whether data with PII or PHI may be published here.
+    pub allows_pii: bool,
+}
+
+/// The configured environments, in order. Any signed-in role may list them.
+#[server(prefix = "/api", endpoint = "environments")]
+pub async fn list_environments() -> Result<Vec<EnvironmentSummary>, AppError> {
+    crate::auth::ssr::require_any_role(&crate::domain::Role::ALL).await?;
+    let context = use_context::<crate::context::PortalContext>()
+        .ok_or_else(|| AppError::internal("portal context missing", &"list_environments"))?;
+    Ok(context.environments.to_vec())
+}

@@ -1,0 +1,78 @@
+//! Event Bus Portal: the pages, the server functions behind them, and the domain types that the
+//! browser and the server share. Compiled twice: with `ssr` into the server, with `hydrate` into
+//! the browser bundle.
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod context;
+pub mod domain;
+pub mod environments;
+pub mod error;
+mod layout;
+mod pages;
+
+use auth::get_session_user;
+use domain::UserIdentity;
+use error::AppError;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The name of the browser bundle: `/pkg/<name>.js`, `/pkg/<name>_bg.wasm`, `/pkg/<name>.css`.
+pub const BUNDLE_NAME: &str = "portal";
+
+/// The signed-in user for this page load, read once and shared with every component.
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<UserIdentity>, AppError>>);
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="description" content="Self-service access, topics and schemas for the enterprise event bus." />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let user = Resource::new_blocking(|| (), |_| get_session_user());
+    provide_context(CurrentUser(user));
+
+    view! {
+        <Stylesheet id="portal" href=format!("/pkg/{BUNDLE_NAME}.css") />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Event Bus Portal".to_owned() } else { format!("{page} · Event Bus Portal") }
+        } />
+        <Router>
+            <layout::Header />
+            <main id="main" tabindex="-1">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/catalog") view=pages::CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <layout::Footer />
+        </Router>
+    }
+}

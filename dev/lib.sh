@@ -1,0 +1,75 @@
+# Shared by dev/run, dev/test and dev/stack: paths, ports, logging and one-time set-up.
+# shellcheck shell=bash
+
+EBP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export EBP_ROOT
+export EBP_STACK_DIR="${EBP_STACK_DIR:-$EBP_ROOT/.stack}"
+export EBP_CACHE_DIR="${EBP_CACHE_DIR:-$HOME/.cache/event-bus-portal}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$EBP_CACHE_DIR/target}"
+
+# Ports, all on 127.0.0.1.
+export EBP_PORTAL_PORT="${EBP_PORTAL_PORT:-3000}"
+export EBP_E2E_PORTAL_PORT="${EBP_E2E_PORTAL_PORT:-3100}"
+export EBP_PG_PORT="${EBP_PG_PORT:-5433}"
+export EBP_IDP_PORT="${EBP_IDP_PORT:-4000}"
+export EBP_SANDBOX_PORT="${EBP_SANDBOX_PORT:-19092}"
+export EBP_SANDBOX_CONTROLLER_PORT="${EBP_SANDBOX_CONTROLLER_PORT:-19093}"
+export EBP_PROD_PORT="${EBP_PROD_PORT:-29092}"
+export EBP_PROD_CONTROLLER_PORT="${EBP_PROD_CONTROLLER_PORT:-29093}"
+
+export EBP_DATABASE_URL="postgres://portal@127.0.0.1:${EBP_PG_PORT}/event_bus_portal"
+export EBP_IDP_ISSUER="http://127.0.0.1:${EBP_IDP_PORT}"
+export PORTAL_REDIRECT_URIS="http://127.0.0.1:${EBP_PORTAL_PORT}/auth/callback,http://127.0.0.1:${EBP_E2E_PORTAL_PORT}/auth/callback"
+export PORTAL_POST_LOGOUT_REDIRECT_URIS="http://127.0.0.1:${EBP_PORTAL_PORT}/,http://127.0.0.1:${EBP_E2E_PORTAL_PORT}/"
+export IDP_PORT="$EBP_IDP_PORT"
+
+WASM_BINDGEN_VERSION="0.2.130"
+
+say() { printf '\033[1m[%s]\033[0m %s\n' "${EBP_STEP:-portal}" "$*"; }
+die() { printf '\033[31m[%s] %s\033[0m\n' "${EBP_STEP:-portal}" "$*" >&2; exit 1; }
+
+# Environment the portal reads: every PORTAL__ variable overrides server/config/default.toml.
+portal_env() {
+  local port="$1"
+  export PORTAL__SERVER__PORT="$port"
+  export PORTAL__SERVER__PUBLIC_URL="http://127.0.0.1:${port}"
+  export PORTAL__SERVER__SITE_ROOT="$CARGO_TARGET_DIR/site"
+  export PORTAL__DATABASE__URL="$EBP_DATABASE_URL"
+  export PORTAL__AUTH__ISSUER_URL="$EBP_IDP_ISSUER"
+  export PORTAL__KAFKA__ENVIRONMENTS__SANDBOX__BOOTSTRAP_SERVERS="127.0.0.1:${EBP_SANDBOX_PORT}"
+  export PORTAL__KAFKA__ENVIRONMENTS__PROD__BOOTSTRAP_SERVERS="127.0.0.1:${EBP_PROD_PORT}"
+}
+
+have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+# Installs what is missing, and only that. Safe to run every time.
+ensure_tools() {
+  local EBP_STEP=setup
+  local missing=()
+  local pkg
+  for pkg in postgresql chromium pkg-config libssl-dev zlib1g-dev build-essential curl ca-certificates; do
+    have_deb "$pkg" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]} (first time only)..."
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    mkdir -p "$EBP_CACHE_DIR"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+      >"$EBP_CACHE_DIR/apt.log" 2>&1 || die "apt-get install failed; see $EBP_CACHE_DIR/apt.log"
+  fi
+  command -v java >/dev/null || die "Java 17 is required for Kafka (java not on PATH)"
+  command -v mvn >/dev/null || die "Maven is required to fetch Kafka from Maven Central (mvn not on PATH)"
+  command -v node >/dev/null || die "Node.js 20 is required for the identity provider and browser tests"
+  command -v cargo >/dev/null || die "Rust (rustup) is required"
+  if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    say "adding the wasm32-unknown-unknown target (first time only)..."
+    rustup target add wasm32-unknown-unknown >/dev/null || die "rustup target add wasm32-unknown-unknown failed"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (first time only, about 4 minutes)..."
+    mkdir -p "$EBP_CACHE_DIR"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force >"$EBP_CACHE_DIR/wasm-bindgen-install.log" 2>&1 \
+      || die "installing wasm-bindgen-cli failed; see $EBP_CACHE_DIR/wasm-bindgen-install.log"
+  fi
+}

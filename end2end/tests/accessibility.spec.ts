@@ -1,0 +1,26 @@
+import { expect, test } from '@playwright/test';
+import { ALL_AREAS, ada, expectNoSeriousA11yViolations, signIn } from './support';
+
+test('anonymous pages have no serious accessibility violations', async ({ page }) => {
+  for (const path of ['/', '/no-such-page']) {
+    await page.goto(path);
+    await expectNoSeriousA11yViolations(page);
+  }
+  await page.goto('/auth/callback?state=unknown&code=x');
+  await expect(page.getByRole('heading', { name: 'Sign-in refused' })).toBeVisible();
+  await expectNoSeriousA11yViolations(page);
+  // The provider's login page is part of the journey too.
+  await page.goto('/auth/login');
+  await expect(page.getByRole('heading', { name: 'Sign in to the Event Bus' })).toBeVisible();
+  await expectNoSeriousA11yViolations(page);
+});
+
+test('every signed-in page has no serious accessibility violations', async ({ page }) => {
+  await signIn(page, ada);
+  await expectNoSeriousA11yViolations(page);
+  for (const area of ALL_AREAS) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: area, exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1, name: area })).toBeVisible();
+    await expectNoSeriousA11yViolations(page);
+  }
+});

@@ -1,0 +1,291 @@
+//! The OpenID Connect client: discovery, the authorization URL, the code exchange and ID-token
+//! verification against the provider's published keys.
+
+use crate::config::AuthSettings;
+use anyhow::{Context, anyhow};
+use app::domain::GroupName;
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret,
+    CsrfToken, EndSessionUrl, IdToken, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, Scope,
+    TokenResponse as _,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+
+/// The provider metadata we read: the standard fields plus the logout endpoint.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogoutMetadata {
+    end_session_endpoint: Option<EndSessionUrl>,
+}
+impl AdditionalProviderMetadata for LogoutMetadata {}
+
+type Metadata = ProviderMetadata<
+    LogoutMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The `groups` claim that carries team and role membership.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct GroupsClaim {
+    #[serde(default)]
+    groups: Vec<String>,
+}
+impl AdditionalClaims for GroupsClaim {}
+
+type GroupsIdToken = IdToken<
+    GroupsClaim,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// What a sign-in needs to remember between the redirect and the callback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub next: String,
+}
+
+/// A verified sign-in.
+#[derive(Debug, Clone)]
+pub struct VerifiedSignIn {
+    pub subject: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub groups: Vec<GroupName>,
+    pub id_token: String,
+}
+
+const METADATA_TTL: Duration = Duration::from_secs(300);
+
+pub struct Oidc {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: SecretString,
+    redirect_url: RedirectUrl,
+    post_logout_url: PostLogoutRedirectUrl,
+    http: openidconnect::reqwest::Client,
+    metadata: RwLock<Option<(Instant, Metadata)>>,
+}
+
+impl Oidc {
+    pub fn new(settings: &AuthSettings, public_url: &url::Url) -> anyhow::Result<Self> {
+        let issuer = IssuerUrl::new(settings.issuer_url.clone()).context("auth.issuer_url")?;
+        let redirect = public_url
+            .join("/auth/callback")
+            .context("server.public_url")?;
+        let post_logout = public_url.join("/").context("server.public_url")?;
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // Following redirects would open the door to SSRF through the provider's answers.
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("building the HTTP client for the identity provider")?;
+        Ok(Self {
+            issuer,
+            client_id: ClientId::new(settings.client_id.clone()),
+            client_secret: settings.client_secret.clone(),
+            redirect_url: RedirectUrl::from_url(redirect),
+            post_logout_url: PostLogoutRedirectUrl::from_url(post_logout),
+            http,
+            metadata: RwLock::new(None),
+        })
+    }
+
+    /// Provider metadata and keys, fetched at most every five minutes.
+    async fn metadata(&self, force: bool) -> anyhow::Result<Metadata> {
+        if !force
+            && let Some((fetched, metadata)) = self.metadata.read().await.as_ref()
+            && fetched.elapsed() < METADATA_TTL
+        {
+            return Ok(metadata.clone());
+        }
+        let metadata = Metadata::discover_async(self.issuer.clone(), &self.http)
+            .await
+            .map_err(|e| anyhow!("OpenID provider discovery failed: {e}"))?;
+        *self.metadata.write().await = Some((Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+
+    fn client(&self, metadata: Metadata) -> ClientFor {
+        CoreClient::from_provider_metadata(
+            metadata,
+            self.client_id.clone(),
+            Some(ClientSecret::new(
+                self.client_secret.expose_secret().to_owned(),
+            )),
+        )
+        .set_redirect_uri(self.redirect_url.clone())
+    }
+
+    /// The provider URL to send the browser to, and what to remember until it comes back.
+    pub async fn begin(&self, next: String) -> anyhow::Result<(url::Url, PendingSignIn)> {
+        let client = self.client(self.metadata(false).await?);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("profile".into()))
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("groups".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok((
+            url,
+            PendingSignIn {
+                state: state.secret().clone(),
+                nonce: nonce.secret().clone(),
+                pkce_verifier: verifier.secret().clone(),
+                next,
+            },
+        ))
+    }
+
+    /// Exchanges the code and verifies the ID token's signature, issuer, audience, expiry and nonce.
+    pub async fn finish(
+        &self,
+        pending: PendingSignIn,
+        code: String,
+    ) -> anyhow::Result<VerifiedSignIn> {
+        let metadata = self.metadata(false).await?;
+        match self.exchange(metadata, &pending, code.clone()).await {
+            Ok(verified) => Ok(verified),
+            Err(SignInFailure::UnknownKey) => {
+                // The provider may have rotated its keys since we cached them.
+                let metadata = self.metadata(true).await?;
+                self.exchange(metadata, &pending, code)
+                    .await
+                    .map_err(SignInFailure::into_anyhow)
+            }
+            Err(other) => Err(other.into_anyhow()),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        metadata: Metadata,
+        pending: &PendingSignIn,
+        code: String,
+    ) -> Result<VerifiedSignIn, SignInFailure> {
+        let client = self.client(metadata);
+        let response = client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| SignInFailure::Other(anyhow!("provider has no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| SignInFailure::Other(anyhow!("code exchange failed: {e}")))?;
+        let raw = response
+            .id_token()
+            .ok_or_else(|| SignInFailure::Other(anyhow!("token response has no ID token")))?
+            .to_string();
+        let id_token: GroupsIdToken = raw
+            .parse()
+            .map_err(|e| SignInFailure::Other(anyhow!("ID token is malformed: {e}")))?;
+        let verifier = client.id_token_verifier();
+        let claims = id_token
+            .claims(&verifier, &Nonce::new(pending.nonce.clone()))
+            .map_err(|e| match e {
+                openidconnect::ClaimsVerificationError::SignatureVerification(_) => {
+                    SignInFailure::UnknownKey
+                }
+                other => SignInFailure::Other(anyhow!("ID token rejected: {other}")),
+            })?;
+        let subject = claims.subject().to_string();
+        let display_name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string())
+            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+            .unwrap_or_else(|| subject.clone());
+        let groups = claims
+            .additional_claims()
+            .groups
+            .iter()
+            .filter_map(|g| GroupName::parse(g.clone()).ok())
+            .collect();
+        Ok(VerifiedSignIn {
+            subject,
+            display_name,
+            email: claims.email().map(|e| e.to_string()),
+            groups,
+            id_token: raw,
+        })
+    }
+
+    /// The provider's logout URL for this session, if the provider offers RP-initiated logout.
+    pub async fn logout_url(&self, id_token: Option<String>) -> Option<url::Url> {
+        let metadata = self.metadata(false).await.ok()?;
+        let endpoint = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(self.client_id.clone())
+            .set_post_logout_redirect_uri(self.post_logout_url.clone());
+        if let Some(token) = id_token.and_then(|t| t.parse::<GroupsIdToken>().ok()) {
+            request = request.set_id_token_hint(&token);
+        }
+        Some(request.http_get_url())
+    }
+}
+
+type ClientFor = openidconnect::Client<
+    openidconnect::EmptyAdditionalClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    openidconnect::core::CoreAuthPrompt,
+    openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    openidconnect::core::CoreTokenResponse,
+    openidconnect::core::CoreTokenIntrospectionResponse,
+    openidconnect::core::CoreRevocableToken,
+    openidconnect::core::CoreRevocationErrorResponse,
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+enum SignInFailure {
+    UnknownKey,
+    Other(anyhow::Error),
+}
+
+impl SignInFailure {
+    fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            SignInFailure::UnknownKey => {
+                anyhow!("ID token signature does not match the provider's keys")
+            }
+            SignInFailure::Other(e) => e,
+        }
+    }
+}

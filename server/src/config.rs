@@ -1,0 +1,229 @@
+//! Layered configuration: built-in defaults, then files named in `PORTAL_CONFIG`, then
+//! `PORTAL__SECTION__KEY` environment variables. Secrets are `SecretString` so they never print.
+
+use anyhow::{Context, bail};
+use app::domain::RoleMapping;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub kafka: KafkaSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: url::Url,
+    pub site_root: String,
+}
+
+impl ServerSettings {
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        format!("{}:{}", self.host, self.port)
+            .parse()
+            .with_context(|| {
+                format!(
+                    "server.host/port {}:{} is not an address",
+                    self.host, self.port
+                )
+            })
+    }
+
+    /// Cookies get the `Secure` flag when people reach the portal over https.
+    pub fn serves_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub session_idle_minutes: i64,
+    pub roles: RoleMapping,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KafkaSettings {
+    pub environments: BTreeMap<String, KafkaEnvironmentSettings>,
+}
+
+/// One Kafka cluster: an environment such as `sandbox` or `prod`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KafkaEnvironmentSettings {
+    pub order: u16,
+    pub display_name: String,
+    pub bootstrap_servers: String,
+    pub security_protocol: String,
+    pub sasl_mechanism: String,
+    pub sasl_username: String,
+    pub sasl_password: SecretString,
+    pub allows_pii: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Settings {
+    /// Reads defaults, the files in `PORTAL_CONFIG` (separated by `:`), and the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let files = std::env::var("PORTAL_CONFIG").unwrap_or_default();
+        Self::load_from(files.split(':').filter(|f| !f.is_empty()), std::env::vars())
+    }
+
+    pub fn load_from<'a>(
+        files: impl IntoIterator<Item = &'a str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        for file in files {
+            builder = builder.add_source(config::File::with_name(file).required(true));
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("PORTAL__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("PORTAL")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("configuration has a missing or malformed value")?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.kafka.environments.is_empty() {
+            bail!("configuration lists no Kafka environments (kafka.environments)");
+        }
+        for (name, env) in &self.kafka.environments {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                bail!(
+                    "Kafka environment name {name:?} must be lowercase letters, digits and dashes"
+                );
+            }
+            if env.bootstrap_servers.trim().is_empty() {
+                bail!("kafka.environments.{name}.bootstrap_servers is empty");
+            }
+        }
+        if self.auth.session_idle_minutes <= 0 {
+            bail!("auth.session_idle_minutes must be positive");
+        }
+        Ok(())
+    }
+
+    /// Environments in their configured order.
+    pub fn environments(&self) -> Vec<(&str, &KafkaEnvironmentSettings)> {
+        let mut envs: Vec<_> = self
+            .kafka
+            .environments
+            .iter()
+            .map(|(name, env)| (name.as_str(), env))
+            .collect();
+        envs.sort_by_key(|(name, env)| (env.order, *name));
+        envs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load_with_two_environments_in_order() {
+        let settings = Settings::load_from([], env(&[])).expect("defaults are valid");
+        let names: Vec<_> = settings.environments().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["sandbox", "prod"]);
+        assert_eq!(settings.server.port, 3000);
+        assert!(!settings.server.serves_https());
+    }
+
+    #[test]
+    fn environment_overrides_win() {
+        let settings = Settings::load_from(
+            [],
+            env(&[
+                ("PORTAL__SERVER__PORT", "3999"),
+                (
+                    "PORTAL__KAFKA__ENVIRONMENTS__PROD__SASL_PASSWORD",
+                    "from-env",
+                ),
+                ("PORTAL__SERVER__PUBLIC_URL", "https://portal.example.test"),
+                ("UNRELATED", "ignored"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(settings.server.port, 3999);
+        assert_eq!(
+            settings.kafka.environments["prod"]
+                .sasl_password
+                .expose_secret(),
+            "from-env"
+        );
+        assert!(settings.server.serves_https());
+    }
+
+    #[test]
+    fn malformed_values_are_refused() {
+        let err = Settings::load_from([], env(&[("PORTAL__SERVER__PORT", "not-a-port")]))
+            .expect_err("port must be a number");
+        assert!(format!("{err:#}").contains("configuration"));
+        assert!(
+            Settings::load_from([], env(&[("PORTAL__AUTH__SESSION_IDLE_MINUTES", "0")])).is_err()
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let settings = Settings::load_from([], env(&[])).expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("portal-admin-secret"));
+        assert!(!printed.contains("event-bus-portal-dev-secret"));
+    }
+}

@@ -1,0 +1,53 @@
+//! The Postgres pool and the schema migrations.
+
+use crate::config::DatabaseSettings;
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Opens the pool lazily so the server starts (and reports not-ready) while the database is down.
+pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy(settings.url.expose_secret())
+        .context("the database URL is malformed")
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying database migrations")
+}
+
+/// Records a sign-in: who, and when they were last seen. Groups are kept for audit.
+pub async fn record_sign_in(
+    pool: &PgPool,
+    subject: &str,
+    display_name: &str,
+    email: Option<&str>,
+    groups: &[String],
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "insert into app_user (subject, display_name, email, groups)
+         values ($1, $2, $3, $4)
+         on conflict (subject) do update
+            set display_name = excluded.display_name,
+                email = excluded.email,
+                groups = excluded.groups,
+                last_login_at = now()",
+    )
+    .bind(subject)
+    .bind(display_name)
+    .bind(email)
+    .bind(groups)
+    .execute(pool)
+    .await
+    .context("recording the sign-in")?;
+    Ok(())
+}

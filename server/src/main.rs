@@ -1,0 +1,53 @@
+use anyhow::Context;
+use server::config::Settings;
+use server::{db, startup, telemetry};
+use std::time::Duration;
+use tower_sessions::ExpiredDeletion;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log);
+    let addr = settings.server.bind_addr()?;
+    let pool = db::pool(&settings.database)?;
+    let app = startup::build(settings, pool).await?;
+
+    let deletion = tokio::spawn(
+        app.session_store
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(300)),
+    );
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, "Event Bus Portal listening");
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    deletion.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,156 @@
+//! Operations endpoints: liveness, readiness per dependency, and Prometheus metrics.
+
+use crate::kafka::{self, ClusterCheckError};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `/healthz`: the process is up and serving.
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub checks: Vec<DependencyCheck>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DependencyCheck {
+    pub name: String,
+    pub status: &'static str,
+    pub latency_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `/readyz`: the database and every Kafka cluster answer. 503 with the failing ones otherwise.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let database = async {
+        let started = Instant::now();
+        let result = tokio::time::timeout(
+            CHECK_TIMEOUT,
+            sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db),
+        )
+        .await;
+        let error = match result {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: database check failed");
+                Some("the database did not answer".to_owned())
+            }
+            Err(_) => Some(format!(
+                "the database did not answer within {CHECK_TIMEOUT:?}"
+            )),
+        };
+        check("database".into(), started, error)
+    };
+    let clusters = state
+        .settings
+        .environments()
+        .into_iter()
+        .map(|(name, env)| {
+            let config = kafka::client_config(env);
+            let name = format!("kafka:{name}");
+            async move {
+                let started = Instant::now();
+                let result = kafka::check_cluster(config, CHECK_TIMEOUT).await;
+                let error = result.err().map(|e: ClusterCheckError| e.to_string());
+                check(name, started, error)
+            }
+        });
+    let (database, clusters) = tokio::join!(database, futures::future::join_all(clusters));
+    let mut checks = vec![database];
+    checks.extend(clusters);
+    let ready = checks.iter().all(|c| c.error.is_none());
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks,
+    };
+    (status, Json(body)).into_response()
+}
+
+fn check(name: String, started: Instant, error: Option<String>) -> DependencyCheck {
+    DependencyCheck {
+        name,
+        status: if error.is_none() { "ok" } else { "error" },
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        error,
+    }
+}
+
+/// `/metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("http_request_duration_seconds".into()),
+            &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+        )?
+        .build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_err() {
+        // Another caller installed it first; use theirs.
+        return HANDLE
+            .get()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("a different metrics recorder is installed"));
+    }
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// Counts requests and records their latency, labelled by route (never by raw path, which would
+/// carry ids and unbounded cardinality).
+pub async fn track_requests(
+    State(known_routes): State<Arc<HashSet<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path();
+    let route = if known_routes.contains(path) {
+        path.to_owned()
+    } else if path.starts_with("/pkg/") {
+        "/pkg/*".to_owned()
+    } else {
+        "unmatched".to_owned()
+    };
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

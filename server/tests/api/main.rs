@@ -1,0 +1,7 @@
+//! Integration tests against the real PostgreSQL and Kafka clusters of the local stack
+//! (`dev/stack.sh up`). Each test gets a fresh database from `#[sqlx::test]`.
+
+mod auth;
+mod helpers;
+mod kafka;
+mod ops;
