@@ -21,7 +21,7 @@ if [ "$(id -u)" -eq 0 ]; then
   pg_user="postgres"
   id postgres >/dev/null 2>&1 || die "user 'postgres' missing (installed with the postgresql package)"
   mkdir -p "$EBP_STACK_DIR"
-  if ! runuser -u postgres -- test -x "$EBP_STACK_DIR"; then
+  if ! (cd / && runuser -u postgres -- test -x "$EBP_STACK_DIR"); then
     pg_home="/var/lib/event-bus-portal/$(printf '%s' "$EBP_STACK_DIR" | sha1sum | cut -c1-12)/postgres"
   fi
 fi
@@ -30,7 +30,7 @@ log="$pg_home/postgres.log"
 sock="$pg_home/socket"
 
 as_pg() {
-  if [ -n "$pg_user" ]; then runuser -u "$pg_user" -- "$@"; else "$@"; fi
+  if [ -n "$pg_user" ]; then (cd / && runuser -u "$pg_user" -- "$@"); else "$@"; fi
 }
 
 running() { as_pg "$(pg_bin)/pg_ctl" -D "$data" status >/dev/null 2>&1; }
