@@ -1,9 +1,24 @@
 //! What the server hands to server functions through Leptos context.
 
+use crate::domain::{ApprovalPolicy, NamingPolicy};
 use crate::environments::EnvironmentSummary;
+use crate::error::AppError;
+use sqlx::PgPool;
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct PortalContext {
+    pub db: PgPool,
     pub environments: Arc<[EnvironmentSummary]>,
+    pub approvals: Arc<ApprovalPolicy>,
+    pub naming: Arc<NamingPolicy>,
+}
+
+pub fn portal() -> Result<PortalContext, AppError> {
+    leptos::prelude::use_context::<PortalContext>()
+        .ok_or_else(|| AppError::internal("portal context missing", &"use_context"))
+}
+
+pub fn db() -> Result<PgPool, AppError> {
+    Ok(portal()?.db)
 }

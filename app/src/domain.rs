@@ -2,6 +2,17 @@
 
 mod area;
 mod identity;
+mod request;
+mod routing;
+mod text;
+mod topic;
 
 pub use area::Area;
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
+pub use request::{Decision, RequestEvent, RequestKind, RequestState};
+pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};
+pub use text::{FieldError, bounded_text};
+pub use topic::{
+    CleanupPolicy, ConsumerGroup, DataClassification, HIGH_SENSITIVITY_REFUSAL, Lifecycle,
+    NamingPolicy, Partitions, RetentionDays, TopicName,
+};

@@ -17,7 +17,5 @@ pub struct EnvironmentSummary {
 #[server(prefix = "/api", endpoint = "environments")]
 pub async fn list_environments() -> Result<Vec<EnvironmentSummary>, AppError> {
     crate::auth::ssr::require_any_role(&crate::domain::Role::ALL).await?;
-    let context = use_context::<crate::context::PortalContext>()
-        .ok_or_else(|| AppError::internal("portal context missing", &"list_environments"))?;
-    Ok(context.environments.to_vec())
+    Ok(crate::context::portal()?.environments.to_vec())
 }

@@ -1,5 +1,6 @@
 //! The one error type the browser sees. Every variant carries only text that is safe to show.
 
+use crate::domain::FieldError;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,9 @@ pub enum AppError {
     Forbidden,
     #[error("Not found.")]
     NotFound,
-    #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    /// Input that breaks a rule, field by field. Nothing was written.
+    #[error("{}", describe(.0))]
+    Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
     #[error("The request could not be read.")]
@@ -29,10 +31,25 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for one field, if this error names it.
+    pub fn field_message(&self, field: &str) -> Option<&str> {
+        match self {
+            AppError::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.as_str()),
+            _ => None,
         }
     }
 
@@ -42,6 +59,14 @@ impl AppError {
         tracing::error!(error = %cause, "{context}");
         AppError::Internal
     }
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect();
+    format!("Please correct: {}", parts.join("; "))
 }
 
 impl FromServerFnError for AppError {
@@ -72,11 +97,15 @@ mod tests {
                 .to_lowercase()
                 .contains("sql")
         );
-        let invalid = AppError::Invalid {
-            field: "Topic name".into(),
-            message: "use only letters".into(),
-        };
-        assert_eq!(invalid.to_string(), "Topic name: use only letters");
+        let invalid = AppError::invalid("Topic name", "use only letters");
+        assert_eq!(
+            invalid.to_string(),
+            "Please correct: Topic name: use only letters"
+        );
+        assert_eq!(
+            invalid.field_message("Topic name"),
+            Some("use only letters")
+        );
     }
 
     #[test]

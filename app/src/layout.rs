@@ -54,7 +54,14 @@ fn SignedIn(user: UserIdentity) -> impl IntoView {
             <ul>
                 {areas
                     .into_iter()
-                    .map(|area| view! { <li><A href=area.path()>{area.label()}</A></li> })
+                    .map(|area| view! {
+                        <li>
+                            <A href=area.path()>
+                                {area.label()}
+                                {(area == Area::Approvals).then(|| view! { <PendingCount /> })}
+                            </A>
+                        </li>
+                    })
                     .collect_view()}
             </ul>
         </nav>
@@ -75,5 +82,20 @@ pub fn Footer() -> impl IntoView {
         <footer class="site-footer">
             <p>"Event Bus Portal: self-service for the enterprise event bus. Every request and decision is recorded."</p>
         </footer>
+    }
+}
+
+/// The number of requests waiting for the caller, next to "Approvals".
+#[component]
+fn PendingCount() -> impl IntoView {
+    let count = Resource::new(|| (), |_| crate::requests::pending_approval_count());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                count.await.ok().filter(|n| *n > 0).map(|n| view! {
+                    " " <span class="count" data-testid="pending-count">{n}<span class="visually-hidden">" waiting"</span></span>
+                })
+            })}
+        </Transition>
     }
 }

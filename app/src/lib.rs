@@ -2,7 +2,9 @@
 //! browser and the server share. Compiled twice: with `ssr` into the server, with `hydrate` into
 //! the browser bundle.
 
+pub mod audit;
 pub mod auth;
+pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod domain;
@@ -10,6 +12,7 @@ pub mod environments;
 pub mod error;
 mod layout;
 mod pages;
+pub mod requests;
 
 use auth::get_session_user;
 use domain::UserIdentity;
@@ -66,7 +69,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
                     <Route path=path!("/catalog") view=pages::CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/catalog/:name") view=pages::TopicPage ssr=SsrMode::Async />
                     <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />

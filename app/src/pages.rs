@@ -1,9 +1,13 @@
 //! One module per page.
 
 mod areas;
+mod catalog;
 mod home;
+mod requests;
 mod status;
 
-pub use areas::{AdminPage, ApprovalsPage, CatalogPage, HealthPage, MyRequestsPage};
+pub use areas::{AdminPage, HealthPage};
+pub use catalog::{CatalogPage, TopicPage};
 pub use home::HomePage;
+pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, RequestPage};
 pub use status::NotFound;

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ALL_AREAS, ada, expectNoSeriousA11yViolations, signIn } from './support';
+import { ALL_AREAS, ada, expectNoSeriousA11yViolations, maria, signIn } from './support';
 
 test('anonymous pages have no serious accessibility violations', async ({ page }) => {
   for (const path of ['/', '/no-such-page']) {
@@ -21,6 +21,20 @@ test('every signed-in page has no serious accessibility violations', async ({ pa
   for (const area of ALL_AREAS) {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: area, exact: true }).click();
     await expect(page.getByRole('heading', { level: 1, name: area })).toBeVisible();
+    await expectNoSeriousA11yViolations(page);
+  }
+});
+
+test('the topic page, the request form and a request page have no serious accessibility violations', async ({ page }) => {
+  await signIn(page, maria);
+  for (const [path, heading] of [
+    ['/catalog/decision_letter_availability', 'decision_letter_availability'],
+    ['/requests/new', 'New access request'],
+    // A seeded request that was declined, with its reason and timeline.
+    ['/requests/b0000000-0000-4000-8000-000000000003', /Consumer access/],
+  ] as const) {
+    await page.goto(path);
+    await expect(page.getByRole('heading', { name: heading })).toBeVisible();
     await expectNoSeriousA11yViolations(page);
   }
 });

@@ -32,6 +32,13 @@ export const ada: DemoUser = {
   roles: ['Admin'],
   nav: ALL_AREAS,
 };
+export const omar: DemoUser = {
+  username: 'omar',
+  password: 'omar-demo-pw',
+  name: 'Omar Haddad',
+  roles: ['Member', 'Team approver'],
+  nav: ['Catalog', 'My requests', 'Approvals', 'Health'],
+};
 export const victor: DemoUser = {
   username: 'victor',
   password: 'victor-demo-pw',

@@ -2,7 +2,7 @@
 //! `PORTAL__SECTION__KEY` environment variables. Secrets are `SecretString` so they never print.
 
 use anyhow::{Context, bail};
-use app::domain::RoleMapping;
+use app::domain::{ApprovalPolicy, NamingPolicy, RoleMapping};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -16,6 +16,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub kafka: KafkaSettings,
+    pub approvals: ApprovalPolicy,
+    pub naming: NamingPolicy,
     pub log: LogSettings,
 }
 

@@ -21,8 +21,11 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 /// What server functions in the `app` crate may read from context.
-fn portal_context(settings: &Settings) -> PortalContext {
+fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> PortalContext {
     PortalContext {
+        db: db.clone(),
+        approvals: Arc::new(settings.approvals.clone()),
+        naming: Arc::new(settings.naming.clone()),
         environments: settings
             .environments()
             .into_iter()
@@ -102,7 +105,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             routes,
             {
                 let state = state.clone();
-                let portal = portal_context(&state.settings);
+                let portal = portal_context(&state.settings, &state.db);
                 move || {
                     provide_context(state.clone());
                     provide_context(portal.clone());

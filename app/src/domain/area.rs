@@ -44,7 +44,7 @@ impl Area {
         match self {
             Area::Catalog | Area::Health => &Role::ALL,
             Area::MyRequests => &[Role::Member, Role::Admin],
-            Area::Approvals => &[Role::Approver, Role::Admin],
+            Area::Approvals => &[Role::Approver, Role::TeamApprover, Role::Admin],
             Area::Admin => &[Role::Admin],
         }
     }
@@ -107,6 +107,15 @@ mod tests {
         );
         assert_eq!(visible(&[Role::Admin]), Area::ALL.to_vec());
         assert_eq!(visible(&[Role::Viewer]), vec![Area::Catalog, Area::Health]);
+        assert_eq!(
+            visible(&[Role::Member, Role::TeamApprover]),
+            vec![
+                Area::Catalog,
+                Area::MyRequests,
+                Area::Approvals,
+                Area::Health
+            ]
+        );
         assert!(visible(&[]).is_empty());
     }
 }

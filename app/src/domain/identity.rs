@@ -9,6 +9,8 @@ pub enum Role {
     Member,
     /// Governance staff: approves or declines requests.
     Approver,
+    /// Approves access to the topics of the teams they belong to.
+    TeamApprover,
     /// Platform administrator.
     Admin,
     /// Read-only engineer: browses the catalog and topic health.
@@ -16,12 +18,19 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Member, Role::Approver, Role::Admin, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Member,
+        Role::Approver,
+        Role::TeamApprover,
+        Role::Admin,
+        Role::Viewer,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Role::Member => "Member",
             Role::Approver => "Approver",
+            Role::TeamApprover => "Team approver",
             Role::Admin => "Admin",
             Role::Viewer => "Viewer",
         }
@@ -136,6 +145,8 @@ pub struct RoleMapping {
     /// Groups named `<prefix><team>` make the person a member of `<team>`.
     pub team_group_prefix: String,
     pub approver_groups: Vec<String>,
+    /// Members of these groups approve access to their own teams' topics.
+    pub team_approver_groups: Vec<String>,
     pub admin_groups: Vec<String>,
     pub viewer_groups: Vec<String>,
 }
@@ -145,6 +156,7 @@ impl Default for RoleMapping {
         Self {
             team_group_prefix: "team-".into(),
             approver_groups: vec!["governance".into()],
+            team_approver_groups: vec!["team-approvers".into()],
             admin_groups: vec!["platform-admins".into()],
             viewer_groups: vec!["engineers".into()],
         }
@@ -157,10 +169,14 @@ impl RoleMapping {
     pub fn resolve(&self, groups: &[GroupName]) -> (Vec<Role>, Vec<TeamSlug>) {
         let mut roles = Vec::new();
         let mut teams = Vec::new();
+        let mut team_approver = false;
         for group in groups {
             let name = group.as_str();
             if self.approver_groups.iter().any(|g| g == name) {
                 roles.push(Role::Approver);
+            }
+            if self.team_approver_groups.iter().any(|g| g == name) {
+                team_approver = true;
             }
             if self.admin_groups.iter().any(|g| g == name) {
                 roles.push(Role::Admin);
@@ -175,8 +191,18 @@ impl RoleMapping {
                 teams.push(team);
             }
         }
+        // Group names like `team-approvers` share the team prefix; they are roles, not teams.
+        teams.retain(|t: &TeamSlug| {
+            !self
+                .team_approver_groups
+                .iter()
+                .any(|g| g.strip_prefix(self.team_group_prefix.as_str()) == Some(t.as_str()))
+        });
         if !teams.is_empty() {
             roles.push(Role::Member);
+            if team_approver {
+                roles.push(Role::TeamApprover);
+            }
         }
         roles.sort();
         roles.dedup();
@@ -247,6 +273,21 @@ mod tests {
     }
 
     #[test]
+    fn a_team_lead_approves_for_their_teams() {
+        let (roles, teams) =
+            RoleMapping::default().resolve(&groups(&["team-claims-status", "team-approvers"]));
+        assert_eq!(roles, vec![Role::Member, Role::TeamApprover]);
+        let teams: Vec<_> = teams.iter().map(TeamSlug::as_str).collect();
+        assert_eq!(
+            teams,
+            vec!["claims-status"],
+            "the approvers group is not a team"
+        );
+        let (roles, _) = RoleMapping::default().resolve(&groups(&["team-approvers"]));
+        assert!(roles.is_empty(), "approving needs a team to approve for");
+    }
+
+    #[test]
     fn unknown_groups_give_no_role() {
         let (roles, teams) = RoleMapping::default().resolve(&groups(&["marketing", "team-"]));
         assert!(roles.is_empty());
@@ -258,6 +299,7 @@ mod tests {
         let mapping = RoleMapping {
             team_group_prefix: "kafka-team:".into(),
             approver_groups: vec!["eeb-governance".into()],
+            team_approver_groups: vec![],
             admin_groups: vec![],
             viewer_groups: vec![],
         };

@@ -10,7 +10,14 @@ use leptos_meta::Title;
 
 /// Frame of an area page: the role check, then the title, heading and introduction.
 #[component]
-fn AreaPage(area: Area, intro: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn AreaPage(
+    area: Area,
+    intro: &'static str,
+    /// Who may open the page, when it differs from the area's roles.
+    #[prop(optional)]
+    open_to: Option<&'static [crate::domain::Role]>,
+    children: ChildrenFn,
+) -> impl IntoView {
     let CurrentUser(user) = expect_context();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -18,11 +25,11 @@ fn AreaPage(area: Area, intro: &'static str, children: ChildrenFn) -> impl IntoV
                 let children = children.clone();
                 Suspend::new(async move {
                     match user.await {
-                        Ok(Some(user)) if area.is_open_to(&user) => view! {
+                        Ok(Some(user)) if open_to.map_or_else(|| area.is_open_to(&user), |roles| user.has_any_role(roles)) => view! {
                             <Title text=area.label() />
                             <section class="panel" aria-labelledby="page-title">
                                 <h1 id="page-title">{area.label()}</h1>
-                                <p class="intro">{intro}</p>
+                                {(!intro.is_empty()).then(|| view! { <p class="intro">{intro}</p> })}
                                 {children()}
                             </section>
                         }.into_any(),
@@ -39,42 +46,6 @@ fn AreaPage(area: Area, intro: &'static str, children: ChildrenFn) -> impl IntoV
 #[component]
 fn EmptyState(text: &'static str) -> impl IntoView {
     view! { <p class="empty-state">{text}</p> }
-}
-
-#[component]
-pub fn CatalogPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            area=Area::Catalog
-            intro="Every event on the bus: what it means, who owns it, its schema, and which systems consume it."
-        >
-            <EmptyState text="No topics are registered yet." />
-        </AreaPage>
-    }
-}
-
-#[component]
-pub fn MyRequestsPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            area=Area::MyRequests
-            intro="Access, topic and schema requests made by you and your teams, with where each one stands."
-        >
-            <EmptyState text="You have no requests." />
-        </AreaPage>
-    }
-}
-
-#[component]
-pub fn ApprovalsPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            area=Area::Approvals
-            intro="Requests waiting for your decision, with the compliance details you need to decide."
-        >
-            <EmptyState text="Nothing is waiting for you." />
-        </AreaPage>
-    }
 }
 
 #[component]
@@ -96,6 +67,7 @@ pub fn AdminPage() -> impl IntoView {
             area=Area::Admin
             intro="Clusters, drift between the portal and Kafka, and the audit trail."
         >
+            <AuditChain />
             <Environments />
         </AreaPage>
     }
@@ -124,6 +96,28 @@ fn Environments() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                    }.into_any(),
+                    Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Whether the audit log's hash chain is intact, checked row by row on the server.
+#[component]
+fn AuditChain() -> impl IntoView {
+    let status = Resource::new(|| (), |_| crate::audit::verify_audit_chain());
+    view! {
+        <h2>"Audit trail"</h2>
+        <Suspense fallback=|| view! { <p class="loading">"Checking…"</p> }>
+            {move || Suspend::new(async move {
+                match status.await {
+                    Ok(s) if s.intact() => view! {
+                        <p class="notice ok" data-testid="audit-status">{format!("Intact: all {} entries link to the one before and match their hashes.", s.rows_checked)}</p>
+                    }.into_any(),
+                    Ok(s) => view! {
+                        <p class="notice bad" role="alert" data-testid="audit-status">{format!("Broken at entry {}: the log was changed outside the portal.", s.first_broken_id.unwrap_or_default())}</p>
                     }.into_any(),
                     Err(error) => view! { <p role="alert">{error.to_string()}</p> }.into_any(),
                 }

@@ -1,0 +1,90 @@
+//! The topic catalog: what events exist, who owns them, who produces and consumes them.
+
+#[cfg(feature = "ssr")]
+use crate::domain::Role;
+use crate::domain::{DataClassification, Lifecycle};
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogFilter {
+    /// Words to find in a topic's name, title or description.
+    pub q: Option<String>,
+    pub domain: Option<String>,
+    pub lifecycle: Option<String>,
+    pub team: Option<String>,
+    /// Only topics owned by one of the caller's teams.
+    pub mine: Option<String>,
+    pub page: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSummary {
+    pub name: String,
+    pub title: String,
+    pub business_domain: String,
+    pub lifecycle: Lifecycle,
+    pub owning_team: String,
+    pub classification: DataClassification,
+    pub contains_pii: bool,
+    pub environments: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub topics: Vec<TopicSummary>,
+    pub total: i64,
+    pub page: i64,
+    pub domains: Vec<String>,
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub application: String,
+    pub team: String,
+    pub environment: String,
+    pub consumer_group: Option<String>,
+    pub expires_on: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicDetail {
+    pub summary: TopicSummary,
+    pub description: String,
+    pub source_systems: Vec<String>,
+    pub partitions: i32,
+    pub retention_days: i64,
+    pub cleanup_policy: String,
+    pub removal_date: Option<chrono::NaiveDate>,
+    pub producers: Vec<GrantView>,
+    pub consumers: Vec<GrantView>,
+}
+
+/// One page of the catalog. Any signed-in role may browse it.
+#[server(prefix = "/api", endpoint = "catalog/topics")]
+pub async fn list_topics(filter: CatalogFilter) -> Result<CatalogPage, AppError> {
+    let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let filter = store::ParsedFilter::parse(filter, &user)?;
+    let db = crate::context::db()?;
+    store::list(&db, &filter)
+        .await
+        .map_err(|e| AppError::internal("listing topics failed", &e))
+}
+
+/// One topic with its owners, producers and consumers.
+#[server(prefix = "/api", endpoint = "catalog/topic")]
+pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
+    crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let db = crate::context::db()?;
+    store::detail(&db, &name)
+        .await
+        .map_err(|e| AppError::internal("loading a topic failed", &e))?
+        .ok_or(AppError::NotFound)
+}

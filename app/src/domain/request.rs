@@ -1,0 +1,243 @@
+//! Requests and their lifecycle. [`RequestState`] owns every allowed transition.
+
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    NewTopic,
+    ProducerAccess,
+    ConsumerAccess,
+    RevokeAccess,
+}
+
+impl RequestKind {
+    pub const ALL: [RequestKind; 4] = [
+        RequestKind::NewTopic,
+        RequestKind::ProducerAccess,
+        RequestKind::ConsumerAccess,
+        RequestKind::RevokeAccess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewTopic => "new_topic",
+            Self::ProducerAccess => "producer_access",
+            Self::ConsumerAccess => "consumer_access",
+            Self::RevokeAccess => "revoke_access",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NewTopic => "New topic",
+            Self::ProducerAccess => "Producer access",
+            Self::ConsumerAccess => "Consumer access",
+            Self::RevokeAccess => "Revoke access",
+        }
+    }
+}
+
+impl FromStr for RequestKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown request kind {s:?}"))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Draft,
+    Submitted,
+    ChangesRequested,
+    Approved,
+    Declined,
+    Withdrawn,
+}
+
+/// Something that happens to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestEvent {
+    /// The requester sends it for approval (again, after changes were asked for).
+    Submit,
+    /// The requester takes it back.
+    Withdraw,
+    /// An approver fills a slot, and it was the last one open.
+    ApproveFinal,
+    /// An approver fills a slot, and others are still open: the state stays.
+    ApprovePartial,
+    Decline,
+    RequestChanges,
+}
+
+impl RequestState {
+    pub const ALL: [RequestState; 6] = [
+        RequestState::Draft,
+        RequestState::Submitted,
+        RequestState::ChangesRequested,
+        RequestState::Approved,
+        RequestState::Declined,
+        RequestState::Withdrawn,
+    ];
+
+    /// The one place that says what may happen next. `None`: not allowed from here.
+    pub fn apply(self, event: RequestEvent) -> Option<RequestState> {
+        use RequestEvent as E;
+        use RequestState as S;
+        match (self, event) {
+            (S::Draft | S::ChangesRequested, E::Submit) => Some(S::Submitted),
+            (S::Draft | S::Submitted | S::ChangesRequested, E::Withdraw) => Some(S::Withdrawn),
+            (S::Submitted, E::ApproveFinal) => Some(S::Approved),
+            (S::Submitted, E::ApprovePartial) => Some(S::Submitted),
+            (S::Submitted, E::Decline) => Some(S::Declined),
+            (S::Submitted, E::RequestChanges) => Some(S::ChangesRequested),
+            _ => None,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Approved | Self::Declined | Self::Withdrawn)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::ChangesRequested => "changes_requested",
+            Self::Approved => "approved",
+            Self::Declined => "declined",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Submitted => "Waiting for approval",
+            Self::ChangesRequested => "Changes requested",
+            Self::Approved => "Approved",
+            Self::Declined => "Declined",
+            Self::Withdrawn => "Withdrawn",
+        }
+    }
+}
+
+impl FromStr for RequestState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown request state {s:?}"))
+    }
+}
+
+/// A decision an approver can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Decline,
+    RequestChanges,
+}
+
+impl Decision {
+    /// Declining and sending back need a reason the requester will read.
+    pub fn needs_reason(self) -> bool {
+        !matches!(self, Decision::Approve)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approved",
+            Self::Decline => "declined",
+            Self::RequestChanges => "changes_requested",
+        }
+    }
+}
+
+impl FromStr for Decision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "approve" => Ok(Self::Approve),
+            "decline" => Ok(Self::Decline),
+            "request_changes" => Ok(Self::RequestChanges),
+            other => Err(format!("unknown decision {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RequestEvent as E;
+    use RequestState as S;
+
+    const EVENTS: [RequestEvent; 6] = [
+        E::Submit,
+        E::Withdraw,
+        E::ApproveFinal,
+        E::ApprovePartial,
+        E::Decline,
+        E::RequestChanges,
+    ];
+
+    /// Every (state, event) pair, with what must happen.
+    #[test]
+    fn full_transition_table() {
+        let expected = |state: S, event: E| -> Option<S> {
+            match (state, event) {
+                (S::Draft, E::Submit) => Some(S::Submitted),
+                (S::ChangesRequested, E::Submit) => Some(S::Submitted),
+                (S::Draft, E::Withdraw) => Some(S::Withdrawn),
+                (S::Submitted, E::Withdraw) => Some(S::Withdrawn),
+                (S::ChangesRequested, E::Withdraw) => Some(S::Withdrawn),
+                (S::Submitted, E::ApproveFinal) => Some(S::Approved),
+                (S::Submitted, E::ApprovePartial) => Some(S::Submitted),
+                (S::Submitted, E::Decline) => Some(S::Declined),
+                (S::Submitted, E::RequestChanges) => Some(S::ChangesRequested),
+                _ => None,
+            }
+        };
+        let mut allowed = 0;
+        for state in S::ALL {
+            for event in EVENTS {
+                assert_eq!(
+                    state.apply(event),
+                    expected(state, event),
+                    "{state:?} + {event:?}"
+                );
+                allowed += usize::from(state.apply(event).is_some());
+            }
+        }
+        assert_eq!(allowed, 9);
+    }
+
+    #[test]
+    fn final_states_accept_nothing() {
+        for state in S::ALL.into_iter().filter(|s| s.is_final()) {
+            for event in EVENTS {
+                assert_eq!(state.apply(event), None, "{state:?} + {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for state in S::ALL {
+            assert_eq!(state.as_str().parse(), Ok(state));
+        }
+        for kind in RequestKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        assert!("approved_twice".parse::<S>().is_err());
+        assert!(Decision::Decline.needs_reason() && !Decision::Approve.needs_reason());
+    }
+}

@@ -1,0 +1,273 @@
+//! Who must approve a request. The policy is configuration; this is the one place that reads it.
+
+use super::{DataClassification, RequestKind, Role, TeamSlug, UserIdentity};
+use serde::{Deserialize, Serialize};
+
+/// A required approval on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotKind {
+    /// An approver of the team that owns the topic.
+    OwningTeam,
+    Governance,
+    /// A second governance approver, different from the first, for sensitive data.
+    SecondGovernance,
+}
+
+impl SlotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OwningTeam => "owning_team",
+            Self::Governance => "governance",
+            Self::SecondGovernance => "second_governance",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OwningTeam => "Owning team",
+            Self::Governance => "Governance",
+            Self::SecondGovernance => "Second governance review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::OwningTeam, Self::Governance, Self::SecondGovernance]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// The approval policy, from configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalPolicy {
+    /// Access to an existing topic needs the owning team's approval.
+    pub access_needs_owning_team: bool,
+    /// Access to an existing topic needs governance.
+    pub access_needs_governance: bool,
+    /// A new topic needs governance.
+    pub new_topic_needs_governance: bool,
+    /// Moderate data or PII adds a second, different governance approver.
+    pub sensitive_needs_second_governance: bool,
+}
+
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        Self {
+            access_needs_owning_team: true,
+            access_needs_governance: true,
+            new_topic_needs_governance: true,
+            sensitive_needs_second_governance: true,
+        }
+    }
+}
+
+/// What routing needs to know about a request.
+#[derive(Debug, Clone)]
+pub struct RoutingInput {
+    pub kind: RequestKind,
+    /// The owning team of the topic (for a new topic, the proposing team).
+    pub owning_team: TeamSlug,
+    pub classification: DataClassification,
+    pub contains_pii: bool,
+}
+
+/// One required approval and why it is required, in words shown to approvers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredSlot {
+    pub kind: SlotKind,
+    pub team: Option<TeamSlug>,
+    pub reason: String,
+}
+
+impl ApprovalPolicy {
+    pub fn route(&self, input: &RoutingInput) -> Vec<RequiredSlot> {
+        let mut slots = Vec::new();
+        let new_topic = input.kind == RequestKind::NewTopic;
+        if !new_topic && self.access_needs_owning_team {
+            slots.push(RequiredSlot {
+                kind: SlotKind::OwningTeam,
+                team: Some(input.owning_team.clone()),
+                reason: format!(
+                    "The topic is owned by team {}, who decide who may use their events.",
+                    input.owning_team
+                ),
+            });
+        }
+        let governance = if new_topic {
+            self.new_topic_needs_governance
+        } else {
+            self.access_needs_governance
+        };
+        if governance {
+            slots.push(RequiredSlot {
+                kind: SlotKind::Governance,
+                team: None,
+                reason: if new_topic {
+                    "Every new topic on the bus is reviewed by governance.".into()
+                } else {
+                    "Governance reviews every grant of access to events.".into()
+                },
+            });
+        }
+        let sensitive = input.classification == DataClassification::Moderate || input.contains_pii;
+        if sensitive && self.sensitive_needs_second_governance {
+            let why = match (input.classification, input.contains_pii) {
+                (DataClassification::Moderate, true) => "Moderate data that includes PII",
+                (DataClassification::Moderate, false) => "Moderate data",
+                _ => "data that includes PII",
+            };
+            slots.push(RequiredSlot {
+                kind: SlotKind::SecondGovernance,
+                team: None,
+                reason: format!(
+                    "The topic carries {why}, so a second governance approver must agree."
+                ),
+            });
+        }
+        slots
+    }
+}
+
+/// Whether `user` may fill `slot` on a request made by `requester`.
+pub fn may_fill(
+    user: &UserIdentity,
+    slot: SlotKind,
+    slot_team: Option<&TeamSlug>,
+    requester: &str,
+) -> Result<(), &'static str> {
+    if user.subject == requester {
+        return Err("You cannot approve your own request.");
+    }
+    let allowed = match slot {
+        SlotKind::OwningTeam => {
+            user.has_role(Role::TeamApprover)
+                && slot_team.is_some_and(|team| user.teams.contains(team))
+        }
+        SlotKind::Governance | SlotKind::SecondGovernance => user.has_role(Role::Approver),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err("This approval needs someone else.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn team(s: &str) -> TeamSlug {
+        TeamSlug::parse(s).expect("team")
+    }
+
+    fn input(kind: RequestKind, classification: DataClassification, pii: bool) -> RoutingInput {
+        RoutingInput {
+            kind,
+            owning_team: team("claims-status"),
+            classification,
+            contains_pii: pii,
+        }
+    }
+
+    fn kinds(slots: &[RequiredSlot]) -> Vec<SlotKind> {
+        slots.iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn access_to_an_existing_low_topic_needs_owner_and_governance() {
+        let slots = ApprovalPolicy::default().route(&input(
+            RequestKind::ConsumerAccess,
+            DataClassification::Low,
+            false,
+        ));
+        assert_eq!(
+            kinds(&slots),
+            vec![SlotKind::OwningTeam, SlotKind::Governance]
+        );
+        assert_eq!(slots[0].team, Some(team("claims-status")));
+        assert!(slots.iter().all(|s| !s.reason.is_empty()));
+    }
+
+    #[test]
+    fn a_new_topic_needs_governance_only() {
+        let slots = ApprovalPolicy::default().route(&input(
+            RequestKind::NewTopic,
+            DataClassification::Low,
+            false,
+        ));
+        assert_eq!(kinds(&slots), vec![SlotKind::Governance]);
+    }
+
+    #[test]
+    fn moderate_or_pii_adds_a_second_governance_approver() {
+        let policy = ApprovalPolicy::default();
+        for (classification, pii) in [
+            (DataClassification::Moderate, false),
+            (DataClassification::Low, true),
+            (DataClassification::Moderate, true),
+        ] {
+            let slots = policy.route(&input(RequestKind::ProducerAccess, classification, pii));
+            assert_eq!(
+                kinds(&slots),
+                vec![
+                    SlotKind::OwningTeam,
+                    SlotKind::Governance,
+                    SlotKind::SecondGovernance
+                ]
+            );
+        }
+        let new_topic = policy.route(&input(
+            RequestKind::NewTopic,
+            DataClassification::Moderate,
+            false,
+        ));
+        assert_eq!(
+            kinds(&new_topic),
+            vec![SlotKind::Governance, SlotKind::SecondGovernance]
+        );
+    }
+
+    #[test]
+    fn policy_is_configuration() {
+        let policy = ApprovalPolicy {
+            access_needs_owning_team: false,
+            sensitive_needs_second_governance: false,
+            ..ApprovalPolicy::default()
+        };
+        let slots = policy.route(&input(
+            RequestKind::ConsumerAccess,
+            DataClassification::Moderate,
+            true,
+        ));
+        assert_eq!(kinds(&slots), vec![SlotKind::Governance]);
+    }
+
+    #[test]
+    fn who_may_fill_which_slot() {
+        let omar = UserIdentity {
+            subject: "omar".into(),
+            display_name: "Omar".into(),
+            roles: vec![Role::Member, Role::TeamApprover],
+            teams: vec![team("claims-status")],
+        };
+        let gary = UserIdentity {
+            subject: "gary".into(),
+            display_name: "Gary".into(),
+            roles: vec![Role::Approver],
+            teams: vec![],
+        };
+        let claims = team("claims-status");
+        let other = team("appointments");
+        assert!(may_fill(&omar, SlotKind::OwningTeam, Some(&claims), "maria").is_ok());
+        assert!(may_fill(&omar, SlotKind::OwningTeam, Some(&other), "maria").is_err());
+        assert!(may_fill(&omar, SlotKind::Governance, None, "maria").is_err());
+        assert!(may_fill(&gary, SlotKind::Governance, None, "maria").is_ok());
+        assert!(may_fill(&gary, SlotKind::SecondGovernance, None, "maria").is_ok());
+        assert!(may_fill(&gary, SlotKind::OwningTeam, Some(&claims), "maria").is_err());
+        assert_eq!(
+            may_fill(&gary, SlotKind::Governance, None, "gary"),
+            Err("You cannot approve your own request.")
+        );
+    }
+}

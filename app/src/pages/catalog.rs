@@ -1,0 +1,188 @@
+//! Catalog list with search and filters, and the topic page.
+
+use super::areas::AreaPage;
+use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
+use crate::domain::{Area, Lifecycle};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn badge(text: &'static str, class: &'static str) -> impl IntoView {
+    view! { <span class=format!("badge {class}")>{text}</span> }
+}
+
+fn sensitivity(topic: &TopicSummary) -> impl IntoView + use<> {
+    let pii = topic.contains_pii.then(|| badge("PII", "badge-warn"));
+    view! { {topic.classification.label()} " " {pii} }
+}
+
+#[component]
+pub fn CatalogPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        CatalogFilter {
+            q: q.get("q"),
+            domain: q.get("domain"),
+            lifecycle: q.get("lifecycle"),
+            team: q.get("team"),
+            mine: q.get("mine"),
+            page: q.get("page").and_then(|p| p.parse().ok()),
+        }
+    };
+    let page = Resource::new(filter, list_topics);
+    view! {
+        <AreaPage area=Area::Catalog intro="Every event on the bus: what it means, who owns it, and where it is available.">
+            <form method="get" action="/catalog" class="filters" role="search" aria-label="Search the catalog">
+                <div class="field">
+                    <label for="q">"Search"</label>
+                    <input id="q" name="q" type="search" maxlength="200" prop:value=move || query.read().get("q").unwrap_or_default() />
+                </div>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let options = page.await.ok();
+                        let selected = move |key: &str| query.read_untracked().get(key).unwrap_or_default();
+                        let (domains, teams) = options.map(|p| (p.domains, p.teams)).unwrap_or_default();
+                        view! {
+                            <div class="field">
+                                <label for="domain">"Business domain"</label>
+                                <select id="domain" name="domain">
+                                    <option value="">"Any"</option>
+                                    {domains.into_iter().map(|d| { let sel = d == selected("domain"); view! { <option value=d.clone() selected=sel>{d.clone()}</option> } }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="lifecycle">"Lifecycle"</label>
+                                <select id="lifecycle" name="lifecycle">
+                                    <option value="">"Any"</option>
+                                    {Lifecycle::ALL.into_iter().map(|l| { let sel = l.as_str() == selected("lifecycle"); view! { <option value=l.as_str() selected=sel>{l.label()}</option> } }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field">
+                                <label for="team">"Owning team"</label>
+                                <select id="team" name="team">
+                                    <option value="">"Any"</option>
+                                    {teams.into_iter().map(|t| { let sel = t == selected("team"); view! { <option value=t.clone() selected=sel>{t.clone()}</option> } }).collect_view()}
+                                </select>
+                            </div>
+                            <div class="field checkbox">
+                                <input id="mine" name="mine" type="checkbox" value="1" checked=!selected("mine").is_empty() />
+                                <label for="mine">"Owned by my teams"</label>
+                            </div>
+                        }
+                    })}
+                </Transition>
+                <button type="submit">"Search"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) if page.topics.is_empty() => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
+                        Ok(page) => view! {
+                            <p class="result-count" aria-live="polite">{format!("{} topics", page.total)}</p>
+                            <table class="data-table">
+                                <caption class="visually-hidden">"Topics"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Topic"</th><th scope="col">"Domain"</th><th scope="col">"Lifecycle"</th>
+                                    <th scope="col">"Owning team"</th><th scope="col">"Data"</th><th scope="col">"Environments"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.topics.into_iter().map(|t| {
+                                        let data = sensitivity(&t);
+                                        view! {
+                                        <tr>
+                                            <td><a href=format!("/catalog/{}", t.name)><code>{t.name.clone()}</code></a><br/><span class="muted">{t.title.clone()}</span></td>
+                                            <td>{t.business_domain.clone()}</td>
+                                            <td>{t.lifecycle.label()}</td>
+                                            <td>{t.owning_team.clone()}</td>
+                                            <td>{data}</td>
+                                            <td>{t.environments.join(", ")}</td>
+                                        </tr>
+                                    }}).collect_view()}
+                                </tbody>
+                            </table>
+                            <Pager page=page.page total=page.total />
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}
+
+#[component]
+fn Pager(page: i64, total: i64) -> impl IntoView {
+    let query = use_query_map();
+    let pages = (total + crate::catalog::PAGE_SIZE - 1) / crate::catalog::PAGE_SIZE;
+    let link = move |to: i64| {
+        let mut q = query.get_untracked();
+        q.replace("page", to.to_string());
+        format!("/catalog{}", q.to_query_string())
+    };
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a href=link(page - 1)>"Previous"</a> })}
+                <span>{format!("Page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a href=link(page + 1)>"Next"</a> })}
+            </nav>
+        }
+    })
+}
+
+#[component]
+pub fn TopicPage() -> impl IntoView {
+    let params = use_params_map();
+    let topic = Resource::new(
+        move || params.read().get("name").unwrap_or_default(),
+        get_topic,
+    );
+    view! {
+        <AreaPage area=Area::Catalog intro="">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match topic.await {
+                        Ok(t) => {
+                            let s = t.summary.clone();
+                            let grants = |list: Vec<crate::catalog::GrantView>, empty: &'static str| {
+                                if list.is_empty() {
+                                    view! { <p class="muted">{empty}</p> }.into_any()
+                                } else {
+                                    view! { <ul>{list.into_iter().map(|g| view! {
+                                        <li>{g.application} " (" {g.team} ") in " {g.environment}
+                                            {g.consumer_group.map(|c| view! { ", group " <code>{c}</code> })}
+                                            {g.expires_on.map(|d| view! { ", until " {d.to_string()} })}
+                                        </li>
+                                    }).collect_view()}</ul> }.into_any()
+                                }
+                            };
+                            view! {
+                                <h2 class="topic-name"><code>{s.name.clone()}</code></h2>
+                                <p class="lead">{s.title.clone()}</p>
+                                <p>{t.description.clone()}</p>
+                                <dl class="facts">
+                                    <dt>"Owning team"</dt><dd>{s.owning_team.clone()}</dd>
+                                    <dt>"Business domain"</dt><dd>{s.business_domain.clone()}</dd>
+                                    <dt>"Lifecycle"</dt><dd>{s.lifecycle.label()}{t.removal_date.map(|d| format!(", removed on {d}"))}</dd>
+                                    <dt>"Data classification"</dt><dd>{sensitivity(&s)}</dd>
+                                    <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
+                                    <dt>"Source systems"</dt><dd>{t.source_systems.join(", ")}</dd>
+                                    <dt>"Partitions"</dt><dd>{t.partitions}</dd>
+                                    <dt>"Retention"</dt><dd>{format!("{} days", t.retention_days)}</dd>
+                                    <dt>"Cleanup policy"</dt><dd>{t.cleanup_policy.clone()}</dd>
+                                </dl>
+                                <p><a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a></p>
+                                <h3>"Producers"</h3>
+                                {grants(t.producers, "No application produces to this topic yet.")}
+                                <h3>"Consumers"</h3>
+                                {grants(t.consumers, "No application consumes this topic yet.")}
+                            }.into_any()
+                        }
+                        Err(crate::error::AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}

@@ -1,0 +1,347 @@
+//! My requests, the access-request form, the request page, and the approvals queue.
+
+use super::areas::AreaPage;
+use crate::domain::{Area, RequestState};
+use crate::environments::list_environments;
+use crate::error::AppError;
+use crate::requests::form::{
+    FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND, FIELD_PURPOSE,
+    FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
+};
+use crate::requests::{
+    DecideRequest, RequestAccess, RequestDetail, RequestSummary, WithdrawRequest, approval_queue,
+    get_request, my_applications, my_requests,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use uuid::Uuid;
+
+fn state_badge(state: RequestState) -> impl IntoView {
+    let class = match state {
+        RequestState::Approved => "badge badge-ok",
+        RequestState::Declined | RequestState::Withdrawn => "badge badge-bad",
+        RequestState::ChangesRequested => "badge badge-warn",
+        _ => "badge",
+    };
+    view! { <span class=class data-testid="request-state">{state.label()}</span> }
+}
+
+#[component]
+fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl IntoView {
+    if requests.is_empty() {
+        return view! { <p class="empty-state">{empty}</p> }.into_any();
+    }
+    view! {
+        <table class="data-table">
+            <caption class="visually-hidden">"Requests"</caption>
+            <thead><tr>
+                <th scope="col">"Request"</th><th scope="col">"Topic"</th><th scope="col">"Application"</th>
+                <th scope="col">"Requested by"</th><th scope="col">"Environments"</th><th scope="col">"Status"</th>
+            </tr></thead>
+            <tbody>
+                {requests.into_iter().map(|r| view! {
+                    <tr>
+                        <td><a href=format!("/requests/{}", r.id)>{r.kind.label()}</a></td>
+                        <td><code>{r.topic}</code></td>
+                        <td>{r.application}</td>
+                        <td>{r.requester}</td>
+                        <td>{r.environments.join(", ")}</td>
+                        <td>{state_badge(r.state)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn MyRequestsPage() -> impl IntoView {
+    let requests = Resource::new(|| (), |_| my_requests());
+    view! {
+        <AreaPage area=Area::MyRequests intro="Requests made by you and your teams, with where each one stands.">
+            <p><a class="button" href="/requests/new">"New access request"</a></p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match requests.await {
+                        Ok(list) => view! { <RequestTable requests=list empty="You have no requests yet." /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let queue = Resource::new(|| (), |_| approval_queue());
+    view! {
+        <AreaPage area=Area::Approvals intro="Requests waiting for a decision you can make. You never see your own requests here.">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match queue.await {
+                        Ok(list) => view! { <RequestTable requests=list empty="Nothing is waiting for you." /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}
+
+/// A field's error from the last submission, shown under the field and linked to it.
+fn field_error(
+    result: MappedSignal<Option<Result<Uuid, AppError>>>,
+    field: &'static str,
+    id: &'static str,
+) -> impl IntoView {
+    move || {
+        result.with(|r| match r {
+            Some(Err(e)) => e.field_message(field).map(|m| {
+                view! { <p class="field-error" id=format!("{id}-error")>{m.to_owned()}</p> }
+            }),
+            _ => None,
+        })
+    }
+}
+
+#[component]
+pub fn NewRequestPage() -> impl IntoView {
+    let action = ServerAction::<RequestAccess>::new();
+    let result = action.value();
+    let query = use_query_map();
+    let topic = move || query.read_untracked().get("topic").unwrap_or_default();
+    let applications = Resource::new(|| (), |_| my_applications());
+    let environments = Resource::new(|| (), |_| list_environments());
+    let general_error = move || {
+        result.with(|r| match r {
+            Some(Err(AppError::Invalid(_))) => {
+                Some("Some answers need another look; see the messages by each field.".to_owned())
+            }
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        })
+    };
+    view! {
+        <AreaPage area=Area::MyRequests intro="Ask for access to an event. The topic's owning team and governance will review it.">
+            <h2>"New access request"</h2>
+            <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                <fieldset>
+                    <legend>{FIELD_KIND}</legend>
+                    <div class="field checkbox">
+                        <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=true />
+                        <label for="kind-consumer">"Consume events (read)"</label>
+                    </div>
+                    <div class="field checkbox">
+                        <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" />
+                        <label for="kind-producer">"Produce events (write)"</label>
+                    </div>
+                    {field_error(result, FIELD_KIND, "kind")}
+                </fieldset>
+                <div class="field">
+                    <label for="topic">{FIELD_TOPIC}</label>
+                    <input id="topic" name="input[topic]" required maxlength="249" value=topic aria-describedby="topic-error" />
+                    {field_error(result, FIELD_TOPIC, "topic")}
+                </div>
+                <div class="field">
+                    <label for="application">{FIELD_APPLICATION}</label>
+                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            let apps = applications.await.unwrap_or_default();
+                            view! {
+                                <select id="application" name="input[application]" required aria-describedby="application-error">
+                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Transition>
+                    {field_error(result, FIELD_APPLICATION, "application")}
+                </div>
+                <fieldset>
+                    <legend>{FIELD_ENVIRONMENTS}</legend>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            environments.await.unwrap_or_default().into_iter().map(|env| {
+                                let id = format!("env-{}", env.name);
+                                view! {
+                                    <div class="field checkbox">
+                                        <input type="checkbox" id=id.clone() name="input[environments][]" value=env.name.clone() />
+                                        <label for=id>{env.display_name.clone()} {(!env.allows_pii).then_some(" (no PII or PHI)")}</label>
+                                    </div>
+                                }
+                            }).collect_view()
+                        })}
+                    </Transition>
+                    {field_error(result, FIELD_ENVIRONMENTS, "environments")}
+                </fieldset>
+                <div class="field">
+                    <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
+                    <input id="consumer_group" name="input[consumer_group]" maxlength="255" aria-describedby="consumer_group-error" />
+                    <div class="checkbox">
+                        <input type="checkbox" id="group_is_prefix" name="input[group_is_prefix]" value="1" />
+                        <label for="group_is_prefix">"Treat it as a prefix (for groups named per instance)"</label>
+                    </div>
+                    {field_error(result, FIELD_GROUP, "consumer_group")}
+                </div>
+                <div class="field">
+                    <label for="purpose">{FIELD_PURPOSE}</label>
+                    <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them ({PURPOSE_MIN}-{PURPOSE_MAX} characters).")}</p>
+                    <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error"></textarea>
+                    {field_error(result, FIELD_PURPOSE, "purpose")}
+                </div>
+                <div class="field">
+                    <label for="expiry">{FIELD_EXPIRY} <span class="muted">" (optional)"</span></label>
+                    <input id="expiry" type="date" name="input[expiry]" aria-describedby="expiry-error" />
+                    {field_error(result, FIELD_EXPIRY, "expiry")}
+                </div>
+                <button type="submit">"Submit for approval"</button>
+            </ActionForm>
+        </AreaPage>
+    }
+}
+
+#[component]
+pub fn RequestPage() -> impl IntoView {
+    let params = use_params_map();
+    let decide = ServerAction::<DecideRequest>::new();
+    let withdraw = ServerAction::<WithdrawRequest>::new();
+    let request = Resource::new(
+        move || {
+            (
+                params.read().get("id"),
+                decide.version().get(),
+                withdraw.version().get(),
+            )
+        },
+        |(id, _, _)| async move {
+            let id = id
+                .and_then(|id| Uuid::parse_str(&id).ok())
+                .ok_or(AppError::NotFound)?;
+            get_request(id).await
+        },
+    );
+    // Approvers open requests from their queue too; the server decides who may see which.
+    view! {
+        <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match request.await {
+                        Ok(detail) => view! { <RequestView detail decide withdraw /> }.into_any(),
+                        Err(AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}
+
+#[component]
+fn RequestView(
+    detail: RequestDetail,
+    decide: ServerAction<DecideRequest>,
+    withdraw: ServerAction<WithdrawRequest>,
+) -> impl IntoView {
+    let s = detail.summary.clone();
+    let c = detail.compliance.clone();
+    let decision_error = move || {
+        decide.value().with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().err().map(|e| e.to_string()))
+        })
+    };
+    let withdraw_error = move || {
+        withdraw.value().with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().err().map(|e| e.to_string()))
+        })
+    };
+    let show_reason = matches!(
+        s.state,
+        RequestState::Declined | RequestState::ChangesRequested
+    );
+    view! {
+        <h2>{s.kind.label()} ": " <code>{s.topic.clone()}</code></h2>
+        <p>"Status: " {state_badge(s.state)}</p>
+        {show_reason.then(|| detail.decision_reason.clone().map(|reason| view! {
+            <div class="notice" role="status"><strong>"Reason given: "</strong>{reason}</div>
+        }))}
+        <dl class="facts">
+            <dt>"Application"</dt><dd>{s.application.clone()} " (team " {detail.application_team.clone()} ")"</dd>
+            <dt>"Requested by"</dt><dd>{s.requester.clone()}</dd>
+            <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
+            {detail.consumer_group.clone().map(|g| view! {
+                <dt>"Consumer group"</dt><dd><code>{g}</code>{detail.group_is_prefix.then_some(" (prefix)")}</dd>
+            })}
+            <dt>"Purpose"</dt><dd>{detail.purpose.clone()}</dd>
+            <dt>"Access until"</dt><dd>{detail.requested_expiry.map_or("No end date".to_owned(), |d| d.to_string())}</dd>
+            <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
+            <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
+        </dl>
+        <h3>"Compliance"</h3>
+        <dl class="facts">
+            <dt>"System registration"</dt><dd>{c.system_registration_id}</dd>
+            <dt>"Security package"</dt><dd>{c.security_package_id} " (FISMA " {c.fisma_rating} ")"</dd>
+            <dt>"Authority to operate"</dt><dd>{c.ato_status.replace('_', " ")}{c.ato_date.map(|d| format!(", {d}"))}</dd>
+            <dt>"Privacy assessment"</dt><dd>{c.privacy_assessment.replace('_', " ")}</dd>
+            <dt>"Handles PII or PHI"</dt><dd>{if c.contains_pii { "Yes" } else { "No" }}</dd>
+            <dt>"Hosting"</dt><dd>{c.hosting_location.replace('_', " ")}</dd>
+            <dt>"Contacts"</dt><dd>{c.technical_contact} " (technical), " {c.product_contact} " (product)"</dd>
+        </dl>
+        <h3>"Approvals"</h3>
+        <ul class="slots">
+            {detail.slots.iter().cloned().map(|slot| view! {
+                <li class="slot">
+                    <strong>{slot.kind.label()}</strong>
+                    {slot.team.map(|t| format!(" ({t})"))}
+                    ": "
+                    {match (slot.decided_by, slot.decision) {
+                        (Some(by), Some(d)) => format!("{} by {}", d.replace('_', " "), by),
+                        _ => "waiting".to_owned(),
+                    }}
+                    <br/><span class="muted">{slot.reason}</span>
+                    {slot.decision_reason.map(|r| view! { <br/><span>"“" {r} "”"</span> })}
+                </li>
+            }).collect_view()}
+        </ul>
+        {detail.decidable_slot.map(|slot| view! {
+            <section class="decision" aria-labelledby="decide-title">
+                <h3 id="decide-title">"Your decision (" {slot.label()} ")"</h3>
+                <ActionForm action=decide>
+                    <input type="hidden" name="id" value=s.id.to_string() />
+                    <input type="hidden" name="version" value=detail.version.to_string() />
+                    <div class="field">
+                        <label for="reason">"Reason (required to decline or ask for changes)"</label>
+                        <textarea id="reason" name="reason" rows="3" maxlength="2000"></textarea>
+                    </div>
+                    {move || decision_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                    <div class="actions">
+                        <button type="submit" name="decision" value="approve">"Approve"</button>
+                        <button type="submit" name="decision" value="request_changes" class="secondary">"Request changes"</button>
+                        <button type="submit" name="decision" value="decline" class="danger">"Decline"</button>
+                    </div>
+                </ActionForm>
+            </section>
+        })}
+        {detail.can_withdraw.then(|| view! {
+            <ActionForm action=withdraw attr:class="withdraw">
+                <input type="hidden" name="id" value=s.id.to_string() />
+                <input type="hidden" name="version" value=detail.version.to_string() />
+                {move || withdraw_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                <button type="submit" class="secondary">"Withdraw request"</button>
+            </ActionForm>
+        })}
+        <h3>"Timeline"</h3>
+        <ol class="timeline">
+            {detail.timeline.into_iter().map(|e| view! {
+                <li>
+                    <time datetime=e.at.to_rfc3339()>{e.at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                    " " <strong>{e.actor}</strong> " " {e.action}
+                    {e.detail.map(|d| view! { ": “" {d} "”" })}
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+}

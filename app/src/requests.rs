@@ -1,0 +1,188 @@
+//! Access requests and the decisions on them.
+
+#[cfg(feature = "ssr")]
+use crate::domain::Role;
+use crate::domain::{DataClassification, RequestKind, RequestState, SlotKind};
+use crate::error::AppError;
+use chrono::{DateTime, NaiveDate, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod form;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use form::{AccessRequestDraft, AccessRequestInput};
+
+/// An application the caller may request access for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationOption {
+    pub id: Uuid,
+    pub name: String,
+    pub team: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub id: Uuid,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub topic: String,
+    pub application: String,
+    pub requester: String,
+    pub environments: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The compliance facts governance decides on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compliance {
+    pub system_registration_id: String,
+    pub security_package_id: String,
+    pub fisma_rating: String,
+    pub ato_status: String,
+    pub ato_date: Option<NaiveDate>,
+    pub privacy_assessment: String,
+    pub contains_pii: bool,
+    pub hosting_location: String,
+    pub technical_contact: String,
+    pub product_contact: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    pub kind: SlotKind,
+    pub team: Option<String>,
+    /// Why this approval is needed, in words.
+    pub reason: String,
+    pub decided_by: Option<String>,
+    pub decision: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestDetail {
+    pub summary: RequestSummary,
+    pub version: i32,
+    pub requester_subject: String,
+    pub application_team: String,
+    pub topic_owner: Option<String>,
+    pub classification: Option<DataClassification>,
+    pub topic_contains_pii: bool,
+    pub consumer_group: Option<String>,
+    pub group_is_prefix: bool,
+    pub purpose: String,
+    pub requested_expiry: Option<NaiveDate>,
+    pub decision_reason: Option<String>,
+    pub compliance: Compliance,
+    pub slots: Vec<SlotView>,
+    pub timeline: Vec<TimelineEntry>,
+    /// The approval the caller can give now, if any.
+    pub decidable_slot: Option<SlotKind>,
+    pub can_withdraw: bool,
+}
+
+/// Applications of the caller's teams.
+#[server(prefix = "/api", endpoint = "requests/applications")]
+pub async fn my_applications() -> Result<Vec<ApplicationOption>, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    store::applications_of(&crate::context::db()?, &user)
+        .await
+        .map_err(|e| AppError::internal("listing applications failed", &e))
+}
+
+/// Asks for producer or consumer access to a topic. Sent for approval at once.
+#[server(prefix = "/api", endpoint = "requests/access")]
+pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
+    let draft = input
+        .parse(&environments, Utc::now().date_naive())
+        .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
+    let id = store::create_access_request(&portal.db, &portal.approvals, &user, &draft)
+        .await
+        .map_err(crate::auth::ssr::with_status)?;
+    leptos_axum::redirect(&format!("/requests/{id}"));
+    Ok(id)
+}
+
+/// Approve, decline or send back a request. `version` is the version the decision was made on.
+#[server(prefix = "/api", endpoint = "requests/decide")]
+pub async fn decide_request(
+    id: Uuid,
+    version: i32,
+    decision: String,
+    #[server(default)] reason: String,
+) -> Result<RequestState, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Approver, Role::TeamApprover]).await?;
+    let decision = decision
+        .parse()
+        .map_err(|m: String| crate::auth::ssr::with_status(AppError::invalid("Decision", m)))?;
+    let db = crate::context::db()?;
+    store::decide(&db, &user, id, version, decision, &reason)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// The requester takes their request back.
+#[server(prefix = "/api", endpoint = "requests/withdraw")]
+pub async fn withdraw_request(id: Uuid, version: i32) -> Result<RequestState, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let db = crate::context::db()?;
+    store::withdraw(&db, &user, id, version)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// One request, if the caller may see it.
+#[server(prefix = "/api", endpoint = "requests/get")]
+pub async fn get_request(id: Uuid) -> Result<RequestDetail, AppError> {
+    let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let db = crate::context::db()?;
+    store::detail(&db, &user, id)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// Requests made by the caller or for their teams' applications.
+#[server(prefix = "/api", endpoint = "requests/mine")]
+pub async fn my_requests() -> Result<Vec<RequestSummary>, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member, Role::Admin]).await?;
+    store::mine(&crate::context::db()?, &user)
+        .await
+        .map_err(|e| AppError::internal("listing requests failed", &e))
+}
+
+/// Requests waiting for a decision the caller can make.
+#[server(prefix = "/api", endpoint = "requests/queue")]
+pub async fn approval_queue() -> Result<Vec<RequestSummary>, AppError> {
+    let user =
+        crate::auth::ssr::require_any_role(&[Role::Approver, Role::TeamApprover, Role::Admin])
+            .await?;
+    store::queue(&crate::context::db()?, &user)
+        .await
+        .map_err(|e| AppError::internal("listing the approval queue failed", &e))
+}
+
+/// How many requests wait for the caller (the count in the navigation). Zero for other roles.
+#[server(prefix = "/api", endpoint = "requests/pending-count")]
+pub async fn pending_approval_count() -> Result<i64, AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    if !user.has_any_role(&[Role::Approver, Role::TeamApprover]) {
+        return Ok(0);
+    }
+    store::queue_count(&crate::context::db()?, &user)
+        .await
+        .map_err(|e| AppError::internal("counting the approval queue failed", &e))
+}

@@ -1,0 +1,741 @@
+//! Requests in Postgres. Every change happens in one transaction together with its audit entry,
+//! under a row lock on the request, and names the version it was made on.
+
+use super::{
+    AccessRequestDraft, ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView,
+    TimelineEntry,
+};
+use crate::audit::ssr::append;
+use crate::domain::{
+    ApprovalPolicy, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
+    RoutingInput, SlotKind, TeamSlug, UserIdentity, may_fill,
+};
+use crate::error::AppError;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+const STALE: &str = "This request changed while you were looking at it. Reload the page to see the latest version before deciding.";
+
+fn internal(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
+    move |e| AppError::internal(context, &e)
+}
+
+fn team_names(user: &UserIdentity) -> Vec<String> {
+    user.teams.iter().map(|t| t.as_str().to_owned()).collect()
+}
+
+pub async fn applications_of(
+    db: &PgPool,
+    user: &UserIdentity,
+) -> Result<Vec<ApplicationOption>, sqlx::Error> {
+    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select id, name, team_slug from application where team_slug = any($1) order by team_slug, name",
+    )
+    .bind(team_names(user))
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, team)| ApplicationOption { id, name, team })
+        .collect())
+}
+
+/// Upserts the person so foreign keys hold even for callers who signed in before this table
+/// existed or whose row was never written.
+async fn ensure_user(conn: &mut PgConnection, user: &UserIdentity) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into app_user (subject, display_name) values ($1, $2)
+         on conflict (subject) do nothing",
+    )
+    .bind(&user.subject)
+    .bind(&user.display_name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn create_access_request(
+    db: &PgPool,
+    policy: &ApprovalPolicy,
+    user: &UserIdentity,
+    draft: &AccessRequestDraft,
+) -> Result<Uuid, AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the requester"))?;
+
+    let topic: Option<(Uuid, String, String, bool, Vec<String>)> = sqlx::query_as(
+        "select t.id, t.owning_team, t.data_classification::text, t.contains_pii,
+                coalesce((select array_agg(environment) from topic_environment e where e.topic_id = t.id), '{}')
+         from topic t where t.name = $1",
+    )
+    .bind(draft.topic.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("looking up the topic"))?;
+    let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
+        return Err(AppError::invalid(
+            super::form::FIELD_TOPIC,
+            format!("there is no topic named {} in the catalog", draft.topic),
+        ));
+    };
+    let missing: Vec<&str> = draft
+        .environments
+        .iter()
+        .filter(|e| !present_in.contains(e))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::invalid(
+            super::form::FIELD_ENVIRONMENTS,
+            format!("{} is not available in {}", draft.topic, missing.join(", ")),
+        ));
+    }
+    let app_team: Option<String> =
+        sqlx::query_scalar("select team_slug from application where id = $1")
+            .bind(draft.application)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal("looking up the application"))?;
+    match app_team {
+        Some(team) if user.teams.iter().any(|t| t.as_str() == team) => {}
+        _ => {
+            return Err(AppError::invalid(
+                super::form::FIELD_APPLICATION,
+                "choose one of your team's applications",
+            ));
+        }
+    }
+
+    let classification: DataClassification = classification
+        .parse()
+        .map_err(|m: String| AppError::internal("stored classification unreadable", &m))?;
+    let owning_team =
+        TeamSlug::parse(owner).map_err(|m| AppError::internal("stored team unreadable", &m))?;
+    let slots = policy.route(&RoutingInput {
+        kind: draft.kind,
+        owning_team,
+        classification,
+        contains_pii: topic_pii,
+    });
+
+    let id = Uuid::new_v4();
+    let state = RequestState::Draft
+        .apply(RequestEvent::Submit)
+        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
+    sqlx::query(
+        "insert into access_request
+            (id, kind, state, requester, application_id, topic_id, environments,
+             consumer_group, consumer_group_is_prefix, purpose, requested_expiry)
+         values ($1, $2::request_kind, $3::request_state, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id)
+    .bind(draft.kind.as_str())
+    .bind(state.as_str())
+    .bind(&user.subject)
+    .bind(draft.application)
+    .bind(topic_id)
+    .bind(&draft.environments)
+    .bind(draft.consumer_group.as_ref().map(|g| g.as_str()))
+    .bind(draft.group_is_prefix)
+    .bind(&draft.purpose)
+    .bind(draft.expiry)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("inserting the request"))?;
+    for slot in &slots {
+        sqlx::query(
+            "insert into approval_slot (request_id, slot, team_slug, reason)
+             values ($1, $2::approval_slot_kind, $3, $4)",
+        )
+        .bind(id)
+        .bind(slot.kind.as_str())
+        .bind(slot.team.as_ref().map(|t| t.as_str()))
+        .bind(&slot.reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal("inserting an approval slot"))?;
+    }
+    append(
+        &mut tx,
+        &user.subject,
+        "request.submitted",
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": draft.kind.as_str(),
+            "state": state.as_str(),
+            "topic": draft.topic.as_str(),
+            "application": draft.application,
+            "environments": draft.environments,
+            "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the request"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the request"))?;
+    tracing::info!(request.id = %id, request.kind = draft.kind.as_str(), "access request submitted");
+    Ok(id)
+}
+
+struct Locked {
+    state: RequestState,
+    version: i32,
+    requester: String,
+}
+
+/// Locks the request row for the rest of the transaction and checks the caller's version.
+async fn lock(conn: &mut PgConnection, id: Uuid, seen_version: i32) -> Result<Locked, AppError> {
+    let row: Option<(String, i32, String)> = sqlx::query_as(
+        "select state::text, version, requester from access_request where id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(internal("locking the request"))?;
+    let (state, version, requester) = row.ok_or(AppError::NotFound)?;
+    if version != seen_version {
+        return Err(AppError::Conflict(STALE.into()));
+    }
+    let state = state
+        .parse()
+        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    Ok(Locked {
+        state,
+        version,
+        requester,
+    })
+}
+
+async fn set_state(
+    conn: &mut PgConnection,
+    id: Uuid,
+    state: RequestState,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "update access_request
+            set state = $2::request_state, version = version + 1, updated_at = now(),
+                decision_reason = coalesce($3, decision_reason)
+          where id = $1",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(internal("updating the request state"))?;
+    Ok(())
+}
+
+pub async fn decide(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+    seen_version: i32,
+    decision: Decision,
+    reason: &str,
+) -> Result<RequestState, AppError> {
+    let reason = reason.trim();
+    if decision.needs_reason() {
+        crate::domain::bounded_text(reason, "a reason", 5, 2000)
+            .map_err(|m| AppError::invalid("Reason", m))?;
+    } else if reason.chars().count() > 2000 {
+        return Err(AppError::invalid(
+            "Reason",
+            "a note is at most 2000 characters",
+        ));
+    }
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the approver"))?;
+    let locked = lock(&mut tx, id, seen_version).await?;
+    if !locked.state_allows_decisions() {
+        return Err(AppError::Conflict(format!(
+            "This request is no longer waiting for a decision: it is {}.",
+            locked.state.label().to_lowercase()
+        )));
+    }
+    if locked.requester == user.subject {
+        return Err(AppError::Forbidden);
+    }
+    let slots: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select slot::text, team_slug, decided_by from approval_slot where request_id = $1 order by slot",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("loading approval slots"))?;
+    if slots
+        .iter()
+        .any(|(_, _, by)| by.as_deref() == Some(user.subject.as_str()))
+    {
+        return Err(AppError::Conflict(
+            "You have already given your approval on this request; the next one must come from someone else.".into(),
+        ));
+    }
+    let open: Vec<(SlotKind, Option<String>)> = slots
+        .iter()
+        .filter(|(_, _, by)| by.is_none())
+        .filter_map(|(kind, team, _)| SlotKind::parse(kind).map(|k| (k, team.clone())))
+        .collect();
+    let fillable = open.iter().find(|(kind, team)| {
+        let team = team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
+        may_fill(user, *kind, team.as_ref(), &locked.requester).is_ok()
+    });
+    let Some((slot, _)) = fillable.cloned() else {
+        return Err(AppError::Forbidden);
+    };
+
+    sqlx::query(
+        "update approval_slot
+            set decided_by = $3, decision = $4::approval_decision, decision_reason = nullif($5, ''),
+                decided_at = now()
+          where request_id = $1 and slot = $2::approval_slot_kind and decided_by is null",
+    )
+    .bind(id)
+    .bind(slot.as_str())
+    .bind(&user.subject)
+    .bind(decision.as_str())
+    .bind(reason)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("recording the decision"))?;
+
+    let event = match decision {
+        Decision::Approve if open.len() == 1 => RequestEvent::ApproveFinal,
+        Decision::Approve => RequestEvent::ApprovePartial,
+        Decision::Decline => RequestEvent::Decline,
+        Decision::RequestChanges => RequestEvent::RequestChanges,
+    };
+    let next = locked
+        .state
+        .apply(event)
+        .ok_or_else(|| AppError::Conflict("That decision is not possible now.".into()))?;
+    let shown_reason = decision.needs_reason().then_some(reason);
+    set_state(&mut tx, id, next, shown_reason).await?;
+    if next == RequestState::Approved {
+        record_grants(&mut tx, id).await?;
+    }
+    append(
+        &mut tx,
+        &user.subject,
+        &format!("request.{}", decision.as_str()),
+        "access_request",
+        &id.to_string(),
+        Some(json!({ "state": locked.state.as_str(), "version": locked.version })),
+        Some(json!({
+            "state": next.as_str(),
+            "version": locked.version + 1,
+            "slot": slot.as_str(),
+            "reason": (!reason.is_empty()).then_some(reason),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the decision"))?;
+    notify(
+        &mut tx,
+        &locked.requester,
+        &format!("Your request was {}.", decision_words(next, slot)),
+        id,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the decision"))?;
+    tracing::info!(request.id = %id, decision = decision.as_str(), state = next.as_str(), "request decided");
+    Ok(next)
+}
+
+fn decision_words(next: RequestState, slot: SlotKind) -> String {
+    match next {
+        RequestState::Approved => "approved".into(),
+        RequestState::Submitted => format!(
+            "approved by {} and waits for the remaining approvals",
+            slot.label().to_lowercase()
+        ),
+        RequestState::Declined => "declined".into(),
+        RequestState::ChangesRequested => "sent back for changes".into(),
+        other => other.label().to_lowercase(),
+    }
+}
+
+impl Locked {
+    fn state_allows_decisions(&self) -> bool {
+        self.state.apply(RequestEvent::Decline).is_some()
+    }
+}
+
+/// An approved access request becomes grants, one per environment.
+async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    sqlx::query(
+        "insert into access_grant
+            (id, request_id, topic_id, application_id, role, environment, consumer_group,
+             consumer_group_is_prefix, expires_on)
+         select gen_random_uuid(), r.id, r.topic_id, r.application_id,
+                case r.kind when 'producer_access' then 'producer' else 'consumer' end,
+                env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
+           from access_request r, unnest(r.environments) as env
+          where r.id = $1 and r.kind in ('producer_access', 'consumer_access')",
+    )
+    .bind(id)
+    .execute(conn)
+    .await
+    .map_err(internal("recording grants"))?;
+    Ok(())
+}
+
+async fn notify(
+    conn: &mut PgConnection,
+    recipient: &str,
+    message: &str,
+    request: Uuid,
+) -> Result<(), AppError> {
+    sqlx::query("insert into notification (recipient, message, link) values ($1, $2, $3)")
+        .bind(recipient)
+        .bind(message)
+        .bind(format!("/requests/{request}"))
+        .execute(conn)
+        .await
+        .map_err(internal("writing a notification"))?;
+    Ok(())
+}
+
+pub async fn withdraw(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+    seen_version: i32,
+) -> Result<RequestState, AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let locked = lock(&mut tx, id, seen_version).await?;
+    if locked.requester != user.subject {
+        return Err(AppError::Forbidden);
+    }
+    let next = locked.state.apply(RequestEvent::Withdraw).ok_or_else(|| {
+        AppError::Conflict(format!(
+            "A request that is {} cannot be withdrawn.",
+            locked.state.label().to_lowercase()
+        ))
+    })?;
+    set_state(&mut tx, id, next, None).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.withdrawn",
+        "access_request",
+        &id.to_string(),
+        Some(json!({ "state": locked.state.as_str() })),
+        Some(json!({ "state": next.as_str() })),
+    )
+    .await
+    .map_err(internal("auditing the withdrawal"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the withdrawal"))?;
+    Ok(next)
+}
+
+const SUMMARY_SELECT: &str = "select r.id, r.kind::text, r.state::text,
+        coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
+        u.display_name as requester, r.environments, r.updated_at
+   from access_request r
+   join application a on a.id = r.application_id
+   join app_user u on u.subject = r.requester
+   left join topic t on t.id = r.topic_id";
+
+type SummaryRow = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Vec<String>,
+    DateTime<Utc>,
+);
+
+fn summary(row: SummaryRow) -> Result<RequestSummary, sqlx::Error> {
+    let decode = |m: String| sqlx::Error::Decode(m.into());
+    Ok(RequestSummary {
+        id: row.0,
+        kind: row.1.parse().map_err(decode)?,
+        state: row.2.parse().map_err(decode)?,
+        topic: row.3.unwrap_or_default(),
+        application: row.4,
+        requester: row.5,
+        environments: row.6,
+        updated_at: row.7,
+    })
+}
+
+pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY_SELECT} where r.requester = $1 or a.team_slug = any($2)
+         order by r.updated_at desc limit 200"
+    ))
+    .bind(&user.subject)
+    .bind(team_names(user))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(summary).collect()
+}
+
+/// The open slots a user could fill, as SQL: governance slots for approvers, owning-team slots
+/// for team approvers of that team; never on their own requests or ones they already decided.
+const QUEUE_WHERE: &str = "where r.state = 'submitted' and r.requester <> $1
+    and not exists (select 1 from approval_slot d where d.request_id = r.id and d.decided_by = $1)
+    and exists (select 1 from approval_slot s where s.request_id = r.id and s.decided_by is null
+        and ((s.slot in ('governance', 'second_governance') and $2)
+          or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))";
+
+pub async fn queue(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY_SELECT} {QUEUE_WHERE} order by r.updated_at limit 200"
+    ))
+    .bind(&user.subject)
+    .bind(user.has_role(Role::Approver))
+    .bind(user.has_role(Role::TeamApprover))
+    .bind(team_names(user))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(summary).collect()
+}
+
+pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "select count(*) from access_request r {QUEUE_WHERE}"
+    ))
+    .bind(&user.subject)
+    .bind(user.has_role(Role::Approver))
+    .bind(user.has_role(Role::TeamApprover))
+    .bind(team_names(user))
+    .fetch_one(db)
+    .await
+}
+
+/// slot, team, reason, decided by (name), decision, reason given, decided at
+type SlotRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    id: Uuid,
+    kind: String,
+    state: String,
+    topic: Option<String>,
+    application: String,
+    requester: String,
+    environments: Vec<String>,
+    updated_at: DateTime<Utc>,
+    version: i32,
+    requester_subject: String,
+    application_team: String,
+    topic_owner: Option<String>,
+    classification: Option<String>,
+    topic_pii: Option<bool>,
+    consumer_group: Option<String>,
+    consumer_group_is_prefix: bool,
+    purpose: String,
+    requested_expiry: Option<NaiveDate>,
+    decision_reason: Option<String>,
+    system_registration_id: String,
+    security_package_id: String,
+    fisma_rating: String,
+    ato_status: String,
+    ato_date: Option<NaiveDate>,
+    privacy_assessment: String,
+    app_pii: bool,
+    hosting_location: String,
+    technical_contact: String,
+    product_contact: String,
+}
+
+pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<RequestDetail, AppError> {
+    let row: Option<DetailRow> = sqlx::query_as(
+        "select r.id, r.kind::text as kind, r.state::text as state,
+                coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
+                u.display_name as requester, r.environments, r.updated_at, r.version,
+                r.requester as requester_subject, a.team_slug as application_team,
+                t.owning_team as topic_owner, t.data_classification::text as classification,
+                t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
+                r.purpose, r.requested_expiry, r.decision_reason,
+                a.system_registration_id, a.security_package_id, a.fisma_rating::text as fisma_rating,
+                a.ato_status::text as ato_status, a.ato_date, a.privacy_assessment::text as privacy_assessment,
+                a.contains_pii as app_pii, a.hosting_location::text as hosting_location,
+                a.technical_contact, a.product_contact
+           from access_request r
+           join application a on a.id = r.application_id
+           join app_user u on u.subject = r.requester
+           left join topic t on t.id = r.topic_id
+          where r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(internal("loading a request"))?;
+    let row = row.ok_or(AppError::NotFound)?;
+
+    let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
+    let may_see = row.requester_subject == user.subject
+        || in_team(&row.application_team)
+        || user.has_any_role(&[Role::Approver, Role::Admin])
+        || (user.has_role(Role::TeamApprover) && row.topic_owner.as_deref().is_some_and(in_team));
+    if !may_see {
+        // Not knowing a request exists is the same as it not existing, for this caller.
+        return Err(AppError::NotFound);
+    }
+
+    let slot_rows: Vec<SlotRow> = sqlx::query_as(
+        "select s.slot::text, s.team_slug, s.reason, u.display_name, s.decision::text,
+                    s.decision_reason, s.decided_at
+               from approval_slot s left join app_user u on u.subject = s.decided_by
+              where s.request_id = $1 order by s.slot",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading approval slots"))?;
+    let decided_by_me: bool = sqlx::query_scalar(
+        "select exists (select 1 from approval_slot where request_id = $1 and decided_by = $2)",
+    )
+    .bind(id)
+    .bind(&user.subject)
+    .fetch_one(db)
+    .await
+    .map_err(internal("checking earlier decisions"))?;
+
+    let state: RequestState = row
+        .state
+        .parse()
+        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    let mut slots = Vec::new();
+    let mut decidable_slot = None;
+    for (kind, team, reason, decided_by, decision, decision_reason, decided_at) in slot_rows {
+        let Some(kind) = SlotKind::parse(&kind) else {
+            continue;
+        };
+        let team_slug = team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
+        if decidable_slot.is_none()
+            && decided_by.is_none()
+            && !decided_by_me
+            && state == RequestState::Submitted
+            && may_fill(user, kind, team_slug.as_ref(), &row.requester_subject).is_ok()
+        {
+            decidable_slot = Some(kind);
+        }
+        slots.push(SlotView {
+            kind,
+            team,
+            reason,
+            decided_by,
+            decision,
+            decision_reason,
+            decided_at,
+        });
+    }
+
+    let timeline: Vec<(DateTime<Utc>, String, String, Option<serde_json::Value>)> = sqlx::query_as(
+        "select l.occurred_at, coalesce(u.display_name, l.actor), l.action, l.after
+           from audit_log l left join app_user u on u.subject = l.actor
+          where l.entity_type = 'access_request' and l.entity_id = $1
+          order by l.id",
+    )
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading the timeline"))?;
+
+    let decode = |m: String| AppError::internal("stored value unreadable", &m);
+    Ok(RequestDetail {
+        summary: RequestSummary {
+            id: row.id,
+            kind: row.kind.parse::<RequestKind>().map_err(decode)?,
+            state,
+            topic: row.topic.unwrap_or_default(),
+            application: row.application,
+            requester: row.requester,
+            environments: row.environments,
+            updated_at: row.updated_at,
+        },
+        version: row.version,
+        can_withdraw: row.requester_subject == user.subject
+            && state.apply(RequestEvent::Withdraw).is_some(),
+        requester_subject: row.requester_subject,
+        application_team: row.application_team,
+        topic_owner: row.topic_owner,
+        classification: row
+            .classification
+            .map(|c| c.parse::<DataClassification>())
+            .transpose()
+            .map_err(decode)?,
+        topic_contains_pii: row.topic_pii.unwrap_or(false),
+        consumer_group: row.consumer_group,
+        group_is_prefix: row.consumer_group_is_prefix,
+        purpose: row.purpose,
+        requested_expiry: row.requested_expiry,
+        decision_reason: row.decision_reason,
+        compliance: Compliance {
+            system_registration_id: row.system_registration_id,
+            security_package_id: row.security_package_id,
+            fisma_rating: row.fisma_rating,
+            ato_status: row.ato_status,
+            ato_date: row.ato_date,
+            privacy_assessment: row.privacy_assessment,
+            contains_pii: row.app_pii,
+            hosting_location: row.hosting_location,
+            technical_contact: row.technical_contact,
+            product_contact: row.product_contact,
+        },
+        slots,
+        timeline: timeline
+            .into_iter()
+            .map(|(at, actor, action, after)| TimelineEntry {
+                at,
+                actor,
+                detail: after
+                    .as_ref()
+                    .and_then(|a| a.get("reason"))
+                    .and_then(|r| r.as_str())
+                    .map(str::to_owned),
+                action: describe_action(&action),
+            })
+            .collect(),
+        decidable_slot,
+    })
+}
+
+fn describe_action(action: &str) -> String {
+    match action {
+        "request.submitted" => "submitted the request".into(),
+        "request.approved" => "approved".into(),
+        "request.declined" => "declined".into(),
+        "request.changes_requested" => "asked for changes".into(),
+        "request.withdrawn" => "withdrew the request".into(),
+        other => other.replace(['.', '_'], " "),
+    }
+}
