@@ -1,6 +1,6 @@
 //! What the server hands to server functions through Leptos context.
 
-use crate::domain::{ApprovalPolicy, NamingPolicy};
+use crate::domain::{ApprovalPolicy, NamingPolicy, RoleMapping};
 use crate::environments::EnvironmentSummary;
 use crate::error::AppError;
 use sqlx::PgPool;
@@ -12,6 +12,9 @@ pub struct PortalContext {
     pub environments: Arc<[EnvironmentSummary]>,
     pub approvals: Arc<ApprovalPolicy>,
     pub naming: Arc<NamingPolicy>,
+    pub roles: Arc<RoleMapping>,
+    /// The address people use to reach the portal, for links in webhook messages.
+    pub public_url: Arc<str>,
 }
 
 pub fn portal() -> Result<PortalContext, AppError> {

@@ -7,7 +7,7 @@ mod routing;
 mod text;
 mod topic;
 
-pub use area::Area;
+pub use area::{Area, requires_sign_in};
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};
 pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};

@@ -67,6 +67,7 @@ fn SignedIn(user: UserIdentity) -> impl IntoView {
         </nav>
         <div class="user-menu">
             <span class="user-name" data-testid="user-name">{user.display_name.clone()}</span>
+            <UnreadNotifications />
             <ul class="roles" aria-label="Your roles">{roles}</ul>
             {teams}
             <form method="post" action="/auth/logout">
@@ -97,5 +98,23 @@ fn PendingCount() -> impl IntoView {
                 })
             })}
         </Transition>
+    }
+}
+
+/// A link to the notifications, with how many are unread.
+#[component]
+fn UnreadNotifications() -> impl IntoView {
+    let unread = Resource::new(|| (), |_| crate::notifications::unread_notifications());
+    view! {
+        <A href="/notifications" attr:class="notifications-link">
+            "Notifications"
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    unread.await.ok().filter(|n| *n > 0).map(|n| view! {
+                        " " <span class="count" data-testid="unread-count">{n}<span class="visually-hidden">" unread"</span></span>
+                    })
+                })}
+            </Transition>
+        </A>
     }
 }

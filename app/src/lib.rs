@@ -11,6 +11,7 @@ pub mod domain;
 pub mod environments;
 pub mod error;
 mod layout;
+pub mod notifications;
 mod pages;
 pub mod requests;
 
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=pages::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />
                 </Routes>
             </main>

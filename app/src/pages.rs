@@ -3,11 +3,13 @@
 mod areas;
 mod catalog;
 mod home;
+mod notifications;
 mod requests;
 mod status;
 
 pub use areas::{AdminPage, HealthPage};
 pub use catalog::{CatalogPage, TopicPage};
 pub use home::HomePage;
+pub use notifications::NotificationsPage;
 pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, RequestPage};
 pub use status::NotFound;

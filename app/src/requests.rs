@@ -90,6 +90,8 @@ pub struct RequestDetail {
     /// The approval the caller can give now, if any.
     pub decidable_slot: Option<SlotKind>,
     pub can_withdraw: bool,
+    /// Changes were asked for and the caller is the requester.
+    pub can_resubmit: bool,
 }
 
 /// Applications of the caller's teams.
@@ -110,7 +112,7 @@ pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError>
     let draft = input
         .parse(&environments, Utc::now().date_naive())
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    let id = store::create_access_request(&portal.db, &portal.approvals, &user, &draft)
+    let id = store::create_access_request(&portal, &user, &draft)
         .await
         .map_err(crate::auth::ssr::with_status)?;
     leptos_axum::redirect(&format!("/requests/{id}"));
@@ -129,8 +131,8 @@ pub async fn decide_request(
     let decision = decision
         .parse()
         .map_err(|m: String| crate::auth::ssr::with_status(AppError::invalid("Decision", m)))?;
-    let db = crate::context::db()?;
-    store::decide(&db, &user, id, version, decision, &reason)
+    let portal = crate::context::portal()?;
+    store::decide(&portal, &user, id, version, decision, &reason)
         .await
         .map_err(crate::auth::ssr::with_status)
 }
@@ -141,6 +143,21 @@ pub async fn withdraw_request(id: Uuid, version: i32) -> Result<RequestState, Ap
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let db = crate::context::db()?;
     store::withdraw(&db, &user, id, version)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// After "changes requested": the requester edits and sends the request again.
+#[server(prefix = "/api", endpoint = "requests/resubmit")]
+pub async fn resubmit_request(
+    id: Uuid,
+    version: i32,
+    purpose: String,
+    #[server(default)] consumer_group: Option<String>,
+) -> Result<RequestState, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let db = crate::context::db()?;
+    store::resubmit(&db, &user, id, version, &purpose, consumer_group.as_deref())
         .await
         .map_err(crate::auth::ssr::with_status)
 }

@@ -18,6 +18,7 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     pub approvals: ApprovalPolicy,
     pub naming: NamingPolicy,
+    pub webhooks: crate::webhooks::WebhookSettings,
     pub log: LogSettings,
 }
 

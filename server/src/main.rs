@@ -1,5 +1,6 @@
 use anyhow::Context;
 use server::config::Settings;
+use server::webhooks::WebhookWorker;
 use server::{db, startup, telemetry};
 use std::time::Duration;
 use tower_sessions::ExpiredDeletion;
@@ -18,6 +19,14 @@ async fn main() -> anyhow::Result<()> {
             .continuously_delete_expired(Duration::from_secs(300)),
     );
 
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let webhooks = if app.state.settings.webhooks.enabled {
+        let worker = WebhookWorker::new(app.state.db.clone(), app.state.settings.webhooks.clone())?;
+        Some(tokio::spawn(worker.run_until_stopped(stopped)))
+    } else {
+        None
+    };
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -27,6 +36,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     deletion.abort();
+    let _ = stop.send(true);
+    if let Some(worker) = webhooks
+        && tokio::time::timeout(Duration::from_secs(15), worker)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the webhook worker did not stop within 15 s");
+    }
     tracing::info!("stopped");
     Ok(())
 }

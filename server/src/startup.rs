@@ -26,6 +26,13 @@ fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> PortalContext {
         db: db.clone(),
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
+        roles: Arc::new(settings.auth.roles.clone()),
+        public_url: settings
+            .server
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .into(),
         environments: settings
             .environments()
             .into_iter()

@@ -65,6 +65,15 @@ impl Area {
     }
 }
 
+/// Pages outside the areas that also need a signed-in person.
+const SIGNED_IN_PAGES: [&str; 1] = ["/notifications"];
+
+/// Whether a page at `path` is only for signed-in people (everything but the landing page and
+/// sign-in itself).
+pub fn requires_sign_in(path: &str) -> bool {
+    Area::for_path(path).is_some() || SIGNED_IN_PAGES.contains(&path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +96,8 @@ mod tests {
         assert_eq!(Area::for_path("/"), None);
         assert_eq!(Area::for_path("/catalogue"), None);
         assert_eq!(Area::for_path("/healthz"), None);
+        assert!(requires_sign_in("/notifications") && requires_sign_in("/requests/new"));
+        assert!(!requires_sign_in("/") && !requires_sign_in("/auth/login"));
     }
 
     #[test]

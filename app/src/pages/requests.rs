@@ -9,8 +9,8 @@ use crate::requests::form::{
     FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
-    DecideRequest, RequestAccess, RequestDetail, RequestSummary, WithdrawRequest, approval_queue,
-    get_request, my_applications, my_requests,
+    DecideRequest, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest, WithdrawRequest,
+    approval_queue, get_request, my_applications, my_requests,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -207,15 +207,17 @@ pub fn RequestPage() -> impl IntoView {
     let params = use_params_map();
     let decide = ServerAction::<DecideRequest>::new();
     let withdraw = ServerAction::<WithdrawRequest>::new();
+    let resubmit = ServerAction::<ResubmitRequest>::new();
     let request = Resource::new(
         move || {
             (
                 params.read().get("id"),
                 decide.version().get(),
                 withdraw.version().get(),
+                resubmit.version().get(),
             )
         },
-        |(id, _, _)| async move {
+        |(id, _, _, _)| async move {
             let id = id
                 .and_then(|id| Uuid::parse_str(&id).ok())
                 .ok_or(AppError::NotFound)?;
@@ -228,7 +230,7 @@ pub fn RequestPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match request.await {
-                        Ok(detail) => view! { <RequestView detail decide withdraw /> }.into_any(),
+                        Ok(detail) => view! { <RequestView detail decide withdraw resubmit /> }.into_any(),
                         Err(AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -243,7 +245,14 @@ fn RequestView(
     detail: RequestDetail,
     decide: ServerAction<DecideRequest>,
     withdraw: ServerAction<WithdrawRequest>,
+    resubmit: ServerAction<ResubmitRequest>,
 ) -> impl IntoView {
+    let resubmit_error = move || {
+        resubmit.value().with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().err().map(|e| e.to_string()))
+        })
+    };
     let s = detail.summary.clone();
     let c = detail.compliance.clone();
     let decision_error = move || {
@@ -325,6 +334,29 @@ fn RequestView(
                 </ActionForm>
             </section>
         })}
+        {detail.can_resubmit.then(|| {
+            let is_consumer = detail.consumer_group.is_some();
+            view! {
+            <section class="decision" aria-labelledby="resubmit-title">
+                <h3 id="resubmit-title">"Make the changes and send it again"</h3>
+                <ActionForm action=resubmit>
+                    <input type="hidden" name="id" value=s.id.to_string() />
+                    <input type="hidden" name="version" value=detail.version.to_string() />
+                    {is_consumer.then(|| view! {
+                        <div class="field">
+                            <label for="resubmit-group">{FIELD_GROUP}</label>
+                            <input id="resubmit-group" name="consumer_group" maxlength="255" value=detail.consumer_group.clone().unwrap_or_default() />
+                        </div>
+                    })}
+                    <div class="field">
+                        <label for="resubmit-purpose">{FIELD_PURPOSE}</label>
+                        <textarea id="resubmit-purpose" name="purpose" rows="3" maxlength=PURPOSE_MAX.to_string()>{detail.purpose.clone()}</textarea>
+                    </div>
+                    {move || resubmit_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                    <button type="submit">"Send for approval again"</button>
+                </ActionForm>
+            </section>
+        }})}
         {detail.can_withdraw.then(|| view! {
             <ActionForm action=withdraw attr:class="withdraw">
                 <input type="hidden" name="id" value=s.id.to_string() />

@@ -6,11 +6,13 @@ use super::{
     TimelineEntry,
 };
 use crate::audit::ssr::append;
+use crate::context::PortalContext;
 use crate::domain::{
     ApprovalPolicy, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
     RoutingInput, SlotKind, TeamSlug, UserIdentity, may_fill,
 };
 use crate::error::AppError;
+use crate::notifications::ssr as notifications;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -57,12 +59,13 @@ async fn ensure_user(conn: &mut PgConnection, user: &UserIdentity) -> Result<(),
 }
 
 pub async fn create_access_request(
-    db: &PgPool,
-    policy: &ApprovalPolicy,
+    portal: &PortalContext,
     user: &UserIdentity,
     draft: &AccessRequestDraft,
 ) -> Result<Uuid, AppError> {
-    let mut tx = db
+    let policy: &ApprovalPolicy = &portal.approvals;
+    let mut tx = portal
+        .db
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
@@ -97,27 +100,27 @@ pub async fn create_access_request(
             format!("{} is not available in {}", draft.topic, missing.join(", ")),
         ));
     }
-    let app_team: Option<String> =
-        sqlx::query_scalar("select team_slug from application where id = $1")
+    let app: Option<(String, String)> =
+        sqlx::query_as("select team_slug, name from application where id = $1")
             .bind(draft.application)
             .fetch_optional(&mut *tx)
             .await
             .map_err(internal("looking up the application"))?;
-    match app_team {
-        Some(team) if user.teams.iter().any(|t| t.as_str() == team) => {}
+    let (app_team, app_name) = match app {
+        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
         _ => {
             return Err(AppError::invalid(
                 super::form::FIELD_APPLICATION,
                 "choose one of your team's applications",
             ));
         }
-    }
+    };
 
     let classification: DataClassification = classification
         .parse()
         .map_err(|m: String| AppError::internal("stored classification unreadable", &m))?;
-    let owning_team =
-        TeamSlug::parse(owner).map_err(|m| AppError::internal("stored team unreadable", &m))?;
+    let owning_team = TeamSlug::parse(owner.clone())
+        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
     let slots = policy.route(&RoutingInput {
         kind: draft.kind,
         owning_team,
@@ -181,6 +184,27 @@ pub async fn create_access_request(
     )
     .await
     .map_err(internal("auditing the request"))?;
+    let message = format!(
+        "{} asks for {} to {} for {}.",
+        user.display_name,
+        draft.kind.label().to_lowercase(),
+        draft.topic,
+        app_name
+    );
+    let open: Vec<(SlotKind, Option<TeamSlug>)> =
+        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
+    notifications::notify_approvers(&mut tx, &portal.roles, &open, &user.subject, &message, id)
+        .await
+        .map_err(internal("notifying approvers"))?;
+    let link = format!("{}/requests/{id}", portal.public_url);
+    notifications::enqueue_webhooks(
+        &mut tx,
+        &[app_team.as_str(), owner.as_str()],
+        &message,
+        &link,
+    )
+    .await
+    .map_err(internal("queueing webhooks"))?;
     tx.commit()
         .await
         .map_err(internal("committing the request"))?;
@@ -239,7 +263,7 @@ async fn set_state(
 }
 
 pub async fn decide(
-    db: &PgPool,
+    portal: &PortalContext,
     user: &UserIdentity,
     id: Uuid,
     seen_version: i32,
@@ -256,7 +280,8 @@ pub async fn decide(
             "a note is at most 2000 characters",
         ));
     }
-    let mut tx = db
+    let mut tx = portal
+        .db
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
@@ -347,13 +372,27 @@ pub async fn decide(
     )
     .await
     .map_err(internal("auditing the decision"))?;
-    notify(
-        &mut tx,
-        &locked.requester,
-        &format!("Your request was {}.", decision_words(next, slot)),
-        id,
-    )
-    .await?;
+    let words = format!("Your request was {}.", decision_words(next, slot));
+    notifications::notify(&mut tx, &locked.requester, &words, id)
+        .await
+        .map_err(internal("notifying the requester"))?;
+    if next != RequestState::Submitted {
+        let team: String = sqlx::query_scalar(
+            "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("finding the requesting team"))?;
+        let text = format!(
+            "A request of team {team} was {}.",
+            decision_words(next, slot)
+        );
+        let link = format!("{}/requests/{id}", portal.public_url);
+        notifications::enqueue_webhooks(&mut tx, &[team.as_str()], &text, &link)
+            .await
+            .map_err(internal("queueing webhooks"))?;
+    }
     tx.commit()
         .await
         .map_err(internal("committing the decision"))?;
@@ -399,22 +438,6 @@ async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError
     Ok(())
 }
 
-async fn notify(
-    conn: &mut PgConnection,
-    recipient: &str,
-    message: &str,
-    request: Uuid,
-) -> Result<(), AppError> {
-    sqlx::query("insert into notification (recipient, message, link) values ($1, $2, $3)")
-        .bind(recipient)
-        .bind(message)
-        .bind(format!("/requests/{request}"))
-        .execute(conn)
-        .await
-        .map_err(internal("writing a notification"))?;
-    Ok(())
-}
-
 pub async fn withdraw(
     db: &PgPool,
     user: &UserIdentity,
@@ -450,6 +473,93 @@ pub async fn withdraw(
     tx.commit()
         .await
         .map_err(internal("committing the withdrawal"))?;
+    Ok(next)
+}
+
+/// The requester answers "changes requested": edits what can change, and sends it back for
+/// approval. Every approval slot opens again; earlier decisions stay in the audit trail.
+pub async fn resubmit(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+    seen_version: i32,
+    purpose: &str,
+    consumer_group: Option<&str>,
+) -> Result<RequestState, AppError> {
+    let purpose = crate::domain::bounded_text(
+        purpose,
+        "the purpose",
+        super::form::PURPOSE_MIN,
+        super::form::PURPOSE_MAX,
+    )
+    .map_err(|m| AppError::invalid(super::form::FIELD_PURPOSE, m))?;
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let locked = lock(&mut tx, id, seen_version).await?;
+    if locked.requester != user.subject {
+        return Err(AppError::Forbidden);
+    }
+    let next = locked.state.apply(RequestEvent::Submit).ok_or_else(|| {
+        AppError::Conflict(format!(
+            "A request that is {} cannot be sent again.",
+            locked.state.label().to_lowercase()
+        ))
+    })?;
+    let kind: String = sqlx::query_scalar("select kind::text from access_request where id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("reading the request kind"))?;
+    let group = if kind == RequestKind::ConsumerAccess.as_str() {
+        let text = consumer_group.unwrap_or_default();
+        Some(
+            crate::domain::ConsumerGroup::parse(text)
+                .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?,
+        )
+    } else {
+        None
+    };
+    sqlx::query(
+        "update access_request
+            set purpose = $2, consumer_group = coalesce($3, consumer_group), decision_reason = null
+          where id = $1",
+    )
+    .bind(id)
+    .bind(&purpose)
+    .bind(group.as_ref().map(|g| g.as_str()))
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("updating the request"))?;
+    sqlx::query(
+        "update approval_slot
+            set decided_by = null, decision = null, decision_reason = null, decided_at = null
+          where request_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("reopening approvals"))?;
+    set_state(&mut tx, id, next, None).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.resubmitted",
+        "access_request",
+        &id.to_string(),
+        Some(json!({ "state": locked.state.as_str(), "version": locked.version })),
+        Some(json!({
+            "state": next.as_str(),
+            "purpose": purpose,
+            "consumer_group": group.as_ref().map(|g| g.as_str()),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the resubmission"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the resubmission"))?;
     Ok(next)
 }
 
@@ -685,6 +795,8 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         version: row.version,
         can_withdraw: row.requester_subject == user.subject
             && state.apply(RequestEvent::Withdraw).is_some(),
+        can_resubmit: row.requester_subject == user.subject
+            && state == RequestState::ChangesRequested,
         requester_subject: row.requester_subject,
         application_team: row.application_team,
         topic_owner: row.topic_owner,
@@ -736,6 +848,7 @@ fn describe_action(action: &str) -> String {
         "request.declined" => "declined".into(),
         "request.changes_requested" => "asked for changes".into(),
         "request.withdrawn" => "withdrew the request".into(),
+        "request.resubmitted" => "made the changes and sent it again".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

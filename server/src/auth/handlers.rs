@@ -3,7 +3,7 @@ use super::pages::auth_error_page;
 use super::safe_next_path;
 use crate::state::AppState;
 use app::auth::ssr::{ID_TOKEN_KEY, USER_KEY, user_from_session};
-use app::domain::{Area, UserIdentity};
+use app::domain::{UserIdentity, requires_sign_in};
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -168,7 +168,7 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Response
 /// Sends anonymous visitors of signed-in areas to sign-in, keeping where they wanted to go.
 pub async fn require_sign_in(session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if Area::for_path(path).is_some() {
+    if requires_sign_in(path) {
         match user_from_session(&session).await {
             Ok(Some(_)) => {}
             Ok(None) => {

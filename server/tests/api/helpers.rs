@@ -1,5 +1,6 @@
 use app::auth::ssr::USER_KEY;
 use app::domain::{Role, TeamSlug, UserIdentity};
+use serde_json::Value;
 use server::config::Settings;
 use server::startup;
 use sqlx::PgPool;
@@ -76,15 +77,37 @@ impl TestApp {
 
     /// Calls a server function the way the browser does (URL-encoded POST).
     pub async fn call(&self, endpoint: &str, cookie: Option<&str>) -> reqwest::Response {
+        self.call_with(endpoint, cookie, Form::new()).await
+    }
+
+    /// Calls a server function with arguments, URL-encoded like a browser form.
+    pub async fn call_with(
+        &self,
+        endpoint: &str,
+        cookie: Option<&str>,
+        form: Form,
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url(&format!("/api/{endpoint}")))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body("");
+            .body(form.encode());
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
         request.send().await.expect("request")
+    }
+
+    /// Like [`TestApp::call_with`], with the answer read into status and body.
+    pub async fn answer(&self, endpoint: &str, cookie: Option<&str>, form: Form) -> Answer {
+        let response = self.call_with(endpoint, cookie, form).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("body");
+        Answer {
+            endpoint: endpoint.to_owned(),
+            status,
+            body,
+        }
     }
 
     /// A session cookie for a signed-in user, written straight into the session store: the
@@ -114,5 +137,78 @@ pub fn user(subject: &str, roles: &[Role], teams: &[&str]) -> UserIdentity {
             .iter()
             .map(|t| TeamSlug::parse(*t).expect("team"))
             .collect(),
+    }
+}
+
+/// Server-function arguments as form fields, in order: `input[kind]`, `input[environments][]`...
+#[derive(Debug, Clone, Default)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn field(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.0.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Drops every field whose name starts with `prefix` (to send a form without a field).
+    pub fn without(mut self, prefix: &str) -> Self {
+        self.0.retain(|(name, _)| !name.starts_with(prefix));
+        self
+    }
+
+    pub fn encode(&self) -> String {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.0 {
+            serializer.append_pair(name, value);
+        }
+        serializer.finish()
+    }
+}
+
+/// What a server function answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub endpoint: String,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{} answered no JSON ({e}): {}", self.endpoint, self.body))
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "{} answered {}: {}",
+            self.endpoint, self.status, self.body
+        );
+        self
+    }
+
+    /// The fields named by an `AppError::Invalid` answer.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        self.json()["Invalid"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} answered no field errors: {}", self.endpoint, self.body))
+            .iter()
+            .map(|e| e["field"].as_str().expect("field name").to_owned())
+            .collect()
+    }
+
+    /// The text of an `AppError::Conflict` answer.
+    pub fn conflict(&self) -> String {
+        self.json()["Conflict"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} answered no conflict: {}", self.endpoint, self.body))
+            .to_owned()
     }
 }

@@ -2,6 +2,12 @@
 //! (`dev/stack.sh up`). Each test gets a fresh database from `#[sqlx::test]`.
 
 mod auth;
+mod authz;
+mod bad_input;
+mod fixtures;
 mod helpers;
 mod kafka;
 mod ops;
+mod race;
+mod requests;
+mod webhooks;

@@ -1,0 +1,143 @@
+//! In-app notifications for requesters and approvers, and the team webhooks that mirror them.
+
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub message: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub unread: bool,
+}
+
+/// The caller's latest notifications; opening them marks them read.
+#[server(prefix = "/api", endpoint = "notifications/list")]
+pub async fn my_notifications() -> Result<Vec<NotificationView>, AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    ssr::list_and_mark_read(&crate::context::db()?, &user.subject)
+        .await
+        .map_err(|e| AppError::internal("listing notifications failed", &e))
+}
+
+/// How many notifications the caller has not opened yet.
+#[server(prefix = "/api", endpoint = "notifications/unread")]
+pub async fn unread_notifications() -> Result<i64, AppError> {
+    let user = crate::auth::ssr::require_user().await?;
+    sqlx::query_scalar("select count(*) from notification where recipient = $1 and read_at is null")
+        .bind(&user.subject)
+        .fetch_one(&crate::context::db()?)
+        .await
+        .map_err(|e| AppError::internal("counting notifications failed", &e))
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::NotificationView;
+    use crate::domain::{GroupName, Role, RoleMapping, SlotKind, TeamSlug};
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+    use sqlx::{PgConnection, PgPool};
+    use uuid::Uuid;
+
+    pub async fn list_and_mark_read(
+        db: &PgPool,
+        subject: &str,
+    ) -> Result<Vec<NotificationView>, sqlx::Error> {
+        let rows: Vec<(String, Option<String>, DateTime<Utc>, bool)> = sqlx::query_as(
+            "select message, link, created_at, read_at is null from notification
+              where recipient = $1 order by id desc limit 100",
+        )
+        .bind(subject)
+        .fetch_all(db)
+        .await?;
+        sqlx::query(
+            "update notification set read_at = now() where recipient = $1 and read_at is null",
+        )
+        .bind(subject)
+        .execute(db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(message, link, created_at, unread)| NotificationView {
+                message,
+                link,
+                created_at,
+                unread,
+            })
+            .collect())
+    }
+
+    pub async fn notify(
+        conn: &mut PgConnection,
+        recipient: &str,
+        message: &str,
+        request: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("insert into notification (recipient, message, link) values ($1, $2, $3)")
+            .bind(recipient)
+            .bind(message)
+            .bind(format!("/requests/{request}"))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Tells everyone who could fill one of the open slots, as far as the portal knows them
+    /// (people who have signed in at least once), never the requester.
+    pub async fn notify_approvers(
+        conn: &mut PgConnection,
+        roles: &RoleMapping,
+        slots: &[(SlotKind, Option<TeamSlug>)],
+        requester: &str,
+        message: &str,
+        request: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        let people: Vec<(String, Vec<String>)> =
+            sqlx::query_as("select subject, groups from app_user where subject <> $1")
+                .bind(requester)
+                .fetch_all(&mut *conn)
+                .await?;
+        for (subject, groups) in people {
+            let groups: Vec<GroupName> = groups
+                .into_iter()
+                .filter_map(|g| GroupName::parse(g).ok())
+                .collect();
+            let (user_roles, teams) = roles.resolve(&groups);
+            let concerned = slots.iter().any(|(kind, team)| match kind {
+                SlotKind::Governance | SlotKind::SecondGovernance => {
+                    user_roles.contains(&Role::Approver)
+                }
+                SlotKind::OwningTeam => {
+                    user_roles.contains(&Role::TeamApprover)
+                        && team.as_ref().is_some_and(|t| teams.contains(t))
+                }
+            });
+            if concerned {
+                notify(&mut *conn, &subject, message, request).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a Slack-compatible message to the webhooks of the given teams, in the caller's
+    /// transaction: it is sent if and only if the change it reports is committed.
+    pub async fn enqueue_webhooks(
+        conn: &mut PgConnection,
+        teams: &[&str],
+        text: &str,
+        link: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "insert into webhook_delivery (team_slug, url, payload)
+             select slug, webhook_url, $2 from team where slug = any($1) and webhook_url is not null",
+        )
+        .bind(teams)
+        .bind(json!({ "text": format!("{text} <{link}|Open in the portal>"), "link": link }))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,1238 @@
+//! Catalog and approvals benchmark: seeds a realistic data set into its own database, serves the
+//! portal in-process (as the integration tests do) and measures the catalog list, catalog search
+//! and approvals queue, unloaded and under 50 and 200 concurrent clients. It prints numbers; it
+//! is not a test and exits 0 when a target is missed (non-zero only when set-up fails).
+//!
+//! Run it with `dev/bench`. Knobs (environment):
+//!   BENCH_REQUESTS  requests in each sequential run (default 300)
+//!   BENCH_SECONDS   length of each concurrent run in seconds (default 10)
+//!   BENCH_CLIENTS   concurrent clients, comma-separated (default 50,200)
+//!   BENCH_KEEP_DB=1 keep the `event_bus_portal_bench` database afterwards (for EXPLAIN ANALYZE)
+
+use anyhow::{Context, bail};
+use app::auth::ssr::USER_KEY;
+use app::catalog::CatalogPage;
+use app::domain::{Role, TeamSlug, UserIdentity};
+use app::requests::RequestSummary;
+use secrecy::{ExposeSecret, SecretString};
+use server::config::Settings;
+use server::{db, startup};
+use sqlx::{Connection, PgConnection};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+use tower_sessions_sqlx_store::PostgresStore;
+
+const BENCH_DB: &str = "event_bus_portal_bench";
+/// Sequential requests before each measured workload (connections, plan caches, allocator).
+const WARM_UP: usize = 30;
+/// The governance approver whose queue is measured: decided some requests already, so the
+/// "never twice on one request" filter has work to do.
+const APPROVER: &str = "gov-approver-01";
+const MEMBER: &str = "member-0001";
+/// Words people type into the catalog search: common, rare, multi-word and absent ones.
+const SEARCH_WORDS: &[&str] = &[
+    "claim",
+    "appointment",
+    "address",
+    "refill",
+    "payment",
+    "warehouse",
+    "vaccination",
+    "letter",
+    "status changed",
+    "headstone",
+    "idempotent",
+    "kafka streams",
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = Options::from_env()?;
+    let mut settings = Settings::load().context("loading the portal configuration")?;
+    let admin_url = std::env::var("EBP_DATABASE_URL")
+        .unwrap_or_else(|_| settings.database.url.expose_secret().to_owned());
+    let bench_url = with_database(&admin_url, BENCH_DB)?;
+
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL at {}", redact(&admin_url)))?;
+    recreate_database(&mut admin).await?;
+    settings.database.url = SecretString::from(bench_url.clone());
+
+    let outcome = run(settings, &bench_url, &options).await;
+
+    if options.keep_db {
+        println!(
+            "\nBENCH_KEEP_DB=1: kept database {BENCH_DB} ({})",
+            redact(&bench_url)
+        );
+    } else {
+        sqlx::raw_sql(&format!("drop database if exists {BENCH_DB} with (force)"))
+            .execute(&mut admin)
+            .await
+            .context("dropping the bench database")?;
+    }
+    outcome
+}
+
+struct Options {
+    sequential: usize,
+    duration: Duration,
+    clients: Vec<usize>,
+    keep_db: bool,
+}
+
+impl Options {
+    fn from_env() -> anyhow::Result<Self> {
+        fn number(name: &str, default: u64) -> anyhow::Result<u64> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name}={v:?} is not a number")),
+                Err(_) => Ok(default),
+            }
+        }
+        let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "50,200".into());
+        let clients = clients
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .parse::<usize>()
+                    .with_context(|| format!("BENCH_CLIENTS: {c:?} is not a number"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            sequential: usize::try_from(number("BENCH_REQUESTS", 300)?)?.max(1),
+            duration: Duration::from_secs(number("BENCH_SECONDS", 10)?.max(1)),
+            clients,
+            keep_db: std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1"),
+        })
+    }
+}
+
+/// The same URL with another database name.
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("EBP_DATABASE_URL is not a URL")?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.to_string())
+}
+
+/// A URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+async fn recreate_database(admin: &mut PgConnection) -> anyhow::Result<()> {
+    sqlx::raw_sql(&format!("drop database if exists {BENCH_DB} with (force)"))
+        .execute(&mut *admin)
+        .await
+        .context("dropping an earlier bench database")?;
+    sqlx::raw_sql(&format!("create database {BENCH_DB}"))
+        .execute(&mut *admin)
+        .await
+        .context("creating the bench database (the role needs CREATEDB)")?;
+    Ok(())
+}
+
+async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyhow::Result<()> {
+    // The portal, built and served exactly as the integration tests do; migrations run here.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a free port")?;
+    let port = listener.local_addr().context("local address")?.port();
+    settings.server.port = port;
+    settings.server.public_url = format!("http://127.0.0.1:{port}")
+        .parse()
+        .context("public url")?;
+    let pool_size = settings.database.max_connections;
+    let pool = db::pool(&settings.database)?;
+    let application = startup::build(settings, pool)
+        .await
+        .context("building the application")?;
+    let store = application.session_store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, application.router).await {
+            eprintln!("the portal stopped: {e}");
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+
+    let mut seed_conn = PgConnection::connect(bench_url)
+        .await
+        .context("connecting to the bench database")?;
+    let seed_time = seed(&mut seed_conn).await?;
+    let dataset = dataset_summary(&mut seed_conn).await?;
+    let pg_version: String = sqlx::query_scalar("show server_version")
+        .fetch_one(&mut seed_conn)
+        .await?;
+    let member_teams: Vec<String> =
+        sqlx::query_scalar("select groups from app_user where subject = $1")
+            .bind(MEMBER)
+            .fetch_one(&mut seed_conn)
+            .await
+            .context("reading the member's groups")?;
+    seed_conn.close().await?;
+
+    let member = UserIdentity {
+        subject: MEMBER.into(),
+        display_name: "Member 1".into(),
+        roles: vec![Role::Member],
+        teams: member_teams
+            .iter()
+            .filter_map(|g| g.strip_prefix("team-"))
+            .map(|t| TeamSlug::parse(t).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let approver = UserIdentity {
+        subject: APPROVER.into(),
+        display_name: "Governance Approver 01".into(),
+        roles: vec![Role::Approver],
+        teams: vec![],
+    };
+    let member_cookie = session_cookie_for(&store, &member).await?;
+    let approver_cookie = session_cookie_for(&store, &approver).await?;
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+
+    let workloads = workloads(&member_cookie, &approver_cookie);
+    let checks = validate(&client, &base, &workloads).await?;
+
+    let nproc = std::thread::available_parallelism().map_or(0, usize::from);
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("\n== set-up");
+    println!("machine      : {nproc} CPUs (nproc), PostgreSQL {pg_version}, loopback HTTP");
+    println!("profile      : {profile}");
+    println!(
+        "portal pool  : {pool_size} database connections (database.max_connections), acquire timeout 3 s"
+    );
+    println!("seed         : {:.2} s  ({dataset})", seed_time.as_secs_f64());
+    for line in &checks {
+        println!("check        : {line}");
+    }
+    println!(
+        "plan         : {WARM_UP} warm-up, {} sequential, then {} s closed loop at {:?} clients, per workload",
+        options.sequential,
+        options.duration.as_secs(),
+        options.clients
+    );
+
+    let mut rows = Vec::new();
+    for workload in &workloads {
+        let workload = Arc::new(workload.clone());
+        println!("\n== {}", workload.name);
+        sequential(&client, &base, &workload, WARM_UP).await;
+        let phases = std::iter::once(None).chain(options.clients.iter().copied().map(Some));
+        for clients in phases {
+            let before = scrape(&client, &base).await;
+            let stats = match clients {
+                None => sequential(&client, &base, &workload, options.sequential).await,
+                Some(n) => closed_loop(&client, &base, &workload, n, options.duration).await,
+            };
+            let after = scrape(&client, &base).await;
+            let server = match (before, after) {
+                (Ok(b), Ok(a)) => {
+                    Histogram::delta(&b, &a, workload.metric_method, workload.metric_route)
+                }
+                _ => None,
+            };
+            let row = Row::new(&workload, clients, stats, server);
+            println!("{}", row.line());
+            rows.push(row);
+        }
+    }
+
+    print_report(&rows, nproc, profile, seed_time, &dataset);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding
+
+/// Set-based seed, one transaction. Random choices come from `setseed`, so runs are comparable.
+const SEED_STEPS: &[(&str, &str)] = &[
+    ("word lists", r"
+select setseed(0.4242);
+create temp table w as select
+    array['claims', 'benefits', 'health care', 'pharmacy', 'appointments', 'profile', 'identity',
+          'payments', 'education', 'housing', 'memorials', 'notifications'] as domains,
+    array['claim', 'benefit', 'health', 'pharmacy', 'appointment', 'profile', 'identity',
+          'payment', 'education', 'housing', 'memorial', 'notification'] as prefixes,
+    array['record', 'claim', 'evidence', 'letter', 'address', 'contact', 'enrollment', 'eligibility',
+          'prescription', 'refill', 'appointment', 'referral', 'payment', 'debt', 'invoice',
+          'document', 'form', 'decision', 'award', 'dependent', 'beneficiary', 'facility',
+          'provider', 'consent', 'preference', 'device', 'session', 'account', 'case', 'review',
+          'exam', 'lab_result', 'vaccination', 'transcript', 'certificate', 'loan', 'grant',
+          'burial', 'headstone', 'message'] as nouns,
+    array['created', 'updated', 'deleted', 'submitted', 'approved', 'rejected', 'cancelled',
+          'completed', 'scheduled', 'shipped', 'received', 'assigned', 'reassigned', 'closed',
+          'reopened', 'expired', 'renewed', 'verified', 'flagged', 'archived', 'published',
+          'status_changed', 'requested', 'delivered', 'migrated'] as events,
+    array[' Consumers use it to keep their own copy up to date instead of polling the source system.',
+          ' The payload carries the record identifier, the new status and the time of the change.',
+          ' Events are keyed by the person identifier, so all changes for one person stay in order.',
+          ' Notification services turn it into emails and text messages within a few minutes.',
+          ' It replaces the nightly batch file that used to be sent over SFTP to partner systems.',
+          ' Late or duplicate events are possible during failover; consumers must be idempotent.',
+          ' Reporting and analytics teams load it into the data warehouse every hour.',
+          ' Carries references only, never document contents; fetch details from the owning API.'] as fillers,
+    array['keep their case management view current', 'send reminders by email and text message',
+          'reconcile payments with the finance ledger', 'feed the analytics warehouse',
+          'update the mobile app without polling', 'audit changes for the privacy office'] as purposes;
+"),
+    ("50 teams", r"
+insert into team (slug, display_name, contact_email)
+select p || '-' || s, initcap(p) || ' ' || initcap(s), p || '-' || s || '@example.test'
+  from unnest(array['claims', 'benefits', 'health', 'pharmacy', 'appointments', 'profile',
+                    'identity', 'payments', 'education', 'housing']) p,
+       unnest(array['intake', 'status', 'notifications', 'records', 'analytics']) s;
+create temp table t_team as select (row_number() over (order by slug) - 1)::int as idx, slug from team;
+"),
+    ("app users", r"
+insert into app_user (subject, display_name, email, groups)
+select 'member-' || lpad(i::text, 4, '0'), 'Member ' || i, 'member' || i || '@example.test',
+       array['team-' || a.slug, 'team-' || b.slug]
+  from generate_series(1, 400) i
+  join t_team a on a.idx = i % 50
+  join t_team b on b.idx = (i * 7 + 3) % 50;
+insert into app_user (subject, display_name, email, groups)
+select 'gov-approver-' || lpad(i::text, 2, '0'), 'Governance Approver ' || lpad(i::text, 2, '0'),
+       'governance' || i || '@example.test', '{governance}'
+  from generate_series(1, 12) i;
+insert into app_user (subject, display_name, email, groups)
+select 'team-approver-' || slug, 'Approver for ' || slug, 'approver-' || slug || '@example.test',
+       array['team-' || slug, 'team-approvers']
+  from team;
+"),
+    ("500 applications", r"
+create temp table g_app as
+select t.idx as team_idx, t.slug, s.word, s.n, random() r_fisma, random() r_ato, random() r_date,
+       random() r_priv, random() r_pii, random() r_host
+  from t_team t
+ cross join unnest(array['Service', 'Portal', 'Worker', 'Gateway', 'Sync', 'API', 'Scheduler',
+                         'Notifier', 'Tool', 'Intake']) with ordinality s(word, n);
+insert into application (id, team_slug, name, system_registration_id, security_package_id, fisma_rating,
+        ato_status, ato_date, privacy_assessment, contains_pii, hosting_location, technical_contact,
+        product_contact, created_at)
+select gen_random_uuid(), g.slug, initcap(replace(g.slug, '-', ' ')) || ' ' || g.word,
+       'SR-' || (10000 + g.team_idx * 10 + g.n), 'SP-' || (2000 + g.team_idx * 10 + g.n),
+       (case when g.r_fisma < 0.3 then 'low' when g.r_fisma < 0.9 then 'moderate' else 'high' end)::fisma_rating,
+       (case when g.r_ato < 0.7 then 'granted' when g.r_ato < 0.85 then 'in_progress'
+             when g.r_ato < 0.95 then 'not_started' else 'expired' end)::ato_status,
+       case when g.r_ato < 0.7 or g.r_ato >= 0.95 then current_date - (30 + floor(g.r_date * 1000))::int end,
+       (case when g.r_priv < 0.6 then 'completed' when g.r_priv < 0.75 then 'in_progress'
+             when g.r_priv < 0.85 then 'not_started' else 'not_required' end)::privacy_assessment,
+       g.r_pii < 0.4,
+       (case when g.r_host < 0.45 then 'internal_platform' when g.r_host < 0.8 then 'cloud_account'
+             when g.r_host < 0.9 then 'other_cloud' else 'on_premises' end)::hosting_location,
+       g.slug || '-oncall@example.test', 'product-' || g.slug || '@example.test',
+       now() - (g.r_date * 900) * interval '1 day'
+  from g_app g;
+create temp table t_app as
+select (row_number() over (order by id) - 1)::int as idx, id, team_slug, name from application;
+"),
+    ("10,000 topics", r"
+create temp table g_topic as
+select i, i % 12 + 1 as di, (i / 12) % 40 + 1 as ni, (i / 480) % 25 + 1 as ei,
+       random() r_life, random() r_rm, random() r_class, random() r_pii, random() r_part,
+       random() r_ret, random() r_clean, random() r_age, random() r_f1, random() r_f2,
+       random() r_f3, random() r_team
+  from generate_series(0, 9999) i;
+insert into topic (id, name, title, description, business_domain, lifecycle, removal_date, owning_team,
+        source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy, created_at)
+select gen_random_uuid(), x.name, x.title, left(x.description, 300), x.domain, x.lifecycle::lifecycle,
+       case when x.lifecycle = 'deprecated' then current_date + (30 + floor(x.r_rm * 335))::int end,
+       x.team, array[initcap(x.prefix) || ' ' || (array['Service', 'Gateway', 'Platform', 'Hub'])[1 + x.i % 4]],
+       (case when x.r_class < 0.4 then 'moderate' else 'low' end)::data_classification,
+       x.r_pii < 0.25,
+       (array[1, 3, 6, 12, 24])[1 + floor(x.r_part * 5)::int],
+       (array[259200000, 604800000, 1209600000, 2592000000, 7776000000]::bigint[])[1 + floor(x.r_ret * 5)::int],
+       (case when x.r_clean < 0.85 then 'delete' when x.r_clean < 0.95 then 'compact' else 'compact_delete' end)::cleanup_policy,
+       now() - (x.r_age * 1100) * interval '1 day'
+  from (
+    select g.*, w.domains[g.di] as domain, w.prefixes[g.di] as prefix, tm.slug as team,
+           w.prefixes[g.di] || '_' || w.nouns[g.ni] || '_' || w.events[g.ei] as name,
+           upper(left(w.nouns[g.ni], 1)) || replace(substr(w.nouns[g.ni], 2), '_', ' ') || ' '
+               || replace(w.events[g.ei], '_', ' ') || ' (' || w.domains[g.di] || ')' as title,
+           'Emitted by ' || initcap(w.prefixes[g.di]) || ' systems whenever '
+               || case when left(w.nouns[g.ni], 1) in ('a', 'e', 'i', 'o', 'u') then 'an ' else 'a ' end
+               || replace(w.nouns[g.ni], '_', ' ') || ' is ' || replace(w.events[g.ei], '_', ' ')
+               || ' in the ' || w.domains[g.di] || ' domain.'
+               || case when g.r_f1 < 0.15 then ' See the schema registry for the meaning of each field.'
+                       else w.fillers[1 + floor(g.r_f1 * 8)::int] end
+               || case when g.r_f2 < 0.6 then w.fillers[1 + floor(g.r_f2 / 0.6 * 8)::int] else '' end
+               || case when g.r_f3 < 0.3 then w.fillers[1 + floor(g.r_f3 / 0.3 * 8)::int] else '' end
+               as description,
+           case when g.r_life < 0.55 then 'production' when g.r_life < 0.75 then 'development'
+                when g.r_life < 0.90 then 'experimental' else 'deprecated' end as lifecycle
+      from g_topic g
+     cross join w
+      join t_team tm on tm.idx = ((g.di - 1) * 4 + floor(g.r_team * 5)::int) % 50
+  ) x;
+"),
+    ("topic environments", r"
+insert into topic_environment (topic_id, environment)
+select id, 'sandbox' from topic where not contains_pii;
+insert into topic_environment (topic_id, environment)
+select id, 'prod' from topic
+ where contains_pii or lifecycle in ('production', 'deprecated') or random() < 0.3;
+create temp table t_topic as
+select (row_number() over (order by id) - 1)::int as idx, id, name, title, business_domain,
+       owning_team, data_classification, contains_pii,
+       data_classification = 'moderate' or contains_pii as sensitive
+  from topic;
+analyze t_team; analyze t_app; analyze t_topic;
+"),
+    ("5,000 access requests", r"
+create temp table t_req as
+select i, gen_random_uuid() as id,
+       case when rk < 0.60 then 'consumer_access' when rk < 0.85 then 'producer_access'
+            when rk < 0.95 then 'new_topic' else 'revoke_access' end as kind,
+       case when rs < 0.20 then 'submitted' when rs < 0.70 then 'approved' when rs < 0.80 then 'declined'
+            when rs < 0.85 then 'changes_requested' when rs < 0.95 then 'withdrawn' else 'draft' end as state,
+       'member-' || lpad((1 + floor(ru * 400))::int::text, 4, '0') as requester,
+       floor(ra * 500)::int as app_idx, floor(rt * 10000)::int as topic_idx,
+       -- Open requests are recent; decided ones spread over two years.
+       now() - case when rs < 0.20 then rage * 45 else rage * 730 end * interval '1 day' as created_at,
+       rupd, r_owner, r_gov
+  from (select i, random() rk, random() rs, random() ru, random() ra, random() rt, random() rage,
+               random() rupd, random() r_owner, random() r_gov
+          from generate_series(1, 5000) i) g;
+analyze t_req;
+insert into access_request (id, kind, state, version, requester, application_id, topic_id, proposed_topic,
+        environments, consumer_group, consumer_group_is_prefix, purpose, requested_expiry, decision_reason,
+        created_at, updated_at)
+select r.id, r.kind::request_kind, r.state::request_state,
+       case r.state when 'draft' then 1 when 'submitted' then 1 + (r.r_owner < 0.4)::int + (r.r_gov < 0.25)::int
+                    when 'withdrawn' then 2 else 3 end,
+       r.requester, a.id,
+       case when r.kind <> 'new_topic' then t.id end,
+       case when r.kind = 'new_topic' then jsonb_build_object(
+           'name', 'proposed_' || t.name, 'title', 'Proposed: ' || t.title,
+           'business_domain', t.business_domain, 'data_classification', t.data_classification) end,
+       case when r.kind = 'new_topic' then array['sandbox']
+            else coalesce((select array_agg(e.environment order by e.environment)
+                             from topic_environment e where e.topic_id = t.id), array['sandbox']) end,
+       case when r.kind = 'consumer_access' then a.team_slug || '-' || split_part(t.name, '_', 2) || '-' || r.i end,
+       r.kind = 'consumer_access' and r.i % 10 = 0,
+       'Needed by ' || a.name || ' to ' || w.purposes[1 + r.i % 6] || '.',
+       case when r.i % 5 = 0 then (r.created_at + interval '365 days')::date end,
+       case r.state when 'declined' then 'The application does not need this data; use the summary topic instead.'
+                    when 'changes_requested' then 'Please name the consumer group after the application and narrow the environments.' end,
+       r.created_at,
+       least(now(), r.created_at + r.rupd * interval '5 days')
+  from t_req r
+ cross join w
+  join t_app a on a.idx = r.app_idx
+  join t_topic t on t.idx = r.topic_idx;
+"),
+    ("approval slots", r"
+insert into approval_slot (request_id, slot, team_slug, reason, decided_by, decision, decision_reason, decided_at)
+select x.id, x.slot::approval_slot_kind, x.team, x.reason,
+       case when x.decision is not null then x.decider end,
+       x.decision::approval_decision,
+       case x.decision when 'declined' then 'The application does not need this data; use the summary topic instead.'
+                       when 'changes_requested' then 'Please name the consumer group after the application and narrow the environments.' end,
+       case when x.decision is not null then x.created_at + (x.updated_at - x.created_at) / 2 end
+  from (
+    select r.id, s.slot, r.created_at, least(now(), r.created_at + r.rupd * interval '5 days') as updated_at,
+           case when s.slot = 'owning_team' then t.owning_team end as team,
+           case s.slot
+               when 'owning_team' then 'The topic is owned by team ' || t.owning_team || ', who decide who may use their events.'
+               when 'governance' then case when r.kind = 'new_topic' then 'Every new topic on the bus is reviewed by governance.'
+                                           else 'Governance reviews every grant of access to events.' end
+               else 'The topic carries ' || case when t.data_classification = 'moderate' and t.contains_pii then 'Moderate data that includes PII'
+                                                  when t.data_classification = 'moderate' then 'Moderate data'
+                                                  else 'data that includes PII' end
+                    || ', so a second governance approver must agree.' end as reason,
+           case s.slot
+               when 'owning_team' then 'team-approver-' || t.owning_team
+               when 'governance' then 'gov-approver-' || lpad((1 + r.i % 12)::text, 2, '0')
+               else 'gov-approver-' || lpad((1 + (r.i + 5) % 12)::text, 2, '0') end as decider,
+           case
+               when r.state = 'approved' then 'approved'
+               when r.state = 'submitted' and s.slot = 'owning_team' and r.r_owner < 0.4 then 'approved'
+               -- Governance may already have approved when a second governance slot is still open.
+               when r.state = 'submitted' and s.slot = 'governance' and r.r_gov < 0.25 and t.sensitive then 'approved'
+               when r.state = 'declined' and s.slot = 'governance' then 'declined'
+               when r.state = 'declined' and s.slot = 'owning_team' and r.r_owner < 0.5 then 'approved'
+               when r.state = 'changes_requested' and s.slot = 'governance' then 'changes_requested'
+           end as decision
+      from t_req r
+      join t_topic t on t.idx = r.topic_idx
+     cross join (values ('owning_team'), ('governance'), ('second_governance')) s(slot)
+     where r.state <> 'draft'
+       and (s.slot <> 'owning_team' or r.kind <> 'new_topic')
+       and (s.slot <> 'second_governance' or t.sensitive)
+  ) x;
+"),
+    ("50,000 access grants", r"
+create temp table t_approved as
+select (row_number() over (order by id) - 1)::int as idx, id from access_request
+ where state = 'approved' and kind in ('producer_access', 'consumer_access');
+create temp table g_grant as
+select i, floor(random() * 10000)::int as topic_idx, floor(random() * 500)::int as app_idx,
+       random() r_role, random() r_env, random() r_exp, random() r_age, random() r_rev
+  from generate_series(0, 49999) i;
+analyze t_approved; analyze g_grant;
+insert into access_grant (id, request_id, topic_id, application_id, role, environment, consumer_group,
+        consumer_group_is_prefix, expires_on, created_at, revoked_at)
+select gen_random_uuid(), ap.id, t.id, a.id,
+       case when g.r_role < 0.3 then 'producer' else 'consumer' end,
+       case when g.r_env < 0.6 then 'prod' else 'sandbox' end,
+       case when g.r_role >= 0.3 then a.team_slug || '-' || split_part(t.name, '_', 2) || '-' || g.i end,
+       g.r_role >= 0.3 and g.i % 10 = 0,
+       case when g.r_exp < 0.2 then current_date + (30 + floor(g.r_exp * 3000))::int end,
+       now() - (g.r_age * 700) * interval '1 day',
+       case when g.r_rev < 0.1 then now() - (g.r_rev * 300) * interval '1 day' end
+  from g_grant g
+  join t_topic t on t.idx = g.topic_idx
+  join t_app a on a.idx = g.app_idx
+  join t_approved ap on ap.idx = g.i % (select count(*) from t_approved);
+"),
+];
+
+async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
+    println!("== seeding {BENCH_DB}");
+    let started = Instant::now();
+    let mut tx = conn.begin().await?;
+    for (label, sql) in SEED_STEPS {
+        let step = Instant::now();
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("seeding: {label}"))?;
+        println!("  {label:<24} {:>7.0} ms", step.elapsed().as_secs_f64() * 1e3);
+    }
+    tx.commit().await?;
+    let step = Instant::now();
+    // What autovacuum would have done on a long-running database: statistics and visibility map.
+    sqlx::raw_sql(
+        "vacuum analyze team, app_user, application, topic, topic_environment, access_request,
+         approval_slot, access_grant",
+    )
+        .execute(&mut *conn)
+        .await
+        .context("vacuum analyze")?;
+    println!(
+        "  {:<24} {:>7.0} ms",
+        "vacuum analyze",
+        step.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(started.elapsed())
+}
+
+async fn dataset_summary(conn: &mut PgConnection) -> anyhow::Result<String> {
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64, i64, i32, i32) = sqlx::query_as(
+        "select (select count(*) from team), (select count(*) from application),
+                (select count(*) from topic), (select count(*) from topic_environment),
+                (select count(*) from access_grant), (select count(*) from access_request),
+                (select count(*) from access_request where state = 'submitted'),
+                (select count(*) from approval_slot), (select count(*) from app_user),
+                (select min(length(description)) from topic), (select max(length(description)) from topic)",
+    )
+    .fetch_one(conn)
+    .await
+    .context("counting the seeded rows")?;
+    Ok(format!(
+        "{} teams, {} applications, {} topics ({} topic_environment rows, descriptions {}-{} chars), \
+         {} grants, {} requests ({} submitted), {} approval slots, {} users",
+        row.0, row.1, row.2, row.3, row.9, row.10, row.4, row.5, row.6, row.7, row.8
+    ))
+}
+
+/// A session cookie for a signed-in user, written straight into the session store (as the
+/// integration tests do in `tests/api/helpers.rs`).
+async fn session_cookie_for(store: &PostgresStore, user: &UserIdentity) -> anyhow::Result<String> {
+    let mut data = HashMap::new();
+    data.insert(USER_KEY.to_owned(), serde_json::to_value(user)?);
+    let mut record = Record {
+        id: Id::default(),
+        data,
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
+    };
+    store
+        .create(&mut record)
+        .await
+        .map_err(|e| anyhow::anyhow!("storing a session: {e}"))?;
+    Ok(format!("portal_session={}", record.id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    CatalogList,
+    DeepPage,
+    Search,
+    Approvals,
+}
+
+impl Group {
+    /// The target this workload is held to: p95 in milliseconds.
+    fn p95_target_ms(self) -> Option<f64> {
+        match self {
+            Group::CatalogList => Some(50.0),
+            Group::Search => Some(30.0),
+            Group::DeepPage | Group::Approvals => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Call {
+    Get(String),
+    /// A server function, called the way the browser does (URL-encoded POST).
+    Post(String, String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// An SSR page: a 2xx status is not enough, a failed resource renders `role="alert"`.
+    Html,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+struct Workload {
+    name: &'static str,
+    group: Group,
+    body: Body,
+    cookie: String,
+    calls: Vec<Call>,
+    metric_method: &'static str,
+    metric_route: &'static str,
+}
+
+fn form_value(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn workloads(member: &str, approver: &str) -> Vec<Workload> {
+    let search_pages = SEARCH_WORDS
+        .iter()
+        .map(|w| Call::Get(format!("/catalog?q={}", form_value(w))))
+        .collect();
+    let search_api = SEARCH_WORDS
+        .iter()
+        .map(|w| {
+            Call::Post(
+                "/api/catalog/topics".into(),
+                format!("filter[q]={}", form_value(w)),
+            )
+        })
+        .collect();
+    vec![
+        Workload {
+            name: "catalog list: GET /catalog (SSR page 1, member)",
+            group: Group::CatalogList,
+            body: Body::Html,
+            cookie: member.into(),
+            calls: vec![Call::Get("/catalog".into())],
+            metric_method: "GET",
+            metric_route: "/catalog",
+        },
+        Workload {
+            name: "catalog list: POST /api/catalog/topics (page 1, member)",
+            group: Group::CatalogList,
+            body: Body::Json,
+            cookie: member.into(),
+            calls: vec![Call::Post(
+                "/api/catalog/topics".into(),
+                "filter[page]=1".into(),
+            )],
+            metric_method: "POST",
+            metric_route: "/api/catalog/topics",
+        },
+        Workload {
+            name: "catalog deep pages: GET /catalog?page=150..200 (SSR, member)",
+            group: Group::DeepPage,
+            body: Body::Html,
+            cookie: member.into(),
+            calls: (150..=200)
+                .map(|p| Call::Get(format!("/catalog?page={p}")))
+                .collect(),
+            metric_method: "GET",
+            metric_route: "/catalog",
+        },
+        Workload {
+            name: "catalog search: GET /catalog?q=<word> (SSR, member)",
+            group: Group::Search,
+            body: Body::Html,
+            cookie: member.into(),
+            calls: search_pages,
+            metric_method: "GET",
+            metric_route: "/catalog",
+        },
+        Workload {
+            name: "catalog search: POST /api/catalog/topics filter[q]=<word> (member)",
+            group: Group::Search,
+            body: Body::Json,
+            cookie: member.into(),
+            calls: search_api,
+            metric_method: "POST",
+            metric_route: "/api/catalog/topics",
+        },
+        Workload {
+            name: "approvals queue: GET /approvals (SSR, governance approver)",
+            group: Group::Approvals,
+            body: Body::Html,
+            cookie: approver.into(),
+            calls: vec![Call::Get("/approvals".into())],
+            metric_method: "GET",
+            metric_route: "/approvals",
+        },
+        Workload {
+            name: "approvals queue: POST /api/requests/queue (governance approver)",
+            group: Group::Approvals,
+            body: Body::Json,
+            cookie: approver.into(),
+            calls: vec![Call::Post("/api/requests/queue".into(), String::new())],
+            metric_method: "POST",
+            metric_route: "/api/requests/queue",
+        },
+    ]
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    call: &Call,
+) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
+    let request = match call {
+        Call::Get(path) => client.get(format!("{base}{path}")),
+        Call::Post(path, body) => client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone()),
+    };
+    let response = request
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| format!("transport: {e}"))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?;
+    Ok((status, body.to_vec()))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One request, timed at the client from send to the last body byte.
+async fn timed(
+    client: &reqwest::Client,
+    base: &str,
+    workload: &Workload,
+    call: &Call,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let (status, body) = fetch(client, base, &workload.cookie, call).await?;
+    let elapsed = started.elapsed();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    if workload.body == Body::Html && contains(&body, b"role=\"alert\"") {
+        return Err("the page rendered an error".into());
+    }
+    Ok(elapsed)
+}
+
+/// Checks, once, that every workload answers with real data before anything is timed.
+async fn validate(
+    client: &reqwest::Client,
+    base: &str,
+    workloads: &[Workload],
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let find = |group: Group, body: Body| {
+        workloads
+            .iter()
+            .find(|w| w.group == group && w.body == body)
+            .context("workload missing")
+    };
+    let json = |w: &Workload, call: usize| {
+        let w = w.clone();
+        async move {
+            let call = w.calls.get(call).context("no call")?.clone();
+            let (status, body) = fetch(client, base, &w.cookie, &call)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            if !status.is_success() {
+                bail!(
+                    "{} answered {status}: {}",
+                    w.name,
+                    String::from_utf8_lossy(&body)
+                );
+            }
+            Ok(body)
+        }
+    };
+
+    let list_api = find(Group::CatalogList, Body::Json)?;
+    let page: CatalogPage = serde_json::from_slice(&json(list_api, 0).await?)
+        .context("the catalog server function did not return a catalog page")?;
+    let first = page
+        .topics
+        .first()
+        .context("the catalog server function returned no topics")?;
+    lines.push(format!(
+        "catalog: {} topics, {} per page, {} domains, {} teams; first is {}",
+        page.total,
+        page.topics.len(),
+        page.domains.len(),
+        page.teams.len(),
+        first.name
+    ));
+    let first_topic = first.name.clone();
+
+    let search_api = find(Group::Search, Body::Json)?;
+    let mut hits = Vec::new();
+    for (i, word) in SEARCH_WORDS.iter().enumerate() {
+        let page: CatalogPage = serde_json::from_slice(&json(search_api, i).await?)
+            .context("the catalog search did not return a catalog page")?;
+        hits.push(format!("{word:?} {}", page.total));
+    }
+    lines.push(format!("search hits: {}", hits.join(", ")));
+
+    let queue_api = find(Group::Approvals, Body::Json)?;
+    let queue: Vec<RequestSummary> = serde_json::from_slice(&json(queue_api, 0).await?)
+        .context("the approval queue did not return requests")?;
+    let first_request = queue
+        .first()
+        .context("the approval queue of the governance approver is empty")?;
+    lines.push(format!(
+        "approvals queue of {APPROVER}: {} requests shown (capped at 200)",
+        queue.len()
+    ));
+    let first_request_topic = first_request.topic.clone();
+
+    for w in workloads.iter().filter(|w| w.body == Body::Html) {
+        let (status, body) = fetch(client, base, &w.cookie, &w.calls[0])
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let expect = match w.group {
+            Group::CatalogList => Some(first_topic.as_bytes()),
+            Group::Approvals => Some(first_request_topic.as_bytes()),
+            Group::DeepPage | Group::Search => None,
+        };
+        if !status.is_success()
+            || contains(&body, b"role=\"alert\"")
+            || expect.is_some_and(|e| !contains(&body, e))
+        {
+            bail!(
+                "{} did not render its data (HTTP {status}); first 2000 bytes:\n{}",
+                w.name,
+                String::from_utf8_lossy(&body[..body.len().min(2000)])
+            );
+        }
+    }
+    lines.push("SSR pages render their data".into());
+    Ok(lines)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running and measuring
+
+#[derive(Debug, Default)]
+struct Stats {
+    latencies: Vec<Duration>,
+    errors: u64,
+    first_error: Option<String>,
+    elapsed: Duration,
+}
+
+impl Stats {
+    fn record(&mut self, result: Result<Duration, String>) {
+        match result {
+            Ok(d) => self.latencies.push(d),
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+}
+
+async fn sequential(
+    client: &reqwest::Client,
+    base: &str,
+    workload: &Workload,
+    requests: usize,
+) -> Stats {
+    let mut stats = Stats::default();
+    let started = Instant::now();
+    for i in 0..requests {
+        let call = &workload.calls[i % workload.calls.len()];
+        stats.record(timed(client, base, workload, call).await);
+    }
+    stats.elapsed = started.elapsed();
+    stats
+}
+
+/// `clients` loops, each sending its next request as soon as the last one answered, until the
+/// deadline. Requests in flight at the deadline finish and count.
+async fn closed_loop(
+    client: &reqwest::Client,
+    base: &str,
+    workload: &Arc<Workload>,
+    clients: usize,
+    duration: Duration,
+) -> Stats {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = JoinSet::new();
+    for _ in 0..clients {
+        let (client, base, workload, next) = (
+            client.clone(),
+            base.to_owned(),
+            Arc::clone(workload),
+            Arc::clone(&next),
+        );
+        tasks.spawn(async move {
+            let mut stats = Stats::default();
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let call = &workload.calls[i % workload.calls.len()];
+                stats.record(timed(&client, &base, &workload, call).await);
+            }
+            stats
+        });
+    }
+    let mut total = Stats::default();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(stats) => total.merge(stats),
+            Err(e) => total.record(Err(format!("client task failed: {e}"))),
+        }
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// Nearest-rank percentile of sorted latencies, in milliseconds.
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's own view: `http_request_duration_seconds` from /metrics
+
+async fn scrape(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    Ok(client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?)
+}
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    /// Upper bound in seconds → cumulative count.
+    buckets: BTreeMap<u64, f64>,
+    inf: f64,
+    sum: f64,
+    count: f64,
+}
+
+impl Histogram {
+    fn parse(text: &str, method: &str, route: &str) -> Self {
+        let mut h = Histogram::default();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("http_request_duration_seconds") else {
+                continue;
+            };
+            let Some((kind, rest)) = rest.split_once('{') else {
+                continue;
+            };
+            let Some((labels, value)) = rest.split_once('}') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<f64>() else {
+                continue;
+            };
+            let labels: HashMap<&str, &str> = labels
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+                .collect();
+            if labels.get("method") != Some(&method) || labels.get("route") != Some(&route) {
+                continue;
+            }
+            match (kind, labels.get("le")) {
+                ("_bucket", Some(&"+Inf")) => h.inf = value,
+                ("_bucket", Some(le)) => {
+                    if let Ok(le) = le.parse::<f64>() {
+                        // Keyed in microseconds so the map orders them.
+                        h.buckets.insert((le * 1e6).round() as u64, value);
+                    }
+                }
+                ("_sum", _) => h.sum = value,
+                ("_count", _) => h.count = value,
+                _ => {}
+            }
+        }
+        h
+    }
+
+    fn delta(before: &str, after: &str, method: &str, route: &str) -> Option<Self> {
+        let b = Self::parse(before, method, route);
+        let a = Self::parse(after, method, route);
+        let count = a.count - b.count;
+        if count <= 0.0 {
+            return None;
+        }
+        Some(Histogram {
+            buckets: a
+                .buckets
+                .iter()
+                .map(|(le, v)| (*le, v - b.buckets.get(le).copied().unwrap_or(0.0)))
+                .collect(),
+            inf: a.inf - b.inf,
+            sum: a.sum - b.sum,
+            count,
+        })
+    }
+
+    fn mean_ms(&self) -> f64 {
+        self.sum / self.count * 1e3
+    }
+
+    /// The bucket bound at or under which `p` percent of requests finished.
+    fn percentile_bound(&self, p: f64) -> String {
+        let wanted = self.count * p / 100.0;
+        self.buckets
+            .iter()
+            .find(|(_, cumulative)| **cumulative >= wanted)
+            .map_or_else(
+                || {
+                    let last = self.buckets.keys().last().copied().unwrap_or(0);
+                    format!(">{:.0}", last as f64 / 1e3)
+                },
+                |(le, _)| format!("<={:.0}", *le as f64 / 1e3),
+            )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+struct Row {
+    workload: &'static str,
+    group: Group,
+    body: Body,
+    clients: Option<usize>,
+    requests: usize,
+    rps: f64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    errors: u64,
+    first_error: Option<String>,
+    server: Option<Histogram>,
+}
+
+impl Row {
+    fn new(
+        workload: &Workload,
+        clients: Option<usize>,
+        mut stats: Stats,
+        server: Option<Histogram>,
+    ) -> Self {
+        stats.latencies.sort_unstable();
+        let requests = stats.latencies.len() + usize::try_from(stats.errors).unwrap_or(0);
+        Row {
+            workload: workload.name,
+            group: workload.group,
+            body: workload.body,
+            clients,
+            requests,
+            rps: requests as f64 / stats.elapsed.as_secs_f64().max(1e-9),
+            p50: percentile(&stats.latencies, 50.0),
+            p95: percentile(&stats.latencies, 95.0),
+            p99: percentile(&stats.latencies, 99.0),
+            max: stats
+                .latencies
+                .last()
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3),
+            errors: stats.errors,
+            first_error: stats.first_error,
+            server,
+        }
+    }
+
+    fn phase(&self) -> String {
+        self.clients
+            .map_or_else(|| "sequential".into(), |n| format!("{n} clients"))
+    }
+
+    fn verdict(&self) -> String {
+        let latency = self.group.p95_target_ms().map(|t| {
+            let ok = self.p95 <= t;
+            format!("p95<={t:.0}ms {}", if ok { "PASS" } else { "MISS" })
+        });
+        let errors = (self.clients == Some(200))
+            .then(|| format!("0 err {}", if self.errors == 0 { "PASS" } else { "MISS" }));
+        [latency, errors]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn server_view(&self) -> String {
+        self.server.as_ref().map_or_else(
+            || "-".into(),
+            |h| {
+                format!(
+                    "{:.1} / {} / {}",
+                    h.mean_ms(),
+                    h.percentile_bound(50.0),
+                    h.percentile_bound(95.0)
+                )
+            },
+        )
+    }
+
+    fn line(&self) -> String {
+        let mut s = format!(
+            "  {:<11} {:>6} req {:>8.1} req/s   p50 {:>7.1}  p95 {:>7.1}  p99 {:>7.1}  max {:>7.1} ms   errors {:>4}   server mean/p50/p95 ms {}",
+            self.phase(),
+            self.requests,
+            self.rps,
+            self.p50,
+            self.p95,
+            self.p99,
+            self.max,
+            self.errors,
+            self.server_view()
+        );
+        if let Some(e) = &self.first_error {
+            let _ = write!(s, "   first error: {e}");
+        }
+        s
+    }
+}
+
+fn print_report(rows: &[Row], nproc: usize, profile: &str, seed_time: Duration, dataset: &str) {
+    let rule = "-".repeat(150);
+    println!("\n{rule}");
+    println!(
+        "RESULTS  machine: {nproc} CPUs (nproc)  profile: {profile}  seed: {:.2} s  data: {dataset}",
+        seed_time.as_secs_f64()
+    );
+    println!(
+        "Latency is per request at the client over loopback, in ms (send to last body byte). \
+         `server` is the portal's own http_request_duration_seconds (mean, and p50/p95 as bucket bounds)."
+    );
+    println!("{rule}");
+    println!(
+        "{:<68} {:<11} {:>6} {:>8} {:>7} {:>7} {:>7} {:>8} {:>6} {:>20}  verdict",
+        "workload", "phase", "reqs", "req/s", "p50", "p95", "p99", "max", "errors", "server mean/p50/p95"
+    );
+    let mut last = "";
+    for r in rows {
+        let name = if r.workload == last { "" } else { r.workload };
+        last = r.workload;
+        println!(
+            "{:<68} {:<11} {:>6} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} {:>6} {:>20}  {}",
+            name,
+            r.phase(),
+            r.requests,
+            r.rps,
+            r.p50,
+            r.p95,
+            r.p99,
+            r.max,
+            r.errors,
+            r.server_view(),
+            r.verdict()
+        );
+    }
+    println!("{rule}");
+    println!("TARGETS (held against the SSR page a person opens; the server-function rows above are for comparison)");
+    let page = |group: Group, clients: Option<usize>| {
+        rows.iter()
+            .find(|r| r.group == group && r.body == Body::Html && r.clients == clients)
+    };
+    let phases: Vec<Option<usize>> = std::iter::once(None)
+        .chain(rows.iter().filter_map(|r| r.clients))
+        .fold(Vec::new(), |mut acc, c| {
+            if !acc.contains(&c) {
+                acc.push(c);
+            }
+            acc
+        });
+    for (group, label) in [
+        (Group::CatalogList, "catalog page (GET /catalog)"),
+        (Group::Search, "catalog search (GET /catalog?q=)"),
+    ] {
+        let target = group.p95_target_ms().unwrap_or(f64::NAN);
+        for clients in &phases {
+            if let Some(r) = page(group, *clients) {
+                println!(
+                    "  {label:<34} p95 <= {target:>3.0} ms  {:<11}: p95 {:>7.1} ms  {}",
+                    r.phase(),
+                    r.p95,
+                    if r.p95 <= target { "PASS" } else { "MISS" }
+                );
+            }
+        }
+    }
+    let at_200: Vec<&Row> = rows.iter().filter(|r| r.clients == Some(200)).collect();
+    if at_200.is_empty() {
+        println!("  0 errors at 200 concurrent: not measured (BENCH_CLIENTS has no 200)");
+    } else {
+        let errors: u64 = at_200.iter().map(|r| r.errors).sum();
+        println!(
+            "  0 errors at 200 concurrent (all {} workloads)      : {errors} errors  {}",
+            at_200.len(),
+            if errors == 0 { "PASS" } else { "MISS" }
+        );
+    }
+    println!("{rule}");
+}

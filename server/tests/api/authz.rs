@@ -1,0 +1,182 @@
+//! Who may call which server function: every endpoint against every role, from one table.
+
+use crate::fixtures::{
+    self, AccessForm, LOW_TOPIC, OWNERS, PAYMENTS_APP_NAME, REQUESTERS, Snapshot, TOPICS, submit,
+};
+use crate::helpers::{Form, TestApp, user};
+use app::domain::{Role, UserIdentity};
+use sqlx::PgPool;
+use std::fmt::Write;
+use uuid::Uuid;
+
+/// The callers, in the order of the table's columns.
+const CALLERS: [&str; 7] = [
+    "anonymous",
+    "member",
+    "approver",
+    "team approver",
+    "admin",
+    "viewer",
+    "no role",
+];
+
+fn identity(caller: &str) -> Option<UserIdentity> {
+    Some(match caller {
+        "anonymous" => return None,
+        "member" => user("mia", &[Role::Member], &[REQUESTERS]),
+        "approver" => user("gus", &[Role::Approver], &[]),
+        "team approver" => user("tom", &[Role::TeamApprover], &[OWNERS]),
+        "admin" => user("ada", &[Role::Admin], &[]),
+        "viewer" => user("val", &[Role::Viewer], &[]),
+        "no role" => user("nobody", &[], &[]),
+        other => panic!("unknown caller {other}"),
+    })
+}
+
+/// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
+/// caller has no business seeing does not exist for them.
+#[rustfmt::skip]
+const MATRIX: [(&str, [u16; 7]); 13] = [
+    //                          anon member approver team admin viewer none
+    ("environments",           [401, 200, 200, 200, 200, 200, 403]),
+    ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
+    ("catalog/topics",         [401, 200, 200, 200, 200, 200, 403]),
+    ("catalog/topic",          [401, 200, 200, 200, 200, 200, 403]),
+    ("requests/applications",  [401, 200, 403, 403, 403, 403, 403]),
+    ("requests/access",        [401, 200, 403, 403, 403, 403, 403]),
+    ("requests/decide",        [401, 403, 200, 200, 403, 403, 403]),
+    ("requests/withdraw",      [401, 200, 403, 403, 403, 403, 403]),
+    ("requests/get",           [401, 200, 200, 200, 200, 404, 403]),
+    ("requests/mine",          [401, 200, 403, 403, 200, 403, 403]),
+    ("requests/queue",         [401, 403, 200, 200, 200, 403, 403]),
+    // Signed in with no approver role: zero, without reading anything.
+    ("requests/pending-count", [401, 200, 200, 200, 200, 200, 200]),
+    ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
+];
+
+/// What an allowed answer must show, proving it was real data and not an empty refusal.
+fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
+    match endpoint {
+        "environments" => Some("sandbox".into()),
+        "catalog/topics" | "catalog/topic" => Some(LOW_TOPIC.into()),
+        "requests/applications" => Some(PAYMENTS_APP_NAME.into()),
+        "requests/get" => Some(shared.to_string()),
+        "audit/verify" => Some("rows_checked".into()),
+        _ => None,
+    }
+}
+
+struct Setup {
+    app: TestApp,
+    member: String,
+    /// A request by the member, open for both approvals.
+    shared: Uuid,
+}
+
+impl Setup {
+    /// Valid arguments for `endpoint`, and the request they act on, if any. Decisions and
+    /// withdrawals act on a fresh request, so each allowed call finds it open at version 1.
+    async fn arguments(&self, endpoint: &str) -> (Form, Option<Uuid>) {
+        let fresh = || submit(&self.app, &self.member, &AccessForm::consumer(LOW_TOPIC));
+        match endpoint {
+            "catalog/topics" => (Form::new().field("filter[page]", "1"), None),
+            "catalog/topic" => (Form::new().field("name", LOW_TOPIC), None),
+            "requests/access" => (AccessForm::consumer(LOW_TOPIC).form(), None),
+            "requests/decide" => {
+                let id = fresh().await;
+                let form = Form::new()
+                    .field("id", id.to_string())
+                    .field("version", "1")
+                    .field("decision", "approve");
+                (form, Some(id))
+            }
+            "requests/withdraw" => {
+                let id = fresh().await;
+                let form = Form::new()
+                    .field("id", id.to_string())
+                    .field("version", "1");
+                (form, Some(id))
+            }
+            "requests/get" => (
+                Form::new().field("id", self.shared.to_string()),
+                Some(self.shared),
+            ),
+            _ => (Form::new(), None),
+        }
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_server_function_answers_every_role_as_the_matrix_says_and_refusals_carry_no_data(
+    pool: PgPool,
+) {
+    fixtures::seed(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let member = app
+        .session_cookie_for(&identity("member").expect("member"))
+        .await;
+    let shared = submit(&app, &member, &AccessForm::consumer(LOW_TOPIC)).await;
+    let setup = Setup {
+        app,
+        member,
+        shared,
+    };
+    let mut cookies = Vec::new();
+    for caller in CALLERS {
+        cookies.push(match identity(caller) {
+            Some(who) => Some(setup.app.session_cookie_for(&who).await),
+            None => None,
+        });
+    }
+
+    let mut report = format!("{:<24}", "");
+    for caller in CALLERS {
+        write!(report, "{caller:>15}").expect("write");
+    }
+    report.push('\n');
+    let mut failures = Vec::new();
+    for (endpoint, expected) in MATRIX {
+        write!(report, "{endpoint:<24}").expect("write");
+        for ((caller, cookie), want) in CALLERS.iter().zip(&cookies).zip(expected) {
+            let (form, acted_on) = setup.arguments(endpoint).await;
+            let before = Snapshot::take(&pool).await;
+            let answer = setup.app.answer(endpoint, cookie.as_deref(), form).await;
+            let mut problems = Vec::new();
+            if answer.status != want {
+                problems.push(format!("status {} instead of {want}", answer.status));
+            }
+            if answer.status == 200 {
+                if let Some(marker) = shows(endpoint, shared)
+                    && !answer.body.contains(&marker)
+                {
+                    problems.push(format!("allowed but shows no {marker:?}"));
+                }
+            } else {
+                let mut secrets: Vec<String> = TOPICS.iter().map(|t| t.to_string()).collect();
+                secrets.extend([PAYMENTS_APP_NAME.into(), "sandbox".into(), shared.to_string()]);
+                secrets.extend(acted_on.map(|id| id.to_string()));
+                if let Some(leak) = secrets.iter().find(|s| answer.body.contains(s.as_str())) {
+                    problems.push(format!("refusal shows {leak:?}"));
+                }
+                let bare = ["\"Unauthenticated\"", "\"Forbidden\"", "\"NotFound\""];
+                if !bare.contains(&answer.body.as_str()) {
+                    problems.push("refusal is not a bare error".into());
+                }
+                if Snapshot::take(&pool).await != before {
+                    problems.push("refusal wrote to the database".into());
+                }
+            }
+            let cell = format!("{}{}", answer.status, if problems.is_empty() { "" } else { "!" });
+            write!(report, "{cell:>15}").expect("write");
+            for problem in problems {
+                failures.push(format!("{endpoint} as {caller}: {problem}: {}", answer.body));
+            }
+        }
+        report.push('\n');
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix (status, ! = wrong):\n{report}\n{}",
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,554 @@
+//! Routing rules, the four-eyes rule, decisions, withdrawal and the audit chain, against real
+//! Postgres through the server functions.
+
+use crate::fixtures::{
+    self, AccessForm, LOW_TOPIC, MODERATE_TOPIC, OWNERS, PII_TOPIC, REQUESTERS, Snapshot, admin,
+    decide, detail, governance, other_team_approver, owner_approver, requester, submit, withdraw,
+};
+use crate::helpers::{Form, TestApp, user};
+use app::domain::Role;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const STALE: &str = "This request changed while you were looking at it";
+
+async fn start(pool: &PgPool) -> TestApp {
+    fixtures::seed(pool).await;
+    TestApp::spawn(pool.clone()).await
+}
+
+async fn state_and_version(pool: &PgPool, id: Uuid) -> (String, i32) {
+    sqlx::query_as("select state::text, version from access_request where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("request row")
+}
+
+async fn audit_actions(pool: &PgPool, id: Uuid) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select actor, action from audit_log
+          where entity_type = 'access_request' and entity_id = $1 order by id",
+    )
+    .bind(id.to_string())
+    .fetch_all(pool)
+    .await
+    .expect("audit rows")
+}
+
+async fn verify_chain(app: &TestApp, admin_cookie: &str) -> Value {
+    let answer = app
+        .answer("audit/verify", Some(admin_cookie), Form::new())
+        .await;
+    answer.expect_status(200);
+    answer.json()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn consumer_access_is_routed_to_the_owning_team_and_governance_and_sensitive_data_adds_a_second_governance_review(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+
+    let cases = [
+        (LOW_TOPIC, vec!["owning_team", "governance"], None),
+        (
+            MODERATE_TOPIC,
+            vec!["owning_team", "governance", "second_governance"],
+            Some("Moderate data"),
+        ),
+        (
+            PII_TOPIC,
+            vec!["owning_team", "governance", "second_governance"],
+            Some("PII"),
+        ),
+    ];
+    for (topic, expected, why_second) in cases {
+        let id = submit(&app, &rita, &AccessForm::consumer(topic)).await;
+        let slots = fixtures::slots(&pool, id).await;
+        let kinds: Vec<&str> = slots.iter().map(|s| s.slot.as_str()).collect();
+        assert_eq!(kinds, expected, "{topic}");
+        for slot in &slots {
+            let team = (slot.slot == "owning_team").then(|| OWNERS.to_owned());
+            assert_eq!(slot.team_slug, team, "{topic}: {slot:?}");
+            assert!(slot.reason.trim().len() > 10, "{topic}: {slot:?}");
+            assert_eq!(slot.decided_by, None, "{topic}: {slot:?}");
+        }
+        if let Some(why) = why_second {
+            assert!(slots[2].reason.contains(why), "{topic}: {:?}", slots[2]);
+        }
+        assert_eq!(
+            state_and_version(&pool, id).await,
+            ("submitted".into(), 1),
+            "{topic}"
+        );
+        assert_eq!(
+            audit_actions(&pool, id).await,
+            vec![("rita".into(), "request.submitted".into())],
+            "{topic}"
+        );
+        // The requester sees the same slots, with their reasons, and can decide none of them.
+        let seen = detail(&app, &rita, id).await;
+        let shown: Vec<&str> = seen["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .map(|s| s["kind"].as_str().expect("kind"))
+            .collect();
+        assert_eq!(shown, expected, "{topic}");
+        assert_eq!(seen["decidable_slot"], Value::Null);
+        assert_eq!(seen["can_withdraw"], true);
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_requester_cannot_approve_their_own_request_whatever_approver_roles_they_hold(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let identities = [
+        user("gov-member", &[Role::Member, Role::Approver], &[REQUESTERS]),
+        user(
+            "owner-member",
+            &[Role::Member, Role::TeamApprover],
+            &[REQUESTERS, OWNERS],
+        ),
+        user(
+            "both",
+            &[Role::Member, Role::Approver, Role::TeamApprover],
+            &[REQUESTERS, OWNERS],
+        ),
+    ];
+    for who in identities {
+        let cookie = app.session_cookie_for(&who).await;
+        let id = submit(&app, &cookie, &AccessForm::consumer(MODERATE_TOPIC)).await;
+        let seen = detail(&app, &cookie, id).await;
+        assert_eq!(seen["decidable_slot"], Value::Null, "{}", who.subject);
+
+        let before = Snapshot::take(&pool).await;
+        decide(&app, &cookie, id, 1, "approve", "")
+            .await
+            .expect_status(403);
+        decide(&app, &cookie, id, 1, "decline", "I changed my mind about this.")
+            .await
+            .expect_status(403);
+        decide(&app, &cookie, id, 1, "request_changes", "Please add a group.")
+            .await
+            .expect_status(403);
+        before.assert_unchanged(&Snapshot::take(&pool).await, "deciding one's own request");
+        assert_eq!(
+            state_and_version(&pool, id).await,
+            ("submitted".into(), 1)
+        );
+
+        let queue = app
+            .answer("requests/queue", Some(&cookie), Form::new())
+            .await;
+        queue.expect_status(200);
+        assert!(
+            !queue.body.contains(&id.to_string()),
+            "own request in own queue: {}",
+            queue.body
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_person_never_fills_two_slots_and_a_second_governance_approver_completes_the_request(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let first = app.session_cookie_for(&governance(1)).await;
+    let second = app.session_cookie_for(&governance(2)).await;
+    let id = submit(&app, &rita, &AccessForm::consumer(MODERATE_TOPIC)).await;
+
+    let state = decide(&app, &otto, id, 1, "approve", "").await;
+    assert_eq!(state.expect_status(200).json(), "submitted");
+    let state = decide(&app, &first, id, 2, "approve", "Fine by governance.").await;
+    assert_eq!(state.expect_status(200).json(), "submitted");
+
+    // The same approver reloads and tries again, on the version they now see.
+    let seen = detail(&app, &first, id).await;
+    assert_eq!(seen["version"], 3);
+    assert_eq!(
+        seen["decidable_slot"],
+        Value::Null,
+        "no slot is offered to someone who already decided"
+    );
+    let before = Snapshot::take(&pool).await;
+    let again = decide(&app, &first, id, 3, "approve", "").await;
+    again.expect_status(409);
+    assert!(
+        again.conflict().contains("already given your approval"),
+        "{}",
+        again.body
+    );
+    before.assert_unchanged(&Snapshot::take(&pool).await, "a second approval by one person");
+    let open = fixtures::slots(&pool, id).await;
+    assert_eq!(open[2].slot, "second_governance");
+    assert_eq!(open[2].decided_by, None);
+    assert_eq!(open[1].decided_by.as_deref(), Some("gov-1"));
+    assert_eq!(state_and_version(&pool, id).await, ("submitted".into(), 3));
+    let grants = fixtures::count(&pool, "access_grant").await;
+    assert_eq!(grants, 0, "no access before the last approval");
+
+    assert_eq!(
+        detail(&app, &second, id).await["decidable_slot"],
+        "second_governance"
+    );
+    let state = decide(&app, &second, id, 3, "approve", "").await;
+    assert_eq!(state.expect_status(200).json(), "approved");
+    assert_eq!(state_and_version(&pool, id).await, ("approved".into(), 4));
+
+    let deciders: Vec<Option<String>> = fixtures::slots(&pool, id)
+        .await
+        .into_iter()
+        .map(|s| s.decided_by)
+        .collect();
+    assert_eq!(
+        deciders,
+        vec![Some("otto".into()), Some("gov-1".into()), Some("gov-2".into())]
+    );
+    let grants: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select environment, role, consumer_group from access_grant
+          where request_id = $1 order by environment",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .expect("grants");
+    assert_eq!(
+        grants,
+        vec![
+            ("prod".into(), "consumer".into(), Some("payments-ledger".into())),
+            ("sandbox".into(), "consumer".into(), Some("payments-ledger".into())),
+        ]
+    );
+    let actions = audit_actions(&pool, id).await;
+    assert_eq!(
+        actions,
+        vec![
+            ("rita".into(), "request.submitted".into()),
+            ("otto".into(), "request.approved".into()),
+            ("gov-1".into(), "request.approved".into()),
+            ("gov-2".into(), "request.approved".into()),
+        ]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_team_approver_of_another_team_cannot_fill_the_owning_team_slot(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let sam = app.session_cookie_for(&other_team_approver()).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+
+    let before = Snapshot::take(&pool).await;
+    decide(&app, &sam, id, 1, "approve", "").await.expect_status(403);
+    decide(&app, &sam, id, 1, "decline", "Not your events to share.")
+        .await
+        .expect_status(403);
+    before.assert_unchanged(&Snapshot::take(&pool).await, "a foreign team approver");
+    assert_eq!(fixtures::slots(&pool, id).await[0].decided_by, None);
+
+    let queue_of = |cookie: String| {
+        let app = &app;
+        async move {
+            let answer = app.answer("requests/queue", Some(&cookie), Form::new()).await;
+            answer.expect_status(200);
+            answer.body
+        }
+    };
+    assert!(!queue_of(sam.clone()).await.contains(&id.to_string()));
+    assert!(queue_of(otto.clone()).await.contains(&id.to_string()));
+
+    decide(&app, &otto, id, 1, "approve", "").await.expect_status(200);
+    assert_eq!(
+        fixtures::slots(&pool, id).await[0].decided_by.as_deref(),
+        Some("otto")
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn declining_or_sending_back_needs_a_reason_that_the_requester_then_reads(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+
+    for (decision, outcome) in [
+        ("decline", "declined"),
+        ("request_changes", "changes_requested"),
+    ] {
+        let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+        let before = Snapshot::take(&pool).await;
+        for blank in ["", "   ", "no"] {
+            let refused = decide(&app, &gwen, id, 1, decision, blank).await;
+            refused.expect_status(422);
+            assert_eq!(refused.invalid_fields(), vec!["Reason"], "{decision} {blank:?}");
+        }
+        before.assert_unchanged(&Snapshot::take(&pool).await, "a decision without a reason");
+
+        let reason = format!("{decision}: use the payments-ledger-v2 group instead.");
+        let answer = decide(&app, &gwen, id, 1, decision, &format!("  {reason} ")).await;
+        assert_eq!(answer.expect_status(200).json(), outcome);
+        assert_eq!(state_and_version(&pool, id).await, (outcome.into(), 2));
+
+        let seen = detail(&app, &rita, id).await;
+        assert_eq!(seen["summary"]["state"], outcome);
+        assert_eq!(seen["decision_reason"], reason.as_str());
+        assert_eq!(seen["slots"][1]["decision_reason"], reason.as_str());
+        assert_eq!(seen["slots"][1]["decision"], outcome);
+        assert!(
+            seen["timeline"]
+                .as_array()
+                .expect("timeline")
+                .iter()
+                .any(|e| e["detail"] == reason.as_str()),
+            "{seen}"
+        );
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_decision_on_a_stale_version_is_refused_and_writes_nothing(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+    decide(&app, &otto, id, 1, "approve", "").await.expect_status(200);
+
+    let before = Snapshot::take(&pool).await;
+    for (decision, reason) in [
+        ("approve", ""),
+        ("decline", "Too broad a purpose for these events."),
+        ("request_changes", "Please name an expiry date."),
+    ] {
+        let stale = decide(&app, &gwen, id, 1, decision, reason).await;
+        stale.expect_status(409);
+        assert!(stale.conflict().starts_with(STALE), "{}", stale.body);
+    }
+    let ahead = decide(&app, &gwen, id, 7, "approve", "").await;
+    ahead.expect_status(409);
+    assert!(ahead.conflict().starts_with(STALE), "{}", ahead.body);
+    let stale_withdrawal = withdraw(&app, &rita, id, 1).await;
+    stale_withdrawal.expect_status(409);
+    assert!(stale_withdrawal.conflict().starts_with(STALE));
+    before.assert_unchanged(&Snapshot::take(&pool).await, "a decision on a stale version");
+
+    assert_eq!(state_and_version(&pool, id).await, ("submitted".into(), 2));
+    decide(&app, &gwen, id, 2, "approve", "")
+        .await
+        .expect_status(200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn only_the_requester_may_withdraw_and_only_before_the_request_is_approved(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let teammate = app
+        .session_cookie_for(&user("pia", &[Role::Member], &[REQUESTERS]))
+        .await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+
+    let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+    let before = Snapshot::take(&pool).await;
+    withdraw(&app, &teammate, id, 1).await.expect_status(403);
+    withdraw(&app, &otto, id, 1).await.expect_status(403);
+    withdraw(&app, &gwen, id, 1).await.expect_status(403);
+    before.assert_unchanged(&Snapshot::take(&pool).await, "a withdrawal by someone else");
+
+    let withdrawn = withdraw(&app, &rita, id, 1).await;
+    assert_eq!(withdrawn.expect_status(200).json(), "withdrawn");
+    assert_eq!(state_and_version(&pool, id).await, ("withdrawn".into(), 2));
+    assert_eq!(
+        audit_actions(&pool, id).await.last(),
+        Some(&("rita".to_owned(), "request.withdrawn".to_owned()))
+    );
+    assert_eq!(detail(&app, &rita, id).await["can_withdraw"], false);
+    withdraw(&app, &rita, id, 2).await.expect_status(409);
+    decide(&app, &gwen, id, 2, "approve", "")
+        .await
+        .expect_status(409);
+
+    let approved = submit(&app, &rita, &AccessForm::producer(LOW_TOPIC)).await;
+    decide(&app, &otto, approved, 1, "approve", "")
+        .await
+        .expect_status(200);
+    decide(&app, &gwen, approved, 2, "approve", "")
+        .await
+        .expect_status(200);
+    assert_eq!(detail(&app, &rita, approved).await["can_withdraw"], false);
+    let before = Snapshot::take(&pool).await;
+    let refused = withdraw(&app, &rita, approved, 3).await;
+    refused.expect_status(409);
+    assert!(refused.conflict().contains("cannot be withdrawn"), "{}", refused.body);
+    before.assert_unchanged(&Snapshot::take(&pool).await, "withdrawing an approved request");
+    assert_eq!(
+        state_and_version(&pool, approved).await,
+        ("approved".into(), 3)
+    );
+}
+
+/// Submits, approves, declines and withdraws: every kind of audit entry.
+async fn full_journey(app: &TestApp) {
+    let rita = app.session_cookie_for(&requester()).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let first = app.session_cookie_for(&governance(1)).await;
+    let second = app.session_cookie_for(&governance(2)).await;
+
+    let approved = submit(app, &rita, &AccessForm::consumer(PII_TOPIC)).await;
+    for (version, cookie) in [(1, &otto), (2, &first), (3, &second)] {
+        decide(app, cookie, approved, version, "approve", "")
+            .await
+            .expect_status(200);
+    }
+    let declined = submit(app, &rita, &AccessForm::producer(MODERATE_TOPIC)).await;
+    decide(app, &first, declined, 1, "decline", "Producers of invoices are finance only.")
+        .await
+        .expect_status(200);
+    let sent_back = submit(app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+    decide(app, &otto, sent_back, 1, "request_changes", "Name the expiry date, please.")
+        .await
+        .expect_status(200);
+    let withdrawn = submit(app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+    withdraw(app, &rita, withdrawn, 1).await.expect_status(200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn after_a_full_journey_the_audit_chain_verifies_intact(pool: PgPool) {
+    let app = start(&pool).await;
+    full_journey(&app).await;
+    let ada = app.session_cookie_for(&admin()).await;
+
+    let status = verify_chain(&app, &ada).await;
+    let rows = fixtures::count(&pool, "audit_log").await;
+    assert_eq!(rows, 10, "4 submissions, 3 approvals, 1 decline, 1 send-back, 1 withdrawal");
+    assert_eq!(status["first_broken_id"], Value::Null, "{status}");
+    assert_eq!(status["rows_checked"], rows, "{status}");
+
+    // Every row links to the one before it.
+    let unlinked: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log l
+          where l.prev_hash <> coalesce(
+                (select p.hash from audit_log p where p.id < l.id order by p.id desc limit 1),
+                '\\x00'::bytea)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("links");
+    assert_eq!(unlinked, 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_database_refuses_to_update_or_delete_audit_rows(pool: PgPool) {
+    let app = start(&pool).await;
+    full_journey(&app).await;
+    let rows = fixtures::count(&pool, "audit_log").await;
+
+    for statement in [
+        "update audit_log set actor = 'mallory' where id = (select min(id) from audit_log)",
+        "update audit_log set after = null",
+        "delete from audit_log where id = (select max(id) from audit_log)",
+        "truncate audit_log",
+    ] {
+        let error = sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect_err(statement);
+        assert!(
+            error.to_string().contains("append-only"),
+            "{statement}: {error}"
+        );
+    }
+    assert_eq!(fixtures::count(&pool, "audit_log").await, rows);
+    let mallory: i64 = sqlx::query_scalar("select count(*) from audit_log where actor = 'mallory'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(mallory, 0);
+    let ada = app.session_cookie_for(&admin()).await;
+    assert_eq!(verify_chain(&app, &ada).await["first_broken_id"], Value::Null);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_row_changed_behind_the_triggers_back_is_reported_by_verify(pool: PgPool) {
+    let app = start(&pool).await;
+    full_journey(&app).await;
+    let ada = app.session_cookie_for(&admin()).await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("ids");
+    let tampered = ids[4];
+
+    // As the owner of the table, with the guard off for one transaction.
+    let mut tx = pool.begin().await.expect("transaction");
+    for statement in [
+        "alter table audit_log disable trigger audit_log_no_update".to_owned(),
+        format!("update audit_log set actor = 'mallory' where id = {tampered}"),
+        "alter table audit_log enable trigger audit_log_no_update".to_owned(),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut *tx)
+            .await
+            .expect("owner may do this");
+    }
+    tx.commit().await.expect("commit");
+
+    let status = verify_chain(&app, &ada).await;
+    assert_eq!(status["first_broken_id"], tampered, "{status}");
+    assert_eq!(status["rows_checked"], 5, "{status}");
+    // The guard is back on.
+    assert!(
+        sqlx::query("delete from audit_log")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_request_is_shown_only_to_the_people_concerned(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+
+    let cases = [
+        (user("pia", &[Role::Member], &[REQUESTERS]), 200),
+        (owner_approver(), 200),
+        (governance(1), 200),
+        (admin(), 200),
+        (other_team_approver(), 404),
+        (user("vic", &[Role::Viewer], &[]), 404),
+        (user("mo", &[Role::Member], &[OWNERS]), 404),
+    ];
+    for (who, status) in cases {
+        let cookie = app.session_cookie_for(&who).await;
+        let answer = app
+            .answer(
+                "requests/get",
+                Some(&cookie),
+                Form::new().field("id", id.to_string()),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{}: {}", who.subject, answer.body);
+        if status == 404 {
+            assert_eq!(answer.json(), "NotFound");
+        }
+    }
+    let unknown = app
+        .answer(
+            "requests/get",
+            Some(&rita),
+            Form::new().field("id", Uuid::new_v4().to_string()),
+        )
+        .await;
+    unknown.expect_status(404);
+}
