@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog/:name") view=pages::TopicPage ssr=SsrMode::Async />
                     <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />

@@ -11,5 +11,5 @@ pub use areas::{AdminPage, HealthPage};
 pub use catalog::{CatalogPage, TopicPage};
 pub use home::HomePage;
 pub use notifications::NotificationsPage;
-pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, RequestPage};
+pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage};
 pub use status::NotFound;

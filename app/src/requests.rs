@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod form;
+pub mod topic_form;
 #[cfg(feature = "ssr")]
 pub mod store;
 
 pub use form::{AccessRequestDraft, AccessRequestInput};
+pub use topic_form::{FitAnswer, TopicProposal, TopicProposalInput};
 
 /// An application the caller may request access for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +94,14 @@ pub struct RequestDetail {
     pub can_withdraw: bool,
     /// Changes were asked for and the caller is the requester.
     pub can_resubmit: bool,
+    /// For a new topic: what is proposed, and the answers to the fit check.
+    pub proposal: Option<TopicProposal>,
+    pub fit: Vec<FitAnswer>,
+    /// The approved request this one repeats for another environment.
+    pub promoted_from: Option<Uuid>,
+    pub application_id: Uuid,
+    /// Approved access the caller's team can repeat in another environment.
+    pub can_promote: bool,
 }
 
 /// Applications of the caller's teams.
@@ -113,6 +123,22 @@ pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError>
         .parse(&environments, Utc::now().date_naive())
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
     let id = store::create_access_request(&portal, &user, &draft)
+        .await
+        .map_err(crate::auth::ssr::with_status)?;
+    leptos_axum::redirect(&format!("/requests/{id}"));
+    Ok(id)
+}
+
+/// Proposes a new topic, with producer access for one of the caller's applications.
+#[server(prefix = "/api", endpoint = "requests/topic")]
+pub async fn propose_topic(input: TopicProposalInput) -> Result<Uuid, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
+    let draft = input
+        .parse(&portal.naming, &environments)
+        .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
+    let id = store::create_topic_request(&portal, &user, &draft)
         .await
         .map_err(crate::auth::ssr::with_status)?;
     leptos_axum::redirect(&format!("/requests/{id}"));

@@ -55,6 +55,17 @@ for (const js of [true, false]) {
     await expect(requester.getByTestId('request-state')).toHaveText('Approved');
     await expect(requester.getByRole('list').filter({ hasText: 'Owning team' })).toContainText('approved by Omar Haddad');
     await expect(requester.getByRole('list').filter({ hasText: 'Governance' })).toContainText('approved by Gary Chen');
+
+    // Approved in the sandbox: promote to production as a new request that needs its own approval.
+    await requester.getByRole('link', { name: 'Promote to another environment' }).click();
+    await expect(requester.getByLabel('Topic')).toHaveValue('submission_trace_form_status_change');
+    await expect(requester.getByLabel(/^Consumer group/)).toHaveValue(group);
+    await requester.getByLabel(/^Production/).check();
+    await requester.getByRole('button', { name: 'Submit for approval' }).click();
+    await expect(requester).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
+    expect(requester.url()).not.toBe(requestUrl);
+    await expect(requester.getByTestId('request-state')).toHaveText('Waiting for approval');
+    await expect(requester.getByText('Repeats the approved request')).toBeVisible();
     await requester.context().close();
   });
 }
@@ -69,15 +80,13 @@ test('a declined request shows its reason to the requester', async ({ page }) =>
 
 test('inline errors name each field the server refused, and nothing is created', async ({ page }) => {
   await signIn(page, maria);
-  await page.goto('/requests');
-  const before = await page.getByRole('row').count();
   await page.goto('/requests/new?topic=no_such_topic');
   await page.getByLabel('Purpose').fill('short');
   await page.getByRole('button', { name: 'Submit for approval' }).click();
   await expect(page.locator('#environments-error')).toHaveText('choose at least one environment');
   await expect(page.locator('#purpose-error')).toContainText('at least 10');
   await page.goto('/requests');
-  expect(await page.getByRole('row').count()).toBe(before);
+  await expect(page.getByRole('row', { name: /no_such_topic/ })).toHaveCount(0);
 });
 
 test('approvers see how many requests wait for them', async ({ page }) => {
@@ -85,4 +94,46 @@ test('approvers see how many requests wait for them', async ({ page }) => {
   await expect(page.getByTestId('pending-count')).toBeVisible();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /Approvals/ }).click();
   await expect(page.getByRole('row', { name: /appointment_cancelled/ })).toBeVisible();
+});
+
+test('a new topic is proposed with its fit check, approved by governance, and enters the catalog', async ({ browser, page }) => {
+  const name = `benefit_payment_issued_${Date.now()}`;
+  await signIn(page, maria);
+  await page.goto('/requests');
+  await page.getByRole('link', { name: 'Propose a new topic' }).click();
+
+  const fit = page.getByRole('group', { name: /immediate answer/ });
+  await fit.getByLabel('Yes').check();
+  await expect(fit.getByRole('status')).toContainText('synchronous request and response');
+  await fit.getByLabel('No').check();
+  await expect(fit.getByRole('status')).toHaveCount(0);
+  await page.getByRole('group', { name: /independently/ }).getByLabel('Yes').check();
+  await page.getByRole('group', { name: /polling/ }).getByLabel('Yes').check();
+  await page.getByRole('group', { name: /prototype/ }).getByLabel('No').check();
+  await page.getByRole('group', { name: /High under FISMA/ }).getByLabel('No').check();
+
+  await page.getByLabel('Topic name').fill(name);
+  await page.getByLabel('Title').fill('Benefit payment issued');
+  await page.getByLabel('Description').fill('Published when a benefit payment is sent to the bank, with its amount and date.');
+  await page.getByLabel('Business domain').fill('benefits');
+  await page.getByLabel('Producing application').selectOption({ label: 'Notify Service (benefits-notifications)' });
+  await page.getByLabel(/^Sandbox/).check();
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+
+  await expect(page).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
+  const requestUrl = page.url();
+  await expect(page.getByTestId('request-state')).toHaveText('Waiting for approval');
+  await expect(page.getByRole('heading', { name: 'Proposed topic' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Fit check' })).toBeVisible();
+
+  const approver = await browser.newContext().then((c) => c.newPage());
+  await signIn(approver, gary);
+  await approver.goto(requestUrl);
+  await approver.getByRole('region', { name: 'Your decision (Governance)' }).getByRole('button', { name: 'Approve' }).click();
+  await expect(approver.getByTestId('request-state')).toHaveText('Approved');
+  await approver.context().close();
+
+  await page.goto(`/catalog/${name}`);
+  await expect(page.getByRole('heading', { name })).toBeVisible();
+  await expect(page.getByText('Notify Service (benefits-notifications) in sandbox')).toBeVisible();
 });

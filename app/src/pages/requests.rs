@@ -5,11 +5,12 @@ use crate::domain::{Area, RequestState};
 use crate::environments::list_environments;
 use crate::error::AppError;
 use crate::requests::form::{
-    FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND, FIELD_PURPOSE,
+    FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND,
+    FIELD_PROMOTED_FROM, FIELD_PURPOSE,
     FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
-    DecideRequest, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest, WithdrawRequest,
+    DecideRequest, ProposeTopic, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest, WithdrawRequest,
     approval_queue, get_request, my_applications, my_requests,
 };
 use leptos::prelude::*;
@@ -60,7 +61,10 @@ pub fn MyRequestsPage() -> impl IntoView {
     let requests = Resource::new(|| (), |_| my_requests());
     view! {
         <AreaPage area=Area::MyRequests intro="Requests made by you and your teams, with where each one stands.">
-            <p><a class="button" href="/requests/new">"New access request"</a></p>
+            <p class="actions">
+                <a class="button" href="/requests/new">"New access request"</a>
+                <a class="button secondary" href="/requests/new-topic">"Propose a new topic"</a>
+            </p>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match requests.await {
@@ -95,7 +99,7 @@ fn field_error(
     result: MappedSignal<Option<Result<Uuid, AppError>>>,
     field: &'static str,
     id: &'static str,
-) -> impl IntoView {
+) -> impl IntoView + use<> {
     move || {
         result.with(|r| match r {
             Some(Err(e)) => e.field_message(field).map(|m| {
@@ -111,7 +115,13 @@ pub fn NewRequestPage() -> impl IntoView {
     let action = ServerAction::<RequestAccess>::new();
     let result = action.value();
     let query = use_query_map();
-    let topic = move || query.read_untracked().get("topic").unwrap_or_default();
+    let param = move |key: &str| query.read_untracked().get(key).unwrap_or_default();
+    let topic = move || param("topic");
+    let promoted_from = StoredValue::new(param("from"));
+    let preset_kind = StoredValue::new(param("kind"));
+    let preset_app = StoredValue::new(param("application"));
+    let preset_group = StoredValue::new(param("group"));
+    let preset_purpose = StoredValue::new(param("purpose"));
     let applications = Resource::new(|| (), |_| my_applications());
     let environments = Resource::new(|| (), |_| list_environments());
     let general_error = move || {
@@ -128,14 +138,18 @@ pub fn NewRequestPage() -> impl IntoView {
             <h2>"New access request"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                {promoted_from.with_value(|f| !f.is_empty()).then(|| view! {
+                    <p class="notice" role="status">"This repeats an approved request in another environment. It needs its own approval."</p>
+                })}
+                <input type="hidden" name="input[promoted_from]" value=promoted_from.get_value() />
                 <fieldset>
                     <legend>{FIELD_KIND}</legend>
                     <div class="field checkbox">
-                        <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=true />
+                        <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=preset_kind.with_value(|k| k != "producer_access") />
                         <label for="kind-consumer">"Consume events (read)"</label>
                     </div>
                     <div class="field checkbox">
-                        <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" />
+                        <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" checked=preset_kind.with_value(|k| k == "producer_access") />
                         <label for="kind-producer">"Produce events (write)"</label>
                     </div>
                     {field_error(result, FIELD_KIND, "kind")}
@@ -152,7 +166,10 @@ pub fn NewRequestPage() -> impl IntoView {
                             let apps = applications.await.unwrap_or_default();
                             view! {
                                 <select id="application" name="input[application]" required aria-describedby="application-error">
-                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
+                                    {apps.into_iter().map(|a| {
+                                        let selected = preset_app.with_value(|p| *p == a.id.to_string());
+                                        view! { <option value=a.id.to_string() selected=selected>{format!("{} ({})", a.name, a.team)}</option> }
+                                    }).collect_view()}
                                 </select>
                             }
                         })}
@@ -178,7 +195,7 @@ pub fn NewRequestPage() -> impl IntoView {
                 </fieldset>
                 <div class="field">
                     <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
-                    <input id="consumer_group" name="input[consumer_group]" maxlength="255" aria-describedby="consumer_group-error" />
+                    <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-error" />
                     <div class="checkbox">
                         <input type="checkbox" id="group_is_prefix" name="input[group_is_prefix]" value="1" />
                         <label for="group_is_prefix">"Treat it as a prefix (for groups named per instance)"</label>
@@ -188,7 +205,7 @@ pub fn NewRequestPage() -> impl IntoView {
                 <div class="field">
                     <label for="purpose">{FIELD_PURPOSE}</label>
                     <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them ({PURPOSE_MIN}-{PURPOSE_MAX} characters).")}</p>
-                    <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error"></textarea>
+                    <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error">{preset_purpose.get_value()}</textarea>
                     {field_error(result, FIELD_PURPOSE, "purpose")}
                 </div>
                 <div class="field">
@@ -196,6 +213,7 @@ pub fn NewRequestPage() -> impl IntoView {
                     <input id="expiry" type="date" name="input[expiry]" aria-describedby="expiry-error" />
                     {field_error(result, FIELD_EXPIRY, "expiry")}
                 </div>
+                {field_error(result, FIELD_PROMOTED_FROM, "promoted_from")}
                 <button type="submit">"Submit for approval"</button>
             </ActionForm>
         </AreaPage>
@@ -289,6 +307,47 @@ fn RequestView(
             <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
             <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
         </dl>
+        {detail.proposal.clone().map(|p| view! {
+            <h3>"Proposed topic"</h3>
+            <dl class="facts">
+                <dt>"Name"</dt><dd><code>{p.name.to_string()}</code></dd>
+                <dt>"Title"</dt><dd>{p.title}</dd>
+                <dt>"Description"</dt><dd>{p.description}</dd>
+                <dt>"Business domain"</dt><dd>{p.business_domain}</dd>
+                <dt>"Data"</dt><dd>{p.classification.label()}{p.contains_pii.then_some(", contains PII")}</dd>
+                <dt>"Partitions"</dt><dd>{p.partitions.get()}</dd>
+                <dt>"Retention"</dt><dd>{format!("{} days", p.retention_days.days())}</dd>
+                <dt>"Source systems"</dt><dd>{p.source_systems.join(", ")}</dd>
+            </dl>
+        })}
+        {(!detail.fit.is_empty()).then(|| view! {
+            <h3>"Fit check"</h3>
+            <ul class="fit-answers">
+                {detail.fit.clone().into_iter().map(|a| view! {
+                    <li>
+                        {a.question} " " <strong>{if a.answer { "Yes" } else { "No" }}</strong>
+                        {a.concern.map(|c| view! { <br/><span class="concern">"Not a fit: " {c}</span> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        {detail.promoted_from.map(|from| view! {
+            <p>"Repeats the approved request " <a href=format!("/requests/{from}")>{from.to_string()}</a> " in another environment."</p>
+        })}
+        {detail.can_promote.then(|| {
+            let mut query = url_query(&[
+                ("from", s.id.to_string()),
+                ("kind", s.kind.as_str().to_owned()),
+                ("topic", s.topic.clone()),
+                ("application", detail.application_id.to_string()),
+                ("group", detail.consumer_group.clone().unwrap_or_default()),
+                ("purpose", detail.purpose.clone()),
+            ]);
+            query.insert(0, '?');
+            view! {
+                <p><a class="button secondary" href=format!("/requests/new{query}")>"Promote to another environment"</a></p>
+            }
+        })}
         <h3>"Compliance"</h3>
         <dl class="facts">
             <dt>"System registration"</dt><dd>{c.system_registration_id}</dd>
@@ -376,4 +435,170 @@ fn RequestView(
             }).collect_view()}
         </ol>
     }
+}
+
+#[component]
+pub fn NewTopicPage() -> impl IntoView {
+    use crate::requests::topic_form::{
+        FIELD_CLASSIFICATION, FIELD_CLEANUP, FIELD_DESCRIPTION, FIELD_DOMAIN, FIELD_FIT,
+        FIELD_NAME, FIELD_PARTITIONS, FIELD_RETENTION, FIELD_SOURCES, FIELD_TITLE, FIT_QUESTIONS,
+    };
+    let action = ServerAction::<ProposeTopic>::new();
+    let result = action.value();
+    let applications = Resource::new(|| (), |_| my_applications());
+    let environments = Resource::new(|| (), |_| list_environments());
+    // Answers kept in the browser so concerns show as soon as a question is answered.
+    let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
+    let general_error = move || {
+        result.with(|r| match r {
+            Some(Err(AppError::Invalid(_))) => Some("Some answers need another look; see the messages by each field.".to_owned()),
+            Some(Err(e)) => Some(e.to_string()),
+            _ => None,
+        })
+    };
+    view! {
+        <AreaPage area=Area::MyRequests intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it.">
+            <h2>"Propose a new topic"</h2>
+            <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                <fieldset>
+                    <legend>"Is the event bus a fit?"</legend>
+                    {FIT_QUESTIONS.iter().map(|q| {
+                        let name = format!("input[fit_{}]", q.key);
+                        let yes = format!("fit-{}-yes", q.key);
+                        let no = format!("fit-{}-no", q.key);
+                        let key = q.key;
+                        let not_fit_when = q.not_fit_when;
+                        let explanation = q.explanation;
+                        view! {
+                            <div class="fit-question" role="group" aria-labelledby=format!("fit-{key}-q")>
+                                <p id=format!("fit-{key}-q")>{q.question}</p>
+                                <span class="checkbox">
+                                    <input type="radio" id=yes.clone() name=name.clone() value="yes" on:change=move |_| answers.update(|a| { a.insert(key, true); }) />
+                                    <label for=yes>"Yes"</label>
+                                </span>
+                                <span class="checkbox">
+                                    <input type="radio" id=no.clone() name=name value="no" on:change=move |_| answers.update(|a| { a.insert(key, false); }) />
+                                    <label for=no>"No"</label>
+                                </span>
+                                {move || (answers.with(|a| a.get(key).copied()) == Some(not_fit_when)).then(|| view! {
+                                    <p class="concern" role="status">"Not a fit: " {explanation}</p>
+                                })}
+                            </div>
+                        }
+                    }).collect_view()}
+                    {field_error(result, FIELD_FIT, "fit")}
+                </fieldset>
+                <div class="field">
+                    <label for="name">{FIELD_NAME}</label>
+                    <p class="hint" id="name-hint">"Lowercase snake_case, like decision_letter_availability."</p>
+                    <input id="name" name="input[name]" required maxlength="120" aria-describedby="name-hint name-error" />
+                    {field_error(result, FIELD_NAME, "name")}
+                </div>
+                <div class="field">
+                    <label for="title">{FIELD_TITLE}</label>
+                    <input id="title" name="input[title]" required maxlength="120" aria-describedby="title-error" />
+                    {field_error(result, FIELD_TITLE, "title")}
+                </div>
+                <div class="field">
+                    <label for="description">{FIELD_DESCRIPTION}</label>
+                    <p class="hint" id="description-hint">"When the event is published, what it carries, and who is expected to consume it."</p>
+                    <textarea id="description" name="input[description]" rows="4" required maxlength="4000" aria-describedby="description-hint description-error"></textarea>
+                    {field_error(result, FIELD_DESCRIPTION, "description")}
+                </div>
+                <div class="field">
+                    <label for="business_domain">{FIELD_DOMAIN}</label>
+                    <input id="business_domain" name="input[business_domain]" required maxlength="60" aria-describedby="business_domain-error" />
+                    {field_error(result, FIELD_DOMAIN, "business_domain")}
+                </div>
+                <div class="field">
+                    <label for="classification">{FIELD_CLASSIFICATION}</label>
+                    <select id="classification" name="input[classification]" aria-describedby="classification-error">
+                        <option value="low">"Low"</option>
+                        <option value="moderate">"Moderate"</option>
+                        <option value="high">"High"</option>
+                    </select>
+                    <div class="checkbox">
+                        <input type="checkbox" id="contains_pii" name="input[contains_pii]" value="1" />
+                        <label for="contains_pii">"The events include PII or PHI"</label>
+                    </div>
+                    {field_error(result, FIELD_CLASSIFICATION, "classification")}
+                </div>
+                <div class="field">
+                    <label for="partitions">{FIELD_PARTITIONS}</label>
+                    <input id="partitions" name="input[partitions]" type="number" min="1" max="1000" value="3" aria-describedby="partitions-error" />
+                    {field_error(result, FIELD_PARTITIONS, "partitions")}
+                </div>
+                <div class="field">
+                    <label for="retention_days">{FIELD_RETENTION}</label>
+                    <input id="retention_days" name="input[retention_days]" type="number" min="1" max="365" value="7" aria-describedby="retention_days-error" />
+                    {field_error(result, FIELD_RETENTION, "retention_days")}
+                </div>
+                <div class="field">
+                    <label for="cleanup_policy">{FIELD_CLEANUP}</label>
+                    <select id="cleanup_policy" name="input[cleanup_policy]">
+                        <option value="delete">"Delete old events"</option>
+                        <option value="compact">"Compact: keep the latest per key"</option>
+                        <option value="compact_delete">"Compact and delete"</option>
+                    </select>
+                    {field_error(result, FIELD_CLEANUP, "cleanup_policy")}
+                </div>
+                <div class="field">
+                    <label for="source_systems">{FIELD_SOURCES} <span class="muted">" (comma-separated)"</span></label>
+                    <input id="source_systems" name="input[source_systems]" maxlength="1700" aria-describedby="source_systems-error" />
+                    {field_error(result, FIELD_SOURCES, "source_systems")}
+                </div>
+                <div class="field">
+                    <label for="application">"Producing application"</label>
+                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            let apps = applications.await.unwrap_or_default();
+                            view! {
+                                <select id="application" name="input[application]" required aria-describedby="application-error">
+                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
+                                </select>
+                            }
+                        })}
+                    </Transition>
+                    {field_error(result, FIELD_APPLICATION, "application")}
+                </div>
+                <fieldset>
+                    <legend>{FIELD_ENVIRONMENTS}</legend>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            environments.await.unwrap_or_default().into_iter().map(|env| {
+                                let id = format!("env-{}", env.name);
+                                view! {
+                                    <div class="field checkbox">
+                                        <input type="checkbox" id=id.clone() name="input[environments][]" value=env.name.clone() />
+                                        <label for=id>{env.display_name.clone()} {(!env.allows_pii).then_some(" (no PII or PHI)")}</label>
+                                    </div>
+                                }
+                            }).collect_view()
+                        })}
+                    </Transition>
+                    {field_error(result, FIELD_ENVIRONMENTS, "environments")}
+                </fieldset>
+                <button type="submit">"Submit for approval"</button>
+            </ActionForm>
+        </AreaPage>
+    }
+}
+
+/// `key=value&...` with each value percent-encoded.
+fn url_query(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let encoded: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={encoded}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }

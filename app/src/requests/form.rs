@@ -26,6 +26,9 @@ pub struct AccessRequestInput {
     pub purpose: String,
     #[serde(default)]
     pub expiry: String,
+    /// The approved request this one promotes to another environment, if any.
+    #[serde(default)]
+    pub promoted_from: String,
 }
 
 /// A request that passed every rule that needs no database.
@@ -39,6 +42,7 @@ pub struct AccessRequestDraft {
     pub group_is_prefix: bool,
     pub purpose: String,
     pub expiry: Option<NaiveDate>,
+    pub promoted_from: Option<Uuid>,
 }
 
 pub const FIELD_KIND: &str = "Access";
@@ -48,6 +52,7 @@ pub const FIELD_ENVIRONMENTS: &str = "Environments";
 pub const FIELD_GROUP: &str = "Consumer group";
 pub const FIELD_PURPOSE: &str = "Purpose";
 pub const FIELD_EXPIRY: &str = "Access until";
+pub const FIELD_PROMOTED_FROM: &str = "Promoted from";
 
 impl AccessRequestInput {
     pub fn parse(
@@ -152,6 +157,13 @@ impl AccessRequestInput {
             },
         };
 
+        let promoted_from = match self.promoted_from.trim() {
+            "" => None,
+            text => Uuid::parse_str(text)
+                .map_err(|_| check(FIELD_PROMOTED_FROM, Err("this is not a request of the portal".into())))
+                .ok(),
+        };
+
         match (kind, topic, application, purpose) {
             (Some(kind), Some(topic), Some(application), Some(purpose)) if errors.is_empty() => {
                 Ok(AccessRequestDraft {
@@ -163,6 +175,7 @@ impl AccessRequestInput {
                     consumer_group,
                     purpose,
                     expiry,
+                    promoted_from,
                 })
             }
             _ => Err(errors),
@@ -192,6 +205,7 @@ mod tests {
             group_is_prefix: None,
             purpose: "Email people when their decision letter is ready.".into(),
             expiry: "2027-06-30".into(),
+            promoted_from: String::new(),
         }
     }
 

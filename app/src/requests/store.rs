@@ -1,6 +1,7 @@
 //! Requests in Postgres. Every change happens in one transaction together with its audit entry,
 //! under a row lock on the request, and names the version it was made on.
 
+use super::topic_form::{FitAnswer, TopicProposal, TopicProposalDraft};
 use super::{
     AccessRequestDraft, ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView,
     TimelineEntry,
@@ -116,6 +117,27 @@ pub async fn create_access_request(
         }
     };
 
+    if let Some(from) = draft.promoted_from {
+        let original: Option<(String, Uuid, Option<Uuid>, String)> = sqlx::query_as(
+            "select state::text, application_id, topic_id, kind::text from access_request where id = $1",
+        )
+        .bind(from)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal("looking up the promoted request"))?;
+        let fits = original.is_some_and(|(state, app, topic, kind)| {
+            state == RequestState::Approved.as_str()
+                && app == draft.application
+                && topic == Some(topic_id)
+                && kind == draft.kind.as_str()
+        });
+        if !fits {
+            return Err(AppError::invalid(
+                super::form::FIELD_PROMOTED_FROM,
+                "only an approved request for the same application, topic and access can be promoted",
+            ));
+        }
+    }
     let classification: DataClassification = classification
         .parse()
         .map_err(|m: String| AppError::internal("stored classification unreadable", &m))?;
@@ -135,8 +157,8 @@ pub async fn create_access_request(
     sqlx::query(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments,
-             consumer_group, consumer_group_is_prefix, purpose, requested_expiry)
-         values ($1, $2::request_kind, $3::request_state, $4, $5, $6, $7, $8, $9, $10, $11)",
+             consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
+         values ($1, $2::request_kind, $3::request_state, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id)
     .bind(draft.kind.as_str())
@@ -149,6 +171,7 @@ pub async fn create_access_request(
     .bind(draft.group_is_prefix)
     .bind(&draft.purpose)
     .bind(draft.expiry)
+    .bind(draft.promoted_from)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the request"))?;
@@ -179,6 +202,7 @@ pub async fn create_access_request(
             "application": draft.application,
             "environments": draft.environments,
             "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
+            "promoted_from": draft.promoted_from,
             "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
         })),
     )
@@ -210,6 +234,197 @@ pub async fn create_access_request(
         .map_err(internal("committing the request"))?;
     tracing::info!(request.id = %id, request.kind = draft.kind.as_str(), "access request submitted");
     Ok(id)
+}
+
+/// A new topic, with producer access for the proposing application: one bundle, one approval.
+pub async fn create_topic_request(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    draft: &TopicProposalDraft,
+) -> Result<Uuid, AppError> {
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the requester"))?;
+    let name = draft.proposal.name.as_str();
+    let taken: bool = sqlx::query_scalar(
+        "select exists (select 1 from topic where name = $1)
+             or exists (select 1 from access_request where kind = 'new_topic'
+                          and state in ('draft', 'submitted', 'changes_requested')
+                          and proposed_topic->>'name' = $1)",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("checking the topic name"))?;
+    if taken {
+        return Err(AppError::invalid(
+            super::topic_form::FIELD_NAME,
+            format!("{name} already exists or is already proposed"),
+        ));
+    }
+    let app: Option<(String, String)> =
+        sqlx::query_as("select team_slug, name from application where id = $1")
+            .bind(draft.application)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal("looking up the application"))?;
+    let (team, app_name) = match app {
+        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+        _ => {
+            return Err(AppError::invalid(
+                super::form::FIELD_APPLICATION,
+                "choose one of your team's applications",
+            ));
+        }
+    };
+    let owning_team =
+        TeamSlug::parse(team.clone()).map_err(|m| AppError::internal("stored team unreadable", &m))?;
+    let slots = portal.approvals.route(&RoutingInput {
+        kind: RequestKind::NewTopic,
+        owning_team,
+        classification: draft.proposal.classification,
+        contains_pii: draft.proposal.contains_pii,
+    });
+    let id = Uuid::new_v4();
+    let state = RequestState::Draft
+        .apply(RequestEvent::Submit)
+        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
+    let proposal = serde_json::to_value(&draft.proposal)
+        .map_err(|e| AppError::internal("serializing the proposal", &e))?;
+    let fit = serde_json::to_value(&draft.fit)
+        .map_err(|e| AppError::internal("serializing the fit check", &e))?;
+    sqlx::query(
+        "insert into access_request
+            (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
+         values ($1, 'new_topic', $2::request_state, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(&user.subject)
+    .bind(draft.application)
+    .bind(&proposal)
+    .bind(&draft.environments)
+    .bind(&draft.proposal.description)
+    .bind(&fit)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("inserting the proposal"))?;
+    for slot in &slots {
+        sqlx::query(
+            "insert into approval_slot (request_id, slot, team_slug, reason)
+             values ($1, $2::approval_slot_kind, $3, $4)",
+        )
+        .bind(id)
+        .bind(slot.kind.as_str())
+        .bind(slot.team.as_ref().map(|t| t.as_str()))
+        .bind(&slot.reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal("inserting an approval slot"))?;
+    }
+    append(
+        &mut tx,
+        &user.subject,
+        "request.submitted",
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": "new_topic",
+            "state": state.as_str(),
+            "proposal": proposal,
+            "fit": fit,
+            "application": draft.application,
+            "environments": draft.environments,
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the proposal"))?;
+    let message = format!("{} proposes a new topic, {name}, produced by {app_name}.", user.display_name);
+    let open: Vec<(SlotKind, Option<TeamSlug>)> =
+        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
+    notifications::notify_approvers(&mut tx, &portal.roles, &open, &user.subject, &message, id)
+        .await
+        .map_err(internal("notifying approvers"))?;
+    let link = format!("{}/requests/{id}", portal.public_url);
+    notifications::enqueue_webhooks(&mut tx, &[team.as_str()], &message, &link)
+        .await
+        .map_err(internal("queueing webhooks"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the proposal"))?;
+    tracing::info!(request.id = %id, "new topic proposed");
+    Ok(id)
+}
+
+/// On approval of a new-topic request: the topic enters the catalog in the requested
+/// environments, owned by the proposing team.
+async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query_as(
+        "select r.proposed_topic, a.team_slug, r.environments
+           from access_request r join application a on a.id = r.application_id where r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("loading the proposal"))?;
+    let p: TopicProposal = serde_json::from_value(proposal)
+        .map_err(|e| AppError::internal("stored proposal unreadable", &e))?;
+    let topic_id = Uuid::new_v4();
+    let inserted = sqlx::query(
+        "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
+                source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
+         values ($1, $2, $3, $4, $5, $6::lifecycle, $7, $8, $9::data_classification, $10, $11, $12, $13::cleanup_policy)
+         on conflict (name) do nothing",
+    )
+    .bind(topic_id)
+    .bind(p.name.as_str())
+    .bind(&p.title)
+    .bind(&p.description)
+    .bind(&p.business_domain)
+    .bind(p.lifecycle.as_str())
+    .bind(&team)
+    .bind(&p.source_systems)
+    .bind(match p.classification {
+        DataClassification::Low => "low",
+        DataClassification::Moderate => "moderate",
+    })
+    .bind(p.contains_pii)
+    .bind(p.partitions.get())
+    .bind(p.retention_days.as_millis())
+    .bind(match p.cleanup_policy {
+        crate::domain::CleanupPolicy::Delete => "delete",
+        crate::domain::CleanupPolicy::Compact => "compact",
+        crate::domain::CleanupPolicy::CompactDelete => "compact_delete",
+    })
+    .execute(&mut *conn)
+    .await
+    .map_err(internal("creating the topic"))?;
+    if inserted.rows_affected() == 0 {
+        return Err(AppError::Conflict(format!(
+            "A topic named {} was created meanwhile; this proposal cannot be approved as it is.",
+            p.name
+        )));
+    }
+    sqlx::query("insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])")
+        .bind(topic_id)
+        .bind(&environments)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("recording the topic's environments"))?;
+    sqlx::query("update access_request set topic_id = $2 where id = $1")
+        .bind(id)
+        .bind(topic_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("linking the topic"))?;
+    Ok(())
 }
 
 struct Locked {
@@ -354,6 +569,15 @@ pub async fn decide(
     let shown_reason = decision.needs_reason().then_some(reason);
     set_state(&mut tx, id, next, shown_reason).await?;
     if next == RequestState::Approved {
+        let kind: String =
+            sqlx::query_scalar("select kind::text from access_request where id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(internal("reading the request kind"))?;
+        if kind == RequestKind::NewTopic.as_str() {
+            create_proposed_topic(&mut tx, id).await?;
+        }
         record_grants(&mut tx, id).await?;
     }
     append(
@@ -426,10 +650,10 @@ async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError
             (id, request_id, topic_id, application_id, role, environment, consumer_group,
              consumer_group_is_prefix, expires_on)
          select gen_random_uuid(), r.id, r.topic_id, r.application_id,
-                case r.kind when 'producer_access' then 'producer' else 'consumer' end,
+                case r.kind when 'consumer_access' then 'consumer' else 'producer' end,
                 env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
            from access_request r, unnest(r.environments) as env
-          where r.id = $1 and r.kind in ('producer_access', 'consumer_access')",
+          where r.id = $1 and r.kind in ('producer_access', 'consumer_access', 'new_topic')",
     )
     .bind(id)
     .execute(conn)
@@ -670,6 +894,10 @@ struct DetailRow {
     topic_pii: Option<bool>,
     consumer_group: Option<String>,
     consumer_group_is_prefix: bool,
+    proposed_topic: Option<serde_json::Value>,
+    fit_answers: Option<serde_json::Value>,
+    promoted_from: Option<Uuid>,
+    application_id: Uuid,
     purpose: String,
     requested_expiry: Option<NaiveDate>,
     decision_reason: Option<String>,
@@ -693,6 +921,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
                 r.requester as requester_subject, a.team_slug as application_team,
                 t.owning_team as topic_owner, t.data_classification::text as classification,
                 t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
+                r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id,
                 r.purpose, r.requested_expiry, r.decision_reason,
                 a.system_registration_id, a.security_package_id, a.fisma_rating::text as fisma_rating,
                 a.ato_status::text as ato_status, a.ato_date, a.privacy_assessment::text as privacy_assessment,
@@ -781,7 +1010,36 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     .map_err(internal("loading the timeline"))?;
 
     let decode = |m: String| AppError::internal("stored value unreadable", &m);
+    let proposal: Option<TopicProposal> = row
+        .proposed_topic
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| AppError::internal("stored proposal unreadable", &e))?;
+    let fit: Vec<FitAnswer> = row
+        .fit_answers
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| AppError::internal("stored fit check unreadable", &e))?
+        .unwrap_or_default();
+    let (classification, topic_pii) = match &proposal {
+        Some(p) if row.classification.is_none() => (Some(p.classification), p.contains_pii),
+        _ => (
+            row.classification
+                .map(|c| c.parse::<DataClassification>())
+                .transpose()
+                .map_err(decode)?,
+            row.topic_pii.unwrap_or(false),
+        ),
+    };
     Ok(RequestDetail {
+        proposal,
+        fit,
+        promoted_from: row.promoted_from,
+        application_id: row.application_id,
+        can_promote: state == RequestState::Approved
+            && row.kind != RequestKind::NewTopic.as_str()
+            && user.has_role(Role::Member)
+            && in_team(&row.application_team),
         summary: RequestSummary {
             id: row.id,
             kind: row.kind.parse::<RequestKind>().map_err(decode)?,
@@ -800,12 +1058,8 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         requester_subject: row.requester_subject,
         application_team: row.application_team,
         topic_owner: row.topic_owner,
-        classification: row
-            .classification
-            .map(|c| c.parse::<DataClassification>())
-            .transpose()
-            .map_err(decode)?,
-        topic_contains_pii: row.topic_pii.unwrap_or(false),
+        classification,
+        topic_contains_pii: topic_pii,
         consumer_group: row.consumer_group,
         group_is_prefix: row.consumer_group_is_prefix,
         purpose: row.purpose,

@@ -77,7 +77,8 @@ impl Setup {
     /// Valid arguments for `endpoint`, and the request they act on, if any. Decisions and
     /// withdrawals act on a fresh request, so each allowed call finds it open at version 1.
     async fn arguments(&self, endpoint: &str) -> (Form, Option<Uuid>) {
-        let fresh = || submit(&self.app, &self.member, &AccessForm::consumer(LOW_TOPIC));
+        let open = AccessForm::consumer(LOW_TOPIC);
+        let fresh = || submit(&self.app, &self.member, &open);
         match endpoint {
             "catalog/topics" => (Form::new().field("filter[page]", "1"), None),
             "catalog/topic" => (Form::new().field("name", LOW_TOPIC), None),
@@ -153,7 +154,11 @@ async fn every_server_function_answers_every_role_as_the_matrix_says_and_refusal
                 }
             } else {
                 let mut secrets: Vec<String> = TOPICS.iter().map(|t| t.to_string()).collect();
-                secrets.extend([PAYMENTS_APP_NAME.into(), "sandbox".into(), shared.to_string()]);
+                secrets.extend([
+                    PAYMENTS_APP_NAME.into(),
+                    "sandbox".into(),
+                    shared.to_string(),
+                ]);
                 secrets.extend(acted_on.map(|id| id.to_string()));
                 if let Some(leak) = secrets.iter().find(|s| answer.body.contains(s.as_str())) {
                     problems.push(format!("refusal shows {leak:?}"));
@@ -166,14 +171,22 @@ async fn every_server_function_answers_every_role_as_the_matrix_says_and_refusal
                     problems.push("refusal wrote to the database".into());
                 }
             }
-            let cell = format!("{}{}", answer.status, if problems.is_empty() { "" } else { "!" });
+            let cell = format!(
+                "{}{}",
+                answer.status,
+                if problems.is_empty() { "" } else { "!" }
+            );
             write!(report, "{cell:>15}").expect("write");
             for problem in problems {
-                failures.push(format!("{endpoint} as {caller}: {problem}: {}", answer.body));
+                failures.push(format!(
+                    "{endpoint} as {caller}: {problem}: {}",
+                    answer.body
+                ));
             }
         }
         report.push('\n');
     }
+    println!("{report}");
     assert!(
         failures.is_empty(),
         "authorization matrix (status, ! = wrong):\n{report}\n{}",

@@ -26,8 +26,7 @@ pub const PII_TOPIC: &str = "orders_delivery_address";
 pub const SANDBOX_ONLY_TOPIC: &str = "shipments_dispatched";
 pub const TOPICS: [&str; 4] = [LOW_TOPIC, MODERATE_TOPIC, PII_TOPIC, SANDBOX_ONLY_TOPIC];
 
-/// Teams, applications and topics. The people are written by the portal when they act
-/// (or by [`person`] when a test writes a decision itself).
+/// Teams, applications and topics. The people are written by the portal when they act.
 pub async fn seed(pool: &PgPool) {
     sqlx::raw_sql(&format!(
         "insert into team (slug, display_name) values
@@ -62,16 +61,6 @@ pub async fn seed(pool: &PgPool) {
     .execute(pool)
     .await
     .expect("fixtures insert");
-}
-
-/// Writes someone into `app_user`, for decisions a test records itself.
-pub async fn person(pool: &PgPool, who: &UserIdentity) {
-    sqlx::query("insert into app_user (subject, display_name) values ($1, $2) on conflict do nothing")
-        .bind(&who.subject)
-        .bind(&who.display_name)
-        .execute(pool)
-        .await
-        .expect("insert person");
 }
 
 /// A member of `payments`, who asks for access.
@@ -190,13 +179,7 @@ pub async fn detail(app: &TestApp, cookie: &str, id: Uuid) -> serde_json::Value 
     answer.json()
 }
 
-/// The version a caller sees now, as after reloading the page.
-pub async fn version(app: &TestApp, cookie: &str, id: Uuid) -> i32 {
-    let version = detail(app, cookie, id).await["version"].as_i64();
-    i32::try_from(version.expect("version")).expect("small version")
-}
-
-/// One approval slot as stored.
+/// One approval slot as stored, in the order of the enum (owning team, governance, second).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SlotRow {
     pub slot: String,
@@ -209,9 +192,9 @@ pub struct SlotRow {
 
 pub async fn slots(pool: &PgPool, id: Uuid) -> Vec<SlotRow> {
     sqlx::query_as(
-        "select slot::text as slot, team_slug, reason, decided_by, decision::text as decision,
-                decision_reason
-           from approval_slot where request_id = $1 order by slot",
+        "select s.slot::text as slot, s.team_slug, s.reason, s.decided_by,
+                s.decision::text as decision, s.decision_reason
+           from approval_slot s where s.request_id = $1 order by s.slot",
     )
     .bind(id)
     .fetch_all(pool)

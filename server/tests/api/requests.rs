@@ -131,17 +131,28 @@ async fn the_requester_cannot_approve_their_own_request_whatever_approver_roles_
         decide(&app, &cookie, id, 1, "approve", "")
             .await
             .expect_status(403);
-        decide(&app, &cookie, id, 1, "decline", "I changed my mind about this.")
-            .await
-            .expect_status(403);
-        decide(&app, &cookie, id, 1, "request_changes", "Please add a group.")
-            .await
-            .expect_status(403);
+        decide(
+            &app,
+            &cookie,
+            id,
+            1,
+            "decline",
+            "I changed my mind about this.",
+        )
+        .await
+        .expect_status(403);
+        decide(
+            &app,
+            &cookie,
+            id,
+            1,
+            "request_changes",
+            "Please add a group.",
+        )
+        .await
+        .expect_status(403);
         before.assert_unchanged(&Snapshot::take(&pool).await, "deciding one's own request");
-        assert_eq!(
-            state_and_version(&pool, id).await,
-            ("submitted".into(), 1)
-        );
+        assert_eq!(state_and_version(&pool, id).await, ("submitted".into(), 1));
 
         let queue = app
             .answer("requests/queue", Some(&cookie), Form::new())
@@ -187,7 +198,10 @@ async fn one_person_never_fills_two_slots_and_a_second_governance_approver_compl
         "{}",
         again.body
     );
-    before.assert_unchanged(&Snapshot::take(&pool).await, "a second approval by one person");
+    before.assert_unchanged(
+        &Snapshot::take(&pool).await,
+        "a second approval by one person",
+    );
     let open = fixtures::slots(&pool, id).await;
     assert_eq!(open[2].slot, "second_governance");
     assert_eq!(open[2].decided_by, None);
@@ -211,7 +225,11 @@ async fn one_person_never_fills_two_slots_and_a_second_governance_approver_compl
         .collect();
     assert_eq!(
         deciders,
-        vec![Some("otto".into()), Some("gov-1".into()), Some("gov-2".into())]
+        vec![
+            Some("otto".into()),
+            Some("gov-1".into()),
+            Some("gov-2".into())
+        ]
     );
     let grants: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "select environment, role, consumer_group from access_grant
@@ -224,8 +242,16 @@ async fn one_person_never_fills_two_slots_and_a_second_governance_approver_compl
     assert_eq!(
         grants,
         vec![
-            ("prod".into(), "consumer".into(), Some("payments-ledger".into())),
-            ("sandbox".into(), "consumer".into(), Some("payments-ledger".into())),
+            (
+                "prod".into(),
+                "consumer".into(),
+                Some("payments-ledger".into())
+            ),
+            (
+                "sandbox".into(),
+                "consumer".into(),
+                Some("payments-ledger".into())
+            ),
         ]
     );
     let actions = audit_actions(&pool, id).await;
@@ -249,7 +275,9 @@ async fn a_team_approver_of_another_team_cannot_fill_the_owning_team_slot(pool: 
     let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
 
     let before = Snapshot::take(&pool).await;
-    decide(&app, &sam, id, 1, "approve", "").await.expect_status(403);
+    decide(&app, &sam, id, 1, "approve", "")
+        .await
+        .expect_status(403);
     decide(&app, &sam, id, 1, "decline", "Not your events to share.")
         .await
         .expect_status(403);
@@ -259,7 +287,9 @@ async fn a_team_approver_of_another_team_cannot_fill_the_owning_team_slot(pool: 
     let queue_of = |cookie: String| {
         let app = &app;
         async move {
-            let answer = app.answer("requests/queue", Some(&cookie), Form::new()).await;
+            let answer = app
+                .answer("requests/queue", Some(&cookie), Form::new())
+                .await;
             answer.expect_status(200);
             answer.body
         }
@@ -267,10 +297,44 @@ async fn a_team_approver_of_another_team_cannot_fill_the_owning_team_slot(pool: 
     assert!(!queue_of(sam.clone()).await.contains(&id.to_string()));
     assert!(queue_of(otto.clone()).await.contains(&id.to_string()));
 
-    decide(&app, &otto, id, 1, "approve", "").await.expect_status(200);
+    decide(&app, &otto, id, 1, "approve", "")
+        .await
+        .expect_status(200);
     assert_eq!(
         fixtures::slots(&pool, id).await[0].decided_by.as_deref(),
         Some("otto")
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_slot_offered_to_an_approver_is_the_slot_their_decision_fills(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    // Governance staff who also approve for the owning team: both open slots fit them.
+    let bea = app
+        .session_cookie_for(&user(
+            "bea",
+            &[Role::Member, Role::Approver, Role::TeamApprover],
+            &[OWNERS],
+        ))
+        .await;
+    let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+
+    let offered = detail(&app, &bea, id).await["decidable_slot"].clone();
+    assert_ne!(offered, Value::Null);
+    decide(&app, &bea, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    let filled: Vec<String> = fixtures::slots(&pool, id)
+        .await
+        .into_iter()
+        .filter(|s| s.decided_by.as_deref() == Some("bea"))
+        .map(|s| s.slot)
+        .collect();
+    assert_eq!(
+        filled,
+        vec![offered.as_str().expect("slot").to_owned()],
+        "the page offered {offered} but the decision filled {filled:?}"
     );
 }
 
@@ -289,7 +353,11 @@ async fn declining_or_sending_back_needs_a_reason_that_the_requester_then_reads(
         for blank in ["", "   ", "no"] {
             let refused = decide(&app, &gwen, id, 1, decision, blank).await;
             refused.expect_status(422);
-            assert_eq!(refused.invalid_fields(), vec!["Reason"], "{decision} {blank:?}");
+            assert_eq!(
+                refused.invalid_fields(),
+                vec!["Reason"],
+                "{decision} {blank:?}"
+            );
         }
         before.assert_unchanged(&Snapshot::take(&pool).await, "a decision without a reason");
 
@@ -321,7 +389,9 @@ async fn a_decision_on_a_stale_version_is_refused_and_writes_nothing(pool: PgPoo
     let otto = app.session_cookie_for(&owner_approver()).await;
     let gwen = app.session_cookie_for(&governance(1)).await;
     let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
-    decide(&app, &otto, id, 1, "approve", "").await.expect_status(200);
+    decide(&app, &otto, id, 1, "approve", "")
+        .await
+        .expect_status(200);
 
     let before = Snapshot::take(&pool).await;
     for (decision, reason) in [
@@ -339,7 +409,10 @@ async fn a_decision_on_a_stale_version_is_refused_and_writes_nothing(pool: PgPoo
     let stale_withdrawal = withdraw(&app, &rita, id, 1).await;
     stale_withdrawal.expect_status(409);
     assert!(stale_withdrawal.conflict().starts_with(STALE));
-    before.assert_unchanged(&Snapshot::take(&pool).await, "a decision on a stale version");
+    before.assert_unchanged(
+        &Snapshot::take(&pool).await,
+        "a decision on a stale version",
+    );
 
     assert_eq!(state_and_version(&pool, id).await, ("submitted".into(), 2));
     decide(&app, &gwen, id, 2, "approve", "")
@@ -388,8 +461,15 @@ async fn only_the_requester_may_withdraw_and_only_before_the_request_is_approved
     let before = Snapshot::take(&pool).await;
     let refused = withdraw(&app, &rita, approved, 3).await;
     refused.expect_status(409);
-    assert!(refused.conflict().contains("cannot be withdrawn"), "{}", refused.body);
-    before.assert_unchanged(&Snapshot::take(&pool).await, "withdrawing an approved request");
+    assert!(
+        refused.conflict().contains("cannot be withdrawn"),
+        "{}",
+        refused.body
+    );
+    before.assert_unchanged(
+        &Snapshot::take(&pool).await,
+        "withdrawing an approved request",
+    );
     assert_eq!(
         state_and_version(&pool, approved).await,
         ("approved".into(), 3)
@@ -410,13 +490,27 @@ async fn full_journey(app: &TestApp) {
             .expect_status(200);
     }
     let declined = submit(app, &rita, &AccessForm::producer(MODERATE_TOPIC)).await;
-    decide(app, &first, declined, 1, "decline", "Producers of invoices are finance only.")
-        .await
-        .expect_status(200);
+    decide(
+        app,
+        &first,
+        declined,
+        1,
+        "decline",
+        "Producers of invoices are finance only.",
+    )
+    .await
+    .expect_status(200);
     let sent_back = submit(app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
-    decide(app, &otto, sent_back, 1, "request_changes", "Name the expiry date, please.")
-        .await
-        .expect_status(200);
+    decide(
+        app,
+        &otto,
+        sent_back,
+        1,
+        "request_changes",
+        "Name the expiry date, please.",
+    )
+    .await
+    .expect_status(200);
     let withdrawn = submit(app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
     withdraw(app, &rita, withdrawn, 1).await.expect_status(200);
 }
@@ -429,7 +523,10 @@ async fn after_a_full_journey_the_audit_chain_verifies_intact(pool: PgPool) {
 
     let status = verify_chain(&app, &ada).await;
     let rows = fixtures::count(&pool, "audit_log").await;
-    assert_eq!(rows, 10, "4 submissions, 3 approvals, 1 decline, 1 send-back, 1 withdrawal");
+    assert_eq!(
+        rows, 10,
+        "4 submissions, 3 approvals, 1 decline, 1 send-back, 1 withdrawal"
+    );
     assert_eq!(status["first_broken_id"], Value::Null, "{status}");
     assert_eq!(status["rows_checked"], rows, "{status}");
 
@@ -474,7 +571,10 @@ async fn the_database_refuses_to_update_or_delete_audit_rows(pool: PgPool) {
         .expect("count");
     assert_eq!(mallory, 0);
     let ada = app.session_cookie_for(&admin()).await;
-    assert_eq!(verify_chain(&app, &ada).await["first_broken_id"], Value::Null);
+    assert_eq!(
+        verify_chain(&app, &ada).await["first_broken_id"],
+        Value::Null
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -1,0 +1,383 @@
+//! The new-topic proposal: the fit check and the topic's settings, parsed by the same rules in
+//! the browser and on the server.
+
+use crate::domain::{
+    CleanupPolicy, DataClassification, FieldError, Lifecycle, NamingPolicy, Partitions,
+    RetentionDays, TopicName, bounded_text,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One question of the fit check, built from the bus's good-fit / not-a-fit table.
+pub struct FitQuestion {
+    pub key: &'static str,
+    pub question: &'static str,
+    /// The answer that points away from the event bus.
+    pub not_fit_when: bool,
+    /// Why, in the bus's words, when the answer points away.
+    pub explanation: &'static str,
+}
+
+pub const FIT_QUESTIONS: [FitQuestion; 5] = [
+    FitQuestion {
+        key: "independent_consumers",
+        question: "Do several systems, built and changed independently, need to react when this data changes?",
+        not_fit_when: false,
+        explanation: "Events pay off when many parts evolve separately; a single known reader is usually better served by a direct integration.",
+    },
+    FitQuestion {
+        key: "replaces_polling",
+        question: "Will the events replace polling, or batches that run on a schedule?",
+        not_fit_when: false,
+        explanation: "If the data is read on a schedule or rarely, and nothing is time-critical, a scheduled transfer is simpler.",
+    },
+    FitQuestion {
+        key: "needs_answer",
+        question: "Does the sender need an immediate answer from the receiver?",
+        not_fit_when: true,
+        explanation: "The bus is fire-and-forget: synchronous request and response belongs in an API call.",
+    },
+    FitQuestion {
+        key: "prototype",
+        question: "Is the producing system a prototype or a simple system with one part?",
+        not_fit_when: true,
+        explanation: "Simple or prototype systems rarely need the decoupling events bring, and pay for the operations they add.",
+    },
+    FitQuestion {
+        key: "high_sensitivity",
+        question: "Does the data include anything rated High under FISMA?",
+        not_fit_when: true,
+        explanation: crate::domain::HIGH_SENSITIVITY_REFUSAL,
+    },
+];
+
+/// The proposal as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicProposalInput {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub business_domain: String,
+    pub classification: String,
+    #[serde(default)]
+    pub contains_pii: Option<String>,
+    pub partitions: String,
+    pub retention_days: String,
+    pub cleanup_policy: String,
+    #[serde(default)]
+    pub source_systems: String,
+    /// The application that will produce the events: producer access comes in the same bundle.
+    pub application: String,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Answers to the fit check, "yes" or "no", by question key.
+    #[serde(default)]
+    pub fit_independent_consumers: String,
+    #[serde(default)]
+    pub fit_replaces_polling: String,
+    #[serde(default)]
+    pub fit_needs_answer: String,
+    #[serde(default)]
+    pub fit_prototype: String,
+    #[serde(default)]
+    pub fit_high_sensitivity: String,
+}
+
+/// The proposed topic, as stored with the request and created on approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicProposal {
+    pub name: TopicName,
+    pub title: String,
+    pub description: String,
+    pub business_domain: String,
+    pub lifecycle: Lifecycle,
+    pub classification: DataClassification,
+    pub contains_pii: bool,
+    pub partitions: Partitions,
+    pub retention_days: RetentionDays,
+    pub cleanup_policy: CleanupPolicy,
+    pub source_systems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitAnswer {
+    pub key: String,
+    pub question: String,
+    pub answer: bool,
+    /// Present when the answer points away from the bus.
+    pub concern: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicProposalDraft {
+    pub proposal: TopicProposal,
+    pub application: Uuid,
+    pub environments: Vec<String>,
+    pub fit: Vec<FitAnswer>,
+}
+
+pub const FIELD_NAME: &str = "Topic name";
+pub const FIELD_TITLE: &str = "Title";
+pub const FIELD_DESCRIPTION: &str = "Description";
+pub const FIELD_DOMAIN: &str = "Business domain";
+pub const FIELD_CLASSIFICATION: &str = "Data classification";
+pub const FIELD_PARTITIONS: &str = "Partitions";
+pub const FIELD_RETENTION: &str = "Retention (days)";
+pub const FIELD_CLEANUP: &str = "Cleanup policy";
+pub const FIELD_SOURCES: &str = "Source systems";
+pub const FIELD_FIT: &str = "Fit check";
+
+impl TopicProposalInput {
+    fn fit_answer(&self, key: &str) -> &str {
+        match key {
+            "independent_consumers" => &self.fit_independent_consumers,
+            "replaces_polling" => &self.fit_replaces_polling,
+            "needs_answer" => &self.fit_needs_answer,
+            "prototype" => &self.fit_prototype,
+            _ => &self.fit_high_sensitivity,
+        }
+    }
+
+    /// The fit check alone: every question answered, and the concerns the answers raise.
+    pub fn fit(&self) -> Result<Vec<FitAnswer>, FieldError> {
+        FIT_QUESTIONS
+            .iter()
+            .map(|q| {
+                let answer = match self.fit_answer(q.key) {
+                    "yes" => true,
+                    "no" => false,
+                    _ => {
+                        return Err(FieldError::new(
+                            FIELD_FIT,
+                            format!("answer every question (missing: {:?})", q.question),
+                        ));
+                    }
+                };
+                Ok(FitAnswer {
+                    key: q.key.to_owned(),
+                    question: q.question.to_owned(),
+                    answer,
+                    concern: (answer == q.not_fit_when).then(|| q.explanation.to_owned()),
+                })
+            })
+            .collect()
+    }
+
+    pub fn parse(
+        &self,
+        policy: &NamingPolicy,
+        known_environments: &[String],
+    ) -> Result<TopicProposalDraft, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, result: Result<(), String>| {
+            if let Err(message) = result {
+                errors.push(FieldError::new(name, message));
+            }
+        };
+        let name = TopicName::parse(&self.name, policy)
+            .map_err(|m| field(FIELD_NAME, Err(m)))
+            .ok();
+        let title = bounded_text(&self.title, "the title", 3, 120)
+            .map_err(|m| field(FIELD_TITLE, Err(m)))
+            .ok();
+        let description = bounded_text(&self.description, "the description", 10, 4000)
+            .map_err(|m| field(FIELD_DESCRIPTION, Err(m)))
+            .ok();
+        let business_domain = bounded_text(&self.business_domain, "the business domain", 2, 60)
+            .map_err(|m| field(FIELD_DOMAIN, Err(m)))
+            .ok();
+        let classification = self
+            .classification
+            .parse::<DataClassification>()
+            .map_err(|m| field(FIELD_CLASSIFICATION, Err(m)))
+            .ok();
+        let partitions = self
+            .partitions
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| "partitions is a whole number".to_owned())
+            .and_then(Partitions::new)
+            .map_err(|m| field(FIELD_PARTITIONS, Err(m)))
+            .ok();
+        let retention_days = self
+            .retention_days
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| "retention is a whole number of days".to_owned())
+            .and_then(RetentionDays::new)
+            .map_err(|m| field(FIELD_RETENTION, Err(m)))
+            .ok();
+        let cleanup_policy = self
+            .cleanup_policy
+            .parse::<CleanupPolicy>()
+            .map_err(|m| field(FIELD_CLEANUP, Err(m)))
+            .ok();
+        let source_systems: Vec<String> = self
+            .source_systems
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if source_systems.len() > 20 || source_systems.iter().any(|s| s.chars().count() > 80) {
+            field(FIELD_SOURCES, Err("list at most 20 systems, each at most 80 characters".into()));
+        }
+        let application = Uuid::parse_str(self.application.trim())
+            .map_err(|_| {
+                field(
+                    super::form::FIELD_APPLICATION,
+                    Err("choose the application that will produce the events".into()),
+                )
+            })
+            .ok();
+        let mut environments: Vec<String> = Vec::new();
+        for env in &self.environments {
+            if !known_environments.iter().any(|k| k == env) {
+                field(super::form::FIELD_ENVIRONMENTS, Err(format!("{env:?} is not an environment of this bus")));
+            } else if !environments.contains(env) {
+                environments.push(env.clone());
+            }
+        }
+        if self.environments.is_empty() {
+            field(super::form::FIELD_ENVIRONMENTS, Err("choose at least one environment".into()));
+        }
+        let fit = self.fit().map_err(|e| errors.push(e)).ok();
+        if let Some(answers) = &fit
+            && answers.iter().any(|a| a.key == "high_sensitivity" && a.answer)
+        {
+            errors.push(FieldError::new(FIELD_CLASSIFICATION, crate::domain::HIGH_SENSITIVITY_REFUSAL));
+        }
+        match (
+            name,
+            title,
+            description,
+            business_domain,
+            classification,
+            partitions,
+            retention_days,
+            cleanup_policy,
+            application,
+            fit,
+        ) {
+            (
+                Some(name),
+                Some(title),
+                Some(description),
+                Some(business_domain),
+                Some(classification),
+                Some(partitions),
+                Some(retention_days),
+                Some(cleanup_policy),
+                Some(application),
+                Some(fit),
+            ) if errors.is_empty() => Ok(TopicProposalDraft {
+                proposal: TopicProposal {
+                    name,
+                    title,
+                    description,
+                    business_domain: business_domain.to_lowercase(),
+                    lifecycle: Lifecycle::Development,
+                    classification,
+                    contains_pii: self.contains_pii.is_some(),
+                    partitions,
+                    retention_days,
+                    cleanup_policy,
+                    source_systems,
+                },
+                application,
+                environments,
+                fit,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> TopicProposalInput {
+        TopicProposalInput {
+            name: "benefit_payment_issued".into(),
+            title: "Benefit payment issued".into(),
+            description: "Published when a benefit payment is sent to a bank.".into(),
+            business_domain: "Benefits".into(),
+            classification: "moderate".into(),
+            contains_pii: Some("on".into()),
+            partitions: "6".into(),
+            retention_days: "7".into(),
+            cleanup_policy: "delete".into(),
+            source_systems: "Payment Hub, Ledger".into(),
+            application: "6f1c2f0e-7a1b-4b8e-9a55-2f4a3f7f1a10".into(),
+            environments: vec!["sandbox".into()],
+            fit_independent_consumers: "yes".into(),
+            fit_replaces_polling: "yes".into(),
+            fit_needs_answer: "no".into(),
+            fit_prototype: "no".into(),
+            fit_high_sensitivity: "no".into(),
+        }
+    }
+
+    fn envs() -> Vec<String> {
+        vec!["sandbox".into(), "prod".into()]
+    }
+
+    fn fields(input: TopicProposalInput) -> Vec<String> {
+        input
+            .parse(&NamingPolicy::default(), &envs())
+            .expect_err("must be refused")
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_proposal_parses_with_no_concerns() {
+        let draft = valid().parse(&NamingPolicy::default(), &envs()).expect("valid");
+        assert_eq!(draft.proposal.name.as_str(), "benefit_payment_issued");
+        assert_eq!(draft.proposal.source_systems, vec!["Payment Hub", "Ledger"]);
+        assert_eq!(draft.proposal.business_domain, "benefits");
+        assert!(draft.proposal.contains_pii);
+        assert!(draft.fit.iter().all(|a| a.concern.is_none()));
+    }
+
+    #[test]
+    fn answers_that_point_away_are_explained_and_kept() {
+        let input = TopicProposalInput {
+            fit_needs_answer: "yes".into(),
+            fit_replaces_polling: "no".into(),
+            ..valid()
+        };
+        let draft = input.parse(&NamingPolicy::default(), &envs()).expect("still allowed");
+        let concerns: Vec<_> = draft.fit.iter().filter_map(|a| a.concern.as_deref()).collect();
+        assert_eq!(concerns.len(), 2);
+        assert!(concerns.iter().any(|c| c.contains("synchronous request and response")));
+    }
+
+    #[test]
+    fn high_sensitivity_is_refused_with_the_reason() {
+        let by_rating = fields(TopicProposalInput { classification: "High".into(), ..valid() });
+        assert_eq!(by_rating, vec![FIELD_CLASSIFICATION]);
+        let by_answer = fields(TopicProposalInput { fit_high_sensitivity: "yes".into(), ..valid() });
+        assert_eq!(by_answer, vec![FIELD_CLASSIFICATION]);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (TopicProposalInput { name: "Benefit-Payment".into(), ..valid() }, FIELD_NAME),
+            (TopicProposalInput { title: "x".into(), ..valid() }, FIELD_TITLE),
+            (TopicProposalInput { description: "short".into(), ..valid() }, FIELD_DESCRIPTION),
+            (TopicProposalInput { partitions: "0".into(), ..valid() }, FIELD_PARTITIONS),
+            (TopicProposalInput { partitions: "many".into(), ..valid() }, FIELD_PARTITIONS),
+            (TopicProposalInput { retention_days: "400".into(), ..valid() }, FIELD_RETENTION),
+            (TopicProposalInput { cleanup_policy: "archive".into(), ..valid() }, FIELD_CLEANUP),
+            (TopicProposalInput { fit_prototype: "".into(), ..valid() }, FIELD_FIT),
+            (TopicProposalInput { environments: vec![], ..valid() }, super::super::form::FIELD_ENVIRONMENTS),
+        ];
+        for (input, field) in cases {
+            assert_eq!(fields(input.clone()), vec![field.to_owned()], "{input:?}");
+        }
+    }
+}
