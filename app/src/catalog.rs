@@ -13,6 +13,7 @@ pub mod store;
 pub const PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CatalogFilter {
     /// Words to find in a topic's name, title or description.
     pub q: Option<String>,
@@ -69,9 +70,12 @@ pub struct TopicDetail {
 
 /// One page of the catalog. Any signed-in role may browse it.
 #[server(prefix = "/api", endpoint = "catalog/topics")]
-pub async fn list_topics(filter: CatalogFilter) -> Result<CatalogPage, AppError> {
+pub async fn list_topics(
+    #[server(default)] filter: CatalogFilter,
+) -> Result<CatalogPage, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
-    let filter = store::ParsedFilter::parse(filter, &user)?;
+    let filter =
+        store::ParsedFilter::parse(filter, &user).map_err(crate::auth::ssr::with_status)?;
     let db = crate::context::db()?;
     store::list(&db, &filter)
         .await
@@ -86,5 +90,5 @@ pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
     store::detail(&db, &name)
         .await
         .map_err(|e| AppError::internal("loading a topic failed", &e))?
-        .ok_or(AppError::NotFound)
+        .ok_or_else(|| crate::auth::ssr::with_status(AppError::NotFound))
 }

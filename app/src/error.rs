@@ -73,13 +73,20 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Args(_)
             | ServerFnErrorErr::Deserialization(_)
-            | ServerFnErrorErr::MissingArg(_) => AppError::BadRequest,
-            ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
             _ => AppError::Internal,
+        };
+        // Arguments are decoded inside the server function's scope, so the response is ours to
+        // mark: an unreadable request is the caller's mistake, not a server failure.
+        #[cfg(feature = "ssr")]
+        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(error.status());
         }
+        error
     }
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ALL_AREAS, ada, expectNoSeriousA11yViolations, maria, signIn } from './support';
+import { ALL_AREAS, ada, expectNoSeriousA11yViolations, maria, signIn, watchForPanics } from './support';
 
 test('anonymous pages have no serious accessibility violations', async ({ page }) => {
   for (const path of ['/', '/no-such-page']) {
@@ -16,6 +16,7 @@ test('anonymous pages have no serious accessibility violations', async ({ page }
 });
 
 test('every signed-in page has no serious accessibility violations', async ({ page }) => {
+  const panics = watchForPanics(page);
   await signIn(page, ada);
   await expectNoSeriousA11yViolations(page);
   for (const area of ALL_AREAS) {
@@ -23,18 +24,24 @@ test('every signed-in page has no serious accessibility violations', async ({ pa
     await expect(page.getByRole('heading', { level: 1, name: area })).toBeVisible();
     await expectNoSeriousA11yViolations(page);
   }
+  expect(panics).toEqual([]);
 });
 
 test('the topic page, the request form and a request page have no serious accessibility violations', async ({ page }) => {
+  const panics = watchForPanics(page);
   await signIn(page, maria);
   for (const [path, heading] of [
     ['/catalog/decision_letter_availability', 'decision_letter_availability'],
     ['/requests/new', 'New access request'],
+    ['/requests/new-topic', 'Propose a new topic'],
+    ['/notifications', 'Notifications'],
     // A seeded request that was declined, with its reason and timeline.
     ['/requests/b0000000-0000-4000-8000-000000000003', /Consumer access/],
   ] as const) {
     await page.goto(path);
     await expect(page.getByRole('heading', { name: heading })).toBeVisible();
+    await page.waitForLoadState('networkidle');
     await expectNoSeriousA11yViolations(page);
   }
+  expect(panics, 'every page hydrates').toEqual([]);
 });

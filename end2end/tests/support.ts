@@ -73,3 +73,14 @@ export async function expectNoSeriousA11yViolations(page: Page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(serious, `axe violations on ${page.url()}`).toEqual([]);
 }
+
+/** Collects browser-side panics (a failed hydration panics in the wasm bundle). */
+export function watchForPanics(page: Page): string[] {
+  const panics: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /panicked|hydration error/i.test(message.text())) {
+      panics.push(`${page.url()}: ${message.text().slice(0, 200)}`);
+    }
+  });
+  return panics;
+}

@@ -228,7 +228,10 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     println!(
         "portal pool  : {pool_size} database connections (database.max_connections), acquire timeout 3 s"
     );
-    println!("seed         : {:.2} s  ({dataset})", seed_time.as_secs_f64());
+    println!(
+        "seed         : {:.2} s  ({dataset})",
+        seed_time.as_secs_f64()
+    );
     for line in &checks {
         println!("check        : {line}");
     }
@@ -273,7 +276,9 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
 
 /// Set-based seed, one transaction. Random choices come from `setseed`, so runs are comparable.
 const SEED_STEPS: &[(&str, &str)] = &[
-    ("word lists", r"
+    (
+        "word lists",
+        r"
 select setseed(0.4242);
 create temp table w as select
     array['claims', 'benefits', 'health care', 'pharmacy', 'appointments', 'profile', 'identity',
@@ -301,16 +306,22 @@ create temp table w as select
     array['keep their case management view current', 'send reminders by email and text message',
           'reconcile payments with the finance ledger', 'feed the analytics warehouse',
           'update the mobile app without polling', 'audit changes for the privacy office'] as purposes;
-"),
-    ("50 teams", r"
+",
+    ),
+    (
+        "50 teams",
+        r"
 insert into team (slug, display_name, contact_email)
 select p || '-' || s, initcap(p) || ' ' || initcap(s), p || '-' || s || '@example.test'
   from unnest(array['claims', 'benefits', 'health', 'pharmacy', 'appointments', 'profile',
                     'identity', 'payments', 'education', 'housing']) p,
        unnest(array['intake', 'status', 'notifications', 'records', 'analytics']) s;
 create temp table t_team as select (row_number() over (order by slug) - 1)::int as idx, slug from team;
-"),
-    ("app users", r"
+",
+    ),
+    (
+        "app users",
+        r"
 insert into app_user (subject, display_name, email, groups)
 select 'member-' || lpad(i::text, 4, '0'), 'Member ' || i, 'member' || i || '@example.test',
        array['team-' || a.slug, 'team-' || b.slug]
@@ -325,8 +336,11 @@ insert into app_user (subject, display_name, email, groups)
 select 'team-approver-' || slug, 'Approver for ' || slug, 'approver-' || slug || '@example.test',
        array['team-' || slug, 'team-approvers']
   from team;
-"),
-    ("500 applications", r"
+",
+    ),
+    (
+        "500 applications",
+        r"
 create temp table g_app as
 select t.idx as team_idx, t.slug, s.word, s.n, random() r_fisma, random() r_ato, random() r_date,
        random() r_priv, random() r_pii, random() r_host
@@ -352,8 +366,11 @@ select gen_random_uuid(), g.slug, initcap(replace(g.slug, '-', ' ')) || ' ' || g
   from g_app g;
 create temp table t_app as
 select (row_number() over (order by id) - 1)::int as idx, id, team_slug, name from application;
-"),
-    ("10,000 topics", r"
+",
+    ),
+    (
+        "10,000 topics",
+        r"
 create temp table g_topic as
 select i, i % 12 + 1 as di, (i / 12) % 40 + 1 as ni, (i / 480) % 25 + 1 as ei,
        random() r_life, random() r_rm, random() r_class, random() r_pii, random() r_part,
@@ -391,8 +408,11 @@ select gen_random_uuid(), x.name, x.title, left(x.description, 300), x.domain, x
      cross join w
       join t_team tm on tm.idx = ((g.di - 1) * 4 + floor(g.r_team * 5)::int) % 50
   ) x;
-"),
-    ("topic environments", r"
+",
+    ),
+    (
+        "topic environments",
+        r"
 insert into topic_environment (topic_id, environment)
 select id, 'sandbox' from topic where not contains_pii;
 insert into topic_environment (topic_id, environment)
@@ -404,8 +424,11 @@ select (row_number() over (order by id) - 1)::int as idx, id, name, title, busin
        data_classification = 'moderate' or contains_pii as sensitive
   from topic;
 analyze t_team; analyze t_app; analyze t_topic;
-"),
-    ("5,000 access requests", r"
+",
+    ),
+    (
+        "5,000 access requests",
+        r"
 create temp table t_req as
 select i, gen_random_uuid() as id,
        case when rk < 0.60 then 'consumer_access' when rk < 0.85 then 'producer_access'
@@ -447,8 +470,11 @@ select r.id, r.kind::request_kind, r.state::request_state,
  cross join w
   join t_app a on a.idx = r.app_idx
   join t_topic t on t.idx = r.topic_idx;
-"),
-    ("approval slots", r"
+",
+    ),
+    (
+        "approval slots",
+        r"
 insert into approval_slot (request_id, slot, team_slug, reason, decided_by, decision, decision_reason, decided_at)
 select x.id, x.slot::approval_slot_kind, x.team, x.reason,
        case when x.decision is not null then x.decider end,
@@ -487,8 +513,11 @@ select x.id, x.slot::approval_slot_kind, x.team, x.reason,
        and (s.slot <> 'owning_team' or r.kind <> 'new_topic')
        and (s.slot <> 'second_governance' or t.sensitive)
   ) x;
-"),
-    ("50,000 access grants", r"
+",
+    ),
+    (
+        "50,000 access grants",
+        r"
 create temp table t_approved as
 select (row_number() over (order by id) - 1)::int as idx, id from access_request
  where state = 'approved' and kind in ('producer_access', 'consumer_access');
@@ -511,7 +540,8 @@ select gen_random_uuid(), ap.id, t.id, a.id,
   join t_topic t on t.idx = g.topic_idx
   join t_app a on a.idx = g.app_idx
   join t_approved ap on ap.idx = g.i % (select count(*) from t_approved);
-"),
+",
+    ),
 ];
 
 async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
@@ -524,7 +554,10 @@ async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
             .execute(&mut *tx)
             .await
             .with_context(|| format!("seeding: {label}"))?;
-        println!("  {label:<24} {:>7.0} ms", step.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "  {label:<24} {:>7.0} ms",
+            step.elapsed().as_secs_f64() * 1e3
+        );
     }
     tx.commit().await?;
     let step = Instant::now();
@@ -533,9 +566,9 @@ async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
         "vacuum analyze team, app_user, application, topic, topic_environment, access_request,
          approval_slot, access_grant",
     )
-        .execute(&mut *conn)
-        .await
-        .context("vacuum analyze")?;
+    .execute(&mut *conn)
+    .await
+    .context("vacuum analyze")?;
     println!(
         "  {:<24} {:>7.0} ms",
         "vacuum analyze",
@@ -1172,7 +1205,16 @@ fn print_report(rows: &[Row], nproc: usize, profile: &str, seed_time: Duration, 
     println!("{rule}");
     println!(
         "{:<68} {:<11} {:>6} {:>8} {:>7} {:>7} {:>7} {:>8} {:>6} {:>20}  verdict",
-        "workload", "phase", "reqs", "req/s", "p50", "p95", "p99", "max", "errors", "server mean/p50/p95"
+        "workload",
+        "phase",
+        "reqs",
+        "req/s",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "errors",
+        "server mean/p50/p95"
     );
     let mut last = "";
     for r in rows {
@@ -1194,13 +1236,15 @@ fn print_report(rows: &[Row], nproc: usize, profile: &str, seed_time: Duration, 
         );
     }
     println!("{rule}");
-    println!("TARGETS (held against the SSR page a person opens; the server-function rows above are for comparison)");
+    println!(
+        "TARGETS (held against the SSR page a person opens; the server-function rows above are for comparison)"
+    );
     let page = |group: Group, clients: Option<usize>| {
         rows.iter()
             .find(|r| r.group == group && r.body == Body::Html && r.clients == clients)
     };
     let phases: Vec<Option<usize>> = std::iter::once(None)
-        .chain(rows.iter().filter_map(|r| r.clients))
+        .chain(rows.iter().filter_map(|r| r.clients).map(Some))
         .fold(Vec::new(), |mut acc, c| {
             if !acc.contains(&c) {
                 acc.push(c);

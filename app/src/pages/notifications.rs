@@ -11,7 +11,6 @@ pub fn NotificationsPage() -> impl IntoView {
     let CurrentUser(user) = expect_context();
     let list = Resource::new(|| (), |_| my_notifications());
     view! {
-        <Title text="Notifications" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 if !matches!(user.await, Ok(Some(_))) {
@@ -19,6 +18,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 }
                 match list.await {
                     Ok(items) => view! {
+                        <Title text="Notifications" />
                         <section class="panel" aria-labelledby="page-title">
                             <h1 id="page-title">"Notifications"</h1>
                             {if items.is_empty() {

@@ -6,12 +6,11 @@ use crate::environments::list_environments;
 use crate::error::AppError;
 use crate::requests::form::{
     FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND,
-    FIELD_PROMOTED_FROM, FIELD_PURPOSE,
-    FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
+    FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
-    DecideRequest, ProposeTopic, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest, WithdrawRequest,
-    approval_queue, get_request, my_applications, my_requests,
+    DecideRequest, ProposeTopic, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest,
+    WithdrawRequest, approval_queue, get_request, my_applications, my_requests,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -163,13 +162,13 @@ pub fn NewRequestPage() -> impl IntoView {
                     <label for="application">{FIELD_APPLICATION}</label>
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || Suspend::new(async move {
-                            let apps = applications.await.unwrap_or_default();
+                            let mut apps = applications.await.unwrap_or_default();
+                            // A promoted request names its application: list it first, so it is
+                            // the one chosen, with or without JavaScript.
+                            apps.sort_by_key(|a| preset_app.with_value(|p| *p != a.id.to_string()));
                             view! {
                                 <select id="application" name="input[application]" required aria-describedby="application-error">
-                                    {apps.into_iter().map(|a| {
-                                        let selected = preset_app.with_value(|p| *p == a.id.to_string());
-                                        view! { <option value=a.id.to_string() selected=selected>{format!("{} ({})", a.name, a.team)}</option> }
-                                    }).collect_view()}
+                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
                                 </select>
                             }
                         })}
@@ -205,7 +204,20 @@ pub fn NewRequestPage() -> impl IntoView {
                 <div class="field">
                     <label for="purpose">{FIELD_PURPOSE}</label>
                     <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them ({PURPOSE_MIN}-{PURPOSE_MAX} characters).")}</p>
-                    <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error">{preset_purpose.get_value()}</textarea>
+                    {move || {
+                        // An empty text node inside a textarea is lost in the server-rendered
+                        // HTML and breaks hydration, so the empty field is a view of its own.
+                        let preset = preset_purpose.get_value();
+                        if preset.is_empty() {
+                            view! {
+                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error"></textarea>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error">{preset}</textarea>
+                            }.into_any()
+                        }
+                    }}
                     {field_error(result, FIELD_PURPOSE, "purpose")}
                 </div>
                 <div class="field">
@@ -451,7 +463,9 @@ pub fn NewTopicPage() -> impl IntoView {
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
     let general_error = move || {
         result.with(|r| match r {
-            Some(Err(AppError::Invalid(_))) => Some("Some answers need another look; see the messages by each field.".to_owned()),
+            Some(Err(AppError::Invalid(_))) => {
+                Some("Some answers need another look; see the messages by each field.".to_owned())
+            }
             Some(Err(e)) => Some(e.to_string()),
             _ => None,
         })
@@ -593,7 +607,9 @@ fn url_query(pairs: &[(&str, String)]) -> String {
             let encoded: String = v
                 .bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
                     _ => format!("%{b:02X}"),
                 })
                 .collect();

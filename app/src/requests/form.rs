@@ -11,8 +11,9 @@ pub const PURPOSE_MAX: usize = 2000;
 /// Access can be asked for at most this far ahead.
 pub const MAX_EXPIRY_DAYS: i64 = 730;
 
-/// The form as typed.
+/// The form as typed. A missing field reads as empty, so its rule names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AccessRequestInput {
     pub kind: String,
     pub topic: String,
@@ -160,7 +161,12 @@ impl AccessRequestInput {
         let promoted_from = match self.promoted_from.trim() {
             "" => None,
             text => Uuid::parse_str(text)
-                .map_err(|_| check(FIELD_PROMOTED_FROM, Err("this is not a request of the portal".into())))
+                .map_err(|_| {
+                    check(
+                        FIELD_PROMOTED_FROM,
+                        Err("this is not a request of the portal".into()),
+                    )
+                })
                 .ok(),
         };
 

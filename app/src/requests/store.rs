@@ -282,8 +282,8 @@ pub async fn create_topic_request(
             ));
         }
     };
-    let owning_team =
-        TeamSlug::parse(team.clone()).map_err(|m| AppError::internal("stored team unreadable", &m))?;
+    let owning_team = TeamSlug::parse(team.clone())
+        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
     let slots = portal.approvals.route(&RoutingInput {
         kind: RequestKind::NewTopic,
         owning_team,
@@ -346,7 +346,10 @@ pub async fn create_topic_request(
     )
     .await
     .map_err(internal("auditing the proposal"))?;
-    let message = format!("{} proposes a new topic, {name}, produced by {app_name}.", user.display_name);
+    let message = format!(
+        "{} proposes a new topic, {name}, produced by {app_name}.",
+        user.display_name
+    );
     let open: Vec<(SlotKind, Option<TeamSlug>)> =
         slots.iter().map(|s| (s.kind, s.team.clone())).collect();
     notifications::notify_approvers(&mut tx, &portal.roles, &open, &user.subject, &message, id)
@@ -412,12 +415,14 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
             p.name
         )));
     }
-    sqlx::query("insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])")
-        .bind(topic_id)
-        .bind(&environments)
-        .execute(&mut *conn)
-        .await
-        .map_err(internal("recording the topic's environments"))?;
+    sqlx::query(
+        "insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])",
+    )
+    .bind(topic_id)
+    .bind(&environments)
+    .execute(&mut *conn)
+    .await
+    .map_err(internal("recording the topic's environments"))?;
     sqlx::query("update access_request set topic_id = $2 where id = $1")
         .bind(id)
         .bind(topic_id)
@@ -514,7 +519,7 @@ pub async fn decide(
         return Err(AppError::Forbidden);
     }
     let slots: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "select slot::text, team_slug, decided_by from approval_slot where request_id = $1 order by slot",
+        "select slot::text, team_slug, decided_by from approval_slot where request_id = $1 order by approval_slot.slot",
     )
     .bind(id)
     .fetch_all(&mut *tx)

@@ -51,8 +51,9 @@ pub const FIT_QUESTIONS: [FitQuestion; 5] = [
     },
 ];
 
-/// The proposal as typed.
+/// The proposal as typed. A missing field reads as empty, so its rule names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TopicProposalInput {
     pub name: String,
     pub title: String,
@@ -220,7 +221,10 @@ impl TopicProposalInput {
             .map(str::to_owned)
             .collect();
         if source_systems.len() > 20 || source_systems.iter().any(|s| s.chars().count() > 80) {
-            field(FIELD_SOURCES, Err("list at most 20 systems, each at most 80 characters".into()));
+            field(
+                FIELD_SOURCES,
+                Err("list at most 20 systems, each at most 80 characters".into()),
+            );
         }
         let application = Uuid::parse_str(self.application.trim())
             .map_err(|_| {
@@ -233,19 +237,30 @@ impl TopicProposalInput {
         let mut environments: Vec<String> = Vec::new();
         for env in &self.environments {
             if !known_environments.iter().any(|k| k == env) {
-                field(super::form::FIELD_ENVIRONMENTS, Err(format!("{env:?} is not an environment of this bus")));
+                field(
+                    super::form::FIELD_ENVIRONMENTS,
+                    Err(format!("{env:?} is not an environment of this bus")),
+                );
             } else if !environments.contains(env) {
                 environments.push(env.clone());
             }
         }
         if self.environments.is_empty() {
-            field(super::form::FIELD_ENVIRONMENTS, Err("choose at least one environment".into()));
+            field(
+                super::form::FIELD_ENVIRONMENTS,
+                Err("choose at least one environment".into()),
+            );
         }
         let fit = self.fit().map_err(|e| errors.push(e)).ok();
         if let Some(answers) = &fit
-            && answers.iter().any(|a| a.key == "high_sensitivity" && a.answer)
+            && answers
+                .iter()
+                .any(|a| a.key == "high_sensitivity" && a.answer)
         {
-            errors.push(FieldError::new(FIELD_CLASSIFICATION, crate::domain::HIGH_SENSITIVITY_REFUSAL));
+            errors.push(FieldError::new(
+                FIELD_CLASSIFICATION,
+                crate::domain::HIGH_SENSITIVITY_REFUSAL,
+            ));
         }
         match (
             name,
@@ -334,7 +349,9 @@ mod tests {
 
     #[test]
     fn a_good_proposal_parses_with_no_concerns() {
-        let draft = valid().parse(&NamingPolicy::default(), &envs()).expect("valid");
+        let draft = valid()
+            .parse(&NamingPolicy::default(), &envs())
+            .expect("valid");
         assert_eq!(draft.proposal.name.as_str(), "benefit_payment_issued");
         assert_eq!(draft.proposal.source_systems, vec!["Payment Hub", "Ledger"]);
         assert_eq!(draft.proposal.business_domain, "benefits");
@@ -349,32 +366,102 @@ mod tests {
             fit_replaces_polling: "no".into(),
             ..valid()
         };
-        let draft = input.parse(&NamingPolicy::default(), &envs()).expect("still allowed");
-        let concerns: Vec<_> = draft.fit.iter().filter_map(|a| a.concern.as_deref()).collect();
+        let draft = input
+            .parse(&NamingPolicy::default(), &envs())
+            .expect("still allowed");
+        let concerns: Vec<_> = draft
+            .fit
+            .iter()
+            .filter_map(|a| a.concern.as_deref())
+            .collect();
         assert_eq!(concerns.len(), 2);
-        assert!(concerns.iter().any(|c| c.contains("synchronous request and response")));
+        assert!(
+            concerns
+                .iter()
+                .any(|c| c.contains("synchronous request and response"))
+        );
     }
 
     #[test]
     fn high_sensitivity_is_refused_with_the_reason() {
-        let by_rating = fields(TopicProposalInput { classification: "High".into(), ..valid() });
+        let by_rating = fields(TopicProposalInput {
+            classification: "High".into(),
+            ..valid()
+        });
         assert_eq!(by_rating, vec![FIELD_CLASSIFICATION]);
-        let by_answer = fields(TopicProposalInput { fit_high_sensitivity: "yes".into(), ..valid() });
+        let by_answer = fields(TopicProposalInput {
+            fit_high_sensitivity: "yes".into(),
+            ..valid()
+        });
         assert_eq!(by_answer, vec![FIELD_CLASSIFICATION]);
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
-            (TopicProposalInput { name: "Benefit-Payment".into(), ..valid() }, FIELD_NAME),
-            (TopicProposalInput { title: "x".into(), ..valid() }, FIELD_TITLE),
-            (TopicProposalInput { description: "short".into(), ..valid() }, FIELD_DESCRIPTION),
-            (TopicProposalInput { partitions: "0".into(), ..valid() }, FIELD_PARTITIONS),
-            (TopicProposalInput { partitions: "many".into(), ..valid() }, FIELD_PARTITIONS),
-            (TopicProposalInput { retention_days: "400".into(), ..valid() }, FIELD_RETENTION),
-            (TopicProposalInput { cleanup_policy: "archive".into(), ..valid() }, FIELD_CLEANUP),
-            (TopicProposalInput { fit_prototype: "".into(), ..valid() }, FIELD_FIT),
-            (TopicProposalInput { environments: vec![], ..valid() }, super::super::form::FIELD_ENVIRONMENTS),
+            (
+                TopicProposalInput {
+                    name: "Benefit-Payment".into(),
+                    ..valid()
+                },
+                FIELD_NAME,
+            ),
+            (
+                TopicProposalInput {
+                    title: "x".into(),
+                    ..valid()
+                },
+                FIELD_TITLE,
+            ),
+            (
+                TopicProposalInput {
+                    description: "short".into(),
+                    ..valid()
+                },
+                FIELD_DESCRIPTION,
+            ),
+            (
+                TopicProposalInput {
+                    partitions: "0".into(),
+                    ..valid()
+                },
+                FIELD_PARTITIONS,
+            ),
+            (
+                TopicProposalInput {
+                    partitions: "many".into(),
+                    ..valid()
+                },
+                FIELD_PARTITIONS,
+            ),
+            (
+                TopicProposalInput {
+                    retention_days: "400".into(),
+                    ..valid()
+                },
+                FIELD_RETENTION,
+            ),
+            (
+                TopicProposalInput {
+                    cleanup_policy: "archive".into(),
+                    ..valid()
+                },
+                FIELD_CLEANUP,
+            ),
+            (
+                TopicProposalInput {
+                    fit_prototype: "".into(),
+                    ..valid()
+                },
+                FIELD_FIT,
+            ),
+            (
+                TopicProposalInput {
+                    environments: vec![],
+                    ..valid()
+                },
+                super::super::form::FIELD_ENVIRONMENTS,
+            ),
         ];
         for (input, field) in cases {
             assert_eq!(fields(input.clone()), vec![field.to_owned()], "{input:?}");

@@ -1,7 +1,8 @@
 //! Who may call which server function: every endpoint against every role, from one table.
 
 use crate::fixtures::{
-    self, AccessForm, LOW_TOPIC, OWNERS, PAYMENTS_APP_NAME, REQUESTERS, Snapshot, TOPICS, submit,
+    self, AccessForm, LOW_TOPIC, OWNERS, PAYMENTS_APP, PAYMENTS_APP_NAME, REQUESTERS, Snapshot,
+    TOPICS, submit,
 };
 use crate::helpers::{Form, TestApp, user};
 use app::domain::{Role, UserIdentity};
@@ -36,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 13] = [
+const MATRIX: [(&str, [u16; 7]); 17] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -49,8 +50,11 @@ const MATRIX: [(&str, [u16; 7]); 13] = [
     ("requests/get",           [401, 200, 200, 200, 200, 404, 403]),
     ("requests/mine",          [401, 200, 403, 403, 200, 403, 403]),
     ("requests/queue",         [401, 403, 200, 200, 200, 403, 403]),
-    // Signed in with no approver role: zero, without reading anything.
-    ("requests/pending-count", [401, 200, 200, 200, 200, 200, 200]),
+    ("requests/pending-count", [401, 200, 200, 200, 200, 200, 403]),
+    ("requests/topic",         [401, 200, 403, 403, 403, 403, 403]),
+    ("requests/resubmit",      [401, 200, 403, 403, 403, 403, 403]),
+    ("notifications/list",     [401, 200, 200, 200, 200, 200, 403]),
+    ("notifications/unread",   [401, 200, 200, 200, 200, 200, 403]),
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
 ];
 
@@ -68,6 +72,7 @@ fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
 
 struct Setup {
     app: TestApp,
+    pool: PgPool,
     member: String,
     /// A request by the member, open for both approvals.
     shared: Uuid,
@@ -102,6 +107,43 @@ impl Setup {
                 Form::new().field("id", self.shared.to_string()),
                 Some(self.shared),
             ),
+            "requests/topic" => {
+                let name = format!("orders_proposed_{}", Uuid::new_v4().simple());
+                let form = Form::new()
+                    .field("input[name]", name)
+                    .field("input[title]", "Orders proposed")
+                    .field("input[description]", "Published when an order is proposed.")
+                    .field("input[business_domain]", "orders")
+                    .field("input[classification]", "low")
+                    .field("input[partitions]", "3")
+                    .field("input[retention_days]", "7")
+                    .field("input[cleanup_policy]", "delete")
+                    .field("input[application]", PAYMENTS_APP.to_string())
+                    .field("input[environments][]", "sandbox")
+                    .field("input[fit_independent_consumers]", "yes")
+                    .field("input[fit_replaces_polling]", "yes")
+                    .field("input[fit_needs_answer]", "no")
+                    .field("input[fit_prototype]", "no")
+                    .field("input[fit_high_sensitivity]", "no");
+                (form, None)
+            }
+            "requests/resubmit" => {
+                let id = fresh().await;
+                sqlx::query("update access_request set state = 'changes_requested' where id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .expect("send back");
+                let form = Form::new()
+                    .field("id", id.to_string())
+                    .field("version", "1")
+                    .field(
+                        "purpose",
+                        "Reconcile payments against placed orders, daily.",
+                    )
+                    .field("consumer_group", "payments-orders");
+                (form, Some(id))
+            }
             _ => (Form::new(), None),
         }
     }
@@ -119,6 +161,7 @@ async fn every_server_function_answers_every_role_as_the_matrix_says_and_refusal
     let shared = submit(&app, &member, &AccessForm::consumer(LOW_TOPIC)).await;
     let setup = Setup {
         app,
+        pool: pool.clone(),
         member,
         shared,
     };
