@@ -8,6 +8,12 @@ use leptos_router::components::A;
 #[component]
 pub fn Header() -> impl IntoView {
     let CurrentUser(user) = expect_context();
+    // Created here, before anything suspends, so the server and the browser number their
+    // resources in the same order and hydration finds each one's data.
+    let counts = HeaderCounts {
+        pending: Resource::new(|| (), |_| crate::requests::pending_approval_count()),
+        unread: Resource::new(|| (), |_| crate::notifications::unread_notifications()),
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to main content"</a>
         <header class="site-header">
@@ -18,7 +24,7 @@ pub fn Header() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
-                        Ok(Some(user)) => view! { <SignedIn user /> }.into_any(),
+                        Ok(Some(user)) => view! { <SignedIn user counts /> }.into_any(),
                         _ => view! {
                             <a class="button" href="/auth/login" rel="external">"Sign in"</a>
                         }.into_any(),
@@ -29,8 +35,15 @@ pub fn Header() -> impl IntoView {
     }
 }
 
+/// The numbers shown next to navigation entries.
+#[derive(Clone, Copy)]
+struct HeaderCounts {
+    pending: Resource<Result<i64, crate::error::AppError>>,
+    unread: Resource<Result<i64, crate::error::AppError>>,
+}
+
 #[component]
-fn SignedIn(user: UserIdentity) -> impl IntoView {
+fn SignedIn(user: UserIdentity, counts: HeaderCounts) -> impl IntoView {
     let areas: Vec<Area> = Area::ALL
         .into_iter()
         .filter(|area| area.is_open_to(&user))
@@ -58,7 +71,7 @@ fn SignedIn(user: UserIdentity) -> impl IntoView {
                         <li>
                             <A href=area.path()>
                                 {area.label()}
-                                {(area == Area::Approvals).then(|| view! { <PendingCount /> })}
+                                {(area == Area::Approvals).then(|| view! { <Count count=counts.pending label=" waiting" testid="pending-count" /> })}
                             </A>
                         </li>
                     })
@@ -67,7 +80,10 @@ fn SignedIn(user: UserIdentity) -> impl IntoView {
         </nav>
         <div class="user-menu">
             <span class="user-name" data-testid="user-name">{user.display_name.clone()}</span>
-            <UnreadNotifications />
+            <A href="/notifications" attr:class="notifications-link">
+                "Notifications"
+                <Count count=counts.unread label=" unread" testid="unread-count" />
+            </A>
             <ul class="roles" aria-label="Your roles">{roles}</ul>
             {teams}
             <form method="post" action="/auth/logout">
@@ -86,35 +102,20 @@ pub fn Footer() -> impl IntoView {
     }
 }
 
-/// The number of requests waiting for the caller, next to "Approvals".
+/// A count next to a link, shown when above zero.
 #[component]
-fn PendingCount() -> impl IntoView {
-    let count = Resource::new(|| (), |_| crate::requests::pending_approval_count());
+fn Count(
+    count: Resource<Result<i64, crate::error::AppError>>,
+    label: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 count.await.ok().filter(|n| *n > 0).map(|n| view! {
-                    " " <span class="count" data-testid="pending-count">{n}<span class="visually-hidden">" waiting"</span></span>
+                    " " <span class="count" data-testid=testid>{n}<span class="visually-hidden">{label}</span></span>
                 })
             })}
         </Transition>
-    }
-}
-
-/// A link to the notifications, with how many are unread.
-#[component]
-fn UnreadNotifications() -> impl IntoView {
-    let unread = Resource::new(|| (), |_| crate::notifications::unread_notifications());
-    view! {
-        <A href="/notifications" attr:class="notifications-link">
-            "Notifications"
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    unread.await.ok().filter(|n| *n > 0).map(|n| view! {
-                        " " <span class="count" data-testid="unread-count">{n}<span class="visually-hidden">" unread"</span></span>
-                    })
-                })}
-            </Transition>
-        </A>
     }
 }

@@ -223,7 +223,9 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         "release"
     };
     println!("\n== set-up");
+    let load_before = load_average();
     println!("machine      : {nproc} CPUs (nproc), PostgreSQL {pg_version}, loopback HTTP");
+    println!("load average : {load_before} (1, 5, 15 min) before measuring");
     println!("profile      : {profile}");
     println!(
         "portal pool  : {pool_size} database connections (database.max_connections), acquire timeout 3 s"
@@ -245,7 +247,7 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     let mut rows = Vec::new();
     for workload in &workloads {
         let workload = Arc::new(workload.clone());
-        println!("\n== {}", workload.name);
+        println!("\n== {}   (load average {})", workload.name, load_average());
         sequential(&client, &base, &workload, WARM_UP).await;
         let phases = std::iter::once(None).chain(options.clients.iter().copied().map(Some));
         for clients in phases {
@@ -267,8 +269,17 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         }
     }
 
-    print_report(&rows, nproc, profile, seed_time, &dataset);
+    let load = format!("{load_before} before, {} after", load_average());
+    print_report(&rows, nproc, profile, seed_time, &dataset, &load);
     Ok(())
+}
+
+/// `/proc/loadavg`'s first three fields: other work on the machine skews every number here.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".into(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,11 +383,13 @@ select (row_number() over (order by id) - 1)::int as idx, id, team_slug, name fr
         "10,000 topics",
         r"
 create temp table g_topic as
-select i, i % 12 + 1 as di, (i / 12) % 40 + 1 as ni, (i / 480) % 25 + 1 as ei,
+-- j runs through a pseudo-random 10,000 of the 12 x 40 x 25 (domain, noun, event) combinations
+-- (7919 is prime to 12000), so every word is used and every name is unique.
+select i, j % 12 + 1 as di, (j / 12) % 40 + 1 as ni, j / 480 + 1 as ei,
        random() r_life, random() r_rm, random() r_class, random() r_pii, random() r_part,
        random() r_ret, random() r_clean, random() r_age, random() r_f1, random() r_f2,
        random() r_f3, random() r_team
-  from generate_series(0, 9999) i;
+  from generate_series(0, 9999) i, lateral (select (i * 7919) % 12000 as j) s;
 insert into topic (id, name, title, description, business_domain, lifecycle, removal_date, owning_team,
         source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy, created_at)
 select gen_random_uuid(), x.name, x.title, left(x.description, 300), x.domain, x.lifecycle::lifecycle,
@@ -794,7 +807,7 @@ async fn timed(
         return Err(format!("HTTP {status}"));
     }
     if workload.body == Body::Html && contains(&body, b"role=\"alert\"") {
-        return Err("the page rendered an error".into());
+        return Err(format!("HTTP {status} but the page rendered an error"));
     }
     Ok(elapsed)
 }
@@ -1191,13 +1204,21 @@ impl Row {
     }
 }
 
-fn print_report(rows: &[Row], nproc: usize, profile: &str, seed_time: Duration, dataset: &str) {
+fn print_report(
+    rows: &[Row],
+    nproc: usize,
+    profile: &str,
+    seed_time: Duration,
+    dataset: &str,
+    load: &str,
+) {
     let rule = "-".repeat(150);
     println!("\n{rule}");
     println!(
         "RESULTS  machine: {nproc} CPUs (nproc)  profile: {profile}  seed: {:.2} s  data: {dataset}",
         seed_time.as_secs_f64()
     );
+    println!("load average (1, 5, 15 min): {load}");
     println!(
         "Latency is per request at the client over loopback, in ms (send to last body byte). \
          `server` is the portal's own http_request_duration_seconds (mean, and p50/p95 as bucket bounds)."

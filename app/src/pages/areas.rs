@@ -8,6 +8,11 @@ use crate::environments::list_environments;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Loads what a page needs before it renders; see [`AreaPage`].
+pub type Preload = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync,
+>;
+
 /// Frame of an area page: the role check, then the title, heading and introduction.
 #[component]
 pub fn AreaPage(
@@ -16,6 +21,11 @@ pub fn AreaPage(
     /// Who may open the page, when it differs from the area's roles.
     #[prop(optional)]
     open_to: Option<&'static [crate::domain::Role]>,
+    /// Data the page needs before it renders at all. Pages that would otherwise nest a
+    /// `Transition` inside this frame load through here: nested suspense inside a form did not
+    /// hydrate reliably.
+    #[prop(optional)]
+    preload: Option<Preload>,
     children: ChildrenFn,
 ) -> impl IntoView {
     let CurrentUser(user) = expect_context();
@@ -23,7 +33,11 @@ pub fn AreaPage(
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
                 let children = children.clone();
+                let preload = preload.clone();
                 Suspend::new(async move {
+                    if let Some(preload) = preload {
+                        preload().await;
+                    }
                     match user.await {
                         Ok(Some(user)) if open_to.map_or_else(|| area.is_open_to(&user), |roles| user.has_any_role(roles)) => view! {
                             <Title text=area.label() />
@@ -62,21 +76,27 @@ pub fn HealthPage() -> impl IntoView {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    // Resources are created before the page suspends, in the same order on server and browser.
+    let audit = Resource::new(|| (), |_| crate::audit::verify_audit_chain());
+    let environments = Resource::new(|| (), |_| list_environments());
     view! {
         <AreaPage
             area=Area::Admin
             intro="Clusters, drift between the portal and Kafka, and the audit trail."
         >
-            <AuditChain />
-            <Environments />
+            <AuditChain status=audit />
+            <Environments environments />
         </AreaPage>
     }
 }
 
 /// The clusters the portal manages, as configured.
 #[component]
-fn Environments() -> impl IntoView {
-    let environments = Resource::new(|| (), |_| list_environments());
+fn Environments(
+    environments: Resource<
+        Result<Vec<crate::environments::EnvironmentSummary>, crate::error::AppError>,
+    >,
+) -> impl IntoView {
     view! {
         <h2>"Kafka environments"</h2>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -106,8 +126,9 @@ fn Environments() -> impl IntoView {
 
 /// Whether the audit log's hash chain is intact, checked row by row on the server.
 #[component]
-fn AuditChain() -> impl IntoView {
-    let status = Resource::new(|| (), |_| crate::audit::verify_audit_chain());
+fn AuditChain(
+    status: Resource<Result<crate::audit::ChainStatus, crate::error::AppError>>,
+) -> impl IntoView {
     view! {
         <h2>"Audit trail"</h2>
         <Suspense fallback=|| view! { <p class="loading">"Checking…"</p> }>

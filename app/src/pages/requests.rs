@@ -1,6 +1,6 @@
 //! My requests, the access-request form, the request page, and the approvals queue.
 
-use super::areas::AreaPage;
+use super::areas::{AreaPage, Preload};
 use crate::domain::{Area, RequestState};
 use crate::environments::list_environments;
 use crate::error::AppError;
@@ -123,6 +123,12 @@ pub fn NewRequestPage() -> impl IntoView {
     let preset_purpose = StoredValue::new(param("purpose"));
     let applications = Resource::new(|| (), |_| my_applications());
     let environments = Resource::new(|| (), |_| list_environments());
+    let preload: Preload = std::sync::Arc::new(move || {
+        Box::pin(async move {
+            let _ = applications.await;
+            let _ = environments.await;
+        })
+    });
     let general_error = move || {
         result.with(|r| match r {
             Some(Err(AppError::Invalid(_))) => {
@@ -133,7 +139,7 @@ pub fn NewRequestPage() -> impl IntoView {
         })
     };
     view! {
-        <AreaPage area=Area::MyRequests intro="Ask for access to an event. The topic's owning team and governance will review it.">
+        <AreaPage area=Area::MyRequests intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
             <h2>"New access request"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
@@ -160,26 +166,22 @@ pub fn NewRequestPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="application">{FIELD_APPLICATION}</label>
-                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            let mut apps = applications.await.unwrap_or_default();
-                            // A promoted request names its application: list it first, so it is
-                            // the one chosen, with or without JavaScript.
-                            apps.sort_by_key(|a| preset_app.with_value(|p| *p != a.id.to_string()));
-                            view! {
-                                <select id="application" name="input[application]" required aria-describedby="application-error">
-                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
-                                </select>
-                            }
-                        })}
-                    </Transition>
+                    {
+                        let mut apps = applications.get_untracked().and_then(Result::ok).unwrap_or_default();
+                        // A promoted request names its application: list it first, so it is the
+                        // one chosen, with or without JavaScript.
+                        apps.sort_by_key(|a| preset_app.with_value(|p| *p != a.id.to_string()));
+                        view! {
+                            <select id="application" name="input[application]" required aria-describedby="application-error"
+                                inner_html=application_options(&apps)></select>
+                        }
+                    }
                     {field_error(result, FIELD_APPLICATION, "application")}
                 </div>
                 <fieldset>
                     <legend>{FIELD_ENVIRONMENTS}</legend>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            environments.await.unwrap_or_default().into_iter().map(|env| {
+                    {
+                            environments.get_untracked().and_then(Result::ok).unwrap_or_default().into_iter().map(|env| {
                                 let id = format!("env-{}", env.name);
                                 view! {
                                     <div class="field checkbox">
@@ -188,8 +190,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                     </div>
                                 }
                             }).collect_view()
-                        })}
-                    </Transition>
+                    }
                     {field_error(result, FIELD_ENVIRONMENTS, "environments")}
                 </fieldset>
                 <div class="field">
@@ -459,6 +460,12 @@ pub fn NewTopicPage() -> impl IntoView {
     let result = action.value();
     let applications = Resource::new(|| (), |_| my_applications());
     let environments = Resource::new(|| (), |_| list_environments());
+    let preload: Preload = std::sync::Arc::new(move || {
+        Box::pin(async move {
+            let _ = applications.await;
+            let _ = environments.await;
+        })
+    });
     // Answers kept in the browser so concerns show as soon as a question is answered.
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
     let general_error = move || {
@@ -471,7 +478,7 @@ pub fn NewTopicPage() -> impl IntoView {
         })
     };
     view! {
-        <AreaPage area=Area::MyRequests intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it.">
+        <AreaPage area=Area::MyRequests intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
             <h2>"Propose a new topic"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
@@ -564,23 +571,19 @@ pub fn NewTopicPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="application">"Producing application"</label>
-                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            let apps = applications.await.unwrap_or_default();
-                            view! {
-                                <select id="application" name="input[application]" required aria-describedby="application-error">
-                                    {apps.into_iter().map(|a| view! { <option value=a.id.to_string()>{format!("{} ({})", a.name, a.team)}</option> }).collect_view()}
-                                </select>
-                            }
-                        })}
-                    </Transition>
+                    {
+                        let apps = applications.get_untracked().and_then(Result::ok).unwrap_or_default();
+                        view! {
+                            <select id="application" name="input[application]" required aria-describedby="application-error"
+                                inner_html=application_options(&apps)></select>
+                        }
+                    }
                     {field_error(result, FIELD_APPLICATION, "application")}
                 </div>
                 <fieldset>
                     <legend>{FIELD_ENVIRONMENTS}</legend>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            environments.await.unwrap_or_default().into_iter().map(|env| {
+                    {
+                            environments.get_untracked().and_then(Result::ok).unwrap_or_default().into_iter().map(|env| {
                                 let id = format!("env-{}", env.name);
                                 view! {
                                     <div class="field checkbox">
@@ -589,8 +592,7 @@ pub fn NewTopicPage() -> impl IntoView {
                                     </div>
                                 }
                             }).collect_view()
-                        })}
-                    </Transition>
+                    }
                     {field_error(result, FIELD_ENVIRONMENTS, "environments")}
                 </fieldset>
                 <button type="submit">"Submit for approval"</button>
@@ -617,4 +619,27 @@ fn url_query(pairs: &[(&str, String)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The application choices as HTML. Written as markup rather than as child views: Chromium's
+/// parser does not keep the hydration markers that a list of child views leaves inside a
+/// `<select>`, and the page would fail to hydrate.
+fn application_options(apps: &[crate::requests::ApplicationOption]) -> String {
+    apps.iter()
+        .map(|a| {
+            format!(
+                "<option value=\"{}\">{} ({})</option>",
+                a.id,
+                escape_html(&a.name),
+                escape_html(&a.team)
+            )
+        })
+        .collect()
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
