@@ -83,9 +83,7 @@ impl FromServerFnError for AppError {
         // Arguments are decoded inside the server function's scope, so the response is ours to
         // mark: an unreadable request is the caller's mistake, not a server failure.
         #[cfg(feature = "ssr")]
-        if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            options.set_status(error.status());
-        }
+        crate::auth::ssr::set_server_fn_status(error.status());
         error
     }
 }

@@ -1,19 +1,13 @@
 //! Header with navigation per role, and the footer.
 
 use crate::CurrentUser;
-use crate::domain::{Area, UserIdentity};
+use crate::domain::{Area, Role, UserIdentity};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let CurrentUser(user) = expect_context();
-    // Created here, before anything suspends, so the server and the browser number their
-    // resources in the same order and hydration finds each one's data.
-    let counts = HeaderCounts {
-        pending: Resource::new(|| (), |_| crate::requests::pending_approval_count()),
-        unread: Resource::new(|| (), |_| crate::notifications::unread_notifications()),
-    };
     view! {
         <a class="skip-link" href="#main">"Skip to main content"</a>
         <header class="site-header">
@@ -24,7 +18,7 @@ pub fn Header() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
-                        Ok(Some(user)) => view! { <SignedIn user counts /> }.into_any(),
+                        Ok(Some(user)) => view! { <SignedIn user /> }.into_any(),
                         _ => view! {
                             <a class="button" href="/auth/login" rel="external">"Sign in"</a>
                         }.into_any(),
@@ -35,15 +29,24 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The numbers shown next to navigation entries.
-#[derive(Clone, Copy)]
-struct HeaderCounts {
-    pending: Resource<Result<i64, crate::error::AppError>>,
-    unread: Resource<Result<i64, crate::error::AppError>>,
-}
-
 #[component]
-fn SignedIn(user: UserIdentity, counts: HeaderCounts) -> impl IntoView {
+fn SignedIn(user: UserIdentity) -> impl IntoView {
+    // The counts are fetched by the browser once the page is live. Rendered on the server inside
+    // the header too, they made hydration of the whole page fail intermittently; the pages they
+    // lead to list everything, so a browser without JavaScript loses only the number.
+    let pending = RwSignal::new(None::<i64>);
+    let unread = RwSignal::new(None::<i64>);
+    let approves = user.has_any_role(&[Role::Approver, Role::TeamApprover]);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if approves && let Ok(n) = crate::requests::pending_approval_count().await {
+                pending.set(Some(n));
+            }
+            if let Ok(n) = crate::notifications::unread_notifications().await {
+                unread.set(Some(n));
+            }
+        });
+    });
     let areas: Vec<Area> = Area::ALL
         .into_iter()
         .filter(|area| area.is_open_to(&user))
@@ -71,7 +74,7 @@ fn SignedIn(user: UserIdentity, counts: HeaderCounts) -> impl IntoView {
                         <li>
                             <A href=area.path()>
                                 {area.label()}
-                                {(area == Area::Approvals).then(|| view! { <Count count=counts.pending label=" waiting" testid="pending-count" /> })}
+                                {(area == Area::Approvals).then(|| view! { <Count count=pending label=" waiting" testid="pending-count" /> })}
                             </A>
                         </li>
                     })
@@ -82,7 +85,7 @@ fn SignedIn(user: UserIdentity, counts: HeaderCounts) -> impl IntoView {
             <span class="user-name" data-testid="user-name">{user.display_name.clone()}</span>
             <A href="/notifications" attr:class="notifications-link">
                 "Notifications"
-                <Count count=counts.unread label=" unread" testid="unread-count" />
+                <Count count=unread label=" unread" testid="unread-count" />
             </A>
             <ul class="roles" aria-label="Your roles">{roles}</ul>
             {teams}
@@ -104,18 +107,10 @@ pub fn Footer() -> impl IntoView {
 
 /// A count next to a link, shown when above zero.
 #[component]
-fn Count(
-    count: Resource<Result<i64, crate::error::AppError>>,
-    label: &'static str,
-    testid: &'static str,
-) -> impl IntoView {
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                count.await.ok().filter(|n| *n > 0).map(|n| view! {
-                    " " <span class="count" data-testid=testid>{n}<span class="visually-hidden">{label}</span></span>
-                })
-            })}
-        </Transition>
+fn Count(count: RwSignal<Option<i64>>, label: &'static str, testid: &'static str) -> impl IntoView {
+    move || {
+        count.get().filter(|n| *n > 0).map(|n| view! {
+            <span class="count" data-testid=testid>{n}<span class="visually-hidden">{label}</span></span>
+        })
     }
 }

@@ -26,6 +26,9 @@ use leptos_router::{
     path,
 };
 
+/// Where server functions are served; every `#[server]` here uses this prefix.
+pub const SERVER_FN_PREFIX: &str = "/api/";
+
 /// The name of the browser bundle: `/pkg/<name>.js`, `/pkg/<name>_bg.wasm`, `/pkg/<name>.css`.
 pub const BUNDLE_NAME: &str = "portal";
 

@@ -164,6 +164,7 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         .await
         .context("building the application")?;
     let store = application.session_store.clone();
+    let portal_db = application.state.db.clone();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, application.router).await {
             eprintln!("the portal stopped: {e}");
@@ -271,6 +272,8 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
 
     let load = format!("{load_before} before, {} after", load_average());
     print_report(&rows, nproc, profile, seed_time, &dataset, &load);
+    breakdown(&portal_db, &member, &approver, options.sequential).await?;
+    plan_cache(&portal_db).await?;
     Ok(())
 }
 
@@ -1101,6 +1104,128 @@ impl Histogram {
                 |(le, _)| format!("<={:.0}", *le as f64 / 1e3),
             )
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the time goes: the same store functions the server functions call, without HTTP
+
+/// Times the catalog and queue store functions directly on the portal's pool, sequentially:
+/// the database share of each workload (queries, round trips, row decoding).
+async fn breakdown(
+    db: &sqlx::PgPool,
+    member: &UserIdentity,
+    approver: &UserIdentity,
+    requests: usize,
+) -> anyhow::Result<()> {
+    use app::catalog::CatalogFilter;
+    use app::catalog::store::{ParsedFilter, list};
+    use app::requests::store::{queue, queue_count};
+
+    let filter = |q: Option<&str>, page: Option<i64>| {
+        ParsedFilter::parse(
+            CatalogFilter {
+                q: q.map(str::to_owned),
+                page,
+                ..CatalogFilter::default()
+            },
+            member,
+        )
+        .map_err(|e| anyhow::anyhow!("filter: {e}"))
+    };
+    let page_one = filter(None, None)?;
+    let deep: Vec<ParsedFilter> = (150..=200)
+        .map(|p| filter(None, Some(p)))
+        .collect::<anyhow::Result<_>>()?;
+    let searches: Vec<ParsedFilter> = SEARCH_WORDS
+        .iter()
+        .map(|w| filter(Some(w), None))
+        .collect::<anyhow::Result<_>>()?;
+
+    println!(
+        "\nDATABASE SHARE: the store functions behind each workload, called directly on the portal's pool \
+         ({requests} sequential calls each, ms)"
+    );
+    let mut report = |label: &str, mut times: Vec<Duration>| {
+        times.sort_unstable();
+        println!(
+            "  {label:<58} p50 {:>7.2}  p95 {:>7.2}  p99 {:>7.2}",
+            percentile(&times, 50.0),
+            percentile(&times, 95.0),
+            percentile(&times, 99.0)
+        );
+    };
+    let mut times = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let started = Instant::now();
+        list(db, &page_one).await?;
+        times.push(started.elapsed());
+    }
+    report("catalog::store::list, page 1 (4 queries)", times);
+    let mut times = Vec::with_capacity(requests);
+    for i in 0..requests {
+        let started = Instant::now();
+        list(db, &deep[i % deep.len()]).await?;
+        times.push(started.elapsed());
+    }
+    report("catalog::store::list, pages 150..200", times);
+    let mut times = Vec::with_capacity(requests);
+    for i in 0..requests {
+        let started = Instant::now();
+        list(db, &searches[i % searches.len()]).await?;
+        times.push(started.elapsed());
+    }
+    report("catalog::store::list, q=<word> (search)", times);
+    let mut times = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let started = Instant::now();
+        queue(db, approver).await?;
+        times.push(started.elapsed());
+    }
+    report("requests::store::queue (governance approver)", times);
+    let mut times = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let started = Instant::now();
+        queue_count(db, approver).await?;
+        times.push(started.elapsed());
+    }
+    report(
+        "requests::store::queue_count (nav badge, every approver page)",
+        times,
+    );
+    Ok(())
+}
+
+/// Whether PostgreSQL switched the portal's prepared catalog and queue statements to generic
+/// plans (after five executions it may, and a generic plan cannot use the trigram index for
+/// `$1 is null or ... ilike $1`). Reads `pg_prepared_statements` on each pooled connection.
+async fn plan_cache(db: &sqlx::PgPool) -> anyhow::Result<()> {
+    let mut connections = Vec::new();
+    for _ in 0..db.num_idle() {
+        connections.push(db.acquire().await?);
+    }
+    let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for conn in &mut connections {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "select left(regexp_replace(statement, '\\s+', ' ', 'g'), 90), generic_plans, custom_plans
+               from pg_prepared_statements
+              where statement ~ '(from topic t|access_request r|business_domain from topic)'",
+        )
+        .fetch_all(&mut **conn)
+        .await?;
+        for (statement, generic, custom) in rows {
+            let entry = totals.entry(statement).or_default();
+            entry.0 += generic;
+            entry.1 += custom;
+        }
+    }
+    println!(
+        "\nPLAN CACHE: generic vs custom plans of the portal's prepared statements, summed over {} pooled connections",
+        connections.len()
+    );
+    for (statement, (generic, custom)) in totals {
+        println!("  generic {generic:>6}  custom {custom:>6}   {statement}");
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

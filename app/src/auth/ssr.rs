@@ -26,10 +26,20 @@ pub async fn current_user() -> Result<Option<UserIdentity>, AppError> {
 
 /// Sets the HTTP status of the current server-function response to match the error.
 pub fn with_status(error: AppError) -> AppError {
-    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        options.set_status(error.status());
-    }
+    set_server_fn_status(error.status());
     error
+}
+
+/// Sets the status of a server-function response. When a page is being rendered, server
+/// functions run inside the page's request and share its response: their refusals (say, a count
+/// that only signed-in people get) must not turn the page itself into a 401.
+pub fn set_server_fn_status(status: http::StatusCode) {
+    use leptos::prelude::use_context;
+    let is_server_fn_call = use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path().starts_with(crate::SERVER_FN_PREFIX));
+    if is_server_fn_call && let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(status);
+    }
 }
 
 /// The caller, or 401 with no data.

@@ -171,28 +171,11 @@ pub fn NewRequestPage() -> impl IntoView {
                         // A promoted request names its application: list it first, so it is the
                         // one chosen, with or without JavaScript.
                         apps.sort_by_key(|a| preset_app.with_value(|p| *p != a.id.to_string()));
-                        view! {
-                            <select id="application" name="input[application]" required aria-describedby="application-error"
-                                inner_html=application_options(&apps)></select>
-                        }
+                        view! { <ApplicationSelect apps /> }
                     }
                     {field_error(result, FIELD_APPLICATION, "application")}
                 </div>
-                <fieldset>
-                    <legend>{FIELD_ENVIRONMENTS}</legend>
-                    {
-                            environments.get_untracked().and_then(Result::ok).unwrap_or_default().into_iter().map(|env| {
-                                let id = format!("env-{}", env.name);
-                                view! {
-                                    <div class="field checkbox">
-                                        <input type="checkbox" id=id.clone() name="input[environments][]" value=env.name.clone() />
-                                        <label for=id>{env.display_name.clone()} {(!env.allows_pii).then_some(" (no PII or PHI)")}</label>
-                                    </div>
-                                }
-                            }).collect_view()
-                    }
-                    {field_error(result, FIELD_ENVIRONMENTS, "environments")}
-                </fieldset>
+                <EnvironmentChoices environments result />
                 <div class="field">
                     <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
                     <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-error" />
@@ -571,30 +554,10 @@ pub fn NewTopicPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="application">"Producing application"</label>
-                    {
-                        let apps = applications.get_untracked().and_then(Result::ok).unwrap_or_default();
-                        view! {
-                            <select id="application" name="input[application]" required aria-describedby="application-error"
-                                inner_html=application_options(&apps)></select>
-                        }
-                    }
+                    <ApplicationSelect apps=applications.get_untracked().and_then(Result::ok).unwrap_or_default() />
                     {field_error(result, FIELD_APPLICATION, "application")}
                 </div>
-                <fieldset>
-                    <legend>{FIELD_ENVIRONMENTS}</legend>
-                    {
-                            environments.get_untracked().and_then(Result::ok).unwrap_or_default().into_iter().map(|env| {
-                                let id = format!("env-{}", env.name);
-                                view! {
-                                    <div class="field checkbox">
-                                        <input type="checkbox" id=id.clone() name="input[environments][]" value=env.name.clone() />
-                                        <label for=id>{env.display_name.clone()} {(!env.allows_pii).then_some(" (no PII or PHI)")}</label>
-                                    </div>
-                                }
-                            }).collect_view()
-                    }
-                    {field_error(result, FIELD_ENVIRONMENTS, "environments")}
-                </fieldset>
+                <EnvironmentChoices environments result />
                 <button type="submit">"Submit for approval"</button>
             </ActionForm>
         </AreaPage>
@@ -619,6 +582,42 @@ fn url_query(pairs: &[(&str, String)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The applications to choose from, as a select named for the form.
+#[component]
+fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -> impl IntoView {
+    view! {
+        <select id="application" name="input[application]" required aria-describedby="application-error"
+            inner_html=application_options(&apps)></select>
+    }
+}
+
+/// A checkbox per environment, with the field's error from the last submission.
+#[component]
+fn EnvironmentChoices(
+    environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
+    result: MappedSignal<Option<Result<Uuid, AppError>>>,
+) -> impl IntoView {
+    let choices = environments
+        .get_untracked()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    view! {
+        <fieldset>
+            <legend>{FIELD_ENVIRONMENTS}</legend>
+            {choices.into_iter().map(|env| {
+                let id = format!("env-{}", env.name);
+                view! {
+                    <div class="field checkbox">
+                        <input type="checkbox" id=id.clone() name="input[environments][]" value=env.name.clone() />
+                        <label for=id>{env.display_name.clone()} {(!env.allows_pii).then_some(" (no PII or PHI)")}</label>
+                    </div>
+                }
+            }).collect_view()}
+            {field_error(result, FIELD_ENVIRONMENTS, "environments")}
+        </fieldset>
+    }
 }
 
 /// The application choices as HTML. Written as markup rather than as child views: Chromium's

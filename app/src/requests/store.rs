@@ -175,19 +175,7 @@ pub async fn create_access_request(
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the request"))?;
-    for slot in &slots {
-        sqlx::query(
-            "insert into approval_slot (request_id, slot, team_slug, reason)
-             values ($1, $2::approval_slot_kind, $3, $4)",
-        )
-        .bind(id)
-        .bind(slot.kind.as_str())
-        .bind(slot.team.as_ref().map(|t| t.as_str()))
-        .bind(&slot.reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal("inserting an approval slot"))?;
-    }
+    insert_slots(&mut tx, id, &slots).await?;
     append(
         &mut tx,
         &user.subject,
@@ -215,20 +203,16 @@ pub async fn create_access_request(
         draft.topic,
         app_name
     );
-    let open: Vec<(SlotKind, Option<TeamSlug>)> =
-        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
-    notifications::notify_approvers(&mut tx, &portal.roles, &open, &user.subject, &message, id)
-        .await
-        .map_err(internal("notifying approvers"))?;
-    let link = format!("{}/requests/{id}", portal.public_url);
-    notifications::enqueue_webhooks(
+    announce(
         &mut tx,
-        &[app_team.as_str(), owner.as_str()],
+        portal,
+        user,
+        &slots,
         &message,
-        &link,
+        id,
+        &[app_team.as_str(), owner.as_str()],
     )
-    .await
-    .map_err(internal("queueing webhooks"))?;
+    .await?;
     tx.commit()
         .await
         .map_err(internal("committing the request"))?;
@@ -314,19 +298,7 @@ pub async fn create_topic_request(
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the proposal"))?;
-    for slot in &slots {
-        sqlx::query(
-            "insert into approval_slot (request_id, slot, team_slug, reason)
-             values ($1, $2::approval_slot_kind, $3, $4)",
-        )
-        .bind(id)
-        .bind(slot.kind.as_str())
-        .bind(slot.team.as_ref().map(|t| t.as_str()))
-        .bind(&slot.reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal("inserting an approval slot"))?;
-    }
+    insert_slots(&mut tx, id, &slots).await?;
     append(
         &mut tx,
         &user.subject,
@@ -350,15 +322,16 @@ pub async fn create_topic_request(
         "{} proposes a new topic, {name}, produced by {app_name}.",
         user.display_name
     );
-    let open: Vec<(SlotKind, Option<TeamSlug>)> =
-        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
-    notifications::notify_approvers(&mut tx, &portal.roles, &open, &user.subject, &message, id)
-        .await
-        .map_err(internal("notifying approvers"))?;
-    let link = format!("{}/requests/{id}", portal.public_url);
-    notifications::enqueue_webhooks(&mut tx, &[team.as_str()], &message, &link)
-        .await
-        .map_err(internal("queueing webhooks"))?;
+    announce(
+        &mut tx,
+        portal,
+        user,
+        &slots,
+        &message,
+        id,
+        &[team.as_str()],
+    )
+    .await?;
     tx.commit()
         .await
         .map_err(internal("committing the proposal"))?;
@@ -429,6 +402,49 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
         .execute(&mut *conn)
         .await
         .map_err(internal("linking the topic"))?;
+    Ok(())
+}
+
+async fn insert_slots(
+    conn: &mut PgConnection,
+    id: Uuid,
+    slots: &[crate::domain::RequiredSlot],
+) -> Result<(), AppError> {
+    for slot in slots {
+        sqlx::query(
+            "insert into approval_slot (request_id, slot, team_slug, reason)
+             values ($1, $2::approval_slot_kind, $3, $4)",
+        )
+        .bind(id)
+        .bind(slot.kind.as_str())
+        .bind(slot.team.as_ref().map(|t| t.as_str()))
+        .bind(&slot.reason)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("inserting an approval slot"))?;
+    }
+    Ok(())
+}
+
+/// Tells the people who can approve, and the teams' webhooks, that a request is waiting.
+async fn announce(
+    conn: &mut PgConnection,
+    portal: &PortalContext,
+    user: &UserIdentity,
+    slots: &[crate::domain::RequiredSlot],
+    message: &str,
+    id: Uuid,
+    teams: &[&str],
+) -> Result<(), AppError> {
+    let open: Vec<(SlotKind, Option<TeamSlug>)> =
+        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
+    notifications::notify_approvers(&mut *conn, &portal.roles, &open, &user.subject, message, id)
+        .await
+        .map_err(internal("notifying approvers"))?;
+    let link = format!("{}/requests/{id}", portal.public_url);
+    notifications::enqueue_webhooks(&mut *conn, teams, message, &link)
+        .await
+        .map_err(internal("queueing webhooks"))?;
     Ok(())
 }
 
