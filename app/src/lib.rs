@@ -2,6 +2,7 @@
 //! browser and the server share. Compiled twice: with `ssr` into the server, with `hydrate` into
 //! the browser bundle.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new-application") view=pages::NewApplicationPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />

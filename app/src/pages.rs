@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod applications;
 mod areas;
 mod catalog;
 mod home;
@@ -7,6 +8,7 @@ mod notifications;
 mod requests;
 mod status;
 
+pub use applications::NewApplicationPage;
 pub use areas::{AdminPage, HealthPage};
 pub use catalog::{CatalogPage, TopicPage};
 pub use home::HomePage;

@@ -137,3 +137,26 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await expect(page.getByRole('heading', { name })).toBeVisible();
   await expect(page.getByText('Notify Service (benefits-notifications) in sandbox')).toBeVisible();
 });
+
+test('a member registers an application with its compliance facts and can then request access for it', async ({ page }) => {
+  const name = `Claim Letters ${Date.now()}`;
+  await signIn(page, maria);
+  await page.goto('/requests');
+  await page.getByRole('link', { name: 'Register an application' }).click();
+  await page.getByLabel('Team').selectOption('claims-status');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('System registration id').fill('SR-20881');
+  await page.getByLabel('Security package id').fill('SP-1190');
+  await page.getByLabel('FISMA rating').selectOption('high');
+  await page.getByLabel('Authority to operate').selectOption('granted');
+  await page.getByLabel('ATO date').fill('2026-05-01');
+  await page.getByLabel('Technical contact (email)').fill('letters-dev@example.test');
+  await page.getByLabel('Product contact (email)').fill('letters-owner@example.test');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page.locator('#fisma_rating-error')).toContainText('not a fit for the event bus');
+
+  await page.getByLabel('FISMA rating').selectOption('moderate');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/requests\/new$/);
+  await expect(page.getByLabel('Application').locator('option', { hasText: name })).toHaveCount(1);
+});

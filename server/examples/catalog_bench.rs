@@ -8,6 +8,10 @@
 //!   BENCH_SECONDS   length of each concurrent run in seconds (default 10)
 //!   BENCH_CLIENTS   concurrent clients, comma-separated (default 50,200)
 //!   BENCH_KEEP_DB=1 keep the `event_bus_portal_bench` database afterwards (for EXPLAIN ANALYZE)
+//!   BENCH_ONLY      only workloads whose name contains one of these comma-separated words
+//!   BENCH_AFTER_SEED_SQL  a file of SQL run after seeding, to try a candidate index or setting
+//!                   on the bench database only (e.g. `create index ...;` or
+//!                   `alter database event_bus_portal_bench set jit = off;`)
 
 use anyhow::{Context, bail};
 use app::auth::ssr::USER_KEY;
@@ -17,6 +21,7 @@ use app::requests::RequestSummary;
 use secrecy::{ExposeSecret, SecretString};
 use server::config::Settings;
 use server::{db, startup};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -83,6 +88,11 @@ async fn main() -> anyhow::Result<()> {
 
 struct Options {
     sequential: usize,
+    /// `BENCH_AFTER_SEED_SQL`: a file of SQL run after seeding (path, text), to try a candidate
+    /// index or setting on the bench database only.
+    after_seed: Option<(String, String)>,
+    /// `BENCH_ONLY`: run only workloads whose name contains one of these words.
+    only: Vec<String>,
     duration: Duration,
     clients: Vec<usize>,
     keep_db: bool,
@@ -108,7 +118,24 @@ impl Options {
                     .with_context(|| format!("BENCH_CLIENTS: {c:?} is not a number"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let after_seed = match std::env::var("BENCH_AFTER_SEED_SQL") {
+            Ok(path) if !path.is_empty() => {
+                let sql = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading BENCH_AFTER_SEED_SQL {path}"))?;
+                Some((path, sql))
+            }
+            _ => None,
+        };
+        let only = std::env::var("BENCH_ONLY")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(Self {
+            after_seed,
+            only,
             sequential: usize::try_from(number("BENCH_REQUESTS", 300)?)?.max(1),
             duration: Duration::from_secs(number("BENCH_SECONDS", 10)?.max(1)),
             clients,
@@ -149,7 +176,30 @@ async fn recreate_database(admin: &mut PgConnection) -> anyhow::Result<()> {
 }
 
 async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyhow::Result<()> {
-    // The portal, built and served exactly as the integration tests do; migrations run here.
+    // The schema (the migrations the server runs at start), the data and any candidate SQL come
+    // first, so every connection the portal's pool opens later sees them (settings included).
+    let seed_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(bench_url)
+        .await
+        .context("connecting to the bench database")?;
+    db::migrate(&seed_pool).await?;
+    let mut seed_conn = seed_pool.acquire().await?;
+    let seed_time = seed(&mut seed_conn, options.after_seed.as_ref()).await?;
+    let dataset = dataset_summary(&mut seed_conn).await?;
+    let pg_version: String = sqlx::query_scalar("show server_version")
+        .fetch_one(&mut *seed_conn)
+        .await?;
+    let member_teams: Vec<String> =
+        sqlx::query_scalar("select groups from app_user where subject = $1")
+            .bind(MEMBER)
+            .fetch_one(&mut *seed_conn)
+            .await
+            .context("reading the member's groups")?;
+    drop(seed_conn);
+    seed_pool.close().await;
+
+    // The portal, built and served exactly as the integration tests do.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("binding a free port")?;
@@ -171,22 +221,6 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         }
     });
     let base = format!("http://127.0.0.1:{port}");
-
-    let mut seed_conn = PgConnection::connect(bench_url)
-        .await
-        .context("connecting to the bench database")?;
-    let seed_time = seed(&mut seed_conn).await?;
-    let dataset = dataset_summary(&mut seed_conn).await?;
-    let pg_version: String = sqlx::query_scalar("show server_version")
-        .fetch_one(&mut seed_conn)
-        .await?;
-    let member_teams: Vec<String> =
-        sqlx::query_scalar("select groups from app_user where subject = $1")
-            .bind(MEMBER)
-            .fetch_one(&mut seed_conn)
-            .await
-            .context("reading the member's groups")?;
-    seed_conn.close().await?;
 
     let member = UserIdentity {
         subject: MEMBER.into(),
@@ -235,6 +269,12 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         "seed         : {:.2} s  ({dataset})",
         seed_time.as_secs_f64()
     );
+    if let Some((path, sql)) = &options.after_seed {
+        println!("candidate    : BENCH_AFTER_SEED_SQL={path}:");
+        for line in sql.lines().filter(|l| !l.trim().is_empty()) {
+            println!("                 {line}");
+        }
+    }
     for line in &checks {
         println!("check        : {line}");
     }
@@ -246,7 +286,10 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     );
 
     let mut rows = Vec::new();
-    for workload in &workloads {
+    let selected = workloads.iter().filter(|w| {
+        options.only.is_empty() || options.only.iter().any(|o| w.name.contains(o.as_str()))
+    });
+    for workload in selected {
         let workload = Arc::new(workload.clone());
         println!("\n== {}   (load average {})", workload.name, load_average());
         sequential(&client, &base, &workload, WARM_UP).await;
@@ -560,7 +603,10 @@ select gen_random_uuid(), ap.id, t.id, a.id,
     ),
 ];
 
-async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
+async fn seed(
+    conn: &mut PgConnection,
+    after_seed: Option<&(String, String)>,
+) -> anyhow::Result<Duration> {
     println!("== seeding {BENCH_DB}");
     let started = Instant::now();
     let mut tx = conn.begin().await?;
@@ -576,6 +622,18 @@ async fn seed(conn: &mut PgConnection) -> anyhow::Result<Duration> {
         );
     }
     tx.commit().await?;
+    if let Some((path, sql)) = after_seed {
+        let step = Instant::now();
+        sqlx::raw_sql(sql)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("running BENCH_AFTER_SEED_SQL {path}"))?;
+        println!(
+            "  {:<24} {:>7.0} ms",
+            "BENCH_AFTER_SEED_SQL",
+            step.elapsed().as_secs_f64() * 1e3
+        );
+    }
     let step = Instant::now();
     // What autovacuum would have done on a long-running database: statistics and visibility map.
     sqlx::raw_sql(
@@ -1145,7 +1203,7 @@ async fn breakdown(
         "\nDATABASE SHARE: the store functions behind each workload, called directly on the portal's pool \
          ({requests} sequential calls each, ms)"
     );
-    let mut report = |label: &str, mut times: Vec<Duration>| {
+    let report = |label: &str, mut times: Vec<Duration>| {
         times.sort_unstable();
         println!(
             "  {label:<58} p50 {:>7.2}  p95 {:>7.2}  p99 {:>7.2}",

@@ -63,6 +63,7 @@ pub fn MyRequestsPage() -> impl IntoView {
             <p class="actions">
                 <a class="button" href="/requests/new">"New access request"</a>
                 <a class="button secondary" href="/requests/new-topic">"Propose a new topic"</a>
+                <a class="button secondary" href="/requests/new-application">"Register an application"</a>
             </p>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

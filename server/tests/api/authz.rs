@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 17] = [
+const MATRIX: [(&str, [u16; 7]); 18] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -53,6 +53,7 @@ const MATRIX: [(&str, [u16; 7]); 17] = [
     ("requests/pending-count", [401, 200, 200, 200, 200, 200, 403]),
     ("requests/topic",         [401, 200, 403, 403, 403, 403, 403]),
     ("requests/resubmit",      [401, 200, 403, 403, 403, 403, 403]),
+    ("applications/register",  [401, 200, 403, 403, 403, 403, 403]),
     ("notifications/list",     [401, 200, 200, 200, 200, 200, 403]),
     ("notifications/unread",   [401, 200, 200, 200, 200, 200, 403]),
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
@@ -125,6 +126,20 @@ impl Setup {
                     .field("input[fit_needs_answer]", "no")
                     .field("input[fit_prototype]", "no")
                     .field("input[fit_high_sensitivity]", "no");
+                (form, None)
+            }
+            "applications/register" => {
+                let form = Form::new()
+                    .field("input[team]", REQUESTERS)
+                    .field("input[name]", format!("Ledger {}", Uuid::new_v4().simple()))
+                    .field("input[system_registration_id]", "SR-9")
+                    .field("input[security_package_id]", "SP-9")
+                    .field("input[fisma_rating]", "low")
+                    .field("input[ato_status]", "in_progress")
+                    .field("input[privacy_assessment]", "not_required")
+                    .field("input[hosting_location]", "on_premises")
+                    .field("input[technical_contact]", "dev@example.test")
+                    .field("input[product_contact]", "owner@example.test");
                 (form, None)
             }
             "requests/resubmit" => {

@@ -1,0 +1,413 @@
+//! A team's applications: the client systems that produce and consume, with the compliance
+//! facts the bus needs before one may connect.
+
+use crate::domain::{FieldError, TeamSlug, bounded_text};
+use crate::error::AppError;
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The registration form as typed. A missing field reads as empty, so its rule names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApplicationInput {
+    pub team: String,
+    pub name: String,
+    pub system_registration_id: String,
+    pub security_package_id: String,
+    pub fisma_rating: String,
+    pub ato_status: String,
+    pub ato_date: String,
+    pub privacy_assessment: String,
+    pub contains_pii: Option<String>,
+    pub hosting_location: String,
+    pub technical_contact: String,
+    pub product_contact: String,
+}
+
+/// A registration that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub team: TeamSlug,
+    pub name: String,
+    pub system_registration_id: String,
+    pub security_package_id: String,
+    pub fisma_rating: &'static str,
+    pub ato_status: &'static str,
+    pub ato_date: Option<NaiveDate>,
+    pub privacy_assessment: &'static str,
+    pub contains_pii: bool,
+    pub hosting_location: &'static str,
+    pub technical_contact: String,
+    pub product_contact: String,
+}
+
+pub const ATO_STATUSES: [(&str, &str); 4] = [
+    ("granted", "Granted"),
+    ("in_progress", "In progress"),
+    ("not_started", "Not started"),
+    ("expired", "Expired"),
+];
+pub const PRIVACY_ASSESSMENTS: [(&str, &str); 4] = [
+    ("completed", "Completed"),
+    ("in_progress", "In progress"),
+    ("not_started", "Not started"),
+    ("not_required", "Not required"),
+];
+pub const HOSTING_LOCATIONS: [(&str, &str); 4] = [
+    ("internal_platform", "Internal platform"),
+    ("cloud_account", "Cloud account"),
+    ("other_cloud", "Other cloud"),
+    ("on_premises", "On premises"),
+];
+
+fn one_of(
+    value: &str,
+    choices: &[(&'static str, &'static str)],
+    what: &str,
+) -> Result<&'static str, String> {
+    choices
+        .iter()
+        .find(|(key, _)| *key == value.trim())
+        .map(|(key, _)| *key)
+        .ok_or_else(|| format!("choose one of the listed {what}"))
+}
+
+fn contact(value: &str, field: &str) -> Result<String, String> {
+    let text = bounded_text(value, field, 3, 320)?;
+    if !text.contains('@') || text.contains(char::is_whitespace) {
+        return Err(format!("{field} is an email address"));
+    }
+    Ok(text)
+}
+
+impl ApplicationInput {
+    pub fn parse(&self) -> Result<Application, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut field = |name: &str, result: Result<(), String>| {
+            if let Err(message) = result {
+                errors.push(FieldError::new(name, message));
+            }
+        };
+        let team = TeamSlug::parse(self.team.trim())
+            .map_err(|m| field("Team", Err(m)))
+            .ok();
+        let name = bounded_text(&self.name, "the name", 2, 80)
+            .map_err(|m| field("Name", Err(m)))
+            .ok();
+        let registration = bounded_text(
+            &self.system_registration_id,
+            "the system registration id",
+            1,
+            64,
+        )
+        .map_err(|m| field("System registration id", Err(m)))
+        .ok();
+        let package = bounded_text(&self.security_package_id, "the security package id", 1, 64)
+            .map_err(|m| field("Security package id", Err(m)))
+            .ok();
+        let fisma = match self.fisma_rating.trim() {
+            "low" => Some("low"),
+            "moderate" => Some("moderate"),
+            "high" => {
+                field(
+                    "FISMA rating",
+                    Err(crate::domain::HIGH_SENSITIVITY_REFUSAL.into()),
+                );
+                None
+            }
+            _ => {
+                field("FISMA rating", Err("choose Low or Moderate".into()));
+                None
+            }
+        };
+        let ato = one_of(
+            &self.ato_status,
+            &ATO_STATUSES,
+            "authority-to-operate statuses",
+        )
+        .map_err(|m| field("Authority to operate", Err(m)))
+        .ok();
+        let ato_date = match self.ato_date.trim() {
+            "" => None,
+            text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| field("ATO date", Err("use a date like 2026-03-01".into())))
+                .ok(),
+        };
+        if ato == Some("granted") && ato_date.is_none() && self.ato_date.trim().is_empty() {
+            field(
+                "ATO date",
+                Err("a granted authority to operate has a date".into()),
+            );
+        }
+        let privacy = one_of(
+            &self.privacy_assessment,
+            &PRIVACY_ASSESSMENTS,
+            "privacy assessment statuses",
+        )
+        .map_err(|m| field("Privacy assessment", Err(m)))
+        .ok();
+        let hosting = one_of(
+            &self.hosting_location,
+            &HOSTING_LOCATIONS,
+            "hosting locations",
+        )
+        .map_err(|m| field("Hosting", Err(m)))
+        .ok();
+        let technical = contact(&self.technical_contact, "the technical contact")
+            .map_err(|m| field("Technical contact", Err(m)))
+            .ok();
+        let product = contact(&self.product_contact, "the product contact")
+            .map_err(|m| field("Product contact", Err(m)))
+            .ok();
+        match (
+            team,
+            name,
+            registration,
+            package,
+            fisma,
+            ato,
+            privacy,
+            hosting,
+            technical,
+            product,
+        ) {
+            (
+                Some(team),
+                Some(name),
+                Some(system_registration_id),
+                Some(security_package_id),
+                Some(fisma_rating),
+                Some(ato_status),
+                Some(privacy_assessment),
+                Some(hosting_location),
+                Some(technical_contact),
+                Some(product_contact),
+            ) if errors.is_empty() => Ok(Application {
+                team,
+                name,
+                system_registration_id,
+                security_package_id,
+                fisma_rating,
+                ato_status,
+                ato_date,
+                privacy_assessment,
+                contains_pii: self.contains_pii.is_some(),
+                hosting_location,
+                technical_contact,
+                product_contact,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Registers an application for one of the caller's teams.
+#[server(prefix = "/api", endpoint = "applications/register")]
+pub async fn register_application(input: ApplicationInput) -> Result<Uuid, AppError> {
+    use crate::auth::ssr::{require_any_role, with_status};
+    let user = require_any_role(&[crate::domain::Role::Member]).await?;
+    let application = input
+        .parse()
+        .map_err(|e| with_status(AppError::Invalid(e)))?;
+    if !user.teams.contains(&application.team) {
+        return Err(with_status(AppError::invalid(
+            "Team",
+            "choose one of your teams",
+        )));
+    }
+    let db = crate::context::db()?;
+    let id = ssr::register(&db, &user.subject, &application)
+        .await
+        .map_err(with_status)?;
+    leptos_axum::redirect("/requests/new");
+    Ok(id)
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::Application;
+    use crate::error::AppError;
+    use serde_json::json;
+    use sqlx::PgPool;
+    use uuid::Uuid;
+
+    pub async fn register(db: &PgPool, actor: &str, app: &Application) -> Result<Uuid, AppError> {
+        let internal = |e: sqlx::Error| AppError::internal("registering an application failed", &e);
+        let mut tx = db.begin().await.map_err(internal)?;
+        // Teams come from the identity provider; the first registration records the team.
+        sqlx::query(
+            "insert into team (slug, display_name) values ($1, $1) on conflict (slug) do nothing",
+        )
+        .bind(app.team.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+        let id = Uuid::new_v4();
+        let inserted = sqlx::query(
+            "insert into application (id, team_slug, name, system_registration_id, security_package_id,
+                    fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii, hosting_location,
+                    technical_contact, product_contact)
+             values ($1, $2, $3, $4, $5, $6::fisma_rating, $7::ato_status, $8, $9::privacy_assessment, $10,
+                     $11::hosting_location, $12, $13)
+             on conflict (team_slug, name) do nothing",
+        )
+        .bind(id)
+        .bind(app.team.as_str())
+        .bind(&app.name)
+        .bind(&app.system_registration_id)
+        .bind(&app.security_package_id)
+        .bind(app.fisma_rating)
+        .bind(app.ato_status)
+        .bind(app.ato_date)
+        .bind(app.privacy_assessment)
+        .bind(app.contains_pii)
+        .bind(app.hosting_location)
+        .bind(&app.technical_contact)
+        .bind(&app.product_contact)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+        if inserted.rows_affected() == 0 {
+            return Err(AppError::invalid(
+                "Name",
+                "your team already has an application with this name",
+            ));
+        }
+        crate::audit::ssr::append(
+            &mut tx,
+            actor,
+            "application.registered",
+            "application",
+            &id.to_string(),
+            None,
+            Some(json!({
+                "team": app.team.as_str(),
+                "name": app.name,
+                "fisma_rating": app.fisma_rating,
+                "ato_status": app.ato_status,
+                "contains_pii": app.contains_pii,
+                "hosting_location": app.hosting_location,
+            })),
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> ApplicationInput {
+        ApplicationInput {
+            team: "claims-status".into(),
+            name: "Claim Letters".into(),
+            system_registration_id: "SR-1".into(),
+            security_package_id: "SP-1".into(),
+            fisma_rating: "moderate".into(),
+            ato_status: "granted".into(),
+            ato_date: "2026-03-01".into(),
+            privacy_assessment: "completed".into(),
+            contains_pii: Some("1".into()),
+            hosting_location: "cloud_account".into(),
+            technical_contact: "dev@example.test".into(),
+            product_contact: "owner@example.test".into(),
+        }
+    }
+
+    fn fields(input: ApplicationInput) -> Vec<String> {
+        input
+            .parse()
+            .expect_err("must be refused")
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_registration_parses() {
+        let app = valid().parse().expect("valid");
+        assert_eq!(app.fisma_rating, "moderate");
+        assert!(app.contains_pii);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (
+                ApplicationInput {
+                    team: "Claims Status".into(),
+                    ..valid()
+                },
+                "Team",
+            ),
+            (
+                ApplicationInput {
+                    name: "x".into(),
+                    ..valid()
+                },
+                "Name",
+            ),
+            (
+                ApplicationInput {
+                    fisma_rating: "high".into(),
+                    ..valid()
+                },
+                "FISMA rating",
+            ),
+            (
+                ApplicationInput {
+                    ato_status: "maybe".into(),
+                    ..valid()
+                },
+                "Authority to operate",
+            ),
+            (
+                ApplicationInput {
+                    ato_date: "".into(),
+                    ..valid()
+                },
+                "ATO date",
+            ),
+            (
+                ApplicationInput {
+                    hosting_location: "moon".into(),
+                    ..valid()
+                },
+                "Hosting",
+            ),
+            (
+                ApplicationInput {
+                    technical_contact: "not an email".into(),
+                    ..valid()
+                },
+                "Technical contact",
+            ),
+            (
+                ApplicationInput {
+                    system_registration_id: "x".repeat(65),
+                    ..valid()
+                },
+                "System registration id",
+            ),
+        ];
+        for (input, field) in cases {
+            assert_eq!(fields(input.clone()), vec![field.to_owned()], "{input:?}");
+        }
+    }
+
+    #[test]
+    fn high_rated_systems_are_refused_with_the_reason() {
+        let errors = ApplicationInput {
+            fisma_rating: "high".into(),
+            ..valid()
+        }
+        .parse()
+        .expect_err("refused");
+        assert!(errors[0].message.contains("not a fit for the event bus"));
+    }
+}
