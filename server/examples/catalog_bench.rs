@@ -9,6 +9,7 @@
 //!   BENCH_CLIENTS   concurrent clients, comma-separated (default 50,200)
 //!   BENCH_KEEP_DB=1 keep the `event_bus_portal_bench` database afterwards (for EXPLAIN ANALYZE)
 //!   BENCH_ONLY      only workloads whose name contains one of these comma-separated words
+//!   RUST_LOG        install the server's log subscriber (e.g. RUST_LOG=error: why requests failed)
 //!   BENCH_AFTER_SEED_SQL  a file of SQL run after seeding, to try a candidate index or setting
 //!                   on the bench database only (e.g. `create index ...;` or
 //!                   `alter database event_bus_portal_bench set jit = off;`)
@@ -60,6 +61,10 @@ const SEARCH_WORDS: &[&str] = &[
 async fn main() -> anyhow::Result<()> {
     let options = Options::from_env()?;
     let mut settings = Settings::load().context("loading the portal configuration")?;
+    if std::env::var_os("RUST_LOG").is_some() {
+        // The server's own logs (e.g. RUST_LOG=error shows why a request failed).
+        server::telemetry::init(&settings.log);
+    }
     let admin_url = std::env::var("EBP_DATABASE_URL")
         .unwrap_or_else(|_| settings.database.url.expose_secret().to_owned());
     let bench_url = with_database(&admin_url, BENCH_DB)?;
@@ -850,6 +855,28 @@ async fn fetch(
     Ok((status, body.to_vec()))
 }
 
+/// The visible text of the first `role="alert"` element, shortened.
+fn alert_text(body: &[u8]) -> String {
+    let html = String::from_utf8_lossy(body);
+    let Some(at) = html.find("role=\"alert\"") else {
+        return String::new();
+    };
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html[at..].chars().skip_while(|c| *c != '>').skip(1) {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+        if text.len() >= 120 {
+            break;
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -868,7 +895,10 @@ async fn timed(
         return Err(format!("HTTP {status}"));
     }
     if workload.body == Body::Html && contains(&body, b"role=\"alert\"") {
-        return Err(format!("HTTP {status} but the page rendered an error"));
+        return Err(format!(
+            "HTTP {status} but the page rendered an error: {}",
+            alert_text(&body)
+        ));
     }
     Ok(elapsed)
 }
