@@ -1,14 +1,13 @@
 //! Registering an application with its compliance facts.
 
 use super::areas::AreaPage;
+use super::requests::{field_error, form_error};
 use crate::CurrentUser;
 use crate::applications::{
     ATO_STATUSES, HOSTING_LOCATIONS, PRIVACY_ASSESSMENTS, RegisterApplication,
 };
 use crate::domain::Area;
-use crate::error::AppError;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 /// `<option>`s for a fixed list.
 fn options(choices: &'static [(&'static str, &'static str)]) -> impl IntoView {
@@ -23,25 +22,7 @@ pub fn NewApplicationPage() -> impl IntoView {
     let CurrentUser(user) = expect_context();
     let action = ServerAction::<RegisterApplication>::new();
     let result = action.value();
-    let error_for = move |field: &'static str, id: &'static str| {
-        move || {
-            result.with(|r: &Option<Result<Uuid, AppError>>| match r {
-                Some(Err(e)) => e.field_message(field).map(|m| {
-                    view! { <p class="field-error" id=format!("{id}-error")>{m.to_owned()}</p> }
-                }),
-                _ => None,
-            })
-        }
-    };
-    let general_error = move || {
-        result.with(|r| match r {
-            Some(Err(AppError::Invalid(_))) => {
-                Some("Some answers need another look; see the messages by each field.".to_owned())
-            }
-            Some(Err(e)) => Some(e.to_string()),
-            _ => None,
-        })
-    };
+    let error_for = move |field: &'static str, id: &'static str| field_error(result, field, id);
     // The caller's teams are known from the session; the list is fixed for the page's life.
     let teams = move || {
         user.get_untracked()
@@ -59,7 +40,7 @@ pub fn NewApplicationPage() -> impl IntoView {
         <AreaPage area=Area::MyRequests intro="Register one of your team's systems, with the compliance facts governance needs, before it asks for access.">
             <h2>"Register an application"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
-                {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                {form_error(result)}
                 <div class="field">
                     <label for="team">"Team"</label>
                     <select id="team" name="input[team]" inner_html={

@@ -94,8 +94,25 @@ pub fn ApprovalsPage() -> impl IntoView {
     }
 }
 
+/// The summary above a form after a refused submission.
+pub(super) fn form_error(
+    result: MappedSignal<Option<Result<Uuid, AppError>>>,
+) -> impl IntoView + use<> {
+    move || {
+        result
+            .with(|r| match r {
+                Some(Err(AppError::Invalid(_))) => Some(
+                    "Some answers need another look; see the messages by each field.".to_owned(),
+                ),
+                Some(Err(e)) => Some(e.to_string()),
+                _ => None,
+            })
+            .map(|m| view! { <p role="alert" class="error">{m}</p> })
+    }
+}
+
 /// A field's error from the last submission, shown under the field and linked to it.
-fn field_error(
+pub(super) fn field_error(
     result: MappedSignal<Option<Result<Uuid, AppError>>>,
     field: &'static str,
     id: &'static str,
@@ -130,20 +147,11 @@ pub fn NewRequestPage() -> impl IntoView {
             let _ = environments.await;
         })
     });
-    let general_error = move || {
-        result.with(|r| match r {
-            Some(Err(AppError::Invalid(_))) => {
-                Some("Some answers need another look; see the messages by each field.".to_owned())
-            }
-            Some(Err(e)) => Some(e.to_string()),
-            _ => None,
-        })
-    };
     view! {
         <AreaPage area=Area::MyRequests intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
             <h2>"New access request"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
-                {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                {form_error(result)}
                 {promoted_from.with_value(|f| !f.is_empty()).then(|| view! {
                     <p class="notice" role="status">"This repeats an approved request in another environment. It needs its own approval."</p>
                 })}
@@ -452,20 +460,11 @@ pub fn NewTopicPage() -> impl IntoView {
     });
     // Answers kept in the browser so concerns show as soon as a question is answered.
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
-    let general_error = move || {
-        result.with(|r| match r {
-            Some(Err(AppError::Invalid(_))) => {
-                Some("Some answers need another look; see the messages by each field.".to_owned())
-            }
-            Some(Err(e)) => Some(e.to_string()),
-            _ => None,
-        })
-    };
     view! {
         <AreaPage area=Area::MyRequests intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
             <h2>"Propose a new topic"</h2>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
-                {move || general_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                {form_error(result)}
                 <fieldset>
                     <legend>"Is the event bus a fit?"</legend>
                     {FIT_QUESTIONS.iter().map(|q| {
