@@ -12,7 +12,7 @@
 //!   RUST_LOG        install the server's log subscriber (e.g. RUST_LOG=error: why requests failed)
 //!   BENCH_AFTER_SEED_SQL  a file of SQL run after seeding, to try a candidate index or setting
 //!                   on the bench database only (e.g. `create index ...;` or
-//!                   `alter database event_bus_portal_bench set jit = off;`)
+//!                   `alter database event_bus_portal_bench set plan_cache_mode = force_custom_plan;`)
 
 use anyhow::{Context, bail};
 use app::auth::ssr::USER_KEY;
@@ -864,6 +864,9 @@ fn alert_text(body: &[u8]) -> String {
     let mut text = String::new();
     let mut in_tag = false;
     for c in html[at..].chars().skip_while(|c| *c != '>').skip(1) {
+        if c == '<' && text.chars().any(|c| !c.is_whitespace()) {
+            break;
+        }
         match c {
             '<' => in_tag = true,
             '>' => in_tag = false,
@@ -1492,8 +1495,17 @@ fn print_report(
         let target = group.p95_target_ms().unwrap_or(f64::NAN);
         for clients in &phases {
             if let Some(r) = page(group, *clients) {
+                // Closed loop: latency is about clients / throughput (Little's law), so a latency
+                // target under N clients is a throughput target of N / target.
+                let needs = clients.map_or_else(String::new, |n| {
+                    format!(
+                        "  (needs >= {:.0} req/s at {n} clients; measured {:.0})",
+                        n as f64 / (target / 1e3),
+                        r.rps
+                    )
+                });
                 println!(
-                    "  {label:<34} p95 <= {target:>3.0} ms  {:<11}: p95 {:>7.1} ms  {}",
+                    "  {label:<34} p95 <= {target:>3.0} ms  {:<11}: p95 {:>7.1} ms  {}{needs}",
                     r.phase(),
                     r.p95,
                     if r.p95 <= target { "PASS" } else { "MISS" }
