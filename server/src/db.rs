@@ -14,6 +14,17 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(3))
+        // The catalog's optional filters (`$1 is null or ...`) make a generic plan scan the
+        // whole table; planning with the actual values lets search use its trigram index
+        // (measured with dev/bench: search page p95 56 ms -> 28 ms).
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::query("set plan_cache_mode = force_custom_plan")
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            })
+        })
         .connect_lazy(settings.url.expose_secret())
         .context("the database URL is malformed")
 }
