@@ -448,6 +448,29 @@ async fn announce(
     Ok(())
 }
 
+/// A step only the requester may take: locks the request, checks the caller and the version,
+/// and returns the state `event` leads to.
+async fn requester_step(
+    conn: &mut PgConnection,
+    user: &UserIdentity,
+    id: Uuid,
+    seen_version: i32,
+    event: RequestEvent,
+    refused_verb: &str,
+) -> Result<(Locked, RequestState), AppError> {
+    let locked = lock(conn, id, seen_version).await?;
+    if locked.requester != user.subject {
+        return Err(AppError::Forbidden);
+    }
+    let next = locked.state.apply(event).ok_or_else(|| {
+        AppError::Conflict(format!(
+            "A request that is {} cannot be {refused_verb}.",
+            locked.state.label().to_lowercase()
+        ))
+    })?;
+    Ok((locked, next))
+}
+
 struct Locked {
     state: RequestState,
     version: i32,
@@ -693,16 +716,15 @@ pub async fn withdraw(
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
-    let locked = lock(&mut tx, id, seen_version).await?;
-    if locked.requester != user.subject {
-        return Err(AppError::Forbidden);
-    }
-    let next = locked.state.apply(RequestEvent::Withdraw).ok_or_else(|| {
-        AppError::Conflict(format!(
-            "A request that is {} cannot be withdrawn.",
-            locked.state.label().to_lowercase()
-        ))
-    })?;
+    let (locked, next) = requester_step(
+        &mut tx,
+        user,
+        id,
+        seen_version,
+        RequestEvent::Withdraw,
+        "withdrawn",
+    )
+    .await?;
     set_state(&mut tx, id, next, None).await?;
     append(
         &mut tx,
@@ -742,16 +764,15 @@ pub async fn resubmit(
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
-    let locked = lock(&mut tx, id, seen_version).await?;
-    if locked.requester != user.subject {
-        return Err(AppError::Forbidden);
-    }
-    let next = locked.state.apply(RequestEvent::Submit).ok_or_else(|| {
-        AppError::Conflict(format!(
-            "A request that is {} cannot be sent again.",
-            locked.state.label().to_lowercase()
-        ))
-    })?;
+    let (locked, next) = requester_step(
+        &mut tx,
+        user,
+        id,
+        seen_version,
+        RequestEvent::Submit,
+        "sent again",
+    )
+    .await?;
     let kind: String = sqlx::query_scalar("select kind::text from access_request where id = $1")
         .bind(id)
         .fetch_one(&mut *tx)
