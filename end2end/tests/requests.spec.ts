@@ -78,16 +78,19 @@ test('a declined request shows its reason to the requester', async ({ page }) =>
   await expect(page.getByRole('status')).toContainText('Claim Status Tool does not need mailing addresses');
 });
 
-test('inline errors name each field the server refused, and nothing is created', async ({ page }) => {
-  await signIn(page, maria);
-  await page.goto('/requests/new?topic=no_such_topic');
-  await page.getByLabel('Purpose').fill('short');
-  await page.getByRole('button', { name: 'Submit for approval' }).click();
-  await expect(page.locator('#environments-error')).toHaveText('choose at least one environment');
-  await expect(page.locator('#purpose-error')).toContainText('at least 10');
-  await page.goto('/requests');
-  await expect(page.getByRole('row', { name: /no_such_topic/ })).toHaveCount(0);
-});
+for (const js of [true, false]) {
+  test(`inline errors name each field the server refused, and nothing is created (${js ? 'hydrated' : 'without JavaScript'})`, async ({ browser }) => {
+    const page = await newSession(browser, maria, js);
+    await page.goto('/requests/new?topic=no_such_topic');
+    await page.getByLabel('Purpose').fill('short');
+    await page.getByRole('button', { name: 'Submit for approval' }).click();
+    await expect(page.locator('#environments-error')).toHaveText('choose at least one environment');
+    await expect(page.locator('#purpose-error')).toContainText('at least 10');
+    await page.goto('/requests');
+    await expect(page.getByRole('row', { name: /no_such_topic/ })).toHaveCount(0);
+    await page.context().close();
+  });
+}
 
 test('approvers see how many requests wait for them', async ({ page }) => {
   await signIn(page, gary);

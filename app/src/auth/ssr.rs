@@ -32,11 +32,19 @@ pub fn with_status(error: AppError) -> AppError {
 
 /// Sets the status of a server-function response. When a page is being rendered, server
 /// functions run inside the page's request and share its response: their refusals (say, a count
-/// that only signed-in people get) must not turn the page itself into a 401.
+/// that only signed-in people get) must not turn the page itself into a 401. A form posted
+/// without JavaScript (it accepts HTML) keeps its redirect back to the form, which then shows
+/// the error.
 pub fn set_server_fn_status(status: http::StatusCode) {
     use leptos::prelude::use_context;
-    let is_server_fn_call = use_context::<http::request::Parts>()
-        .is_some_and(|parts| parts.uri.path().starts_with(crate::SERVER_FN_PREFIX));
+    let is_server_fn_call = use_context::<http::request::Parts>().is_some_and(|parts| {
+        let accepts_html = parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        parts.uri.path().starts_with(crate::SERVER_FN_PREFIX) && !accepts_html
+    });
     if is_server_fn_call && let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
         options.set_status(status);
     }
