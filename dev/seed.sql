@@ -70,7 +70,7 @@ select id, 'sandbox' from topic where name = 'prescription_refill_shipped';
 -- Requests in every state, each with its approval slots, grants and audit entries.
 insert into access_request (id, kind, state, version, requester, application_id, topic_id, environments,
         consumer_group, purpose, decision_reason, created_at, updated_at) values
-    ('b0000000-0000-4000-8000-000000000001', 'consumer_access', 'approved', 4, 'maria',
+    ('b0000000-0000-4000-8000-000000000001', 'consumer_access', 'active', 4, 'maria',
         'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', '{sandbox,prod}',
         'notify-decision-letters', 'Email people when their decision letter is ready, 7-10 days before paper mail arrives.',
         null, now() - interval '30 days', now() - interval '27 days'),
@@ -96,7 +96,7 @@ insert into access_request (id, kind, state, version, requester, application_id,
         'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000008', '{sandbox}',
         'notify-delivery-feedback', 'Retry failed notifications by mail when email delivery fails.',
         null, now() - interval '1 day', now() - interval '1 day'),
-    ('b0000000-0000-4000-8000-000000000008', 'producer_access', 'approved', 4, 'maria',
+    ('b0000000-0000-4000-8000-000000000008', 'producer_access', 'active', 4, 'maria',
         'a0000000-0000-4000-8000-000000000002', '70000000-0000-4000-8000-000000000001', '{sandbox,prod}',
         null, 'Publish decision letter availability from the claim status tool as letters are generated.',
         null, now() - interval '60 days', now() - interval '58 days'),
@@ -133,6 +133,14 @@ insert into access_grant (id, request_id, topic_id, application_id, role, enviro
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'consumer', 'prod', 'notify-decision-letters'),
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'sandbox', null),
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'prod', null);
+
+-- Their applications' Kafka principals. Passwords are set when a team's next request is applied
+-- (or rotated); the reconciler creates the ACLs and topics on the local clusters at start.
+insert into kafka_principal (application_id, environment, principal) values
+    ('a0000000-0000-4000-8000-000000000001', 'sandbox', 'benefits-notifications.notify-service.sandbox'),
+    ('a0000000-0000-4000-8000-000000000001', 'prod', 'benefits-notifications.notify-service.prod'),
+    ('a0000000-0000-4000-8000-000000000002', 'sandbox', 'claims-status.claim-status-tool.sandbox'),
+    ('a0000000-0000-4000-8000-000000000002', 'prod', 'claims-status.claim-status-tool.prod');
 
 -- The audit trail of those requests, in order. The chain trigger links and hashes each row.
 insert into audit_log (actor, action, entity_type, entity_id, before, after, prev_hash, hash)

@@ -1,5 +1,6 @@
 //! What the server hands to server functions through Leptos context.
 
+use crate::credentials::CredentialVault;
 use crate::domain::{ApprovalPolicy, NamingPolicy, RoleMapping};
 use crate::environments::EnvironmentSummary;
 use crate::error::AppError;
@@ -15,6 +16,8 @@ pub struct PortalContext {
     pub roles: Arc<RoleMapping>,
     /// The address people use to reach the portal, for links in webhook messages.
     pub public_url: Arc<str>,
+    /// Seals application passwords until their team has seen them once.
+    pub vault: CredentialVault,
 }
 
 pub fn portal() -> Result<PortalContext, AppError> {

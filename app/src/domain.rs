@@ -1,5 +1,6 @@
 //! Domain values with rules. Each is parsed once at the edge and trusted afterwards.
 
+mod apply;
 mod area;
 mod identity;
 mod request;
@@ -7,6 +8,7 @@ mod routing;
 mod text;
 mod topic;
 
+pub use apply::{StepKind, StepStatus, principal_name};
 pub use area::{Area, requires_sign_in};
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};

@@ -3,12 +3,16 @@
 //! the browser bundle.
 
 pub mod applications;
+pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod credentials;
 pub mod domain;
+pub mod drift;
 pub mod environments;
 pub mod error;
 mod layout;
@@ -84,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=pages::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/drift") view=pages::DriftPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <layout::Footer />

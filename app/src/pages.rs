@@ -1,8 +1,10 @@
 //! One module per page.
 
 mod applications;
+mod apply;
 mod areas;
 mod catalog;
+mod drift;
 mod home;
 mod notifications;
 mod requests;
@@ -11,6 +13,7 @@ mod status;
 pub use applications::NewApplicationPage;
 pub use areas::{AdminPage, HealthPage};
 pub use catalog::{CatalogPage, TopicPage};
+pub use drift::DriftPage;
 pub use home::HomePage;
 pub use notifications::NotificationsPage;
 pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage};

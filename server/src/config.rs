@@ -19,6 +19,7 @@ pub struct Settings {
     pub approvals: ApprovalPolicy,
     pub naming: NamingPolicy,
     pub webhooks: crate::webhooks::WebhookSettings,
+    pub apply: crate::apply::ApplySettings,
     pub log: LogSettings,
 }
 
@@ -66,6 +67,9 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct KafkaSettings {
     pub environments: BTreeMap<String, KafkaEnvironmentSettings>,
+    /// Seals new application passwords until their team has seen them once: base64 of 32
+    /// random bytes.
+    pub credential_key: SecretString,
 }
 
 /// One Kafka cluster: an environment such as `sandbox` or `prod`.
@@ -147,6 +151,14 @@ impl Settings {
                 bail!("kafka.environments.{name}.bootstrap_servers is empty");
             }
         }
+        if app::credentials::CredentialVault::from_base64(&self.kafka.credential_key).is_err() {
+            bail!(
+                "kafka.credential_key must be 32 random bytes, base64-encoded (openssl rand -base64 32)"
+            );
+        }
+        if self.apply.workers == 0 || self.apply.max_attempts <= 0 {
+            bail!("apply.workers and apply.max_attempts must be positive");
+        }
         if self.auth.session_idle_minutes <= 0 {
             bail!("auth.session_idle_minutes must be positive");
         }
@@ -170,6 +182,15 @@ impl Settings {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    const DEV_CREDENTIAL_KEY: &str = "ZXZlbnQtYnVzLXBvcnRhbC1sb2NhbC1kZXYta2V5ISE=";
+
+    #[test]
+    fn a_malformed_credential_key_is_refused() {
+        let err = Settings::load_from([], env(&[("PORTAL__KAFKA__CREDENTIAL_KEY", "c2hvcnQ=")]))
+            .expect_err("a short key");
+        assert!(format!("{err:#}").contains("credential_key"));
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -228,5 +249,6 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("portal-admin-secret"));
         assert!(!printed.contains("event-bus-portal-dev-secret"));
+        assert!(!printed.contains(&DEV_CREDENTIAL_KEY[..12]));
     }
 }

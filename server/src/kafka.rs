@@ -1,5 +1,7 @@
 //! Connections to the Kafka clusters, one per environment, authenticated with SASL/SCRAM.
 
+pub mod admin;
+
 use crate::config::KafkaEnvironmentSettings;
 use rdkafka::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};

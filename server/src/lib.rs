@@ -1,11 +1,13 @@
 //! Event Bus Portal server: configuration, HTTP routing, sign-in, and the connections to Postgres
 //! and the Kafka clusters. `main.rs` only wires these together.
 
+pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod kafka;
 pub mod ops;
+pub mod reconcile;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -1,5 +1,7 @@
 use anyhow::Context;
+use server::apply::{ApplyWorker, Clusters, listen};
 use server::config::Settings;
+use server::reconcile::Reconciler;
 use server::webhooks::WebhookWorker;
 use server::{db, startup, telemetry};
 use std::time::Duration;
@@ -22,10 +24,33 @@ async fn main() -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhooks = if app.state.settings.webhooks.enabled {
         let worker = WebhookWorker::new(app.state.db.clone(), app.state.settings.webhooks.clone())?;
-        Some(tokio::spawn(worker.run_until_stopped(stopped)))
+        Some(tokio::spawn(worker.run_until_stopped(stopped.clone())))
     } else {
         None
     };
+
+    let mut background = Vec::new();
+    let apply = app.state.settings.apply.clone();
+    if apply.enabled {
+        let clusters = Clusters::from_settings(&app.state.settings)?;
+        let vault = app::credentials::CredentialVault::from_base64(
+            &app.state.settings.kafka.credential_key,
+        )?;
+        let wake = listen(app.state.db.clone(), "apply_step", stopped.clone());
+        let worker = ApplyWorker::new(app.state.db.clone(), clusters.clone(), vault, apply.clone());
+        for _ in 0..apply.workers {
+            background.push(tokio::spawn(
+                worker
+                    .clone()
+                    .run_until_stopped(wake.clone(), stopped.clone()),
+            ));
+        }
+        let reconcile_wake = listen(app.state.db.clone(), "reconcile", stopped.clone());
+        let reconciler = Reconciler::new(app.state.db.clone(), clusters, apply);
+        background.push(tokio::spawn(
+            reconciler.run_until_stopped(reconcile_wake, stopped.clone()),
+        ));
+    }
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -43,6 +68,16 @@ async fn main() -> anyhow::Result<()> {
             .is_err()
     {
         tracing::warn!("the webhook worker did not stop within 15 s");
+    }
+    for task in background {
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "a Kafka worker did not stop within 15 s; its step is released and runs again"
+            );
+        }
     }
     tracing::info!("stopped");
     Ok(())

@@ -21,8 +21,11 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 /// What server functions in the `app` crate may read from context.
-fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> PortalContext {
-    PortalContext {
+fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<PortalContext> {
+    let vault = app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
+        .context("kafka.credential_key")?;
+    Ok(PortalContext {
+        vault,
         db: db.clone(),
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
@@ -42,7 +45,7 @@ fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> PortalContext {
                 allows_pii: env.allows_pii,
             })
             .collect(),
-    }
+    })
 }
 
 pub struct Application {
@@ -75,6 +78,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         metrics: ops::metrics_handle()?,
     };
 
+    let portal = portal_context(&state.settings, &state.db)?;
     let routes = generate_route_list(App);
     let mut known_routes: HashSet<String> = routes.iter().map(|r| r.path().to_owned()).collect();
     known_routes.extend(
@@ -112,7 +116,6 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             routes,
             {
                 let state = state.clone();
-                let portal = portal_context(&state.settings, &state.db);
                 move || {
                     provide_context(state.clone());
                     provide_context(portal.clone());

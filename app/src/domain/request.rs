@@ -55,9 +55,20 @@ pub enum RequestState {
     Draft,
     Submitted,
     ChangesRequested,
+    /// Approved before changes were applied by the portal (kept for old records).
     Approved,
     Declined,
     Withdrawn,
+    /// Approved; its steps are being applied to Kafka.
+    Applying,
+    /// Applied: the cluster enforces it.
+    Active,
+    /// A step failed for a reason retrying will not fix; an admin can retry.
+    Failed,
+    /// Access taken away (by a revocation request or an admin); its ACLs are removed.
+    Revoked,
+    /// Its expiry date passed; its ACLs are removed.
+    Expired,
 }
 
 /// Something that happens to a request.
@@ -74,16 +85,31 @@ pub enum RequestEvent {
     ApprovePartial,
     Decline,
     RequestChanges,
+    /// Every step was applied to the cluster.
+    StepsDone,
+    /// A step failed for good.
+    StepFailed,
+    /// An admin retries the failed steps.
+    Retry,
+    /// Access is taken away.
+    Revoke,
+    /// The expiry date passed.
+    Expire,
 }
 
 impl RequestState {
-    pub const ALL: [RequestState; 6] = [
+    pub const ALL: [RequestState; 11] = [
         RequestState::Draft,
         RequestState::Submitted,
         RequestState::ChangesRequested,
         RequestState::Approved,
         RequestState::Declined,
         RequestState::Withdrawn,
+        RequestState::Applying,
+        RequestState::Active,
+        RequestState::Failed,
+        RequestState::Revoked,
+        RequestState::Expired,
     ];
 
     /// The one place that says what may happen next. `None`: not allowed from here.
@@ -93,16 +119,33 @@ impl RequestState {
         match (self, event) {
             (S::Draft | S::ChangesRequested, E::Submit) => Some(S::Submitted),
             (S::Draft | S::Submitted | S::ChangesRequested, E::Withdraw) => Some(S::Withdrawn),
-            (S::Submitted, E::ApproveFinal) => Some(S::Approved),
+            (S::Submitted, E::ApproveFinal) => Some(S::Applying),
             (S::Submitted, E::ApprovePartial) => Some(S::Submitted),
             (S::Submitted, E::Decline) => Some(S::Declined),
             (S::Submitted, E::RequestChanges) => Some(S::ChangesRequested),
+            (S::Applying, E::StepsDone) => Some(S::Active),
+            (S::Applying, E::StepFailed) => Some(S::Failed),
+            (S::Failed, E::Retry) => Some(S::Applying),
+            (S::Approved | S::Applying | S::Active | S::Failed, E::Revoke) => Some(S::Revoked),
+            (S::Approved | S::Active, E::Expire) => Some(S::Expired),
             _ => None,
         }
     }
 
+    /// Nothing more happens to a request in this state.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Approved | Self::Declined | Self::Withdrawn)
+        matches!(
+            self,
+            Self::Declined | Self::Withdrawn | Self::Revoked | Self::Expired
+        )
+    }
+
+    /// Approved, whether or not the cluster enforces it yet.
+    pub fn is_approved(self) -> bool {
+        matches!(
+            self,
+            Self::Approved | Self::Applying | Self::Active | Self::Failed
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +156,11 @@ impl RequestState {
             Self::Approved => "approved",
             Self::Declined => "declined",
             Self::Withdrawn => "withdrawn",
+            Self::Applying => "applying",
+            Self::Active => "active",
+            Self::Failed => "failed",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
         }
     }
 
@@ -124,6 +172,11 @@ impl RequestState {
             Self::Approved => "Approved",
             Self::Declined => "Declined",
             Self::Withdrawn => "Withdrawn",
+            Self::Applying => "Applying to Kafka",
+            Self::Active => "Active",
+            Self::Failed => "Failed to apply",
+            Self::Revoked => "Revoked",
+            Self::Expired => "Expired",
         }
     }
 }
@@ -180,13 +233,18 @@ mod tests {
     use RequestEvent as E;
     use RequestState as S;
 
-    const EVENTS: [RequestEvent; 6] = [
+    const EVENTS: [RequestEvent; 11] = [
         E::Submit,
         E::Withdraw,
         E::ApproveFinal,
         E::ApprovePartial,
         E::Decline,
         E::RequestChanges,
+        E::StepsDone,
+        E::StepFailed,
+        E::Retry,
+        E::Revoke,
+        E::Expire,
     ];
 
     /// Every (state, event) pair, with what must happen.
@@ -199,10 +257,19 @@ mod tests {
                 (S::Draft, E::Withdraw) => Some(S::Withdrawn),
                 (S::Submitted, E::Withdraw) => Some(S::Withdrawn),
                 (S::ChangesRequested, E::Withdraw) => Some(S::Withdrawn),
-                (S::Submitted, E::ApproveFinal) => Some(S::Approved),
+                (S::Submitted, E::ApproveFinal) => Some(S::Applying),
                 (S::Submitted, E::ApprovePartial) => Some(S::Submitted),
                 (S::Submitted, E::Decline) => Some(S::Declined),
                 (S::Submitted, E::RequestChanges) => Some(S::ChangesRequested),
+                (S::Applying, E::StepsDone) => Some(S::Active),
+                (S::Applying, E::StepFailed) => Some(S::Failed),
+                (S::Failed, E::Retry) => Some(S::Applying),
+                (S::Approved, E::Revoke) => Some(S::Revoked),
+                (S::Applying, E::Revoke) => Some(S::Revoked),
+                (S::Active, E::Revoke) => Some(S::Revoked),
+                (S::Failed, E::Revoke) => Some(S::Revoked),
+                (S::Approved, E::Expire) => Some(S::Expired),
+                (S::Active, E::Expire) => Some(S::Expired),
                 _ => None,
             }
         };
@@ -217,7 +284,7 @@ mod tests {
                 allowed += usize::from(state.apply(event).is_some());
             }
         }
-        assert_eq!(allowed, 9);
+        assert_eq!(allowed, 18);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub fn AdminPage() -> impl IntoView {
             intro="Clusters, drift between the portal and Kafka, and the audit trail."
         >
             <AuditChain status=audit />
+            <h2>"Drift"</h2>
+            <p><a href="/admin/drift">"Compare the clusters with the portal"</a>" — unknown topics and ACLs, restored ones, and the latest checks."</p>
             <Environments environments />
         </AreaPage>
     }

@@ -1,6 +1,8 @@
 //! My requests, the access-request form, the request page, and the approvals queue.
 
+use super::apply::{ApplyActions, ApplyPanel};
 use super::areas::{AreaPage, Preload};
+use crate::apply::apply_status;
 use crate::domain::{Area, RequestState};
 use crate::environments::list_environments;
 use crate::error::AppError;
@@ -18,9 +20,13 @@ use uuid::Uuid;
 
 fn state_badge(state: RequestState) -> impl IntoView {
     let class = match state {
-        RequestState::Approved => "badge badge-ok",
-        RequestState::Declined | RequestState::Withdrawn => "badge badge-bad",
-        RequestState::ChangesRequested => "badge badge-warn",
+        RequestState::Approved | RequestState::Active => "badge badge-ok",
+        RequestState::Declined
+        | RequestState::Withdrawn
+        | RequestState::Failed
+        | RequestState::Revoked
+        | RequestState::Expired => "badge badge-bad",
+        RequestState::ChangesRequested | RequestState::Applying => "badge badge-warn",
         _ => "badge",
     };
     view! { <span class=class data-testid="request-state">{state.label()}</span> }
@@ -231,29 +237,63 @@ pub fn RequestPage() -> impl IntoView {
     let decide = ServerAction::<DecideRequest>::new();
     let withdraw = ServerAction::<WithdrawRequest>::new();
     let resubmit = ServerAction::<ResubmitRequest>::new();
+    let actions = ApplyActions::new();
+    // Bumped every second while steps are still moving, so the page follows them live.
+    let tick = RwSignal::new(0_u32);
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+    };
     let request = Resource::new(
         move || {
             (
-                params.read().get("id"),
+                id(),
                 decide.version().get(),
                 withdraw.version().get(),
                 resubmit.version().get(),
+                actions.versions(),
+                tick.get(),
             )
         },
-        |(id, _, _, _)| async move {
-            let id = id
-                .and_then(|id| Uuid::parse_str(&id).ok())
-                .ok_or(AppError::NotFound)?;
-            get_request(id).await
-        },
+        |(id, ..)| async move { get_request(id.ok_or(AppError::NotFound)?).await },
     );
+    let progress = Resource::new(
+        move || (id(), decide.version().get(), actions.versions(), tick.get()),
+        |(id, ..)| async move { apply_status(id.ok_or(AppError::NotFound)?).await },
+    );
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let moving = progress
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .is_some_and(|p| p.in_progress());
+                if moving {
+                    tick.update(|t| *t = t.wrapping_add(1));
+                }
+            },
+            std::time::Duration::from_millis(1000),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
     // Approvers open requests from their queue too; the server decides who may see which.
     view! {
         <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
+                    let progress = progress.await;
                     match request.await {
-                        Ok(detail) => view! { <RequestView detail decide withdraw resubmit /> }.into_any(),
+                        Ok(detail) => {
+                            let progress = progress.ok().filter(|p| !p.steps.is_empty() || p.can_revoke || !p.credentials.is_empty());
+                            view! { <RequestView detail decide withdraw resubmit progress actions /> }.into_any()
+                        }
                         Err(AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -269,6 +309,8 @@ fn RequestView(
     decide: ServerAction<DecideRequest>,
     withdraw: ServerAction<WithdrawRequest>,
     resubmit: ServerAction<ResubmitRequest>,
+    progress: Option<crate::apply::ApplyProgress>,
+    actions: ApplyActions,
 ) -> impl IntoView {
     let resubmit_error = move || {
         resubmit.value().with(|r| {
@@ -300,6 +342,7 @@ fn RequestView(
         {show_reason.then(|| detail.decision_reason.clone().map(|reason| view! {
             <div class="notice" role="status"><strong>"Reason given: "</strong>{reason}</div>
         }))}
+        {progress.map(|progress| view! { <ApplyPanel id=s.id progress actions /> }.into_any())}
         <dl class="facts">
             <dt>"Application"</dt><dd>{s.application.clone()} " (team " {detail.application_team.clone()} ")"</dd>
             <dt>"Requested by"</dt><dd>{s.requester.clone()}</dd>

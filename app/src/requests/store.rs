@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 const STALE: &str = "This request changed while you were looking at it. Reload the page to see the latest version before deciding.";
 
-fn internal(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
+pub(crate) fn internal(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
     move |e| AppError::internal(context, &e)
 }
 
@@ -47,7 +47,10 @@ pub async fn applications_of(
 
 /// Upserts the person so foreign keys hold even for callers who signed in before this table
 /// existed or whose row was never written.
-async fn ensure_user(conn: &mut PgConnection, user: &UserIdentity) -> Result<(), sqlx::Error> {
+pub(crate) async fn ensure_user(
+    conn: &mut PgConnection,
+    user: &UserIdentity,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into app_user (subject, display_name) values ($1, $2)
          on conflict (subject) do nothing",
@@ -126,7 +129,9 @@ pub async fn create_access_request(
         .await
         .map_err(internal("looking up the promoted request"))?;
         let fits = original.is_some_and(|(state, app, topic, kind)| {
-            state == RequestState::Approved.as_str()
+            state
+                .parse::<RequestState>()
+                .is_ok_and(RequestState::is_approved)
                 && app == draft.application
                 && topic == Some(topic_id)
                 && kind == draft.kind.as_str()
@@ -471,14 +476,18 @@ async fn requester_step(
     Ok((locked, next))
 }
 
-struct Locked {
-    state: RequestState,
-    version: i32,
-    requester: String,
+pub(crate) struct Locked {
+    pub(crate) state: RequestState,
+    pub(crate) version: i32,
+    pub(crate) requester: String,
 }
 
 /// Locks the request row for the rest of the transaction and checks the caller's version.
-async fn lock(conn: &mut PgConnection, id: Uuid, seen_version: i32) -> Result<Locked, AppError> {
+pub(crate) async fn lock(
+    conn: &mut PgConnection,
+    id: Uuid,
+    seen_version: i32,
+) -> Result<Locked, AppError> {
     let row: Option<(String, i32, String)> = sqlx::query_as(
         "select state::text, version, requester from access_request where id = $1 for update",
     )
@@ -500,7 +509,7 @@ async fn lock(conn: &mut PgConnection, id: Uuid, seen_version: i32) -> Result<Lo
     })
 }
 
-async fn set_state(
+pub(crate) async fn set_state(
     conn: &mut PgConnection,
     id: Uuid,
     state: RequestState,
@@ -612,7 +621,7 @@ pub async fn decide(
         .ok_or_else(|| AppError::Conflict("That decision is not possible now.".into()))?;
     let shown_reason = decision.needs_reason().then_some(reason);
     set_state(&mut tx, id, next, shown_reason).await?;
-    if next == RequestState::Approved {
+    if next == RequestState::Applying {
         let kind: String =
             sqlx::query_scalar("select kind::text from access_request where id = $1")
                 .bind(id)
@@ -622,7 +631,12 @@ pub async fn decide(
         if kind == RequestKind::NewTopic.as_str() {
             create_proposed_topic(&mut tx, id).await?;
         }
-        record_grants(&mut tx, id).await?;
+        if kind == RequestKind::RevokeAccess.as_str() {
+            crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
+        } else {
+            record_grants(&mut tx, id).await?;
+        }
+        crate::apply::store::enqueue_request(&mut tx, id).await?;
     }
     append(
         &mut tx,
@@ -670,7 +684,7 @@ pub async fn decide(
 
 fn decision_words(next: RequestState, slot: SlotKind) -> String {
     match next {
-        RequestState::Approved => "approved".into(),
+        RequestState::Approved | RequestState::Applying => "approved".into(),
         RequestState::Submitted => format!(
             "approved by {} and waits for the remaining approvals",
             slot.label().to_lowercase()
@@ -955,6 +969,21 @@ struct DetailRow {
     product_contact: String,
 }
 
+/// Who may see a request: its requester, the requesting team, governance and admins, and the
+/// topic owner's approvers.
+pub(crate) fn visible_to(
+    user: &UserIdentity,
+    requester: &str,
+    application_team: &str,
+    topic_owner: Option<&str>,
+) -> bool {
+    let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
+    requester == user.subject
+        || in_team(application_team)
+        || user.has_any_role(&[Role::Approver, Role::Admin])
+        || (user.has_role(Role::TeamApprover) && topic_owner.is_some_and(in_team))
+}
+
 pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<RequestDetail, AppError> {
     let row: Option<DetailRow> = sqlx::query_as(
         "select r.id, r.kind::text as kind, r.state::text as state,
@@ -982,11 +1011,12 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     let row = row.ok_or(AppError::NotFound)?;
 
     let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
-    let may_see = row.requester_subject == user.subject
-        || in_team(&row.application_team)
-        || user.has_any_role(&[Role::Approver, Role::Admin])
-        || (user.has_role(Role::TeamApprover) && row.topic_owner.as_deref().is_some_and(in_team));
-    if !may_see {
+    if !visible_to(
+        user,
+        &row.requester_subject,
+        &row.application_team,
+        row.topic_owner.as_deref(),
+    ) {
         // Not knowing a request exists is the same as it not existing, for this caller.
         return Err(AppError::NotFound);
     }
@@ -1078,7 +1108,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         fit,
         promoted_from: row.promoted_from,
         application_id: row.application_id,
-        can_promote: state == RequestState::Approved
+        can_promote: state.is_approved()
             && row.kind != RequestKind::NewTopic.as_str()
             && user.has_role(Role::Member)
             && in_team(&row.application_team),

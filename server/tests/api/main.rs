@@ -1,12 +1,14 @@
 //! Integration tests against the real PostgreSQL and Kafka clusters of the local stack
 //! (`dev/stack.sh up`). Each test gets a fresh database from `#[sqlx::test]`.
 
+mod apply;
 mod auth;
 mod authz;
 mod bad_input;
 mod fixtures;
 mod helpers;
 mod kafka;
+mod kafka_admin;
 mod ops;
 mod race;
 mod requests;

@@ -95,7 +95,7 @@ async fn many_concurrent_decisions_on_one_request_yield_exactly_one_outcome(
     }
     let (winner, decision, reason, answer) = winners[0];
     let (state, stored) = match *decision {
-        "approve" => ("approved", "approved"),
+        "approve" => ("applying", "approved"),
         _ => ("declined", "declined"),
     };
     assert_eq!(answer.json(), state, "{table}");
@@ -134,7 +134,14 @@ async fn many_concurrent_decisions_on_one_request_yield_exactly_one_outcome(
         .fetch_one(&pool)
         .await
         .expect("grants");
-    assert_eq!(grants, if state == "approved" { 2 } else { 0 }, "{table}");
+    assert_eq!(grants, if state == "applying" { 2 } else { 0 }, "{table}");
+    // One approval, one set of steps: a credential and an ACL step per environment.
+    let steps: i64 = sqlx::query_scalar("select count(*) from apply_step where request_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("steps");
+    assert_eq!(steps, if state == "applying" { 4 } else { 0 }, "{table}");
 
     let entries: Vec<(String, String, Value)> = sqlx::query_as(
         "select actor, action, after from audit_log

@@ -215,8 +215,20 @@ async fn one_person_never_fills_two_slots_and_a_second_governance_approver_compl
         "second_governance"
     );
     let state = decide(&app, &second, id, 3, "approve", "").await;
-    assert_eq!(state.expect_status(200).json(), "approved");
-    assert_eq!(state_and_version(&pool, id).await, ("approved".into(), 4));
+    assert_eq!(state.expect_status(200).json(), "applying");
+    assert_eq!(state_and_version(&pool, id).await, ("applying".into(), 4));
+    // The approval wrote the steps that apply it, in the same transaction (the outbox).
+    let steps: Vec<String> = sqlx::query_scalar(
+        "select kind::text from apply_step where request_id = $1 order by environment, position",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .expect("steps");
+    assert!(
+        steps.starts_with(&["create_credentials".to_owned(), "create_acls".to_owned()]),
+        "{steps:?}"
+    );
 
     let deciders: Vec<Option<String>> = fixtures::slots(&pool, id)
         .await
@@ -472,7 +484,7 @@ async fn only_the_requester_may_withdraw_and_only_before_the_request_is_approved
     );
     assert_eq!(
         state_and_version(&pool, approved).await,
-        ("approved".into(), 3)
+        ("applying".into(), 3)
     );
 }
 

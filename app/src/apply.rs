@@ -1,0 +1,140 @@
+//! How approved requests reach Kafka, as people see it: the steps and their status, the
+//! application's credentials (shown once), and the retry and revoke actions.
+
+#[cfg(feature = "ssr")]
+use crate::domain::Role;
+use crate::domain::{RequestState, StepKind, StepStatus};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub environment: String,
+    pub kind: StepKind,
+    pub status: StepStatus,
+    pub attempts: i32,
+    /// Safe text: what went wrong, in words.
+    pub last_error: Option<String>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// Where an application's password for one environment stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CredentialState {
+    /// Not created on the cluster yet.
+    NotYetCreated,
+    /// Created; the password waits to be shown once.
+    ReadyToShow,
+    /// Shown already (or created before); only a rotation gives a new one.
+    Shown,
+    /// A new password is being set.
+    Rotating,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialView {
+    pub application_id: Uuid,
+    pub environment: String,
+    /// The SCRAM user name, without the `User:` prefix.
+    pub principal: String,
+    pub state: CredentialState,
+    /// The caller belongs to the application's team.
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyProgress {
+    pub state: RequestState,
+    pub version: i32,
+    pub steps: Vec<StepView>,
+    pub credentials: Vec<CredentialView>,
+    /// What the grants of this request allow, in words.
+    pub grants_in_words: Vec<String>,
+    pub can_retry: bool,
+    pub can_revoke: bool,
+}
+
+impl ApplyProgress {
+    /// Steps are still moving: the page keeps watching.
+    pub fn in_progress(&self) -> bool {
+        self.steps.iter().any(|s| !s.status.is_settled())
+            || self
+                .credentials
+                .iter()
+                .any(|c| c.state == CredentialState::Rotating)
+    }
+}
+
+/// A password, the one time it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealedCredential {
+    pub environment: String,
+    pub principal: String,
+    pub password: String,
+    pub mechanism: String,
+}
+
+#[server(prefix = "/api", endpoint = "apply/status")]
+pub async fn apply_status(id: Uuid) -> Result<ApplyProgress, AppError> {
+    let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    store::status(&crate::context::db()?, &user, id)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// Shows a freshly created password once; after this call it is gone from the portal.
+#[server(prefix = "/api", endpoint = "apply/reveal-credential")]
+pub async fn reveal_credential(
+    application: Uuid,
+    environment: String,
+) -> Result<RevealedCredential, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    // Never cached: the answer holds a password.
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+    }
+    store::reveal(&portal, &user, application, &environment)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// Sets a new password; the old one stops working as soon as the cluster has the new one.
+#[server(prefix = "/api", endpoint = "apply/rotate-credential")]
+pub async fn rotate_credential(application: Uuid, environment: String) -> Result<(), AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    store::rotate(&crate::context::db()?, &user, application, &environment)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// Runs the failed steps of a request again (admins).
+#[server(prefix = "/api", endpoint = "apply/retry")]
+pub async fn retry_request(id: Uuid, version: i32) -> Result<RequestState, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
+    store::retry(&crate::context::db()?, &user, id, version)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// Takes the access of a request away: its ACLs are removed from every environment.
+#[server(prefix = "/api", endpoint = "apply/revoke")]
+pub async fn revoke_request(
+    id: Uuid,
+    version: i32,
+    #[server(default)] reason: String,
+) -> Result<RequestState, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member, Role::Admin]).await?;
+    store::revoke(&crate::context::db()?, &user, id, version, &reason)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}

@@ -1,0 +1,1174 @@
+//! The outbox in Postgres: the steps an approval writes, how workers claim and settle them, the
+//! application principals and their one-time passwords, revocation and expiry.
+
+use super::{ApplyProgress, CredentialState, CredentialView, RevealedCredential, StepView};
+use crate::audit::ssr::append;
+use crate::context::PortalContext;
+use crate::credentials::{Sealed, seal_context};
+use crate::domain::{
+    RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus, UserIdentity,
+    principal_name,
+};
+use crate::error::AppError;
+use crate::notifications::ssr as notifications;
+use crate::requests::store::{internal, lock, set_state, visible_to};
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The actor recorded for what the portal does by itself.
+pub const PORTAL_ACTOR: &str = "portal";
+
+/// What one grant allows, with the principal it is for.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GrantAcl {
+    pub grant_id: Uuid,
+    pub environment: String,
+    pub principal: String,
+    /// `producer` or `consumer`.
+    pub role: String,
+    pub topic: String,
+    pub consumer_group: Option<String>,
+    pub consumer_group_is_prefix: bool,
+}
+
+/// A topic as the catalog wants it on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TopicWanted {
+    pub name: String,
+    pub partitions: i32,
+    pub retention_ms: i64,
+    /// `delete`, `compact` or `compact_delete`.
+    pub cleanup_policy: String,
+}
+
+impl TopicWanted {
+    /// The value of Kafka's `cleanup.policy`.
+    pub fn kafka_cleanup_policy(&self) -> &'static str {
+        match self.cleanup_policy.as_str() {
+            "compact" => "compact",
+            "compact_delete" => "compact,delete",
+            _ => "delete",
+        }
+    }
+}
+
+/// A step a worker holds (its row is locked until the worker's transaction ends).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedStep {
+    pub id: Uuid,
+    pub request_id: Option<Uuid>,
+    pub environment: String,
+    pub kind: String,
+    pub topic_id: Option<Uuid>,
+    pub application_id: Option<Uuid>,
+    pub grant_id: Option<Uuid>,
+    pub attempts: i32,
+}
+
+impl ClaimedStep {
+    pub fn kind(&self) -> Result<StepKind, String> {
+        self.kind.parse()
+    }
+}
+
+fn in_team(user: &UserIdentity, team: &str) -> bool {
+    user.teams.iter().any(|t| t.as_str() == team)
+}
+
+/// The next position of a request's steps in one environment.
+async fn next_position(
+    conn: &mut PgConnection,
+    request: Uuid,
+    environment: &str,
+) -> Result<i32, AppError> {
+    sqlx::query_scalar(
+        "select coalesce(max(position) + 1, 0) from apply_step where request_id = $1 and environment = $2",
+    )
+    .bind(request)
+    .bind(environment)
+    .fetch_one(conn)
+    .await
+    .map_err(internal("numbering steps"))
+}
+
+struct NewStep {
+    kind: StepKind,
+    topic: Option<Uuid>,
+    application: Option<Uuid>,
+    grant: Option<Uuid>,
+}
+
+async fn insert_steps(
+    conn: &mut PgConnection,
+    request: Uuid,
+    environment: &str,
+    steps: &[NewStep],
+) -> Result<(), AppError> {
+    let start = next_position(conn, request, environment).await?;
+    for (offset, step) in (0_i32..).zip(steps) {
+        sqlx::query(
+            "insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
+             values ($1, $2, $3, $4, $5::apply_step_kind, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(request)
+        .bind(environment)
+        .bind(start + offset)
+        .bind(step.kind.as_str())
+        .bind(step.topic)
+        .bind(step.application)
+        .bind(step.grant)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("queueing a step"))?;
+    }
+    Ok(())
+}
+
+/// Makes sure the application has its principal in the environment and returns its name.
+pub async fn ensure_principal(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<String, AppError> {
+    let (team, name): (String, String) =
+        sqlx::query_as("select team_slug, name from application where id = $1")
+            .bind(application)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(internal("loading the application"))?;
+    let wanted = principal_name(&team, &name, environment);
+    // Two applications whose names fold to the same text: the later one gets its id appended.
+    let fallback = format!("{wanted}-{}", &application.simple().to_string()[..8]);
+    for candidate in [wanted, fallback] {
+        let inserted = sqlx::query(
+            "insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
+             on conflict do nothing",
+        )
+        .bind(application)
+        .bind(environment)
+        .bind(&candidate)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("recording the principal"))?;
+        let existing: Option<String> = sqlx::query_scalar(
+            "select principal from kafka_principal where application_id = $1 and environment = $2",
+        )
+        .bind(application)
+        .bind(environment)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(internal("reading the principal"))?;
+        if let Some(principal) = existing {
+            let _ = inserted;
+            return Ok(principal);
+        }
+    }
+    Err(AppError::internal(
+        "no free principal name",
+        &application.to_string(),
+    ))
+}
+
+/// Writes the steps that apply a request just approved, in the approving transaction.
+pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    let (kind, environments, topic, application): (String, Vec<String>, Option<Uuid>, Uuid) =
+        sqlx::query_as(
+            "select kind::text, environments, topic_id, application_id from access_request where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("reading the approved request"))?;
+    let kind: RequestKind = kind
+        .parse()
+        .map_err(|m: String| AppError::internal("stored kind unreadable", &m))?;
+    if kind == RequestKind::RevokeAccess {
+        // Its removal steps were written when its grants were revoked.
+        return settle_if_done(conn, id).await;
+    }
+    for environment in &environments {
+        let mut steps = Vec::new();
+        if kind == RequestKind::NewTopic {
+            for kind in [StepKind::CreateTopic, StepKind::SetTopicConfigs] {
+                steps.push(NewStep {
+                    kind,
+                    topic,
+                    application: None,
+                    grant: None,
+                });
+            }
+        }
+        ensure_principal(conn, application, environment).await?;
+        steps.push(NewStep {
+            kind: StepKind::CreateCredentials,
+            topic: None,
+            application: Some(application),
+            grant: None,
+        });
+        let grants: Vec<Uuid> = sqlx::query_scalar(
+            "select id from access_grant where request_id = $1 and environment = $2 order by role",
+        )
+        .bind(id)
+        .bind(environment)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(internal("reading the new grants"))?;
+        steps.extend(grants.into_iter().map(|g| NewStep {
+            kind: StepKind::CreateAcls,
+            topic: None,
+            application: None,
+            grant: Some(g),
+        }));
+        insert_steps(conn, id, environment, &steps).await?;
+    }
+    Ok(())
+}
+
+/// Revokes grants and writes the steps that remove their ACLs, under `owner` (the request the
+/// removal belongs to). Requests left with no live grant become `to` (revoked or expired).
+async fn revoke_grants(
+    conn: &mut PgConnection,
+    grants: &[(Uuid, String, Uuid)],
+    owner: Uuid,
+    actor: &str,
+    to: RequestEvent,
+) -> Result<(), AppError> {
+    for (grant, environment, _) in grants {
+        sqlx::query(
+            "update access_grant set revoked_at = now() where id = $1 and revoked_at is null",
+        )
+        .bind(grant)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("revoking a grant"))?;
+        insert_steps(
+            conn,
+            owner,
+            environment,
+            &[NewStep {
+                kind: StepKind::DeleteAcls,
+                topic: None,
+                application: None,
+                grant: Some(*grant),
+            }],
+        )
+        .await?;
+    }
+    let mut origins: Vec<Uuid> = grants.iter().map(|(_, _, r)| *r).collect();
+    origins.sort();
+    origins.dedup();
+    for origin in origins.into_iter().filter(|r| *r != owner) {
+        let live: bool = sqlx::query_scalar(
+            "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
+        )
+        .bind(origin)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("checking live grants"))?;
+        let (state, requester): (String, String) = sqlx::query_as(
+            "select state::text, requester from access_request where id = $1 for update",
+        )
+        .bind(origin)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("locking a revoked request"))?;
+        let state: RequestState = state
+            .parse()
+            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        if live {
+            continue;
+        }
+        if let Some(next) = state.apply(to) {
+            cancel_open_steps(conn, origin).await?;
+            set_state(conn, origin, next, None).await?;
+            append(
+                conn,
+                actor,
+                &format!("request.{}", next.as_str()),
+                "access_request",
+                &origin.to_string(),
+                Some(json!({ "state": state.as_str() })),
+                Some(json!({ "state": next.as_str(), "by_request": owner })),
+            )
+            .await
+            .map_err(internal("auditing a revocation"))?;
+            notifications::notify(
+                conn,
+                &requester,
+                &format!(
+                    "Access you asked for is now {}.",
+                    next.label().to_lowercase()
+                ),
+                origin,
+            )
+            .await
+            .map_err(internal("notifying the requester"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A revocation request just approved: revoke the live grants it names.
+pub async fn revoke_matching_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "select g.id, g.environment, g.request_id
+           from access_grant g join access_request r on r.id = $1
+          where g.topic_id = r.topic_id and g.application_id = r.application_id
+            and g.environment = any(r.environments) and g.revoked_at is null
+          for update of g",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(internal("finding the grants to revoke"))?;
+    revoke_grants(conn, &grants, id, PORTAL_ACTOR, RequestEvent::Revoke).await
+}
+
+async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
+    sqlx::query(
+        "update apply_step set status = 'cancelled'
+          where request_id = $1 and status in ('pending', 'waiting_for_cluster', 'failed')
+            and kind <> 'delete_acls'",
+    )
+    .bind(request)
+    .execute(conn)
+    .await
+    .map_err(internal("cancelling open steps"))?;
+    Ok(())
+}
+
+/// A team member (for their team's access) or an admin takes access away.
+pub async fn revoke(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+    version: i32,
+    reason: &str,
+) -> Result<RequestState, AppError> {
+    let reason = reason.trim();
+    if reason.chars().count() > 2000 {
+        return Err(AppError::invalid(
+            "Reason",
+            "a reason is at most 2000 characters",
+        ));
+    }
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let locked = lock(&mut tx, id, version).await?;
+    let team: String = sqlx::query_scalar(
+        "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("finding the requesting team"))?;
+    if !(user.has_role(Role::Admin) || (user.has_role(Role::Member) && in_team(user, &team))) {
+        return Err(AppError::Forbidden);
+    }
+    let next = locked.state.apply(RequestEvent::Revoke).ok_or_else(|| {
+        AppError::Conflict(format!(
+            "A request that is {} cannot be revoked.",
+            locked.state.label().to_lowercase()
+        ))
+    })?;
+    cancel_open_steps(&mut tx, id).await?;
+    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "select id, environment, request_id from access_grant
+          where request_id = $1 and revoked_at is null for update",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("finding the grants to revoke"))?;
+    revoke_grants(&mut tx, &grants, id, &user.subject, RequestEvent::Revoke).await?;
+    set_state(&mut tx, id, next, (!reason.is_empty()).then_some(reason)).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.revoked",
+        "access_request",
+        &id.to_string(),
+        Some(json!({ "state": locked.state.as_str(), "version": locked.version })),
+        Some(
+            json!({ "state": next.as_str(), "version": locked.version + 1,
+                     "reason": (!reason.is_empty()).then_some(reason) }),
+        ),
+    )
+    .await
+    .map_err(internal("auditing the revocation"))?;
+    if locked.requester != user.subject {
+        notifications::notify(
+            &mut tx,
+            &locked.requester,
+            "Access you asked for was revoked.",
+            id,
+        )
+        .await
+        .map_err(internal("notifying the requester"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(internal("committing the revocation"))?;
+    tracing::info!(request.id = %id, "request revoked");
+    Ok(next)
+}
+
+/// Grants past their expiry date are revoked; owners hear a week ahead. Returns how many expired.
+pub async fn expire_grants(db: &PgPool) -> Result<usize, AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let soon: Vec<(Uuid, Uuid, String, String, chrono::NaiveDate)> = sqlx::query_as(
+        "update access_grant g set expiry_notified_at = now()
+           from access_request r, topic t
+          where r.id = g.request_id and t.id = g.topic_id
+            and g.revoked_at is null and g.expiry_notified_at is null
+            and g.expires_on <= current_date + 7
+         returning g.id, r.id, r.requester, t.name, g.expires_on",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("finding grants about to expire"))?;
+    for (_, request, requester, topic, on) in &soon {
+        notifications::notify(
+            &mut tx,
+            requester,
+            &format!("Access to {topic} expires on {on}. Ask again before then to keep it."),
+            *request,
+        )
+        .await
+        .map_err(internal("notifying an owner of expiry"))?;
+    }
+    let due: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+        "select id, environment, request_id from access_grant
+          where revoked_at is null and expires_on < current_date
+          for update skip locked",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("finding expired grants"))?;
+    for (grant, environment, request) in &due {
+        revoke_grants(
+            &mut tx,
+            &[(*grant, environment.clone(), *request)],
+            *request,
+            PORTAL_ACTOR,
+            RequestEvent::Expire,
+        )
+        .await?;
+    }
+    // The expired requests themselves (revoke_grants only moves other requests).
+    let mut requests: Vec<Uuid> = due.iter().map(|(_, _, r)| *r).collect();
+    requests.sort();
+    requests.dedup();
+    for request in requests {
+        let live: bool = sqlx::query_scalar(
+            "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
+        )
+        .bind(request)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("checking live grants"))?;
+        let (state, requester): (String, String) = sqlx::query_as(
+            "select state::text, requester from access_request where id = $1 for update",
+        )
+        .bind(request)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("locking an expired request"))?;
+        let state: RequestState = state
+            .parse()
+            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        if let (false, Some(next)) = (live, state.apply(RequestEvent::Expire)) {
+            set_state(&mut tx, request, next, None).await?;
+            append(
+                &mut tx,
+                PORTAL_ACTOR,
+                "request.expired",
+                "access_request",
+                &request.to_string(),
+                Some(json!({ "state": state.as_str() })),
+                Some(json!({ "state": next.as_str() })),
+            )
+            .await
+            .map_err(internal("auditing an expiry"))?;
+            notifications::notify(
+                &mut tx,
+                &requester,
+                "Access you asked for has expired.",
+                request,
+            )
+            .await
+            .map_err(internal("notifying an owner of expiry"))?;
+        }
+    }
+    tx.commit().await.map_err(internal("committing expiries"))?;
+    Ok(due.len())
+}
+
+/// An admin runs the failed steps of a request again.
+pub async fn retry(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+    version: i32,
+) -> Result<RequestState, AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let locked = lock(&mut tx, id, version).await?;
+    let next = locked.state.apply(RequestEvent::Retry).ok_or_else(|| {
+        AppError::Conflict("Only a request that failed to apply can be retried.".into())
+    })?;
+    sqlx::query(
+        "update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+          where request_id = $1 and status = 'failed'",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("resetting failed steps"))?;
+    set_state(&mut tx, id, next, None).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.retried",
+        "access_request",
+        &id.to_string(),
+        Some(json!({ "state": locked.state.as_str(), "version": locked.version })),
+        Some(json!({ "state": next.as_str(), "version": locked.version + 1 })),
+    )
+    .await
+    .map_err(internal("auditing the retry"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the retry"))?;
+    Ok(next)
+}
+
+/// Claims the next due step whose earlier steps (same request, same environment) are done.
+/// The row stays locked until the caller's transaction ends, so no other worker runs it; a
+/// worker that dies releases it with its connection.
+pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx::Error> {
+    sqlx::query_as(
+        "select s.id, s.request_id, s.environment, s.kind::text as kind, s.topic_id,
+                s.application_id, s.grant_id, s.attempts
+           from apply_step s
+          where s.status in ('pending', 'waiting_for_cluster') and s.next_attempt_at <= now()
+            and not exists (
+                select 1 from apply_step p
+                 where p.request_id = s.request_id and p.environment = s.environment
+                   and p.position < s.position and p.status not in ('done', 'cancelled'))
+          order by s.next_attempt_at
+          limit 1
+          for update of s skip locked",
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn topic_wanted(
+    conn: &mut PgConnection,
+    topic: Uuid,
+) -> Result<TopicWanted, sqlx::Error> {
+    sqlx::query_as(
+        "select name, partitions, retention_ms, cleanup_policy::text as cleanup_policy from topic where id = $1",
+    )
+    .bind(topic)
+    .fetch_one(conn)
+    .await
+}
+
+const GRANT_ACL_SELECT: &str =
+    "select g.id as grant_id, g.environment, p.principal, g.role, t.name as topic,
+        g.consumer_group, g.consumer_group_is_prefix
+   from access_grant g
+   join topic t on t.id = g.topic_id
+   join kafka_principal p on p.application_id = g.application_id and p.environment = g.environment";
+
+pub async fn grant_acl(conn: &mut PgConnection, grant: Uuid) -> Result<GrantAcl, sqlx::Error> {
+    sqlx::query_as(&format!("{GRANT_ACL_SELECT} where g.id = $1"))
+        .bind(grant)
+        .fetch_one(conn)
+        .await
+}
+
+/// Grants of the same principal, other than `grant`, that are live: their ACLs must stay when
+/// `grant` is removed.
+pub async fn other_live_grants(
+    conn: &mut PgConnection,
+    grant: &GrantAcl,
+) -> Result<Vec<GrantAcl>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
+          where p.principal = $1 and g.environment = $2 and g.id <> $3 and g.revoked_at is null
+            and r.state in ('approved', 'applying', 'active', 'failed')"
+    ))
+    .bind(&grant.principal)
+    .bind(&grant.environment)
+    .bind(grant.grant_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every grant the cluster of `environment` must enforce.
+pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantAcl>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
+          where g.environment = $1 and g.revoked_at is null and r.state in ('approved', 'active')"
+    ))
+    .bind(environment)
+    .fetch_all(db)
+    .await
+}
+
+/// Every catalog topic that lives in `environment`.
+pub async fn desired_topics(
+    db: &PgPool,
+    environment: &str,
+) -> Result<Vec<TopicWanted>, sqlx::Error> {
+    sqlx::query_as(
+        "select t.name, t.partitions, t.retention_ms, t.cleanup_policy::text as cleanup_policy
+           from topic t join topic_environment e on e.topic_id = t.id
+          where e.environment = $1
+            and not exists (select 1 from access_request r
+                             where r.topic_id = t.id and r.kind = 'new_topic'
+                               and r.state not in ('approved', 'active'))",
+    )
+    .bind(environment)
+    .fetch_all(db)
+    .await
+}
+
+/// The principal of an application in an environment, and whether its credential is set.
+pub async fn principal_of(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<(String, bool), sqlx::Error> {
+    sqlx::query_as(
+        "select principal, credential_set_at is not null from kafka_principal
+          where application_id = $1 and environment = $2",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_one(conn)
+    .await
+}
+
+/// Keeps a new password, sealed, for the owning team to see once.
+pub async fn store_credential(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+    sealed: &Sealed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
+    )
+    .bind(application)
+    .bind(environment)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "insert into credential_reveal (application_id, environment, nonce, sealed)
+         values ($1, $2, $3, $4)
+         on conflict (application_id, environment)
+         do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
+    )
+    .bind(application)
+    .bind(environment)
+    .bind(&sealed.nonce)
+    .bind(&sealed.sealed)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a step done; a request whose steps are all settled becomes active.
+pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<(), AppError> {
+    sqlx::query(
+        "update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1",
+    )
+    .bind(step.id)
+    .execute(&mut *conn)
+    .await
+    .map_err(internal("marking a step done"))?;
+    match step.request_id {
+        Some(request) => settle_if_done(conn, request).await,
+        None => Ok(()),
+    }
+}
+
+async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
+    let open: bool = sqlx::query_scalar(
+        "select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled'))",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("checking open steps"))?;
+    if open {
+        return Ok(());
+    }
+    let (state, requester): (String, String) = sqlx::query_as(
+        "select state::text, requester from access_request where id = $1 for update",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("locking an applied request"))?;
+    let state: RequestState = state
+        .parse()
+        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    let Some(next) = state.apply(RequestEvent::StepsDone) else {
+        return Ok(());
+    };
+    set_state(conn, request, next, None).await?;
+    append(
+        conn,
+        PORTAL_ACTOR,
+        "request.applied",
+        "access_request",
+        &request.to_string(),
+        Some(json!({ "state": state.as_str() })),
+        Some(json!({ "state": next.as_str() })),
+    )
+    .await
+    .map_err(internal("auditing the applied request"))?;
+    notifications::notify(
+        conn,
+        &requester,
+        "Your request is active: Kafka now enforces it.",
+        request,
+    )
+    .await
+    .map_err(internal("notifying the requester"))?;
+    Ok(())
+}
+
+/// Seconds before the next try after `attempts` failures: 1, 2, 4, ... at most 30.
+pub fn retry_delay_seconds(attempts: i32) -> f64 {
+    let exponent = attempts.clamp(1, 10) - 1;
+    f64::from(1_i32 << exponent).min(30.0)
+}
+
+/// Records a failed try. A cluster that cannot be reached is waited for, however long it takes;
+/// a refusal is tried `max_attempts` times, then the step and its request fail.
+pub async fn step_failed(
+    conn: &mut PgConnection,
+    step: &ClaimedStep,
+    transient: bool,
+    message: &str,
+    max_attempts: i32,
+) -> Result<StepStatus, AppError> {
+    let attempts = step.attempts + 1;
+    let status = if transient {
+        StepStatus::WaitingForCluster
+    } else if attempts >= max_attempts {
+        StepStatus::Failed
+    } else {
+        StepStatus::Pending
+    };
+    sqlx::query(
+        "update apply_step
+            set status = $2::apply_step_status, attempts = $3, last_error = $4,
+                next_attempt_at = now() + make_interval(secs => $5)
+          where id = $1",
+    )
+    .bind(step.id)
+    .bind(status.as_str())
+    .bind(attempts)
+    .bind(message)
+    .bind(retry_delay_seconds(attempts))
+    .execute(&mut *conn)
+    .await
+    .map_err(internal("recording a failed step"))?;
+    if let (StepStatus::Failed, Some(request)) = (status, step.request_id) {
+        let (state, requester): (String, String) = sqlx::query_as(
+            "select state::text, requester from access_request where id = $1 for update",
+        )
+        .bind(request)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("locking a failed request"))?;
+        let state: RequestState = state
+            .parse()
+            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        if let Some(next) = state.apply(RequestEvent::StepFailed) {
+            set_state(conn, request, next, None).await?;
+            append(
+                conn,
+                PORTAL_ACTOR,
+                "request.failed",
+                "access_request",
+                &request.to_string(),
+                Some(json!({ "state": state.as_str() })),
+                Some(json!({ "state": next.as_str(), "reason": message })),
+            )
+            .await
+            .map_err(internal("auditing the failure"))?;
+            notifications::notify(
+                conn,
+                &requester,
+                "Your approved request could not be applied to Kafka; an admin has been asked to look.",
+                request,
+            )
+            .await
+            .map_err(internal("notifying the requester"))?;
+        }
+    }
+    Ok(status)
+}
+
+/// What the grants of a request allow, in words.
+pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
+    let who = format!("User:{}", grant.principal);
+    match grant.role.as_str() {
+        "producer" => format!(
+            "In {environment_label}, {who} may write events to {topic} and read its metadata. It may not read the topic.",
+            topic = grant.topic
+        ),
+        _ => {
+            let group = match (&grant.consumer_group, grant.consumer_group_is_prefix) {
+                (Some(g), true) => format!("as any consumer group whose name starts with {g}"),
+                (Some(g), false) => format!("as consumer group {g}"),
+                (None, _) => "without a consumer group".to_owned(),
+            };
+            format!(
+                "In {environment_label}, {who} may read events from {topic} and its metadata, {group}. It may not write to the topic.",
+                topic = grant.topic
+            )
+        }
+    }
+}
+
+type RequestRow = (
+    String,
+    String,
+    i32,
+    String,
+    String,
+    Option<String>,
+    Uuid,
+    Vec<String>,
+);
+type StepRow = (
+    String,
+    String,
+    String,
+    i32,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyProgress, AppError> {
+    let row: Option<RequestRow> = sqlx::query_as(
+        "select r.kind::text, r.state::text, r.version, r.requester, a.team_slug, t.owning_team,
+                    r.application_id, r.environments
+               from access_request r join application a on a.id = r.application_id
+               left join topic t on t.id = r.topic_id
+              where r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(internal("loading a request"))?;
+    let (kind, state, version, requester, team, owner, application, environments) =
+        row.ok_or(AppError::NotFound)?;
+    if !visible_to(user, &requester, &team, owner.as_deref()) {
+        return Err(AppError::NotFound);
+    }
+    let decode = |m: String| AppError::internal("stored value unreadable", &m);
+    let state: RequestState = state.parse().map_err(decode)?;
+    let kind: RequestKind = kind.parse().map_err(decode)?;
+    let step_rows: Vec<StepRow> = sqlx::query_as(
+        "select environment, kind::text, status::text, attempts, last_error, done_at
+               from apply_step where request_id = $1 order by environment, position",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading steps"))?;
+    let mut steps = Vec::new();
+    for (environment, kind, status, attempts, last_error, done_at) in step_rows {
+        steps.push(StepView {
+            environment,
+            kind: kind.parse().map_err(decode)?,
+            status: status.parse().map_err(decode)?,
+            attempts,
+            last_error,
+            done_at,
+        });
+    }
+    let can_manage = user.has_role(Role::Member) && in_team(user, &team);
+    let mut credentials = Vec::new();
+    if kind != RequestKind::RevokeAccess && state.is_approved() {
+        let rows: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(
+            "select p.environment, p.principal, p.credential_set_at is not null,
+                    exists (select 1 from credential_reveal c
+                             where c.application_id = p.application_id and c.environment = p.environment),
+                    exists (select 1 from apply_step s
+                             where s.application_id = p.application_id and s.environment = p.environment
+                               and s.kind = 'rotate_credentials' and s.status in ('pending', 'waiting_for_cluster'))
+               from kafka_principal p
+              where p.application_id = $1 and p.environment = any($2)
+              order by p.environment",
+        )
+        .bind(application)
+        .bind(&environments)
+        .fetch_all(db)
+        .await
+        .map_err(internal("loading credentials"))?;
+        credentials = rows
+            .into_iter()
+            .map(
+                |(environment, principal, set, waiting, rotating)| CredentialView {
+                    application_id: application,
+                    environment,
+                    principal,
+                    state: match (rotating, set, waiting) {
+                        (true, _, _) => CredentialState::Rotating,
+                        (_, false, _) => CredentialState::NotYetCreated,
+                        (_, true, true) => CredentialState::ReadyToShow,
+                        (_, true, false) => CredentialState::Shown,
+                    },
+                    can_manage,
+                },
+            )
+            .collect();
+    }
+    let grants: Vec<GrantAcl> = sqlx::query_as(&format!(
+        "{GRANT_ACL_SELECT} where g.request_id = $1 and g.revoked_at is null order by g.environment"
+    ))
+    .bind(id)
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading grants"))?;
+    let label = |env: &str| {
+        crate::context::portal()
+            .ok()
+            .and_then(|p| {
+                p.environments
+                    .iter()
+                    .find(|e| e.name == env)
+                    .map(|e| e.display_name.clone())
+            })
+            .unwrap_or_else(|| env.to_owned())
+    };
+    Ok(ApplyProgress {
+        state,
+        version,
+        steps,
+        credentials,
+        grants_in_words: grants
+            .iter()
+            .map(|g| grant_in_words(g, &label(&g.environment)))
+            .collect(),
+        can_retry: user.has_role(Role::Admin) && state == RequestState::Failed,
+        can_revoke: (user.has_role(Role::Admin) || can_manage)
+            && kind != RequestKind::RevokeAccess
+            && state.apply(RequestEvent::Revoke).is_some(),
+    })
+}
+
+async fn team_of_application(
+    conn: &mut PgConnection,
+    application: Uuid,
+) -> Result<String, AppError> {
+    let team: Option<String> =
+        sqlx::query_scalar("select team_slug from application where id = $1")
+            .bind(application)
+            .fetch_optional(conn)
+            .await
+            .map_err(internal("loading the application"))?;
+    team.ok_or(AppError::NotFound)
+}
+
+/// Shows the waiting password to a member of the owning team, and forgets it.
+pub async fn reveal(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    application: Uuid,
+    environment: &str,
+) -> Result<RevealedCredential, AppError> {
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let team = team_of_application(&mut tx, application).await?;
+    if !in_team(user, &team) {
+        return Err(AppError::NotFound);
+    }
+    let sealed: Option<(Vec<u8>, Vec<u8>, String)> = sqlx::query_as(
+        "delete from credential_reveal c using kafka_principal p
+          where c.application_id = $1 and c.environment = $2
+            and p.application_id = c.application_id and p.environment = c.environment
+         returning c.nonce, c.sealed, p.principal",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("taking the sealed password"))?;
+    let Some((nonce, sealed, principal)) = sealed else {
+        return Err(AppError::Conflict(
+            "This password was already shown, and the portal does not keep it. Rotate the password to get a new one; the old one then stops working.".into(),
+        ));
+    };
+    let password = portal
+        .vault
+        .open(&nonce, &sealed, &seal_context(application, environment))
+        .map_err(|e| AppError::internal("opening a sealed password", &e))?;
+    append(
+        &mut tx,
+        &user.subject,
+        "credential.shown",
+        "application",
+        &application.to_string(),
+        None,
+        Some(json!({ "environment": environment, "principal": principal })),
+    )
+    .await
+    .map_err(internal("auditing the reveal"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the reveal"))?;
+    tracing::info!(application.id = %application, environment, "credential shown once");
+    Ok(RevealedCredential {
+        environment: environment.to_owned(),
+        principal,
+        password: password.expose_secret().to_owned(),
+        mechanism: "SCRAM-SHA-512".to_owned(),
+    })
+}
+
+/// Queues a new password for an application's principal.
+pub async fn rotate(
+    db: &PgPool,
+    user: &UserIdentity,
+    application: Uuid,
+    environment: &str,
+) -> Result<(), AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    let team = team_of_application(&mut tx, application).await?;
+    if !in_team(user, &team) {
+        return Err(AppError::NotFound);
+    }
+    let principal: Option<(String, bool)> = sqlx::query_as(
+        "select principal, credential_set_at is not null from kafka_principal
+          where application_id = $1 and environment = $2 for update",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("loading the principal"))?;
+    let Some((principal, true)) = principal else {
+        return Err(AppError::Conflict(
+            "This application has no password in that environment yet.".into(),
+        ));
+    };
+    let pending: bool = sqlx::query_scalar(
+        "select exists (select 1 from apply_step where application_id = $1 and environment = $2
+                         and kind = 'rotate_credentials' and status in ('pending', 'waiting_for_cluster'))",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("checking rotations"))?;
+    if pending {
+        return Err(AppError::Conflict(
+            "A new password is already being set.".into(),
+        ));
+    }
+    sqlx::query(
+        "insert into apply_step (id, environment, position, kind, application_id)
+         values ($1, $2, 0, 'rotate_credentials', $3)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(environment)
+    .bind(application)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("queueing the rotation"))?;
+    append(
+        &mut tx,
+        &user.subject,
+        "credential.rotation_requested",
+        "application",
+        &application.to_string(),
+        None,
+        Some(json!({ "environment": environment, "principal": principal })),
+    )
+    .await
+    .map_err(internal("auditing the rotation"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the rotation"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(role: &str, group: Option<&str>, prefix: bool) -> GrantAcl {
+        GrantAcl {
+            grant_id: Uuid::nil(),
+            environment: "sandbox".into(),
+            principal: "team.app.sandbox".into(),
+            role: role.into(),
+            topic: "orders".into(),
+            consumer_group: group.map(str::to_owned),
+            consumer_group_is_prefix: prefix,
+        }
+    }
+
+    #[test]
+    fn grants_are_explained_in_words() {
+        let p = grant_in_words(&grant("producer", None, false), "Sandbox");
+        assert!(p.contains("may write events to orders") && p.contains("may not read"));
+        let c = grant_in_words(&grant("consumer", Some("billing-"), true), "Sandbox");
+        assert!(c.contains("any consumer group whose name starts with billing-"));
+        let c = grant_in_words(&grant("consumer", Some("billing"), false), "Sandbox");
+        assert!(c.contains("as consumer group billing") && c.contains("may not write"));
+    }
+
+    #[test]
+    fn retries_back_off_to_thirty_seconds() {
+        assert_eq!(retry_delay_seconds(1), 1.0);
+        assert_eq!(retry_delay_seconds(2), 2.0);
+        assert_eq!(retry_delay_seconds(5), 16.0);
+        assert_eq!(retry_delay_seconds(6), 30.0);
+        assert_eq!(retry_delay_seconds(100), 30.0);
+    }
+
+    #[test]
+    fn cleanup_policies_map_to_kafka() {
+        let topic = |p: &str| TopicWanted {
+            name: "t".into(),
+            partitions: 1,
+            retention_ms: 1,
+            cleanup_policy: p.into(),
+        };
+        assert_eq!(
+            topic("compact_delete").kafka_cleanup_policy(),
+            "compact,delete"
+        );
+        assert_eq!(topic("delete").kafka_cleanup_policy(), "delete");
+    }
+}

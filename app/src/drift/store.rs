@@ -1,0 +1,347 @@
+//! Drift findings and reconciler runs in Postgres.
+
+use super::{DriftReport, FindingView, RunView};
+use crate::audit::ssr::append;
+use crate::domain::UserIdentity;
+use crate::error::AppError;
+use crate::requests::store::{ensure_user, internal};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Something on a cluster the portal did not create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub key: String,
+    pub resource: Value,
+    pub description: String,
+}
+
+/// What one reconciler pass saw and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub acls_seen: usize,
+    pub topics_seen: usize,
+    pub restored: Vec<String>,
+    pub removed: usize,
+    pub elapsed_ms: u64,
+}
+
+type FindingRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    bool,
+);
+type RunRow = (
+    String,
+    DateTime<Utc>,
+    i32,
+    i32,
+    i32,
+    i32,
+    i32,
+    i32,
+    Option<String>,
+);
+
+pub async fn report(db: &PgPool) -> Result<DriftReport, AppError> {
+    let findings: Vec<FindingRow> = sqlx::query_as(
+        "select id, environment, kind, description, first_seen_at, last_seen_at,
+                removal_requested_at is not null
+           from drift_finding where resolved_at is null
+          order by environment, kind, resource_key
+          limit 1000",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading drift findings"))?;
+    let runs: Vec<RunRow> = sqlx::query_as(
+        "select distinct on (environment) environment, finished_at, acls_seen, topics_seen,
+                restored, unknown, removed, elapsed_ms, error
+           from reconcile_run order by environment, id desc",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(internal("loading reconciler runs"))?;
+    Ok(DriftReport {
+        findings: findings
+            .into_iter()
+            .map(
+                |(id, environment, kind, description, first, last, removal)| FindingView {
+                    id,
+                    environment,
+                    kind,
+                    description,
+                    first_seen_at: first,
+                    last_seen_at: last,
+                    removal_requested: removal,
+                },
+            )
+            .collect(),
+        runs: runs
+            .into_iter()
+            .map(
+                |(
+                    environment,
+                    finished_at,
+                    acls,
+                    topics,
+                    restored,
+                    unknown,
+                    removed,
+                    ms,
+                    error,
+                )| {
+                    RunView {
+                        environment,
+                        finished_at,
+                        acls_seen: acls,
+                        topics_seen: topics,
+                        restored,
+                        unknown,
+                        removed,
+                        elapsed_ms: ms,
+                        error,
+                    }
+                },
+            )
+            .collect(),
+    })
+}
+
+pub async fn request_check(db: &PgPool, user: &UserIdentity) -> Result<(), AppError> {
+    sqlx::query("select pg_notify('reconcile', '')")
+        .execute(db)
+        .await
+        .map_err(internal("asking for a drift check"))?;
+    tracing::info!(actor = user.subject, "drift check requested");
+    Ok(())
+}
+
+/// Adopts one finding (`id`) or every open finding of an environment. Returns how many.
+pub async fn adopt(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Option<Uuid>,
+    environment: Option<&str>,
+) -> Result<u64, AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the admin"))?;
+    let adopted: Vec<(Uuid, String, String, Value)> = sqlx::query_as(
+        "update drift_finding
+            set resolved_at = now(), resolution = 'adopted', resolved_by = $3
+          where resolved_at is null and removal_requested_at is null
+            and (id = $1 or environment = $2)
+         returning id, environment, resource_key, resource",
+    )
+    .bind(id)
+    .bind(environment)
+    .bind(&user.subject)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("adopting findings"))?;
+    if id.is_some() && adopted.is_empty() {
+        return Err(AppError::Conflict(
+            "This finding is no longer open; reload the page.".into(),
+        ));
+    }
+    for (finding, environment, key, resource) in &adopted {
+        sqlx::query(
+            "insert into adopted_resource (environment, resource_key, resource, adopted_by)
+             values ($1, $2, $3, $4) on conflict do nothing",
+        )
+        .bind(environment)
+        .bind(key)
+        .bind(resource)
+        .bind(&user.subject)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal("recording an adopted resource"))?;
+        append(
+            &mut tx,
+            &user.subject,
+            "drift.adopted",
+            "drift_finding",
+            &finding.to_string(),
+            None,
+            Some(json!({ "environment": environment, "resource": key })),
+        )
+        .await
+        .map_err(internal("auditing an adoption"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(internal("committing adoptions"))?;
+    Ok(adopted.len() as u64)
+}
+
+pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<(), AppError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the admin"))?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "update drift_finding set removal_requested_at = now(), removal_requested_by = $2
+          where id = $1 and resolved_at is null and removal_requested_at is null
+         returning environment, resource_key",
+    )
+    .bind(id)
+    .bind(&user.subject)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("asking for a removal"))?;
+    let Some((environment, key)) = row else {
+        return Err(AppError::Conflict(
+            "This finding is no longer open; reload the page.".into(),
+        ));
+    };
+    append(
+        &mut tx,
+        &user.subject,
+        "drift.removal_requested",
+        "drift_finding",
+        &id.to_string(),
+        None,
+        Some(json!({ "environment": environment, "resource": key })),
+    )
+    .await
+    .map_err(internal("auditing a removal request"))?;
+    tx.commit()
+        .await
+        .map_err(internal("committing a removal request"))?;
+    Ok(())
+}
+
+/// Resource keys adopted in an environment.
+pub async fn adopted_keys(db: &PgPool, environment: &str) -> Result<HashSet<String>, sqlx::Error> {
+    let keys: Vec<String> =
+        sqlx::query_scalar("select resource_key from adopted_resource where environment = $1")
+            .bind(environment)
+            .fetch_all(db)
+            .await?;
+    Ok(keys.into_iter().collect())
+}
+
+/// Findings an admin asked to remove: (id, key, resource).
+pub async fn removals_requested(
+    db: &PgPool,
+    environment: &str,
+) -> Result<Vec<(Uuid, String, Value)>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, resource_key, resource from drift_finding
+          where environment = $1 and resolved_at is null and removal_requested_at is not null",
+    )
+    .bind(environment)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn mark_removed(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "update drift_finding set resolved_at = now(), resolution = 'removed', resolved_by = removal_requested_by
+          where id = $1 and resolved_at is null
+         returning environment, resource_key, coalesce(removal_requested_by, 'portal')",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((environment, key, by)) = row {
+        append(
+            &mut tx,
+            crate::apply::store::PORTAL_ACTOR,
+            "drift.removed",
+            "drift_finding",
+            &id.to_string(),
+            None,
+            Some(json!({ "environment": environment, "resource": key, "requested_by": by })),
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Records a pass: open findings are refreshed, new ones added, ones no longer seen closed.
+pub async fn record_run(
+    db: &PgPool,
+    environment: &str,
+    started_at: DateTime<Utc>,
+    findings: &[Finding],
+    stats: &RunStats,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if error.is_none() {
+        let keys: Vec<&str> = findings.iter().map(|f| f.key.as_str()).collect();
+        sqlx::query(
+            "update drift_finding set resolved_at = now(), resolution = 'gone'
+              where environment = $1 and resolved_at is null and not (resource_key = any($2))",
+        )
+        .bind(environment)
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await?;
+        let kinds: Vec<&str> = findings.iter().map(|f| f.kind).collect();
+        let resources: Vec<Value> = findings.iter().map(|f| f.resource.clone()).collect();
+        let descriptions: Vec<&str> = findings.iter().map(|f| f.description.as_str()).collect();
+        sqlx::query(
+            "insert into drift_finding (id, environment, kind, resource_key, resource, description)
+             select gen_random_uuid(), $1, k, key, r, d
+               from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[]) as f(k, key, r, d)
+             on conflict (environment, resource_key) where resolved_at is null
+             do update set last_seen_at = now()",
+        )
+        .bind(environment)
+        .bind(&kinds)
+        .bind(&keys)
+        .bind(&resources)
+        .bind(&descriptions)
+        .execute(&mut *tx)
+        .await?;
+        if !stats.restored.is_empty() {
+            let shown: Vec<&String> = stats.restored.iter().take(100).collect();
+            append(
+                &mut tx,
+                crate::apply::store::PORTAL_ACTOR,
+                "drift.restored",
+                "cluster",
+                environment,
+                None,
+                Some(json!({ "count": stats.restored.len(), "resources": shown })),
+            )
+            .await?;
+        }
+    }
+    let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+    sqlx::query(
+        "insert into reconcile_run (environment, started_at, acls_seen, topics_seen, restored, unknown, removed, elapsed_ms, error)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(environment)
+    .bind(started_at)
+    .bind(count(stats.acls_seen))
+    .bind(count(stats.topics_seen))
+    .bind(count(stats.restored.len()))
+    .bind(count(findings.len()))
+    .bind(count(stats.removed))
+    .bind(i32::try_from(stats.elapsed_ms).unwrap_or(i32::MAX))
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

@@ -1,0 +1,187 @@
+//! The part of the request page that follows an approval onto Kafka: each step's status (live),
+//! what the grant allows in words, the application's password shown once, and the retry and
+//! revoke actions.
+
+use crate::apply::{
+    ApplyProgress, CredentialState, CredentialView, RetryRequest, RevealCredential, RevokeRequest,
+    RotateCredential,
+};
+use crate::domain::StepStatus;
+use crate::error::AppError;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// The actions the panel offers; created by the page so their results survive refreshes.
+#[derive(Clone, Copy)]
+pub struct ApplyActions {
+    pub reveal: ServerAction<RevealCredential>,
+    pub rotate: ServerAction<RotateCredential>,
+    pub retry: ServerAction<RetryRequest>,
+    pub revoke: ServerAction<RevokeRequest>,
+}
+
+impl ApplyActions {
+    pub fn new() -> Self {
+        Self {
+            reveal: ServerAction::new(),
+            rotate: ServerAction::new(),
+            retry: ServerAction::new(),
+            revoke: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever one of them completes.
+    pub fn versions(&self) -> (usize, usize, usize, usize) {
+        (
+            self.reveal.version().get(),
+            self.rotate.version().get(),
+            self.retry.version().get(),
+            self.revoke.version().get(),
+        )
+    }
+}
+
+impl Default for ApplyActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn step_class(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Done => "step step-done",
+        StepStatus::Failed => "step step-failed",
+        StepStatus::WaitingForCluster => "step step-waiting",
+        StepStatus::Cancelled => "step step-cancelled",
+        StepStatus::Pending => "step",
+    }
+}
+
+fn error_of<T: Clone + Send + Sync + 'static>(
+    action: ServerAction<
+        impl leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Sync + 'static,
+    >,
+) -> impl Fn() -> Option<String> + Copy {
+    move || {
+        action.value().with(|r| {
+            r.as_ref()
+                .and_then(|r| r.as_ref().err().map(|e| e.to_string()))
+        })
+    }
+}
+
+#[component]
+pub fn ApplyPanel(id: Uuid, progress: ApplyProgress, actions: ApplyActions) -> impl IntoView {
+    // The password button waits for JavaScript: a plain form post would use up the one showing
+    // without a page to show it on (it never travels in an address).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let revealed = actions.reveal.value();
+    let reveal_error = error_of(actions.reveal);
+    let rotate_error = error_of(actions.rotate);
+    let retry_error = error_of(actions.retry);
+    let revoke_error = error_of(actions.revoke);
+    let has_steps = !progress.steps.is_empty();
+    view! {
+        <section class="apply" aria-labelledby="apply-title">
+            <h3 id="apply-title">"On Kafka"</h3>
+            {(!progress.grants_in_words.is_empty()).then(|| view! {
+                <ul class="grant-words">
+                    {progress.grants_in_words.iter().cloned().map(|w| view! { <li>{w}</li> }).collect_view()}
+                </ul>
+            })}
+            {has_steps.then(|| view! {
+                <ol class="steps" data-testid="apply-steps" aria-live="polite">
+                    {progress.steps.iter().cloned().map(|step| view! {
+                        <li class=step_class(step.status) data-status=step.status.as_str()>
+                            <span class="step-name">{step.kind.label()} " (" {step.environment.clone()} ")"</span>
+                            ": " <strong>{step.status.label()}</strong>
+                            {step.last_error.filter(|_| !step.status.is_settled() || step.status == StepStatus::Failed).map(|e| view! {
+                                <br/><span class="muted">{format!("Last try: {e} (attempt {})", step.attempts)}</span>
+                            })}
+                        </li>
+                    }).collect_view()}
+                </ol>
+            })}
+            {progress.credentials.iter().cloned().map(|c| view! { <Credential c actions hydrated /> }.into_any()).collect_view()}
+            {move || revealed.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()).map(|secret| view! {
+                <div class="notice secret" role="status" data-testid="revealed-credential">
+                    <p><strong>"Copy this password now."</strong> " It is shown once: the portal does not keep it, and reloading the page will not show it again."</p>
+                    <dl class="facts">
+                        <dt>"Environment"</dt><dd>{secret.environment.clone()}</dd>
+                        <dt>"User name"</dt><dd><code>{secret.principal.clone()}</code></dd>
+                        <dt>"Mechanism"</dt><dd>{secret.mechanism.clone()}</dd>
+                        <dt><label for="revealed-password">"Password"</label></dt>
+                        <dd>
+                            <input id="revealed-password" readonly value=secret.password.clone() size="48" autocomplete="off" spellcheck="false" />
+                            <button type="button" class="secondary" onclick="navigator.clipboard.writeText(document.getElementById('revealed-password').value)">"Copy"</button>
+                        </dd>
+                    </dl>
+                </div>
+            })}
+            {move || reveal_error().or_else(rotate_error).map(|m| view! { <p role="alert" class="error">{m}</p> })}
+            {progress.can_retry.then(|| view! {
+                <ActionForm action=actions.retry>
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <input type="hidden" name="version" value=progress.version.to_string() />
+                    {move || retry_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                    <button type="submit">"Retry the failed steps"</button>
+                </ActionForm>
+            })}
+            {progress.can_revoke.then(|| view! {
+                <details class="revoke">
+                    <summary>"Revoke this access"</summary>
+                    <ActionForm action=actions.revoke>
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <input type="hidden" name="version" value=progress.version.to_string() />
+                        <p>"The application's ACLs for this request are removed from every environment. Its credentials stay for its other grants."</p>
+                        <div class="field">
+                            <label for="revoke-reason">"Reason (optional)"</label>
+                            <input id="revoke-reason" name="reason" maxlength="2000" />
+                        </div>
+                        {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                        <button type="submit" class="danger">"Revoke access"</button>
+                    </ActionForm>
+                </details>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Credential(c: CredentialView, actions: ApplyActions, hydrated: RwSignal<bool>) -> impl IntoView {
+    let words = match c.state {
+        CredentialState::NotYetCreated => "Its password is being created.",
+        CredentialState::ReadyToShow => "A new password is ready. It can be shown once.",
+        CredentialState::Shown => {
+            "Its password was shown once already; the portal does not keep it."
+        }
+        CredentialState::Rotating => "A new password is being set.",
+    };
+    let environment = c.environment.clone();
+    let environment_again = c.environment.clone();
+    view! {
+        <div class="credential" data-testid=format!("credential-{}", c.environment)>
+            <p>
+                "Application user " <code>{format!("User:{}", c.principal)}</code>
+                " in " {c.environment.clone()} ": " {words}
+            </p>
+            {(c.can_manage && c.state == CredentialState::ReadyToShow).then(|| view! {
+                <ActionForm action=actions.reveal>
+                    <input type="hidden" name="application" value=c.application_id.to_string() />
+                    <input type="hidden" name="environment" value=environment />
+                    <button type="submit" disabled=move || !hydrated.get()>"Show the password once"</button>
+                    <noscript>" Showing a password needs JavaScript, so that it never travels in a page address."</noscript>
+                </ActionForm>
+            })}
+            {(c.can_manage && c.state == CredentialState::Shown).then(|| view! {
+                <ActionForm action=actions.rotate>
+                    <input type="hidden" name="application" value=c.application_id.to_string() />
+                    <input type="hidden" name="environment" value=environment_again />
+                    <p class="hint">"Rotating sets a new password. The old password stops working as soon as the cluster has the new one, so update every client of this application."</p>
+                    <button type="submit" class="secondary">"Rotate the password"</button>
+                </ActionForm>
+            })}
+        </div>
+    }
+}

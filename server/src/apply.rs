@@ -1,0 +1,484 @@
+//! Applies approved requests to Kafka. The approval wrote its steps (`apply_step`) in the same
+//! transaction; workers here claim one step at a time (`FOR UPDATE SKIP LOCKED`, held for the
+//! length of the Kafka call), run it, and settle it in that transaction. A worker that dies
+//! releases its step with its connection, and every step is idempotent, so a step that ran
+//! against the cluster but was not recorded simply runs again.
+
+use crate::config::Settings;
+use crate::kafka::admin::{
+    AclBinding, AclFilter, AclOperation, AclPermission, AdminError, KafkaAdmin, PatternType,
+    ResourceType, TopicSpec,
+};
+use anyhow::Context;
+use app::apply::store::{self, ClaimedStep, GrantAcl, TopicWanted};
+use app::credentials::{CredentialVault, generate_password, seal_context};
+use app::domain::StepKind;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApplySettings {
+    pub enabled: bool,
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub max_attempts: i32,
+    pub operation_timeout_ms: u64,
+    pub reconcile_interval_seconds: u64,
+    pub replication_factor: i32,
+    pub min_insync_replicas: i32,
+}
+
+/// One admin client per configured environment.
+#[derive(Clone)]
+pub struct Clusters {
+    admins: Arc<BTreeMap<String, KafkaAdmin>>,
+}
+
+impl Clusters {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let timeout = Duration::from_millis(settings.apply.operation_timeout_ms);
+        let mut admins = BTreeMap::new();
+        for (name, env) in settings.environments() {
+            let admin = KafkaAdmin::new(&crate::kafka::client_config(env), timeout)
+                .with_context(|| format!("creating the Kafka admin client for {name}"))?;
+            admins.insert(name.to_owned(), admin);
+        }
+        Ok(Self {
+            admins: Arc::new(admins),
+        })
+    }
+
+    pub fn get(&self, environment: &str) -> Option<&KafkaAdmin> {
+        self.admins.get(environment)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.admins.keys().map(String::as_str)
+    }
+}
+
+/// The ACLs a grant needs. Literal unless the approval named a group prefix. Kafka 3 and later
+/// let an idempotent producer write with WRITE on the topic alone, so no cluster-wide
+/// IDEMPOTENT_WRITE is granted.
+pub fn grant_bindings(grant: &GrantAcl) -> Vec<AclBinding> {
+    let principal = format!("User:{}", grant.principal);
+    let allow = |resource_type, resource_name: &str, pattern, operation| AclBinding {
+        resource_type,
+        resource_name: resource_name.to_owned(),
+        pattern,
+        principal: principal.clone(),
+        host: "*".to_owned(),
+        operation,
+        permission: AclPermission::Allow,
+    };
+    let topic = |op| allow(ResourceType::Topic, &grant.topic, PatternType::Literal, op);
+    match grant.role.as_str() {
+        "producer" => vec![topic(AclOperation::Write), topic(AclOperation::Describe)],
+        _ => {
+            let mut acls = vec![topic(AclOperation::Read), topic(AclOperation::Describe)];
+            if let Some(group) = &grant.consumer_group {
+                let pattern = if grant.consumer_group_is_prefix {
+                    PatternType::Prefixed
+                } else {
+                    PatternType::Literal
+                };
+                acls.push(allow(
+                    ResourceType::Group,
+                    group,
+                    pattern,
+                    AclOperation::Read,
+                ));
+            }
+            acls
+        }
+    }
+}
+
+/// The topic as the cluster should have it: replication capped to the brokers present.
+pub fn topic_spec(topic: &TopicWanted, settings: &ApplySettings, brokers: usize) -> TopicSpec {
+    let brokers = i32::try_from(brokers.max(1)).unwrap_or(i32::MAX);
+    let replication_factor = settings.replication_factor.clamp(1, brokers);
+    let min_insync = settings.min_insync_replicas.clamp(1, replication_factor);
+    TopicSpec {
+        name: topic.name.clone(),
+        partitions: topic.partitions,
+        replication_factor,
+        configs: vec![
+            ("retention.ms".into(), topic.retention_ms.to_string()),
+            ("cleanup.policy".into(), topic.kafka_cleanup_policy().into()),
+            ("min.insync.replicas".into(), min_insync.to_string()),
+        ],
+    }
+}
+
+/// Why a step did not complete; the message is shown to people.
+#[derive(Debug)]
+struct StepError {
+    transient: bool,
+    message: String,
+}
+
+impl From<AdminError> for StepError {
+    fn from(error: AdminError) -> Self {
+        Self {
+            transient: error.is_transient(),
+            message: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Idle,
+    Applied,
+    /// Not done; tried again later (or failed for good).
+    NotApplied,
+}
+
+#[derive(Clone)]
+pub struct ApplyWorker {
+    db: PgPool,
+    clusters: Clusters,
+    vault: CredentialVault,
+    settings: ApplySettings,
+}
+
+impl ApplyWorker {
+    pub fn new(
+        db: PgPool,
+        clusters: Clusters,
+        vault: CredentialVault,
+        settings: ApplySettings,
+    ) -> Self {
+        Self {
+            db,
+            clusters,
+            vault,
+            settings,
+        }
+    }
+
+    /// Runs until `stop` turns true, waking on `wake` (LISTEN/NOTIFY) or the polling interval.
+    pub async fn run_until_stopped(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.settings.poll_interval_ms);
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let pause = match self.try_once().await {
+                Ok(Outcome::Idle) => idle,
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "apply worker step failed");
+                    idle
+                }
+            };
+            if !pause.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = wake.notified() => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims and runs at most one due step.
+    pub async fn try_once(&self) -> anyhow::Result<Outcome> {
+        let mut tx = self.db.begin().await.context("starting a transaction")?;
+        let Some(step) = store::claim(&mut tx).await.context("claiming a step")? else {
+            return Ok(Outcome::Idle);
+        };
+        let result = self.execute(&mut tx, &step).await?;
+        let outcome = match result {
+            Ok(()) => {
+                store::step_done(&mut tx, &step)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("settling a step: {e}"))?;
+                tracing::info!(step.id = %step.id, step.kind = step.kind, environment = step.environment, "step applied");
+                Outcome::Applied
+            }
+            Err(error) => {
+                let status = store::step_failed(
+                    &mut tx,
+                    &step,
+                    error.transient,
+                    &error.message,
+                    self.settings.max_attempts,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("recording a failed step: {e}"))?;
+                tracing::warn!(
+                    step.id = %step.id,
+                    step.kind = step.kind,
+                    environment = step.environment,
+                    status = status.as_str(),
+                    error = error.message,
+                    "step not applied"
+                );
+                Outcome::NotApplied
+            }
+        };
+        tx.commit().await.context("committing a step")?;
+        Ok(outcome)
+    }
+
+    /// Runs one step against its cluster. The outer error is the database's; the inner one is
+    /// the step's own outcome.
+    async fn execute(
+        &self,
+        conn: &mut PgConnection,
+        step: &ClaimedStep,
+    ) -> anyhow::Result<Result<(), StepError>> {
+        let refuse = |message: String| {
+            Ok(Err(StepError {
+                transient: false,
+                message,
+            }))
+        };
+        let kind = match step.kind() {
+            Ok(kind) => kind,
+            Err(m) => return refuse(m),
+        };
+        let Some(admin) = self.clusters.get(&step.environment) else {
+            return refuse(format!(
+                "environment {} is not configured on this server",
+                step.environment
+            ));
+        };
+        let result = match kind {
+            StepKind::CreateTopic | StepKind::SetTopicConfigs => {
+                let Some(topic) = step.topic_id else {
+                    return refuse("the step names no topic".into());
+                };
+                let wanted = store::topic_wanted(conn, topic)
+                    .await
+                    .context("loading the topic")?;
+                if kind == StepKind::CreateTopic {
+                    self.create_topic(admin, &wanted).await
+                } else {
+                    set_topic_configs(admin, &wanted).await
+                }
+            }
+            StepKind::CreateCredentials | StepKind::RotateCredentials => {
+                let Some(application) = step.application_id else {
+                    return refuse("the step names no application".into());
+                };
+                let (principal, has_credential) =
+                    store::principal_of(conn, application, &step.environment)
+                        .await
+                        .context("loading the principal")?;
+                if kind == StepKind::CreateCredentials && has_credential {
+                    return Ok(Ok(()));
+                }
+                let password = generate_password();
+                if let Err(error) = admin.upsert_scram_credential(&principal, &password).await {
+                    return Ok(Err(error.into()));
+                }
+                let sealed = self
+                    .vault
+                    .seal(&password, &seal_context(application, &step.environment));
+                store::store_credential(conn, application, &step.environment, &sealed)
+                    .await
+                    .context("keeping the new password for its team")?;
+                Ok(())
+            }
+            StepKind::CreateAcls => {
+                let Some(grant) = step.grant_id else {
+                    return refuse("the step names no grant".into());
+                };
+                let grant = store::grant_acl(conn, grant)
+                    .await
+                    .context("loading the grant")?;
+                admin
+                    .create_acls(&grant_bindings(&grant))
+                    .await
+                    .map_err(StepError::from)
+            }
+            StepKind::DeleteAcls => {
+                let Some(grant) = step.grant_id else {
+                    return refuse("the step names no grant".into());
+                };
+                let grant = store::grant_acl(conn, grant)
+                    .await
+                    .context("loading the grant")?;
+                // Bindings another live grant of the same principal also needs stay.
+                let keep: BTreeSet<AclBinding> = store::other_live_grants(conn, &grant)
+                    .await
+                    .context("loading the principal's other grants")?
+                    .iter()
+                    .flat_map(grant_bindings)
+                    .collect();
+                let filters: Vec<AclFilter> = grant_bindings(&grant)
+                    .iter()
+                    .filter(|b| !keep.contains(*b))
+                    .map(AclFilter::from)
+                    .collect();
+                if filters.is_empty() {
+                    Ok(())
+                } else {
+                    admin
+                        .delete_acls(&filters)
+                        .await
+                        .map(|_| ())
+                        .map_err(StepError::from)
+                }
+            }
+        };
+        Ok(result)
+    }
+
+    async fn create_topic(
+        &self,
+        admin: &KafkaAdmin,
+        wanted: &TopicWanted,
+    ) -> Result<(), StepError> {
+        let brokers = admin.broker_count().await?;
+        admin
+            .create_topic(&topic_spec(wanted, &self.settings, brokers))
+            .await?;
+        Ok(())
+    }
+}
+
+async fn set_topic_configs(admin: &KafkaAdmin, wanted: &TopicWanted) -> Result<(), StepError> {
+    admin
+        .set_topic_configs(
+            &wanted.name,
+            &[
+                ("retention.ms".into(), wanted.retention_ms.to_string()),
+                (
+                    "cleanup.policy".into(),
+                    wanted.kafka_cleanup_policy().into(),
+                ),
+            ],
+        )
+        .await?;
+    let current = admin.describe_topic(&wanted.name, &[]).await?;
+    let wanted_partitions = usize::try_from(wanted.partitions).unwrap_or(1);
+    match current {
+        Some(state) if state.partitions < wanted_partitions => {
+            admin
+                .add_partitions(&wanted.name, wanted_partitions)
+                .await?;
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => Err(StepError {
+            transient: true,
+            message: "the topic is not visible on the cluster yet".into(),
+        }),
+    }
+}
+
+/// Listens for `channel` notifications and wakes everyone waiting on the returned handle.
+/// Reconnects after a lost connection; the workers' polling covers the gap.
+pub fn listen(db: PgPool, channel: &'static str, mut stop: watch::Receiver<bool>) -> Arc<Notify> {
+    let wake = Arc::new(Notify::new());
+    let waker = wake.clone();
+    tokio::spawn(async move {
+        loop {
+            let listener = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&db).await?;
+                listener.listen(channel).await?;
+                loop {
+                    listener.recv().await?;
+                    waker.notify_waiters();
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            tokio::select! {
+                result = listener => {
+                    if let Err(error) = result {
+                        tracing::warn!(%error, channel, "LISTEN connection lost; polling until it is back");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    wake
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn grant(role: &str, group: Option<&str>, prefix: bool) -> GrantAcl {
+        GrantAcl {
+            grant_id: Uuid::nil(),
+            environment: "sandbox".into(),
+            principal: "team.app.sandbox".into(),
+            role: role.into(),
+            topic: "orders".into(),
+            consumer_group: group.map(str::to_owned),
+            consumer_group_is_prefix: prefix,
+        }
+    }
+
+    #[test]
+    fn producers_get_write_and_describe_on_the_topic_only() {
+        let acls = grant_bindings(&grant("producer", None, false));
+        let ops: Vec<_> = acls.iter().map(|a| a.operation).collect();
+        assert_eq!(ops, vec![AclOperation::Write, AclOperation::Describe]);
+        assert!(acls.iter().all(|a| a.resource_type == ResourceType::Topic
+            && a.pattern == PatternType::Literal
+            && a.principal == "User:team.app.sandbox"
+            && a.permission == AclPermission::Allow));
+    }
+
+    #[test]
+    fn consumers_get_read_on_the_topic_and_their_group() {
+        let literal = grant_bindings(&grant("consumer", Some("billing"), false));
+        assert_eq!(literal.len(), 3);
+        assert_eq!(literal[2].resource_type, ResourceType::Group);
+        assert_eq!(literal[2].pattern, PatternType::Literal);
+        assert_eq!(literal[2].operation, AclOperation::Read);
+        let prefixed = grant_bindings(&grant("consumer", Some("billing-"), true));
+        assert_eq!(prefixed[2].pattern, PatternType::Prefixed);
+        assert!(!literal.iter().any(|a| a.operation == AclOperation::Write));
+    }
+
+    #[test]
+    fn replication_is_capped_to_the_brokers_present() {
+        let settings = ApplySettings {
+            enabled: true,
+            workers: 1,
+            poll_interval_ms: 1000,
+            max_attempts: 5,
+            operation_timeout_ms: 1000,
+            reconcile_interval_seconds: 0,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+        };
+        let topic = TopicWanted {
+            name: "orders".into(),
+            partitions: 6,
+            retention_ms: 86_400_000,
+            cleanup_policy: "compact_delete".into(),
+        };
+        let one = topic_spec(&topic, &settings, 1);
+        assert_eq!(one.replication_factor, 1);
+        assert!(
+            one.configs
+                .contains(&("min.insync.replicas".into(), "1".into()))
+        );
+        assert!(
+            one.configs
+                .contains(&("cleanup.policy".into(), "compact,delete".into()))
+        );
+        let five = topic_spec(&topic, &settings, 5);
+        assert_eq!(five.replication_factor, 3);
+        assert!(
+            five.configs
+                .contains(&("min.insync.replicas".into(), "2".into()))
+        );
+    }
+}

@@ -1,0 +1,564 @@
+//! Approvals reach the real clusters: a client with the application's SCRAM credentials can
+//! produce or consume after approval and not after revocation; another application is refused;
+//! a worker that dies mid-step leaves nothing half done; drift is restored or reported.
+
+use crate::fixtures::{decide, governance};
+use crate::helpers::{Form, TestApp, settings, user};
+use app::domain::Role;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use secrecy::SecretString;
+use server::apply::{ApplyWorker, Clusters, Outcome};
+use server::config::{KafkaEnvironmentSettings, Settings};
+use server::kafka::admin::{AclFilter, KafkaAdmin, TopicSpec};
+use server::kafka::client_config_as;
+use server::reconcile::Reconciler;
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Names unique to one test, so tests sharing the cluster never see each other's grants.
+struct World {
+    owners: String,
+    requesters: String,
+    app: Uuid,
+    app_name: String,
+    other_app: Uuid,
+    topic: String,
+}
+
+async fn world(pool: &PgPool) -> World {
+    let tag = &Uuid::new_v4().simple().to_string()[..10];
+    let w = World {
+        owners: format!("own-{tag}"),
+        requesters: format!("req-{tag}"),
+        app: Uuid::new_v4(),
+        app_name: format!("Ledger {tag}"),
+        other_app: Uuid::new_v4(),
+        topic: format!("orders_applied_{tag}"),
+    };
+    sqlx::raw_sql(&format!(
+        "insert into team (slug, display_name) values ('{o}', 'Owners'), ('{r}', 'Requesters');
+         insert into application (id, team_slug, name, system_registration_id, security_package_id,
+                fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii,
+                hosting_location, technical_contact, product_contact) values
+            ('{a}', '{r}', '{n}', 'SR-1', 'SP-1', 'low', 'granted', '2026-01-15', 'completed', false,
+                'cloud_account', 'dev@example.test', 'owner@example.test'),
+            ('{b}', '{r}', 'Other {n}', 'SR-2', 'SP-2', 'low', 'granted', '2026-01-15', 'completed', false,
+                'cloud_account', 'dev@example.test', 'owner@example.test');
+         insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
+                data_classification, contains_pii, partitions, retention_ms, cleanup_policy) values
+            (gen_random_uuid(), '{t}', 'Order applied', 'An order reached the ledger.', 'orders',
+                'production', '{o}', 'low', false, 2, 604800000, 'delete');
+         insert into topic_environment (topic_id, environment) select id, 'sandbox' from topic;",
+        o = w.owners,
+        r = w.requesters,
+        a = w.app,
+        b = w.other_app,
+        n = w.app_name,
+        t = w.topic,
+    ))
+    .execute(pool)
+    .await
+    .expect("world");
+    w
+}
+
+fn sandbox(settings: &Settings) -> KafkaEnvironmentSettings {
+    settings.kafka.environments["sandbox"].clone()
+}
+
+fn worker(pool: &PgPool, settings: &Settings) -> ApplyWorker {
+    ApplyWorker::new(
+        pool.clone(),
+        Clusters::from_settings(settings).expect("clusters"),
+        app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
+            .expect("key"),
+        settings.apply.clone(),
+    )
+}
+
+/// Runs the worker until nothing is due.
+async fn drain(worker: &ApplyWorker) -> usize {
+    let mut applied = 0;
+    for _ in 0..200 {
+        match worker.try_once().await.expect("worker step") {
+            Outcome::Idle => return applied,
+            Outcome::Applied => applied += 1,
+            Outcome::NotApplied => panic!("a step was not applied"),
+        }
+    }
+    panic!("the worker never ran out of steps");
+}
+
+fn admin(settings: &Settings) -> KafkaAdmin {
+    KafkaAdmin::new(
+        &server::kafka::client_config(&sandbox(settings)),
+        Duration::from_secs(10),
+    )
+    .expect("admin")
+}
+
+async fn create_topic(settings: &Settings, name: &str) {
+    admin(settings)
+        .create_topic(&TopicSpec {
+            name: name.to_owned(),
+            partitions: 1,
+            replication_factor: 1,
+            configs: vec![],
+        })
+        .await
+        .expect("topic");
+}
+
+fn producer(env: &KafkaEnvironmentSettings, user: &str, password: &str) -> FutureProducer {
+    let mut config = client_config_as(env, user, password);
+    config
+        .set("message.timeout.ms", "4000")
+        .set("enable.idempotence", "true");
+    config.create().expect("producer")
+}
+
+/// Produces one record; the error code when the broker refuses.
+async fn produce(
+    env: &KafkaEnvironmentSettings,
+    user: &str,
+    password: &str,
+    topic: &str,
+) -> Result<(), RDKafkaErrorCode> {
+    let producer = producer(env, user, password);
+    producer
+        .send(
+            FutureRecord::to(topic).key("k").payload("v"),
+            Duration::from_secs(5),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| match e {
+            KafkaError::MessageProduction(code) => code,
+            other => other.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail),
+        })
+}
+
+/// ACL changes reach the broker a moment after the controller commits them.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("{what}: not within 20 s");
+}
+
+async fn state(pool: &PgPool, id: Uuid) -> (String, i32) {
+    sqlx::query_as("select state::text, version from access_request where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("request")
+}
+
+/// Submits and fully approves an access request for the world's application in the sandbox.
+async fn approved_request(app: &TestApp, w: &World, kind: &str, group: &str) -> Uuid {
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let form = Form::new()
+        .field("input[kind]", kind)
+        .field("input[topic]", &w.topic)
+        .field("input[application]", w.app.to_string())
+        .field("input[environments][]", "sandbox")
+        .field("input[consumer_group]", group)
+        .field(
+            "input[group_is_prefix]",
+            if group.ends_with('-') { "1" } else { "" },
+        )
+        .field(
+            "input[purpose]",
+            "Record every applied order in the ledger.",
+        )
+        .field("input[expiry]", "");
+    let answer = app.answer("requests/access", Some(&rita), form).await;
+    answer.expect_status(200);
+    let id: Uuid = serde_json::from_value(answer.json()).expect("id");
+    let otto = app
+        .session_cookie_for(&user(
+            "otto",
+            &[Role::Member, Role::TeamApprover],
+            &[&w.owners],
+        ))
+        .await;
+    decide(app, &otto, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    decide(app, &gwen, id, 2, "approve", "")
+        .await
+        .expect_status(200);
+    id
+}
+
+async fn reveal(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
+    app.answer(
+        "apply/reveal-credential",
+        Some(cookie),
+        Form::new()
+            .field("application", w.app.to_string())
+            .field("environment", "sandbox"),
+    )
+    .await
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_approved_producer_can_write_another_application_cannot_and_revocation_takes_it_away(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let env = sandbox(&settings);
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let worker = worker(&pool, &settings);
+
+    let id = approved_request(&app, &w, "producer_access", "").await;
+    assert_eq!(state(&pool, id).await.0, "applying");
+    let applied = drain(&worker).await;
+    assert_eq!(applied, 2, "credentials, then ACLs");
+    assert_eq!(state(&pool, id).await.0, "active");
+
+    // The password is shown once to the owning team, never to anyone else, never twice.
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let outsider = app
+        .session_cookie_for(&user("olga", &[Role::Member], &[&w.owners]))
+        .await;
+    reveal(&app, &w, &outsider).await.expect_status(404);
+    let shown = reveal(&app, &w, &rita).await;
+    shown.expect_status(200);
+    let secret = shown.json();
+    let principal = secret["principal"].as_str().expect("principal").to_owned();
+    let password = secret["password"].as_str().expect("password").to_owned();
+    assert_eq!(
+        principal,
+        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+    );
+    assert!(password.len() >= 40);
+    let again = reveal(&app, &w, &rita).await;
+    again.expect_status(409);
+    assert!(again.conflict().contains("already shown"), "{}", again.body);
+    let stored: i64 = sqlx::query_scalar("select count(*) from credential_reveal")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        stored, 0,
+        "nothing of the password is kept after it was shown"
+    );
+
+    eventually("the approved producer writes", || {
+        let (env, principal, password, topic) = (
+            env.clone(),
+            principal.clone(),
+            password.clone(),
+            w.topic.clone(),
+        );
+        async move { produce(&env, &principal, &password, &topic).await.is_ok() }
+    })
+    .await;
+
+    // Another application, with valid credentials of its own, is refused.
+    let other = format!("{principal}-other");
+    let other_password = SecretString::from("other-app-password-123".to_owned());
+    admin(&settings)
+        .upsert_scram_credential(&other, &other_password)
+        .await
+        .expect("other credential");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        produce(&env, &other, "other-app-password-123", &w.topic).await,
+        Err(RDKafkaErrorCode::TopicAuthorizationFailed)
+    );
+
+    // Revoked by the team: the ACLs go, and the same client is refused.
+    let version = state(&pool, id).await.1;
+    let revoked = app
+        .answer(
+            "apply/revoke",
+            Some(&rita),
+            Form::new()
+                .field("id", id.to_string())
+                .field("version", version.to_string())
+                .field("reason", "The ledger moved to another topic."),
+        )
+        .await;
+    revoked.expect_status(200);
+    assert_eq!(revoked.json(), "revoked");
+    assert_eq!(drain(&worker).await, 1, "one removal step");
+    eventually("the revoked producer is refused", || {
+        let (env, principal, password, topic) = (
+            env.clone(),
+            principal.clone(),
+            password.clone(),
+            w.topic.clone(),
+        );
+        async move {
+            produce(&env, &principal, &password, &topic).await
+                == Err(RDKafkaErrorCode::TopicAuthorizationFailed)
+        }
+    })
+    .await;
+    let left = admin(&settings)
+        .describe_acls(&AclFilter {
+            principal: Some(format!("User:{principal}")),
+            ..AclFilter::default()
+        })
+        .await
+        .expect("describe");
+    assert!(left.is_empty(), "{left:?}");
+    let _ = admin(&settings).delete_scram_credential(&other).await;
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_approved_consumer_reads_with_its_group_prefix_and_expiry_takes_it_away(pool: PgPool) {
+    let settings = settings();
+    let env = sandbox(&settings);
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let worker = worker(&pool, &settings);
+    let id = approved_request(&app, &w, "consumer_access", "ledger-").await;
+    drain(&worker).await;
+    assert_eq!(state(&pool, id).await.0, "active");
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let secret = reveal(&app, &w, &rita).await;
+    secret.expect_status(200);
+    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
+    let password = secret.json()["password"].as_str().expect("p").to_owned();
+    // Something to read, written by the portal's principal.
+    let portal_env = sandbox(&settings);
+    let portal = producer(
+        &portal_env,
+        &portal_env.sasl_username,
+        secrecy::ExposeSecret::expose_secret(&portal_env.sasl_password),
+    );
+    portal
+        .send(
+            FutureRecord::to(&w.topic).key("k").payload("hello"),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("seed record");
+
+    let consume = |group: String| {
+        let (env, principal, password, topic) = (
+            env.clone(),
+            principal.clone(),
+            password.clone(),
+            w.topic.clone(),
+        );
+        async move {
+            let mut config = client_config_as(&env, &principal, &password);
+            config
+                .set("group.id", &group)
+                .set("auto.offset.reset", "earliest")
+                .set("enable.auto.commit", "false");
+            let consumer: StreamConsumer = config.create().expect("consumer");
+            consumer.subscribe(&[&topic]).expect("subscribe");
+            match tokio::time::timeout(Duration::from_secs(6), consumer.recv()).await {
+                Ok(Ok(message)) => Ok(message.payload().map(<[u8]>::to_vec)),
+                Ok(Err(e)) => Err(e.rdkafka_error_code()),
+                Err(_) => Err(None),
+            }
+        }
+    };
+    eventually(
+        "the consumer reads with a group under its prefix",
+        || async move { consume("ledger-nightly".into()).await == Ok(Some(b"hello".to_vec())) },
+    )
+    .await;
+    assert!(
+        consume("someone-elses-group".into()).await.is_err(),
+        "a group outside the approved prefix is refused"
+    );
+
+    // The grant's date passes: the reconciler's expiry revokes it and the worker removes the ACLs.
+    sqlx::query("update access_grant set expires_on = current_date - 1 where request_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("backdate");
+    let expired = app::apply::store::expire_grants(&pool)
+        .await
+        .expect("expire");
+    assert_eq!(expired, 1);
+    assert_eq!(state(&pool, id).await.0, "expired");
+    drain(&worker).await;
+    eventually("the expired consumer is refused", || async move {
+        consume("ledger-nightly".into()).await.is_err()
+    })
+    .await;
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_worker_that_dies_mid_step_leaves_the_step_to_the_next_one_which_applies_it_once(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let id = approved_request(&app, &w, "producer_access", "").await;
+
+    // A worker claims the first step and dies before recording anything: its transaction and
+    // connection end, as they do when the process is killed.
+    {
+        let mut dying = pool.begin().await.expect("tx");
+        let claimed = app::apply::store::claim(&mut dying).await.expect("claim");
+        assert!(claimed.is_some());
+        // While it holds the step, no other worker can take it.
+        let mut other = pool.begin().await.expect("tx");
+        let second = app::apply::store::claim(&mut other).await.expect("claim");
+        assert!(
+            second.is_none(),
+            "the held step and the one after it are not claimable"
+        );
+        drop(other);
+        drop(dying);
+    }
+    let worker = worker(&pool, &settings);
+    assert_eq!(drain(&worker).await, 2);
+    assert_eq!(state(&pool, id).await.0, "active");
+    let attempts: Vec<(String, i32)> = sqlx::query_as(
+        "select status::text, attempts from apply_step where request_id = $1 order by position",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .expect("steps");
+    assert_eq!(attempts, vec![("done".into(), 1), ("done".into(), 1)]);
+    let applied: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where entity_id = $1 and action = 'request.applied'",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(applied, 1, "applied exactly once");
+    let principal = app::domain::principal_name(&w.requesters, &w.app_name, "sandbox");
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_is_reported(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let w = world(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let worker = worker(&pool, &settings);
+    let reconciler = Reconciler::new(
+        pool.clone(),
+        Clusters::from_settings(&settings).expect("clusters"),
+        settings.apply.clone(),
+    );
+    // The catalog topic does not exist on the cluster yet: the first pass creates it.
+    let first = reconciler.run_once("sandbox").await.expect("first pass");
+    assert!(
+        first.restored.contains(&format!("topic:{}", w.topic)),
+        "{:?}",
+        first.restored
+    );
+    let id = approved_request(&app, &w, "producer_access", "").await;
+    drain(&worker).await;
+    assert_eq!(state(&pool, id).await.0, "active");
+
+    let principal = format!(
+        "User:{}",
+        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+    );
+    let mine = AclFilter {
+        principal: Some(principal.clone()),
+        ..AclFilter::default()
+    };
+    let kafka = admin(&settings);
+    let granted = kafka.describe_acls(&mine).await.expect("describe");
+    assert_eq!(granted.len(), 2);
+    // Behind the portal's back: one of its ACLs deleted, and an unknown one added.
+    kafka
+        .delete_acls(&[AclFilter::from(&granted[0])])
+        .await
+        .expect("delete");
+    let mut stranger = granted[0].clone();
+    stranger.principal = format!("User:stranger-{}", Uuid::new_v4().simple());
+    kafka
+        .create_acls(std::slice::from_ref(&stranger))
+        .await
+        .expect("add");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let pass = reconciler.run_once("sandbox").await.expect("pass");
+    assert!(
+        pass.restored.iter().any(|k| k.contains(&principal)),
+        "{:?}",
+        pass.restored
+    );
+    eventually("the deleted ACL is back", || {
+        let (kafka, mine) = (kafka.clone(), mine.clone());
+        async move { kafka.describe_acls(&mine).await.is_ok_and(|a| a.len() == 2) }
+    })
+    .await;
+    let reported: Vec<(Uuid, String)> = sqlx::query_as(
+        "select id, description from drift_finding where resolved_at is null and resource_key like $1",
+    )
+    .bind(format!("%{}%", stranger.principal))
+    .fetch_all(&pool)
+    .await
+    .expect("findings");
+    assert_eq!(reported.len(), 1, "the unknown ACL is reported once");
+    assert!(reported[0].1.contains(&stranger.principal));
+
+    // An admin removes it: the next pass deletes it from the cluster, audited.
+    let ada = app.session_cookie_for(&crate::fixtures::admin()).await;
+    app.answer(
+        "drift/resolve",
+        Some(&ada),
+        Form::new()
+            .field("id", reported[0].0.to_string())
+            .field("action", "remove"),
+    )
+    .await
+    .expect_status(200);
+    let removed = reconciler.run_once("sandbox").await.expect("pass");
+    assert_eq!(removed.removed, 1);
+    let left = kafka
+        .describe_acls(&AclFilter {
+            principal: Some(stranger.principal.clone()),
+            ..AclFilter::default()
+        })
+        .await
+        .expect("describe");
+    assert!(left.is_empty(), "{left:?}");
+    let audited: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where entity_type = 'drift_finding' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, vec!["drift.removal_requested", "drift.removed"]);
+    let _ = kafka
+        .delete_scram_credential(principal.trim_start_matches("User:"))
+        .await;
+}
