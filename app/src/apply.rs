@@ -27,14 +27,14 @@ pub struct StepView {
 /// Where an application's password for one environment stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CredentialState {
-    /// Not created on the cluster yet.
-    NotYetCreated,
-    /// Created; the password waits to be shown once.
+    /// No password on the cluster, and none on its way.
+    Missing,
+    /// A password is being set on the cluster.
+    Setting,
+    /// Set; the password waits to be shown once.
     ReadyToShow,
-    /// Shown already (or created before); only a rotation gives a new one.
+    /// Shown already; only a rotation gives a new one.
     Shown,
-    /// A new password is being set.
-    Rotating,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ impl ApplyProgress {
             || self
                 .credentials
                 .iter()
-                .any(|c| c.state == CredentialState::Rotating)
+                .any(|c| c.state == CredentialState::Setting)
     }
 }
 

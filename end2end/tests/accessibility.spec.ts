@@ -24,6 +24,12 @@ test('every signed-in page has no serious accessibility violations', async ({ pa
     await expect(page.getByRole('heading', { level: 1, name: area })).toBeVisible();
     await expectNoSeriousA11yViolations(page);
   }
+  // The Drift page, reached from Admin: the latest check of each cluster and what it found.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.getByRole('link', { name: 'Compare the clusters with the portal' }).click();
+  await expect(page.getByRole('heading', { level: 2, name: 'Drift' })).toBeVisible();
+  await expect(page.getByTestId('reconcile-runs').getByRole('row')).toHaveCount(3);
+  await expectNoSeriousA11yViolations(page);
   expect(panics).toEqual([]);
 });
 
@@ -35,6 +41,8 @@ test('the topic page, the request form and a request page have no serious access
     ['/requests/new', 'New access request'],
     ['/requests/new-topic', 'Propose a new topic'],
     ['/notifications', 'Notifications'],
+    // A seeded request that is active on Kafka, with what its grant allows.
+    ['/requests/b0000000-0000-4000-8000-000000000001', /Consumer access/],
     // A seeded request that was declined, with its reason and timeline.
     ['/requests/b0000000-0000-4000-8000-000000000003', /Consumer access/],
   ] as const) {

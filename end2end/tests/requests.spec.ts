@@ -51,8 +51,11 @@ for (const js of [true, false]) {
     await approveAs(browser, omar, requestUrl, 'Owning team', js);
     await approveAs(browser, gary, requestUrl, 'Governance', js);
 
-    await requester.reload();
-    await expect(requester.getByTestId('request-state')).toHaveText('Approved');
+    // The approval is applied to Kafka by the portal's workers within moments.
+    await expect(async () => {
+      await requester.reload();
+      await expect(requester.getByTestId('request-state')).toHaveText('Active', { timeout: 1_000 });
+    }).toPass({ timeout: 20_000 });
     await expect(requester.getByRole('list').filter({ hasText: 'Owning team' })).toContainText('approved by Omar Haddad');
     await expect(requester.getByRole('list').filter({ hasText: 'Governance' })).toContainText('approved by Gary Chen');
 
@@ -133,7 +136,7 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await signIn(approver, gary);
   await approver.goto(requestUrl);
   await approver.getByRole('region', { name: 'Your decision (Governance)' }).getByRole('button', { name: 'Approve' }).click();
-  await expect(approver.getByTestId('request-state')).toHaveText('Approved');
+  await expect(approver.getByTestId('request-state')).toHaveText(/Applying to Kafka|Active/);
   await approver.context().close();
 
   await page.goto(`/catalog/${name}`);
@@ -162,4 +165,54 @@ test('a member registers an application with its compliance facts and can then r
   await page.getByRole('button', { name: 'Register' }).click();
   await expect(page).toHaveURL(/\/requests\/new$/);
   await expect(page.getByLabel('Application').locator('option', { hasText: name })).toHaveCount(1);
+});
+
+test('an approved request is applied to Kafka step by step, and its password is shown once', async ({ browser, page }) => {
+  const name = `Status Relay ${Date.now()}`;
+  await signIn(page, maria);
+  await page.goto('/requests/new-application');
+  await page.getByLabel('Team').selectOption('claims-status');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('System registration id').fill('SR-20990');
+  await page.getByLabel('Security package id').fill('SP-1191');
+  await page.getByLabel('FISMA rating').selectOption('moderate');
+  await page.getByLabel('Authority to operate').selectOption('granted');
+  await page.getByLabel('ATO date').fill('2026-05-01');
+  await page.getByLabel('Technical contact (email)').fill('relay-dev@example.test');
+  await page.getByLabel('Product contact (email)').fill('relay-owner@example.test');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/requests\/new$/);
+
+  await page.goto('/requests/new?topic=submission_trace_form_status_change&kind=producer_access');
+  await page.getByLabel('Application').selectOption({ label: `${name} (claims-status)` });
+  await page.getByLabel(/^Sandbox/).check();
+  await page.getByLabel('Purpose').fill('Relay status changes to the case-management system as they happen.');
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  await expect(page).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
+  const requestUrl = page.url();
+
+  await approveAs(browser, omar, requestUrl, 'Owning team', true);
+  await approveAs(browser, gary, requestUrl, 'Governance', true);
+
+  // The page follows the steps live, without a reload.
+  await page.reload();
+  const steps = page.getByTestId('apply-steps');
+  await expect(steps.getByRole('listitem')).toHaveCount(2);
+  await expect(steps.locator('li[data-status="done"]')).toHaveCount(2, { timeout: 20_000 });
+  await expect(page.getByTestId('request-state')).toHaveText('Active');
+  await expect(page.getByText(/may write events to submission_trace_form_status_change/)).toBeVisible();
+
+  await page.getByRole('button', { name: 'Show the password once' }).click();
+  const secret = page.getByTestId('revealed-credential');
+  await expect(secret).toBeVisible();
+  await expect(secret).toContainText('SCRAM-SHA-512');
+  const password = await page.locator('#revealed-password').inputValue();
+  expect(password).toHaveLength(43);
+
+  await page.reload();
+  await expect(page.getByTestId('revealed-credential')).toHaveCount(0);
+  await expect(page.getByTestId('credential-sandbox')).toContainText('was shown once already');
+  await expect(page.getByRole('button', { name: 'Show the password once' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Rotate the password' })).toBeVisible();
+  await expect(page.locator('body')).not.toContainText(password);
 });

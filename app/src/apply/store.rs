@@ -918,7 +918,8 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
                              where c.application_id = p.application_id and c.environment = p.environment),
                     exists (select 1 from apply_step s
                              where s.application_id = p.application_id and s.environment = p.environment
-                               and s.kind = 'rotate_credentials' and s.status in ('pending', 'waiting_for_cluster'))
+                               and s.kind in ('create_credentials', 'rotate_credentials')
+                               and s.status in ('pending', 'waiting_for_cluster'))
                from kafka_principal p
               where p.application_id = $1 and p.environment = any($2)
               order by p.environment",
@@ -936,8 +937,8 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
                     environment,
                     principal,
                     state: match (rotating, set, waiting) {
-                        (true, _, _) => CredentialState::Rotating,
-                        (_, false, _) => CredentialState::NotYetCreated,
+                        (true, _, _) => CredentialState::Setting,
+                        (_, false, _) => CredentialState::Missing,
                         (_, true, true) => CredentialState::ReadyToShow,
                         (_, true, false) => CredentialState::Shown,
                     },
@@ -1068,7 +1069,7 @@ pub async fn rotate(
         return Err(AppError::NotFound);
     }
     let principal: Option<(String, bool)> = sqlx::query_as(
-        "select principal, credential_set_at is not null from kafka_principal
+        "select principal, true from kafka_principal
           where application_id = $1 and environment = $2 for update",
     )
     .bind(application)
@@ -1076,14 +1077,15 @@ pub async fn rotate(
     .fetch_optional(&mut *tx)
     .await
     .map_err(internal("loading the principal"))?;
-    let Some((principal, true)) = principal else {
+    let Some((principal, _)) = principal else {
         return Err(AppError::Conflict(
-            "This application has no password in that environment yet.".into(),
+            "This application has no Kafka user in that environment yet.".into(),
         ));
     };
     let pending: bool = sqlx::query_scalar(
         "select exists (select 1 from apply_step where application_id = $1 and environment = $2
-                         and kind = 'rotate_credentials' and status in ('pending', 'waiting_for_cluster'))",
+                         and kind in ('create_credentials', 'rotate_credentials')
+                         and status in ('pending', 'waiting_for_cluster'))",
     )
     .bind(application)
     .bind(environment)

@@ -151,15 +151,16 @@ pub fn ApplyPanel(id: Uuid, progress: ApplyProgress, actions: ApplyActions) -> i
 #[component]
 fn Credential(c: CredentialView, actions: ApplyActions, hydrated: RwSignal<bool>) -> impl IntoView {
     let words = match c.state {
-        CredentialState::NotYetCreated => "Its password is being created.",
+        CredentialState::Missing => "It has no password yet.",
+        CredentialState::Setting => "A password is being set on the cluster.",
         CredentialState::ReadyToShow => "A new password is ready. It can be shown once.",
         CredentialState::Shown => {
             "Its password was shown once already; the portal does not keep it."
         }
-        CredentialState::Rotating => "A new password is being set.",
     };
     let environment = c.environment.clone();
     let environment_again = c.environment.clone();
+    let environment_missing = c.environment.clone();
     view! {
         <div class="credential" data-testid=format!("credential-{}", c.environment)>
             <p>
@@ -172,6 +173,13 @@ fn Credential(c: CredentialView, actions: ApplyActions, hydrated: RwSignal<bool>
                     <input type="hidden" name="environment" value=environment />
                     <button type="submit" disabled=move || !hydrated.get()>"Show the password once"</button>
                     <noscript>" Showing a password needs JavaScript, so that it never travels in a page address."</noscript>
+                </ActionForm>
+            })}
+            {(c.can_manage && c.state == CredentialState::Missing).then(|| view! {
+                <ActionForm action=actions.rotate>
+                    <input type="hidden" name="application" value=c.application_id.to_string() />
+                    <input type="hidden" name="environment" value=environment_missing />
+                    <button type="submit" class="secondary">"Create a password"</button>
                 </ActionForm>
             })}
             {(c.can_manage && c.state == CredentialState::Shown).then(|| view! {
