@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/topic-change") view=pages::TopicChangePage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-application") view=pages::NewApplicationPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />

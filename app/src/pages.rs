@@ -16,5 +16,7 @@ pub use catalog::{CatalogPage, TopicPage};
 pub use drift::DriftPage;
 pub use home::HomePage;
 pub use notifications::NotificationsPage;
-pub use requests::{ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage};
+pub use requests::{
+    ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage, TopicChangePage,
+};
 pub use status::NotFound;

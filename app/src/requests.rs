@@ -12,9 +12,11 @@ use uuid::Uuid;
 pub mod form;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod topic_change;
 pub mod topic_form;
 
 pub use form::{AccessRequestDraft, AccessRequestInput};
+pub use topic_change::{TopicChange, TopicChangeInput};
 pub use topic_form::{FitAnswer, TopicProposal, TopicProposalInput};
 
 /// An application the caller may request access for.
@@ -96,6 +98,8 @@ pub struct RequestDetail {
     pub can_resubmit: bool,
     /// For a new topic: what is proposed, and the answers to the fit check.
     pub proposal: Option<TopicProposal>,
+    /// For a topic change: the settings before and after.
+    pub topic_change: Option<TopicChange>,
     pub fit: Vec<FitAnswer>,
     /// The approved request this one repeats for another environment.
     pub promoted_from: Option<Uuid>,
@@ -139,6 +143,21 @@ pub async fn propose_topic(input: TopicProposalInput) -> Result<Uuid, AppError> 
         .parse(&portal.naming, &environments)
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
     let id = store::create_topic_request(&portal, &user, &draft)
+        .await
+        .map_err(crate::auth::ssr::with_status)?;
+    leptos_axum::redirect(&format!("/requests/{id}"));
+    Ok(id)
+}
+
+/// The owning team proposes new settings for one of its topics.
+#[server(prefix = "/api", endpoint = "requests/topic-change")]
+pub async fn propose_topic_change(input: TopicChangeInput) -> Result<Uuid, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    let draft = input
+        .parse()
+        .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
+    let id = store::create_topic_change(&portal, &user, &draft)
         .await
         .map_err(crate::auth::ssr::with_status)?;
     leptos_axum::redirect(&format!("/requests/{id}"));

@@ -190,6 +190,23 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
         // Its removal steps were written when its grants were revoked.
         return settle_if_done(conn, id).await;
     }
+    if kind == RequestKind::TopicChange {
+        for environment in &environments {
+            insert_steps(
+                conn,
+                id,
+                environment,
+                &[NewStep {
+                    kind: StepKind::SetTopicConfigs,
+                    topic,
+                    application: None,
+                    grant: None,
+                }],
+            )
+            .await?;
+        }
+        return Ok(());
+    }
     for environment in &environments {
         let mut steps = Vec::new();
         if kind == RequestKind::NewTopic {
@@ -911,7 +928,11 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     }
     let can_manage = user.has_role(Role::Member) && in_team(user, &team);
     let mut credentials = Vec::new();
-    if kind != RequestKind::RevokeAccess && state.is_approved() {
+    let grants_access = matches!(
+        kind,
+        RequestKind::ProducerAccess | RequestKind::ConsumerAccess | RequestKind::NewTopic
+    );
+    if grants_access && state.is_approved() {
         let rows: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(
             "select p.environment, p.principal, p.credential_set_at is not null,
                     exists (select 1 from credential_reveal c
@@ -976,7 +997,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
             .collect(),
         can_retry: user.has_role(Role::Admin) && state == RequestState::Failed,
         can_revoke: (user.has_role(Role::Admin) || can_manage)
-            && kind != RequestKind::RevokeAccess
+            && grants_access
             && state.apply(RequestEvent::Revoke).is_some(),
     })
 }

@@ -10,14 +10,17 @@ pub enum RequestKind {
     ProducerAccess,
     ConsumerAccess,
     RevokeAccess,
+    /// New settings for an existing topic, proposed by its owning team.
+    TopicChange,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 4] = [
+    pub const ALL: [RequestKind; 5] = [
         RequestKind::NewTopic,
         RequestKind::ProducerAccess,
         RequestKind::ConsumerAccess,
         RequestKind::RevokeAccess,
+        RequestKind::TopicChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +29,7 @@ impl RequestKind {
             Self::ProducerAccess => "producer_access",
             Self::ConsumerAccess => "consumer_access",
             Self::RevokeAccess => "revoke_access",
+            Self::TopicChange => "topic_change",
         }
     }
 
@@ -35,6 +39,7 @@ impl RequestKind {
             Self::ProducerAccess => "Producer access",
             Self::ConsumerAccess => "Consumer access",
             Self::RevokeAccess => "Revoke access",
+            Self::TopicChange => "Topic change",
         }
     }
 }

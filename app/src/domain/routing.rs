@@ -83,7 +83,8 @@ pub struct RequiredSlot {
 impl ApprovalPolicy {
     pub fn route(&self, input: &RoutingInput) -> Vec<RequiredSlot> {
         let mut slots = Vec::new();
-        let new_topic = input.kind == RequestKind::NewTopic;
+        // A new topic, or new settings for one, concern the topic itself: governance decides.
+        let new_topic = matches!(input.kind, RequestKind::NewTopic | RequestKind::TopicChange);
         if !new_topic && self.access_needs_owning_team {
             slots.push(RequiredSlot {
                 kind: SlotKind::OwningTeam,
@@ -103,7 +104,9 @@ impl ApprovalPolicy {
             slots.push(RequiredSlot {
                 kind: SlotKind::Governance,
                 team: None,
-                reason: if new_topic {
+                reason: if input.kind == RequestKind::TopicChange {
+                    "Changes to a topic's settings are reviewed by governance.".into()
+                } else if new_topic {
                     "Every new topic on the bus is reviewed by governance.".into()
                 } else {
                     "Governance reviews every grant of access to events.".into()

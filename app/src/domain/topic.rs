@@ -213,6 +213,25 @@ pub enum CleanupPolicy {
     CompactDelete,
 }
 
+impl CleanupPolicy {
+    /// The catalog's (and the database's) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Compact => "compact",
+            Self::CompactDelete => "compact_delete",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Delete => "delete old events",
+            Self::Compact => "keep the latest event per key",
+            Self::CompactDelete => "keep the latest per key, and delete old ones",
+        }
+    }
+}
+
 impl FromStr for CleanupPolicy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

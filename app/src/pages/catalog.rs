@@ -171,7 +171,10 @@ pub fn TopicPage() -> impl IntoView {
                                     <dt>"Retention"</dt><dd>{format!("{} days", t.retention_days)}</dd>
                                     <dt>"Cleanup policy"</dt><dd>{t.cleanup_policy.clone()}</dd>
                                 </dl>
-                                <p><a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a></p>
+                                <p class="actions">
+                                    <a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a>
+                                    <a class="button secondary" href=format!("/requests/topic-change?topic={}", s.name)>"Propose new settings (owning team)"</a>
+                                </p>
                                 <h3>"Producers"</h3>
                                 {grants(t.producers, "No application produces to this topic yet.")}
                                 <h3>"Consumers"</h3>

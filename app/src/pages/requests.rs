@@ -11,8 +11,8 @@ use crate::requests::form::{
     FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
-    DecideRequest, ProposeTopic, RequestAccess, RequestDetail, RequestSummary, ResubmitRequest,
-    WithdrawRequest, approval_queue, get_request, my_applications, my_requests,
+    DecideRequest, ProposeTopic, ProposeTopicChange, RequestAccess, RequestDetail, RequestSummary,
+    ResubmitRequest, WithdrawRequest, approval_queue, get_request, my_applications, my_requests,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -355,6 +355,10 @@ fn RequestView(
             <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
             <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
         </dl>
+        {detail.topic_change.map(|c| view! {
+            <h3>"Proposed settings"</h3>
+            <ul class="grant-words">{c.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+        })}
         {detail.proposal.clone().map(|p| view! {
             <h3>"Proposed topic"</h3>
             <dl class="facts">
@@ -603,6 +607,79 @@ pub fn NewTopicPage() -> impl IntoView {
                 <EnvironmentChoices environments result />
                 <button type="submit">"Submit for approval"</button>
             </ActionForm>
+        </AreaPage>
+    }
+}
+
+/// The owning team proposes new settings for a topic; governance decides.
+#[component]
+pub fn TopicChangePage() -> impl IntoView {
+    use crate::requests::topic_form::{FIELD_CLEANUP, FIELD_PARTITIONS, FIELD_RETENTION};
+    let action = ServerAction::<ProposeTopicChange>::new();
+    let result = action.value();
+    let query = use_query_map();
+    let name = query.read_untracked().get("topic").unwrap_or_default();
+    let topic = Resource::new(move || name.clone(), crate::catalog::get_topic);
+    let applications = Resource::new(|| (), |_| my_applications());
+    let preload: Preload = std::sync::Arc::new(move || {
+        Box::pin(async move {
+            let _ = topic.await;
+            let _ = applications.await;
+        })
+    });
+    view! {
+        <AreaPage area=Area::MyRequests intro="New settings for a topic your team owns. Governance reviews them; the portal then applies them to every environment of the topic." preload=preload>
+            <h2>"Propose new settings"</h2>
+            {move || match topic.get_untracked() {
+                Some(Ok(t)) => {
+                    let cleanup = t.cleanup_policy.clone();
+                    let option = move |value: &'static str, label: &'static str| {
+                        view! { <option value=value selected=cleanup == value>{label}</option> }
+                    };
+                    view! {
+                        <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                            {form_error(result)}
+                            <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()}
+                               ". Now: " {t.partitions} " partitions, " {t.retention_days} " days of retention, cleanup " {t.cleanup_policy.clone()} "."</p>
+                            <input type="hidden" name="input[topic]" value=t.summary.name.clone() />
+                            {field_error(result, FIELD_TOPIC, "topic")}
+                            <div class="field">
+                                <label for="partitions">{FIELD_PARTITIONS}</label>
+                                <p class="hint" id="partitions-hint">"Partitions can only be raised: Kafka cannot remove them, and keys move to other partitions when their number changes."</p>
+                                <input id="partitions" name="input[partitions]" type="number" min="1" max="1000" value=t.partitions.to_string() aria-describedby="partitions-hint partitions-error" />
+                                {field_error(result, FIELD_PARTITIONS, "partitions")}
+                            </div>
+                            <div class="field">
+                                <label for="retention_days">{FIELD_RETENTION}</label>
+                                <input id="retention_days" name="input[retention_days]" type="number" min="1" max="365" value=t.retention_days.to_string() aria-describedby="retention_days-error" />
+                                {field_error(result, FIELD_RETENTION, "retention_days")}
+                            </div>
+                            <div class="field">
+                                <label for="cleanup_policy">{FIELD_CLEANUP}</label>
+                                <select id="cleanup_policy" name="input[cleanup_policy]">
+                                    {option("delete", "Delete old events")}
+                                    {option("compact", "Compact: keep the latest per key")}
+                                    {option("compact_delete", "Compact and delete")}
+                                </select>
+                                {field_error(result, FIELD_CLEANUP, "cleanup_policy")}
+                            </div>
+                            <div class="field">
+                                <label for="application">"Producing application"</label>
+                                <ApplicationSelect apps=applications.get_untracked().and_then(Result::ok).unwrap_or_default() />
+                                {field_error(result, FIELD_APPLICATION, "application")}
+                            </div>
+                            <div class="field">
+                                <label for="purpose">"Why"</label>
+                                <textarea id="purpose" name="input[purpose]" rows="3" maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-error"></textarea>
+                                {field_error(result, FIELD_PURPOSE, "purpose")}
+                            </div>
+                            <button type="submit">"Submit for approval"</button>
+                        </ActionForm>
+                    }.into_any()
+                }
+                Some(Err(AppError::NotFound)) | None => view! { <super::status::NotFound /> }.into_any(),
+                Some(Err(e)) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+            }}
         </AreaPage>
     }
 }

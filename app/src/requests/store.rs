@@ -1,6 +1,7 @@
 //! Requests in Postgres. Every change happens in one transaction together with its audit entry,
 //! under a row lock on the request, and names the version it was made on.
 
+use super::topic_change::{TopicChange, TopicChangeDraft, TopicSettings};
 use super::topic_form::{FitAnswer, TopicProposal, TopicProposalDraft};
 use super::{
     AccessRequestDraft, ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView,
@@ -631,6 +632,9 @@ pub async fn decide(
         if kind == RequestKind::NewTopic.as_str() {
             create_proposed_topic(&mut tx, id).await?;
         }
+        if kind == RequestKind::TopicChange.as_str() {
+            apply_topic_change(&mut tx, id).await?;
+        }
         if kind == RequestKind::RevokeAccess.as_str() {
             crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
         } else {
@@ -699,6 +703,188 @@ impl Locked {
     fn state_allows_decisions(&self) -> bool {
         self.state.apply(RequestEvent::Decline).is_some()
     }
+}
+
+/// An approved topic change becomes the catalog's settings; its steps bring the clusters along.
+async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    sqlx::query(
+        "update topic t
+            set partitions = (r.topic_change->'after'->>'partitions')::int,
+                retention_ms = (r.topic_change->'after'->>'retention_days')::bigint * 86400000,
+                cleanup_policy = (r.topic_change->'after'->>'cleanup_policy')::cleanup_policy
+           from access_request r
+          where r.id = $1 and t.id = r.topic_id",
+    )
+    .bind(id)
+    .execute(conn)
+    .await
+    .map_err(internal("updating the topic's settings"))?;
+    Ok(())
+}
+
+/// The owning team proposes new settings for one of its topics.
+pub async fn create_topic_change(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    draft: &TopicChangeDraft,
+) -> Result<Uuid, AppError> {
+    use super::form::FIELD_TOPIC;
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the requester"))?;
+    type TopicRow = (Uuid, String, i32, i64, String, String, bool, Vec<String>);
+    let topic: Option<TopicRow> = sqlx::query_as(
+        "select t.id, t.owning_team, t.partitions, t.retention_ms, t.cleanup_policy::text,
+                t.data_classification::text, t.contains_pii,
+                array(select e.environment from topic_environment e
+                       where e.topic_id = t.id order by e.environment)
+           from topic t
+          where t.name = $1
+          for update",
+    )
+    .bind(draft.topic.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("looking up the topic"))?;
+    let Some((
+        topic_id,
+        owner,
+        partitions,
+        retention_ms,
+        cleanup,
+        classification,
+        pii,
+        environments,
+    )) = topic
+    else {
+        return Err(AppError::invalid(
+            FIELD_TOPIC,
+            "no topic of that name in the catalog",
+        ));
+    };
+    if !user.teams.iter().any(|t| t.as_str() == owner) {
+        return Err(AppError::invalid(
+            FIELD_TOPIC,
+            format!("only its owning team, {owner}, can propose changes to this topic"),
+        ));
+    }
+    let app_team: Option<String> =
+        sqlx::query_scalar("select team_slug from application where id = $1")
+            .bind(draft.application)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal("looking up the application"))?;
+    if app_team.as_deref() != Some(owner.as_str()) {
+        return Err(AppError::invalid(
+            super::form::FIELD_APPLICATION,
+            format!("choose an application of the owning team, {owner}"),
+        ));
+    }
+    if environments.is_empty() {
+        return Err(AppError::invalid(
+            FIELD_TOPIC,
+            "this topic is not in any environment yet",
+        ));
+    }
+    let pending: bool = sqlx::query_scalar(
+        "select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
+                         and state in ('draft', 'submitted', 'changes_requested', 'applying'))",
+    )
+    .bind(topic_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("checking pending changes"))?;
+    if pending {
+        return Err(AppError::Conflict(
+            "A change to this topic is already waiting; decide or withdraw it first.".into(),
+        ));
+    }
+    let decode = |m: String| AppError::internal("stored topic unreadable", &m);
+    let before = TopicSettings {
+        partitions: crate::domain::Partitions::new(partitions).map_err(decode)?,
+        retention_days: crate::domain::RetentionDays::new((retention_ms + 43_200_000) / 86_400_000)
+            .map_err(decode)?,
+        cleanup_policy: cleanup.parse().map_err(decode)?,
+    };
+    let change = TopicChange {
+        before,
+        after: draft.settings,
+    };
+    change.check().map_err(AppError::Invalid)?;
+    let owning_team = TeamSlug::parse(owner.clone())
+        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
+    let slots = portal.approvals.route(&RoutingInput {
+        kind: RequestKind::TopicChange,
+        owning_team,
+        classification: classification.parse().map_err(decode)?,
+        contains_pii: pii,
+    });
+    let id = Uuid::new_v4();
+    let state = RequestState::Draft
+        .apply(RequestEvent::Submit)
+        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
+    let stored = serde_json::to_value(change)
+        .map_err(|e| AppError::internal("serializing the change", &e))?;
+    sqlx::query(
+        "insert into access_request
+            (id, kind, state, requester, application_id, topic_id, environments, purpose, topic_change)
+         values ($1, 'topic_change', $2::request_state, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(&user.subject)
+    .bind(draft.application)
+    .bind(topic_id)
+    .bind(&environments)
+    .bind(&draft.purpose)
+    .bind(&stored)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("inserting the topic change"))?;
+    insert_slots(&mut tx, id, &slots).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.submitted",
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": "topic_change",
+            "state": state.as_str(),
+            "topic": draft.topic.as_str(),
+            "change": stored,
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the topic change"))?;
+    let message = format!(
+        "{} proposes new settings for {}: {}.",
+        user.display_name,
+        draft.topic.as_str(),
+        change.in_words().join("; ")
+    );
+    announce(
+        &mut tx,
+        portal,
+        user,
+        &slots,
+        &message,
+        id,
+        &[owner.as_str()],
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the topic change"))?;
+    tracing::info!(request.id = %id, "topic change proposed");
+    Ok(id)
 }
 
 /// An approved access request becomes grants, one per environment.
@@ -934,6 +1120,7 @@ type SlotRow = (
 
 #[derive(sqlx::FromRow)]
 struct DetailRow {
+    topic_change: Option<serde_json::Value>,
     id: Uuid,
     kind: String,
     state: String,
@@ -992,7 +1179,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
                 r.requester as requester_subject, a.team_slug as application_team,
                 t.owning_team as topic_owner, t.data_classification::text as classification,
                 t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
-                r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id,
+                r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id, r.topic_change,
                 r.purpose, r.requested_expiry, r.decision_reason,
                 a.system_registration_id, a.security_package_id, a.fisma_rating::text as fisma_rating,
                 a.ato_status::text as ato_status, a.ato_date, a.privacy_assessment::text as privacy_assessment,
@@ -1103,7 +1290,13 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
             row.topic_pii.unwrap_or(false),
         ),
     };
+    let topic_change: Option<TopicChange> = row
+        .topic_change
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| AppError::internal("stored topic change unreadable", &e))?;
     Ok(RequestDetail {
+        topic_change,
         proposal,
         fit,
         promoted_from: row.promoted_from,

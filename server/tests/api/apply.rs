@@ -562,3 +562,115 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
         .delete_scram_credential(principal.trim_start_matches("User:"))
         .await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_approved_topic_change_raises_partitions_and_sets_configs_on_the_cluster(pool: PgPool) {
+    let settings = settings();
+    let w = world(&pool).await;
+    let owner_app = Uuid::new_v4();
+    sqlx::query(
+        "insert into application (id, team_slug, name, system_registration_id, security_package_id,
+                fisma_rating, ato_status, privacy_assessment, contains_pii, hosting_location,
+                technical_contact, product_contact)
+         values ($1, $2, 'Order Writer', 'SR-3', 'SP-3', 'low', 'granted', 'completed', false,
+                 'cloud_account', 'dev@example.test', 'owner@example.test')",
+    )
+    .bind(owner_app)
+    .bind(&w.owners)
+    .execute(&pool)
+    .await
+    .expect("owner app");
+    admin(&settings)
+        .create_topic(&TopicSpec {
+            name: w.topic.clone(),
+            partitions: 2,
+            replication_factor: 1,
+            configs: vec![],
+        })
+        .await
+        .expect("topic");
+    let app = TestApp::spawn(pool.clone()).await;
+    let olga = app
+        .session_cookie_for(&user("olga", &[Role::Member], &[&w.owners]))
+        .await;
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let change = |partitions: &str, application: Uuid| {
+        Form::new()
+            .field("input[topic]", &w.topic)
+            .field("input[application]", application.to_string())
+            .field("input[partitions]", partitions)
+            .field("input[retention_days]", "14")
+            .field("input[cleanup_policy]", "compact_delete")
+            .field(
+                "input[purpose]",
+                "Peak season needs more consumers in parallel.",
+            )
+    };
+    let fewer = app
+        .answer("requests/topic-change", Some(&olga), change("1", owner_app))
+        .await;
+    fewer.expect_status(422);
+    assert!(fewer.body.contains("can only be raised"), "{}", fewer.body);
+    let not_owner = app
+        .answer("requests/topic-change", Some(&rita), change("4", w.app))
+        .await;
+    not_owner.expect_status(422);
+    assert!(
+        not_owner.body.contains("only its owning team"),
+        "{}",
+        not_owner.body
+    );
+    let nothing: i64 = sqlx::query_scalar("select count(*) from access_request")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(nothing, 0, "refused changes write nothing");
+
+    let proposed = app
+        .answer("requests/topic-change", Some(&olga), change("4", owner_app))
+        .await;
+    proposed.expect_status(200);
+    let id: Uuid = serde_json::from_value(proposed.json()).expect("id");
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let decided = decide(&app, &gwen, id, 1, "approve", "").await;
+    decided.expect_status(200);
+    assert_eq!(decided.json(), "applying");
+    assert_eq!(
+        drain(&worker(&pool, &settings)).await,
+        1,
+        "one settings step in the sandbox"
+    );
+    assert_eq!(state(&pool, id).await.0, "active");
+
+    let kafka = admin(&settings);
+    eventually("the cluster has the new settings", || {
+        let (kafka, topic) = (kafka.clone(), w.topic.clone());
+        async move {
+            kafka
+                .describe_topic(&topic, &["retention.ms", "cleanup.policy"])
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.partitions == 4)
+        }
+    })
+    .await;
+    let state = kafka
+        .describe_topic(&w.topic, &["retention.ms", "cleanup.policy"])
+        .await
+        .expect("describe")
+        .expect("topic");
+    assert_eq!(state.configs["retention.ms"], "1209600000");
+    assert_eq!(state.configs["cleanup.policy"], "compact,delete");
+    let catalog: (i32, i64, String) = sqlx::query_as(
+        "select partitions, retention_ms, cleanup_policy::text from topic where name = $1",
+    )
+    .bind(&w.topic)
+    .fetch_one(&pool)
+    .await
+    .expect("catalog");
+    assert_eq!(catalog, (4, 1_209_600_000, "compact_delete".into()));
+    let _ = kafka.delete_topic(&w.topic).await;
+}
