@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 18] = [
+const MATRIX: [(&str, [u16; 7]); 28] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -57,6 +57,16 @@ const MATRIX: [(&str, [u16; 7]); 18] = [
     ("notifications/list",     [401, 200, 200, 200, 200, 200, 403]),
     ("notifications/unread",   [401, 200, 200, 200, 200, 200, 403]),
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
+    ("requests/topic-change",  [401, 200, 403, 403, 403, 403, 403]),
+    ("apply/status",           [401, 200, 200, 200, 200, 404, 403]),
+    ("apply/reveal-credential",[401, 200, 403, 403, 403, 403, 403]),
+    ("apply/rotate-credential",[401, 200, 403, 403, 403, 403, 403]),
+    ("apply/retry",            [401, 403, 403, 403, 200, 403, 403]),
+    ("apply/revoke",           [401, 200, 403, 403, 200, 403, 403]),
+    ("drift/report",           [401, 403, 403, 403, 200, 403, 403]),
+    ("drift/check",            [401, 403, 403, 403, 200, 403, 403]),
+    ("drift/resolve",          [401, 403, 403, 403, 200, 403, 403]),
+    ("drift/adopt-all",        [401, 403, 403, 403, 200, 403, 403]),
 ];
 
 /// What an allowed answer must show, proving it was real data and not an empty refusal.
@@ -67,6 +77,9 @@ fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
         "requests/applications" => Some(PAYMENTS_APP_NAME.into()),
         "requests/get" => Some(shared.to_string()),
         "audit/verify" => Some("rows_checked".into()),
+        "apply/status" => Some("grants_in_words".into()),
+        "apply/reveal-credential" => Some("SCRAM-SHA-512".into()),
+        "drift/report" => Some("findings".into()),
         _ => None,
     }
 }
@@ -159,6 +172,105 @@ impl Setup {
                     .field("consumer_group", "payments-orders");
                 (form, Some(id))
             }
+            "requests/topic-change" => {
+                // A topic the member's own team owns.
+                sqlx::raw_sql(&format!(
+                    "insert into topic (id, name, title, description, business_domain, lifecycle,
+                            owning_team, data_classification, contains_pii, partitions, retention_ms,
+                            cleanup_policy)
+                     values (gen_random_uuid(), 'payments_settled', 'Payment settled',
+                            'A payment reached the bank.', 'payments', 'production', '{REQUESTERS}',
+                            'low', false, 3, 604800000, 'delete')
+                     on conflict (name) do nothing;
+                     insert into topic_environment (topic_id, environment)
+                     select id, 'sandbox' from topic where name = 'payments_settled'
+                     on conflict do nothing;"
+                ))
+                .execute(&self.pool)
+                .await
+                .expect("own topic");
+                let form = Form::new()
+                    .field("input[topic]", "payments_settled")
+                    .field("input[application]", PAYMENTS_APP.to_string())
+                    .field("input[partitions]", "6")
+                    .field("input[retention_days]", "7")
+                    .field("input[cleanup_policy]", "delete")
+                    .field("input[purpose]", "Settlement volume doubles at month end.");
+                (form, None)
+            }
+            "apply/status" => (
+                Form::new().field("id", self.shared.to_string()),
+                Some(self.shared),
+            ),
+            "apply/reveal-credential" | "apply/rotate-credential" => {
+                // The application has a principal and a password waiting to be shown.
+                let settings = crate::helpers::settings();
+                let vault =
+                    app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
+                        .expect("vault");
+                let sealed = vault.seal(
+                    &secrecy::SecretString::from("waiting-password".to_owned()),
+                    &app::credentials::seal_context(PAYMENTS_APP, "sandbox"),
+                );
+                sqlx::query(
+                    "insert into kafka_principal (application_id, environment, principal, credential_set_at)
+                     values ($1, 'sandbox', 'payments.ledger.sandbox', now()) on conflict do nothing",
+                )
+                .bind(PAYMENTS_APP)
+                .execute(&self.pool)
+                .await
+                .expect("principal");
+                sqlx::query(
+                    "insert into credential_reveal (application_id, environment, nonce, sealed)
+                     values ($1, 'sandbox', $2, $3)
+                     on conflict (application_id, environment) do update set nonce = excluded.nonce, sealed = excluded.sealed",
+                )
+                .bind(PAYMENTS_APP)
+                .bind(&sealed.nonce)
+                .bind(&sealed.sealed)
+                .execute(&self.pool)
+                .await
+                .expect("sealed password");
+                let form = Form::new()
+                    .field("application", PAYMENTS_APP.to_string())
+                    .field("environment", "sandbox");
+                (form, None)
+            }
+            "apply/retry" | "apply/revoke" => {
+                let id = fresh().await;
+                let state = if endpoint == "apply/retry" {
+                    "failed"
+                } else {
+                    "active"
+                };
+                sqlx::query("update access_request set state = $2::request_state where id = $1")
+                    .bind(id)
+                    .bind(state)
+                    .execute(&self.pool)
+                    .await
+                    .expect("state");
+                let form = Form::new()
+                    .field("id", id.to_string())
+                    .field("version", "1");
+                (form, Some(id))
+            }
+            "drift/resolve" => {
+                let id = Uuid::new_v4();
+                sqlx::query(
+                    "insert into drift_finding (id, environment, kind, resource_key, resource, description)
+                     values ($1, 'sandbox', 'unknown_topic', $2, '{}', 'Topic legacy, not in the catalog')",
+                )
+                .bind(id)
+                .bind(format!("topic:legacy_{}", id.simple()))
+                .execute(&self.pool)
+                .await
+                .expect("finding");
+                let form = Form::new()
+                    .field("id", id.to_string())
+                    .field("action", "adopt");
+                (form, None)
+            }
+            "drift/adopt-all" => (Form::new().field("environment", "sandbox"), None),
             _ => (Form::new(), None),
         }
     }
@@ -249,5 +361,19 @@ async fn every_server_function_answers_every_role_as_the_matrix_says_and_refusal
         failures.is_empty(),
         "authorization matrix (status, ! = wrong):\n{report}\n{}",
         failures.join("\n")
+    );
+}
+
+#[test]
+fn the_matrix_covers_every_server_function() {
+    let mut registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    registered.sort();
+    let mut listed: Vec<String> = MATRIX.iter().map(|(e, _)| (*e).to_owned()).collect();
+    listed.sort();
+    assert_eq!(
+        registered, listed,
+        "every server function has a row in the matrix"
     );
 }
