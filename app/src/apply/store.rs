@@ -788,6 +788,22 @@ pub async fn step_failed(
     max_attempts: i32,
 ) -> Result<StepStatus, AppError> {
     let attempts = step.attempts + 1;
+    // An unreachable cluster is one problem, not one per step: the delay grows with the longest
+    // wait in that environment, and every other open step there waits too, so workers stay free
+    // for the environments that answer.
+    let delay_attempts = if transient {
+        let longest: i32 = sqlx::query_scalar(
+            "select coalesce(max(attempts), 0) from apply_step
+              where environment = $1 and status = 'waiting_for_cluster'",
+        )
+        .bind(&step.environment)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("reading the environment's backoff"))?;
+        attempts.max(longest + 1)
+    } else {
+        attempts
+    };
     let status = if transient {
         StepStatus::WaitingForCluster
     } else if attempts >= max_attempts {
@@ -803,12 +819,31 @@ pub async fn step_failed(
     )
     .bind(step.id)
     .bind(status.as_str())
-    .bind(attempts)
+    .bind(delay_attempts)
     .bind(message)
-    .bind(retry_delay_seconds(attempts))
+    .bind(retry_delay_seconds(delay_attempts))
     .execute(&mut *conn)
     .await
     .map_err(internal("recording a failed step"))?;
+    if transient {
+        // Rows other workers hold are skipped: they are finding out the same thing.
+        sqlx::query(
+            "update apply_step
+                set status = 'waiting_for_cluster', last_error = $2,
+                    next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => $3))
+              where id in (select id from apply_step
+                            where environment = $1 and id <> $4
+                              and status in ('pending', 'waiting_for_cluster')
+                            for update skip locked)",
+        )
+        .bind(&step.environment)
+        .bind(message)
+        .bind(retry_delay_seconds(delay_attempts))
+        .bind(step.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("holding the environment's steps"))?;
+    }
     if let (StepStatus::Failed, Some(request)) = (status, step.request_id) {
         let (state, requester): (String, String) = sqlx::query_as(
             "select state::text, requester from access_request where id = $1 for update",
