@@ -377,7 +377,7 @@ pub async fn revoke(
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
-    let locked = lock(&mut tx, id, version).await?;
+    let locked = lock(&mut tx, user, id, version).await?;
     let team: String = sqlx::query_scalar(
         "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
     )
@@ -541,7 +541,7 @@ pub async fn retry(
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
-    let locked = lock(&mut tx, id, version).await?;
+    let locked = lock(&mut tx, user, id, version).await?;
     let next = locked.state.apply(RequestEvent::Retry).ok_or_else(|| {
         AppError::Conflict("Only a request that failed to apply can be retried.".into())
     })?;

@@ -464,7 +464,7 @@ async fn requester_step(
     event: RequestEvent,
     refused_verb: &str,
 ) -> Result<(Locked, RequestState), AppError> {
-    let locked = lock(conn, id, seen_version).await?;
+    let locked = lock(conn, user, id, seen_version).await?;
     if locked.requester != user.subject {
         return Err(AppError::Forbidden);
     }
@@ -483,20 +483,30 @@ pub(crate) struct Locked {
     pub(crate) requester: String,
 }
 
-/// Locks the request row for the rest of the transaction and checks the caller's version.
+/// Locks the request row for the rest of the transaction, checks that the caller may see it (a
+/// request they may not see does not exist for them) and the version they saw.
 pub(crate) async fn lock(
     conn: &mut PgConnection,
+    user: &UserIdentity,
     id: Uuid,
     seen_version: i32,
 ) -> Result<Locked, AppError> {
-    let row: Option<(String, i32, String)> = sqlx::query_as(
-        "select state::text, version, requester from access_request where id = $1 for update",
+    let row: Option<(String, i32, String, String, Option<String>)> = sqlx::query_as(
+        "select r.state::text, r.version, r.requester, a.team_slug, t.owning_team
+           from access_request r
+           join application a on a.id = r.application_id
+           left join topic t on t.id = r.topic_id
+          where r.id = $1
+          for update of r",
     )
     .bind(id)
     .fetch_optional(conn)
     .await
     .map_err(internal("locking the request"))?;
-    let (state, version, requester) = row.ok_or(AppError::NotFound)?;
+    let (state, version, requester, team, owner) = row.ok_or(AppError::NotFound)?;
+    if !visible_to(user, &requester, &team, owner.as_deref()) {
+        return Err(AppError::NotFound);
+    }
     if version != seen_version {
         return Err(AppError::Conflict(STALE.into()));
     }
@@ -557,7 +567,7 @@ pub async fn decide(
     ensure_user(&mut tx, user)
         .await
         .map_err(internal("recording the approver"))?;
-    let locked = lock(&mut tx, id, seen_version).await?;
+    let locked = lock(&mut tx, user, id, seen_version).await?;
     if !locked.state_allows_decisions() {
         return Err(AppError::Conflict(format!(
             "This request is no longer waiting for a decision: it is {}.",

@@ -286,13 +286,14 @@ async fn a_team_approver_of_another_team_cannot_fill_the_owning_team_slot(pool: 
     let otto = app.session_cookie_for(&owner_approver()).await;
     let id = submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
 
+    // Not theirs to see, so for them it does not exist.
     let before = Snapshot::take(&pool).await;
     decide(&app, &sam, id, 1, "approve", "")
         .await
-        .expect_status(403);
+        .expect_status(404);
     decide(&app, &sam, id, 1, "decline", "Not your events to share.")
         .await
-        .expect_status(403);
+        .expect_status(404);
     before.assert_unchanged(&Snapshot::take(&pool).await, "a foreign team approver");
     assert_eq!(fixtures::slots(&pool, id).await[0].decided_by, None);
 
@@ -447,6 +448,11 @@ async fn only_the_requester_may_withdraw_and_only_before_the_request_is_approved
     withdraw(&app, &teammate, id, 1).await.expect_status(403);
     withdraw(&app, &otto, id, 1).await.expect_status(403);
     withdraw(&app, &gwen, id, 1).await.expect_status(403);
+    // A member of an unrelated team may not even learn that the request exists.
+    let stranger = app
+        .session_cookie_for(&user("sid", &[Role::Member], &[crate::fixtures::OTHERS]))
+        .await;
+    withdraw(&app, &stranger, id, 1).await.expect_status(404);
     before.assert_unchanged(&Snapshot::take(&pool).await, "a withdrawal by someone else");
 
     let withdrawn = withdraw(&app, &rita, id, 1).await;
