@@ -19,6 +19,7 @@ mod layout;
 pub mod notifications;
 mod pages;
 pub mod requests;
+pub mod teams;
 
 use auth::get_session_user;
 use domain::UserIdentity;
@@ -66,6 +67,12 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let user = Resource::new_blocking(|| (), |_| get_session_user());
     provide_context(CurrentUser(user));
+    // Effects run only in the browser, after hydration: a marker tests (and tools) can wait for.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="portal" href=format!("/pkg/{BUNDLE_NAME}.css") />
@@ -83,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/topic-change") view=pages::TopicChangePage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/teams") view=pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-application") view=pages::NewApplicationPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />

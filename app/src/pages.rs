@@ -9,6 +9,7 @@ mod home;
 mod notifications;
 mod requests;
 mod status;
+mod teams;
 
 pub use applications::NewApplicationPage;
 pub use areas::{AdminPage, HealthPage};
@@ -20,3 +21,4 @@ pub use requests::{
     ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage, TopicChangePage,
 };
 pub use status::NotFound;
+pub use teams::TeamsPage;

@@ -41,6 +41,8 @@ test('the topic page, the request form and a request page have no serious access
     ['/requests/new', 'New access request'],
     ['/requests/new-topic', 'Propose a new topic'],
     ['/notifications', 'Notifications'],
+    ['/requests/teams', 'Team settings'],
+    ['/requests/topic-change?topic=decision_letter_availability', 'Propose new settings'],
     // A seeded request that is active on Kafka, with what its grant allows.
     ['/requests/b0000000-0000-4000-8000-000000000001', /Consumer access/],
     // A seeded request that was declined, with its reason and timeline.

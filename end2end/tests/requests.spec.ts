@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { gary, maria, omar, signIn, type DemoUser } from './support';
+import { expectHydrated, gary, maria, omar, signIn, type DemoUser } from './support';
 
 async function newSession(browser: Browser, user: DemoUser, javaScriptEnabled: boolean): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled });
@@ -85,6 +85,7 @@ for (const js of [true, false]) {
   test(`inline errors name each field the server refused, and nothing is created (${js ? 'hydrated' : 'without JavaScript'})`, async ({ browser }) => {
     const page = await newSession(browser, maria, js);
     await page.goto('/requests/new?topic=no_such_topic');
+    if (js) await expectHydrated(page);
     await page.getByLabel('Purpose').fill('short');
     await page.getByRole('button', { name: 'Submit for approval' }).click();
     await expect(page.locator('#environments-error')).toHaveText('choose at least one environment');
@@ -107,6 +108,8 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await signIn(page, maria);
   await page.goto('/requests');
   await page.getByRole('link', { name: 'Propose a new topic' }).click();
+  // The fit check answers as you choose: that is the browser's part, so wait for it.
+  await expectHydrated(page);
 
   const fit = page.getByRole('group', { name: /immediate answer/ });
   await fit.getByLabel('Yes').check();
@@ -202,6 +205,7 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await expect(page.getByTestId('request-state')).toHaveText('Active');
   await expect(page.getByText(/may write events to submission_trace_form_status_change/)).toBeVisible();
 
+  await expectHydrated(page);
   await page.getByRole('button', { name: 'Show the password once' }).click();
   const secret = page.getByTestId('revealed-credential');
   await expect(secret).toBeVisible();

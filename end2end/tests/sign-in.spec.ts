@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { ALL_AREAS, ada, fillProviderLogin, gary, maria, signIn, victor } from './support';
+import { ALL_AREAS, ada, expectHydrated, fillProviderLogin, gary, maria, signIn, victor } from './support';
 
 for (const user of [maria, gary, ada, victor]) {
   test(`${user.username} signs in through the provider, sees the navigation for their role, and signs out`, async ({ page }) => {
@@ -93,8 +93,7 @@ test('after hydration, navigation happens in the browser without reloading the p
   await signIn(page, ada);
   await page.goto('/catalog');
   await expect(page.getByRole('heading', { level: 1, name: 'Catalog' })).toBeVisible();
-  // Wait until the wasm bundle has loaded and hydrated.
-  await page.waitForLoadState('networkidle');
+  await expectHydrated(page);
   const documentLoads: string[] = [];
   page.on('request', (r) => {
     if (r.resourceType() === 'document') documentLoads.push(r.url());

@@ -84,3 +84,8 @@ export function watchForPanics(page: Page): string[] {
   });
   return panics;
 }
+
+/** Waits until the wasm bundle has hydrated the page, so browser-side behaviour is live. */
+export async function expectHydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 20_000 });
+}

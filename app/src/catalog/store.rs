@@ -100,7 +100,11 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     let offset = (filter.page - 1) * PAGE_SIZE;
     let lifecycle = filter.lifecycle.map(Lifecycle::as_str);
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "select {SUMMARY_COLUMNS} from topic t {where_clause} order by t.name limit {PAGE_SIZE} offset $6"
+        // The page is cut first, so the per-topic columns are computed for its rows only (a
+        // deep page would otherwise compute them for every row it skips).
+        "select {SUMMARY_COLUMNS}
+           from (select t.* from topic t {where_clause} order by t.name limit {PAGE_SIZE} offset $6) t
+          order by t.name"
     ))
     .bind(&pattern)
     .bind(&filter.domain)

@@ -70,6 +70,7 @@ pub fn MyRequestsPage() -> impl IntoView {
                 <a class="button" href="/requests/new">"New access request"</a>
                 <a class="button secondary" href="/requests/new-topic">"Propose a new topic"</a>
                 <a class="button secondary" href="/requests/new-application">"Register an application"</a>
+                <a class="button secondary" href="/requests/teams">"Team settings"</a>
             </p>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

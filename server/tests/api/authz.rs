@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 28] = [
+const MATRIX: [(&str, [u16; 7]); 30] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -67,6 +67,8 @@ const MATRIX: [(&str, [u16; 7]); 28] = [
     ("drift/check",            [401, 403, 403, 403, 200, 403, 403]),
     ("drift/resolve",          [401, 403, 403, 403, 200, 403, 403]),
     ("drift/adopt-all",        [401, 403, 403, 403, 200, 403, 403]),
+    ("teams/mine",             [401, 200, 403, 403, 200, 403, 403]),
+    ("teams/update",           [401, 200, 403, 403, 200, 403, 403]),
 ];
 
 /// What an allowed answer must show, proving it was real data and not an empty refusal.
@@ -80,6 +82,7 @@ fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
         "apply/status" => Some("grants_in_words".into()),
         "apply/reveal-credential" => Some("SCRAM-SHA-512".into()),
         "drift/report" => Some("findings".into()),
+        "teams/mine" => Some(REQUESTERS.into()),
         _ => None,
     }
 }
@@ -271,6 +274,14 @@ impl Setup {
                 (form, None)
             }
             "drift/adopt-all" => (Form::new().field("environment", "sandbox"), None),
+            "teams/update" => {
+                let form = Form::new()
+                    .field("input[slug]", REQUESTERS)
+                    .field("input[display_name]", "Payments")
+                    .field("input[contact_email]", "payments@example.gov")
+                    .field("input[webhook_url]", "");
+                (form, None)
+            }
             _ => (Form::new(), None),
         }
     }

@@ -12,4 +12,5 @@ mod kafka_admin;
 mod ops;
 mod race;
 mod requests;
+mod teams;
 mod webhooks;
