@@ -226,7 +226,10 @@ pub fn NewRequestPage() -> impl IntoView {
                     {field_error(result, FIELD_EXPIRY, "expiry")}
                 </div>
                 {field_error(result, FIELD_PROMOTED_FROM, "promoted_from")}
-                <button type="submit">"Submit for approval"</button>
+                <div class="actions">
+                    <button type="submit">"Submit for approval"</button>
+                    <button type="submit" class="secondary" name="input[save_as_draft]" value="1">"Save as draft"</button>
+                </div>
             </ActionForm>
         </AreaPage>
     }
@@ -450,7 +453,7 @@ fn RequestView(
             let is_consumer = detail.consumer_group.is_some();
             view! {
             <section class="decision" aria-labelledby="resubmit-title">
-                <h3 id="resubmit-title">"Make the changes and send it again"</h3>
+                <h3 id="resubmit-title">{if s.state == RequestState::Draft { "Finish the draft and send it for approval" } else { "Make the changes and send it again" }}</h3>
                 <ActionForm action=resubmit>
                     <input type="hidden" name="id" value=s.id.to_string() />
                     <input type="hidden" name="version" value=detail.version.to_string() />

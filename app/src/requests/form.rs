@@ -30,6 +30,9 @@ pub struct AccessRequestInput {
     /// The approved request this one promotes to another environment, if any.
     #[serde(default)]
     pub promoted_from: String,
+    /// Set by the "Save as draft" button: kept, not sent for approval yet.
+    #[serde(default)]
+    pub save_as_draft: Option<String>,
 }
 
 /// A request that passed every rule that needs no database.
@@ -44,6 +47,8 @@ pub struct AccessRequestDraft {
     pub purpose: String,
     pub expiry: Option<NaiveDate>,
     pub promoted_from: Option<Uuid>,
+    /// Kept as a draft instead of being sent for approval.
+    pub save_as_draft: bool,
 }
 
 pub const FIELD_KIND: &str = "Access";
@@ -182,6 +187,7 @@ impl AccessRequestInput {
                     purpose,
                     expiry,
                     promoted_from,
+                    save_as_draft: self.save_as_draft.is_some(),
                 })
             }
             _ => Err(errors),
@@ -212,6 +218,7 @@ mod tests {
             purpose: "Email people when their decision letter is ready.".into(),
             expiry: "2027-06-30".into(),
             promoted_from: String::new(),
+            save_as_draft: None,
         }
     }
 

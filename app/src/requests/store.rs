@@ -157,9 +157,13 @@ pub async fn create_access_request(
     });
 
     let id = Uuid::new_v4();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
+    let state = if draft.save_as_draft {
+        RequestState::Draft
+    } else {
+        RequestState::Draft
+            .apply(RequestEvent::Submit)
+            .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?
+    };
     sqlx::query(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments,
@@ -185,7 +189,11 @@ pub async fn create_access_request(
     append(
         &mut tx,
         &user.subject,
-        "request.submitted",
+        if draft.save_as_draft {
+            "request.drafted"
+        } else {
+            "request.submitted"
+        },
         "access_request",
         &id.to_string(),
         None,
@@ -209,16 +217,18 @@ pub async fn create_access_request(
         draft.topic,
         app_name
     );
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[app_team.as_str(), owner.as_str()],
-    )
-    .await?;
+    if !draft.save_as_draft {
+        announce(
+            &mut tx,
+            portal,
+            user,
+            &slots,
+            &message,
+            id,
+            &[app_team.as_str(), owner.as_str()],
+        )
+        .await?;
+    }
     tx.commit()
         .await
         .map_err(internal("committing the request"))?;
@@ -1329,7 +1339,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         can_withdraw: row.requester_subject == user.subject
             && state.apply(RequestEvent::Withdraw).is_some(),
         can_resubmit: row.requester_subject == user.subject
-            && state == RequestState::ChangesRequested,
+            && matches!(state, RequestState::ChangesRequested | RequestState::Draft),
         requester_subject: row.requester_subject,
         application_team: row.application_team,
         topic_owner: row.topic_owner,
@@ -1378,6 +1388,12 @@ fn describe_action(action: &str) -> String {
         "request.changes_requested" => "asked for changes".into(),
         "request.withdrawn" => "withdrew the request".into(),
         "request.resubmitted" => "made the changes and sent it again".into(),
+        "request.drafted" => "saved it as a draft".into(),
+        "request.applied" => "applied it to Kafka: it is active".into(),
+        "request.failed" => "could not apply it to Kafka".into(),
+        "request.retried" => "retried the failed steps".into(),
+        "request.revoked" => "revoked the access".into(),
+        "request.expired" => "ended the access: its date passed".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

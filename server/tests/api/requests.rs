@@ -670,3 +670,51 @@ async fn a_request_is_shown_only_to_the_people_concerned(pool: PgPool) {
         .await;
     unknown.expect_status(404);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_draft_waits_for_its_requester_and_reaches_approvers_only_when_sent(pool: PgPool) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let form = AccessForm::consumer(LOW_TOPIC)
+        .form()
+        .field("input[save_as_draft]", "1");
+    let answer = app.answer("requests/access", Some(&rita), form).await;
+    answer.expect_status(200);
+    let id: Uuid = serde_json::from_value(answer.json()).expect("id");
+    assert_eq!(state_and_version(&pool, id).await, ("draft".into(), 1));
+    let queue = app.answer("requests/queue", Some(&gwen), Form::new()).await;
+    assert!(
+        !queue.body.contains(&id.to_string()),
+        "approvers do not see drafts"
+    );
+    decide(&app, &gwen, id, 1, "approve", "")
+        .await
+        .expect_status(409);
+    assert_eq!(detail(&app, &rita, id).await["can_resubmit"], true);
+
+    let sent = app
+        .answer(
+            "requests/resubmit",
+            Some(&rita),
+            Form::new()
+                .field("id", id.to_string())
+                .field("version", "1")
+                .field(
+                    "purpose",
+                    "Reconcile payments against placed orders every night.",
+                )
+                .field("consumer_group", "payments-ledger"),
+        )
+        .await;
+    assert_eq!(sent.expect_status(200).json(), "submitted");
+    let queue = app.answer("requests/queue", Some(&gwen), Form::new()).await;
+    assert!(queue.body.contains(&id.to_string()));
+    assert_eq!(
+        audit_actions(&pool, id).await,
+        vec![
+            ("rita".into(), "request.drafted".into()),
+            ("rita".into(), "request.resubmitted".into())
+        ]
+    );
+}
