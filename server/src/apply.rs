@@ -169,6 +169,10 @@ impl ApplyWorker {
             if *stop.borrow() {
                 break;
             }
+            // Listen before looking, so a step committed while this worker is busy still wakes it.
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let pause = match self.try_once().await {
                 Ok(Outcome::Idle) => idle,
                 Ok(_) => Duration::ZERO,
@@ -180,7 +184,7 @@ impl ApplyWorker {
             if !pause.is_zero() {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = wake.notified() => {}
+                    _ = &mut notified => {}
                     _ = stop.changed() => {}
                 }
             }

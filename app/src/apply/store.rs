@@ -220,12 +220,23 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
             }
         }
         ensure_principal(conn, application, environment).await?;
-        steps.push(NewStep {
-            kind: StepKind::CreateCredentials,
-            topic: None,
-            application: Some(application),
-            grant: None,
-        });
+        let has_credential: bool = sqlx::query_scalar(
+            "select credential_set_at is not null from kafka_principal
+              where application_id = $1 and environment = $2",
+        )
+        .bind(application)
+        .bind(environment)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("reading the principal"))?;
+        if !has_credential {
+            steps.push(NewStep {
+                kind: StepKind::CreateCredentials,
+                topic: None,
+                application: Some(application),
+                grant: None,
+            });
+        }
         let grants: Vec<Uuid> = sqlx::query_scalar(
             "select id from access_grant where request_id = $1 and environment = $2 order by role",
         )
@@ -583,7 +594,9 @@ pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx:
             and not exists (
                 select 1 from apply_step p
                  where p.request_id = s.request_id and p.environment = s.environment
-                   and p.position < s.position and p.status not in ('done', 'cancelled'))
+                   and p.position < s.position and p.status not in ('done', 'cancelled')
+                   -- ACLs name the principal, not its password: they need not wait for it.
+                   and p.kind not in ('create_credentials', 'rotate_credentials'))
           order by s.next_attempt_at
           limit 1
           for update of s skip locked",

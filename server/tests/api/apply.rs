@@ -422,21 +422,31 @@ async fn a_worker_that_dies_mid_step_leaves_the_step_to_the_next_one_which_appli
     let app = TestApp::spawn(pool.clone()).await;
     let id = approved_request(&app, &w, "producer_access", "").await;
 
-    // A worker claims the first step and dies before recording anything: its transaction and
-    // connection end, as they do when the process is killed.
+    // Two workers claim the two steps (the ACLs do not wait for the password) and die before
+    // recording anything: their transactions and connections end, as when the process is killed.
     {
-        let mut dying = pool.begin().await.expect("tx");
-        let claimed = app::apply::store::claim(&mut dying).await.expect("claim");
-        assert!(claimed.is_some());
-        // While it holds the step, no other worker can take it.
-        let mut other = pool.begin().await.expect("tx");
-        let second = app::apply::store::claim(&mut other).await.expect("claim");
+        let mut first = pool.begin().await.expect("tx");
+        let a = app::apply::store::claim(&mut first)
+            .await
+            .expect("claim")
+            .expect("a step");
+        let mut second = pool.begin().await.expect("tx");
+        let b = app::apply::store::claim(&mut second)
+            .await
+            .expect("claim")
+            .expect("a step");
+        assert_ne!(a.id, b.id, "a held step is never handed out twice");
+        let mut third = pool.begin().await.expect("tx");
         assert!(
-            second.is_none(),
-            "the held step and the one after it are not claimable"
+            app::apply::store::claim(&mut third)
+                .await
+                .expect("claim")
+                .is_none(),
+            "both steps are held"
         );
-        drop(other);
-        drop(dying);
+        drop(third);
+        drop(second);
+        drop(first);
     }
     let worker = worker(&pool, &settings);
     assert_eq!(drain(&worker).await, 2);
