@@ -58,6 +58,9 @@ pub struct ApplyProgress {
     pub grants_in_words: Vec<String>,
     pub can_retry: bool,
     pub can_revoke: bool,
+    /// The caller belongs to the topic's owning team (not the requesting team): they may ask
+    /// governance to take this access away.
+    pub can_request_revocation: bool,
 }
 
 impl ApplyProgress {

@@ -164,6 +164,18 @@ pub async fn propose_topic_change(input: TopicChangeInput) -> Result<Uuid, AppEr
     Ok(id)
 }
 
+/// The topic's owning team asks governance to take another team's access away.
+#[server(prefix = "/api", endpoint = "requests/revoke")]
+pub async fn request_revocation(id: Uuid, reason: String) -> Result<Uuid, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    let new = store::create_revoke_request(&portal, &user, id, &reason)
+        .await
+        .map_err(crate::auth::ssr::with_status)?;
+    leptos_axum::redirect(&format!("/requests/{new}"));
+    Ok(new)
+}
+
 /// Approve, decline or send back a request. `version` is the version the decision was made on.
 #[server(prefix = "/api", endpoint = "requests/decide")]
 pub async fn decide_request(

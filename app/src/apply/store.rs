@@ -1044,6 +1044,11 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
             .map(|g| grant_in_words(g, &label(&g.environment)))
             .collect(),
         can_retry: user.has_role(Role::Admin) && state == RequestState::Failed,
+        can_request_revocation: grants_access
+            && matches!(state, RequestState::Active | RequestState::Approved)
+            && user.has_role(Role::Member)
+            && owner.as_deref().is_some_and(|o| in_team(user, o))
+            && !in_team(user, &team),
         can_revoke: (user.has_role(Role::Admin) || can_manage)
             && grants_access
             && state.apply(RequestEvent::Revoke).is_some(),

@@ -8,6 +8,7 @@ use crate::apply::{
 };
 use crate::domain::StepStatus;
 use crate::error::AppError;
+use crate::requests::RequestRevocation;
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ pub struct ApplyActions {
     pub rotate: ServerAction<RotateCredential>,
     pub retry: ServerAction<RetryRequest>,
     pub revoke: ServerAction<RevokeRequest>,
+    pub ask_revocation: ServerAction<RequestRevocation>,
 }
 
 impl ApplyActions {
@@ -27,6 +29,7 @@ impl ApplyActions {
             rotate: ServerAction::new(),
             retry: ServerAction::new(),
             revoke: ServerAction::new(),
+            ask_revocation: ServerAction::new(),
         }
     }
 
@@ -81,6 +84,7 @@ pub fn ApplyPanel(id: Uuid, progress: ApplyProgress, actions: ApplyActions) -> i
     let rotate_error = error_of(actions.rotate);
     let retry_error = error_of(actions.retry);
     let revoke_error = error_of(actions.revoke);
+    let ask_error = error_of(actions.ask_revocation);
     let has_steps = !progress.steps.is_empty();
     view! {
         <section class="apply" aria-labelledby="apply-title">
@@ -142,6 +146,21 @@ pub fn ApplyPanel(id: Uuid, progress: ApplyProgress, actions: ApplyActions) -> i
                         </div>
                         {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                         <button type="submit" class="danger">"Revoke access"</button>
+                    </ActionForm>
+                </details>
+            })}
+            {progress.can_request_revocation.then(|| view! {
+                <details class="revoke">
+                    <summary>"Ask to revoke this access (owning team)"</summary>
+                    <ActionForm action=actions.ask_revocation>
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <p>"Your team owns this topic. Governance and another person of your team decide; the requesting team is told."</p>
+                        <div class="field">
+                            <label for="ask-revoke-reason">"Why it should end"</label>
+                            <textarea id="ask-revoke-reason" name="reason" rows="3" maxlength="2000"></textarea>
+                        </div>
+                        {move || ask_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                        <button type="submit" class="secondary">"Send for approval"</button>
                     </ActionForm>
                 </details>
             })}

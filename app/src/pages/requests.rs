@@ -295,7 +295,7 @@ pub fn RequestPage() -> impl IntoView {
                     let progress = progress.await;
                     match request.await {
                         Ok(detail) => {
-                            let progress = progress.ok().filter(|p| !p.steps.is_empty() || p.can_revoke || !p.credentials.is_empty());
+                            let progress = progress.ok().filter(|p| !p.steps.is_empty() || p.can_revoke || p.can_request_revocation || !p.credentials.is_empty());
                             view! { <RequestView detail decide withdraw resubmit progress actions /> }.into_any()
                         }
                         Err(AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
@@ -387,8 +387,15 @@ fn RequestView(
                 }).collect_view()}
             </ul>
         })}
-        {detail.promoted_from.map(|from| view! {
-            <p>"Repeats the approved request " <a href=format!("/requests/{from}")>{from.to_string()}</a> " in another environment."</p>
+        {detail.promoted_from.map(|from| {
+            let words = if s.kind == crate::domain::RequestKind::RevokeAccess {
+                ("Takes away the access granted by request ", ".")
+            } else {
+                ("Repeats the approved request ", " in another environment.")
+            };
+            view! {
+                <p>{words.0} <a href=format!("/requests/{from}")>{from.to_string()}</a> {words.1}</p>
+            }
         })}
         {detail.can_promote.then(|| {
             let mut query = url_query(&[

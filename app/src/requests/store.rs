@@ -907,6 +907,150 @@ pub async fn create_topic_change(
     Ok(id)
 }
 
+/// A member of a topic's owning team asks for another team's access to it to be taken away.
+/// Governance and a second person of the owning team decide, like any access.
+pub async fn create_revoke_request(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    of: Uuid,
+    reason: &str,
+) -> Result<Uuid, AppError> {
+    let reason = crate::domain::bounded_text(
+        reason,
+        "the reason",
+        super::form::PURPOSE_MIN,
+        super::form::PURPOSE_MAX,
+    )
+    .map_err(|m| AppError::invalid("Reason", m))?;
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(internal("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(internal("recording the requester"))?;
+    type Row = (Uuid, Uuid, String, String, String, bool, String, String);
+    let row: Option<Row> = sqlx::query_as(
+        "select r.topic_id, r.application_id, t.name, t.owning_team, t.data_classification::text,
+                t.contains_pii, a.team_slug, a.name
+           from access_request r
+           join topic t on t.id = r.topic_id
+           join application a on a.id = r.application_id
+          where r.id = $1",
+    )
+    .bind(of)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal("loading the request"))?;
+    let Some((topic, application, topic_name, owner, classification, pii, app_team, app_name)) =
+        row
+    else {
+        return Err(AppError::NotFound);
+    };
+    let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
+    if !visible_to(user, "", &app_team, Some(&owner)) && !in_team(&owner) {
+        return Err(AppError::NotFound);
+    }
+    if !in_team(&owner) {
+        return Err(AppError::Forbidden);
+    }
+    let environments: Vec<String> = sqlx::query_scalar(
+        "select distinct environment from access_grant
+          where request_id = $1 and revoked_at is null order by 1",
+    )
+    .bind(of)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(internal("finding live grants"))?;
+    if environments.is_empty() {
+        return Err(AppError::Conflict(
+            "This request grants nothing any more; there is nothing to revoke.".into(),
+        ));
+    }
+    let pending: bool = sqlx::query_scalar(
+        "select exists (select 1 from access_request where kind = 'revoke_access'
+                         and topic_id = $1 and application_id = $2
+                         and state in ('draft', 'submitted', 'changes_requested', 'applying'))",
+    )
+    .bind(topic)
+    .bind(application)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("checking pending revocations"))?;
+    if pending {
+        return Err(AppError::Conflict(
+            "A revocation of this access is already waiting for a decision.".into(),
+        ));
+    }
+    let decode = |m: String| AppError::internal("stored value unreadable", &m);
+    let slots = portal.approvals.route(&RoutingInput {
+        kind: RequestKind::RevokeAccess,
+        owning_team: TeamSlug::parse(owner.clone()).map_err(decode)?,
+        classification: classification.parse().map_err(decode)?,
+        contains_pii: pii,
+    });
+    let id = Uuid::new_v4();
+    let state = RequestState::Draft
+        .apply(RequestEvent::Submit)
+        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
+    sqlx::query(
+        "insert into access_request
+            (id, kind, state, requester, application_id, topic_id, environments, purpose, promoted_from)
+         values ($1, 'revoke_access', $2::request_state, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(&user.subject)
+    .bind(application)
+    .bind(topic)
+    .bind(&environments)
+    .bind(&reason)
+    .bind(of)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal("inserting the revocation"))?;
+    insert_slots(&mut tx, id, &slots).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.submitted",
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": "revoke_access",
+            "state": state.as_str(),
+            "topic": topic_name,
+            "application": application,
+            "of": of,
+            "environments": environments,
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(internal("auditing the revocation request"))?;
+    let message = format!(
+        "{} asks to revoke the access of {app_name} to {topic_name}.",
+        user.display_name
+    );
+    announce(
+        &mut tx,
+        portal,
+        user,
+        &slots,
+        &message,
+        id,
+        &[owner.as_str(), app_team.as_str()],
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(internal("committing the revocation request"))?;
+    tracing::info!(request.id = %id, "revocation requested");
+    Ok(id)
+}
+
 /// An approved access request becomes grants, one per environment.
 async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
     sqlx::query(

@@ -684,3 +684,88 @@ async fn an_approved_topic_change_raises_partitions_and_sets_configs_on_the_clus
     assert_eq!(catalog, (4, 1_209_600_000, "compact_delete".into()));
     let _ = kafka.delete_topic(&w.topic).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_owning_team_asks_to_revoke_another_teams_access_and_governance_agrees(pool: PgPool) {
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let worker = worker(&pool, &settings);
+    let granted = approved_request(&app, &w, "producer_access", "").await;
+    drain(&worker).await;
+    assert_eq!(state(&pool, granted).await.0, "active");
+
+    // The requesting team cannot use this route; the owning team can.
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let ask = |reason: &str| {
+        Form::new()
+            .field("id", granted.to_string())
+            .field("reason", reason)
+    };
+    app.answer(
+        "requests/revoke",
+        Some(&rita),
+        ask("We no longer need it at all."),
+    )
+    .await
+    .expect_status(403);
+    let olga = app
+        .session_cookie_for(&user("olga", &[Role::Member], &[&w.owners]))
+        .await;
+    let short = app.answer("requests/revoke", Some(&olga), ask("no")).await;
+    short.expect_status(422);
+    assert_eq!(short.invalid_fields(), vec!["Reason"]);
+    let asked = app
+        .answer(
+            "requests/revoke",
+            Some(&olga),
+            ask("This team now reads the events from a copy."),
+        )
+        .await;
+    asked.expect_status(200);
+    let id: Uuid = serde_json::from_value(asked.json()).expect("id");
+    assert_eq!(state(&pool, id).await.0, "submitted");
+
+    // A second person of the owning team and governance agree.
+    let otto = app
+        .session_cookie_for(&user(
+            "otto",
+            &[Role::Member, Role::TeamApprover],
+            &[&w.owners],
+        ))
+        .await;
+    decide(&app, &otto, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    decide(&app, &gwen, id, 2, "approve", "")
+        .await
+        .expect_status(200);
+    assert_eq!(state(&pool, granted).await.0, "revoked");
+    assert_eq!(drain(&worker).await, 1, "one removal step");
+    assert_eq!(state(&pool, id).await.0, "active");
+    let principal = format!(
+        "User:{}",
+        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+    );
+    let kafka = admin(&settings);
+    eventually("the revoked ACLs are gone", || {
+        let (kafka, principal) = (kafka.clone(), principal.clone());
+        async move {
+            kafka
+                .describe_acls(&AclFilter {
+                    principal: Some(principal),
+                    ..AclFilter::default()
+                })
+                .await
+                .is_ok_and(|a| a.is_empty())
+        }
+    })
+    .await;
+    let _ = kafka
+        .delete_scram_credential(principal.trim_start_matches("User:"))
+        .await;
+}

@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 30] = [
+const MATRIX: [(&str, [u16; 7]); 31] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -67,6 +67,8 @@ const MATRIX: [(&str, [u16; 7]); 30] = [
     ("drift/check",            [401, 403, 403, 403, 200, 403, 403]),
     ("drift/resolve",          [401, 403, 403, 403, 200, 403, 403]),
     ("drift/adopt-all",        [401, 403, 403, 403, 200, 403, 403]),
+    // Only a member of the topic's owning team may ask; the matrix's member asks for access.
+    ("requests/revoke",        [401, 403, 403, 403, 403, 403, 403]),
     ("teams/mine",             [401, 200, 403, 403, 200, 403, 403]),
     ("teams/update",           [401, 200, 403, 403, 200, 403, 403]),
 ];
@@ -274,6 +276,12 @@ impl Setup {
                 (form, None)
             }
             "drift/adopt-all" => (Form::new().field("environment", "sandbox"), None),
+            "requests/revoke" => (
+                Form::new()
+                    .field("id", self.shared.to_string())
+                    .field("reason", "The ledger no longer needs these events."),
+                Some(self.shared),
+            ),
             "teams/update" => {
                 let form = Form::new()
                     .field("input[slug]", REQUESTERS)
