@@ -769,3 +769,96 @@ async fn the_owning_team_asks_to_revoke_another_teams_access_and_governance_agre
         .delete_scram_credential(principal.trim_start_matches("User:"))
         .await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_step_the_cluster_refuses_fails_the_request_and_an_admin_retries_it(pool: PgPool) {
+    let mut settings = settings();
+    settings.apply.max_attempts = 1;
+    let w = world(&pool).await;
+    let owner_app = Uuid::new_v4();
+    sqlx::query(
+        "insert into application (id, team_slug, name, system_registration_id, security_package_id,
+                fisma_rating, ato_status, privacy_assessment, contains_pii, hosting_location,
+                technical_contact, product_contact)
+         values ($1, $2, 'Order Writer', 'SR-3', 'SP-3', 'low', 'granted', 'completed', false,
+                 'cloud_account', 'dev@example.test', 'owner@example.test')",
+    )
+    .bind(owner_app)
+    .bind(&w.owners)
+    .execute(&pool)
+    .await
+    .expect("owner app");
+    let app = TestApp::spawn(pool.clone()).await;
+    // New settings for a topic that is in the catalog but not on the cluster: the broker
+    // refuses to change the configuration of a topic it does not have.
+    let olga = app
+        .session_cookie_for(&user("olga", &[Role::Member], &[&w.owners]))
+        .await;
+    let proposed = app
+        .answer(
+            "requests/topic-change",
+            Some(&olga),
+            Form::new()
+                .field("input[topic]", &w.topic)
+                .field("input[application]", owner_app.to_string())
+                .field("input[partitions]", "2")
+                .field("input[retention_days]", "3")
+                .field("input[cleanup_policy]", "delete")
+                .field(
+                    "input[purpose]",
+                    "Three days are enough for every consumer.",
+                ),
+        )
+        .await;
+    proposed.expect_status(200);
+    let id: Uuid = serde_json::from_value(proposed.json()).expect("id");
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    decide(&app, &gwen, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    let worker = worker(&pool, &settings);
+    assert_eq!(worker.try_once().await.expect("step"), Outcome::NotApplied);
+    assert_eq!(state(&pool, id).await.0, "failed");
+    let failed: (String, Option<String>) =
+        sqlx::query_as("select status::text, last_error from apply_step where request_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("step");
+    assert_eq!(failed.0, "failed");
+    assert!(
+        failed.1.as_deref().is_some_and(|e| e.contains("refused")),
+        "{failed:?}"
+    );
+
+    // Only an admin retries; once the cause is fixed the request becomes active.
+    create_topic(&settings, &w.topic).await;
+    let version = state(&pool, id).await.1;
+    let retry = |cookie: String| {
+        let app = &app;
+        async move {
+            app.answer(
+                "apply/retry",
+                Some(&cookie),
+                Form::new()
+                    .field("id", id.to_string())
+                    .field("version", version.to_string()),
+            )
+            .await
+        }
+    };
+    retry(olga).await.expect_status(403);
+    let ada = app.session_cookie_for(&crate::fixtures::admin()).await;
+    let retried = retry(ada).await;
+    assert_eq!(retried.expect_status(200).json(), "applying");
+    // A new topic can take a moment to show in the broker's metadata; the step waits for it.
+    eventually("the retried request is active", || {
+        let (worker, pool) = (worker.clone(), pool.clone());
+        async move {
+            worker.try_once().await.expect("worker step");
+            state(&pool, id).await.0 == "active"
+        }
+    })
+    .await;
+    let _ = admin(&settings).delete_topic(&w.topic).await;
+}
