@@ -362,7 +362,15 @@ async fn set_topic_configs(admin: &KafkaAdmin, wanted: &TopicWanted) -> Result<(
             ],
         )
         .await?;
-    let current = admin.describe_topic(&wanted.name, &[]).await?;
+    // A topic created a moment ago may not be in the broker's metadata yet.
+    let mut current = admin.describe_topic(&wanted.name, &[]).await?;
+    for _ in 0..10 {
+        if current.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        current = admin.describe_topic(&wanted.name, &[]).await?;
+    }
     let wanted_partitions = usize::try_from(wanted.partitions).unwrap_or(1);
     match current {
         Some(state) if state.partitions < wanted_partitions => {
