@@ -66,6 +66,8 @@ pub struct TopicDetail {
     pub removal_date: Option<chrono::NaiveDate>,
     pub producers: Vec<GrantView>,
     pub consumers: Vec<GrantView>,
+    /// The latest version of `<topic>-value`, if the topic has a schema.
+    pub value_schema: Option<crate::schemas::SchemaView>,
 }
 
 /// One page of the catalog. Any signed-in role may browse it.
@@ -87,8 +89,10 @@ pub async fn list_topics(
 pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
     crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let db = crate::context::db()?;
-    store::detail(&db, &name)
+    let mut topic = store::detail(&db, &name)
         .await
         .map_err(|e| AppError::internal("loading a topic failed", &e))?
-        .ok_or_else(|| crate::auth::ssr::with_status(AppError::NotFound))
+        .ok_or_else(|| crate::auth::ssr::with_status(AppError::NotFound))?;
+    topic.value_schema = crate::schemas::ssr::value_schema(&db, &name).await?;
+    Ok(topic)
 }

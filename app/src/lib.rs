@@ -19,6 +19,7 @@ mod layout;
 pub mod notifications;
 mod pages;
 pub mod requests;
+pub mod schemas;
 pub mod teams;
 
 use auth::get_session_user;

@@ -125,6 +125,10 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await page.getByLabel('Title').fill('Benefit payment issued');
   await page.getByLabel('Description').fill('Published when a benefit payment is sent to the bank, with its amount and date.');
   await page.getByLabel('Business domain').fill('benefits');
+  await page.getByLabel(/^Value schema/).fill(JSON.stringify({
+    type: 'record', name: 'BenefitPaymentIssued', namespace: 'bus.benefits',
+    fields: [{ name: 'amount_cents', type: 'long', doc: 'What was paid, in cents.' }],
+  }, null, 2));
   await page.getByLabel('Producing application').selectOption({ label: 'Notify Service (benefits-notifications)' });
   await page.getByLabel(/^Sandbox/).check();
   await page.getByRole('button', { name: 'Submit for approval' }).click();
@@ -145,6 +149,8 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await page.goto(`/catalog/${name}`);
   await expect(page.getByRole('heading', { name })).toBeVisible();
   await expect(page.getByText('Notify Service (benefits-notifications) in sandbox')).toBeVisible();
+  await expect(page.getByTestId('schema-version')).toContainText(`${name}-value, version 1`);
+  await expect(page.getByRole('cell', { name: 'What was paid, in cents.' })).toBeVisible();
 });
 
 test('a member registers an application with its compliance facts and can then request access for it', async ({ page }) => {

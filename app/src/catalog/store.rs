@@ -195,6 +195,7 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
         expires_on: g.expires_on,
     };
     Ok(Some(TopicDetail {
+        value_schema: None,
         summary: row.summary.into_summary()?,
         description: row.description,
         source_systems: row.source_systems,

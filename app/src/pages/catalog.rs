@@ -179,6 +179,26 @@ pub fn TopicPage() -> impl IntoView {
                                 {grants(t.producers, "No application produces to this topic yet.")}
                                 <h3>"Consumers"</h3>
                                 {grants(t.consumers, "No application consumes this topic yet.")}
+                                <h3>"Schema"</h3>
+                                {match t.value_schema.clone() {
+                                    None => view! { <p class="muted">"No schema registered for this topic yet."</p> }.into_any(),
+                                    Some(schema) => view! {
+                                        <p data-testid="schema-version">
+                                            <code>{schema.subject.clone()}</code> ", version " {schema.version}
+                                            " (schema id " {schema.id} "), compatibility " {schema.compatibility.clone()}
+                                        </p>
+                                        <table class="data-table">
+                                            <caption class="visually-hidden">"Fields of the value schema"</caption>
+                                            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Meaning"</th></tr></thead>
+                                            <tbody>
+                                                {schema.fields.into_iter().map(|f| view! {
+                                                    <tr><td><code>{f.name}</code></td><td>{f.kind}</td><td>{f.doc.unwrap_or_default()}</td></tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                        <details><summary>"The schema as written"</summary><pre class="schema">{schema.text}</pre></details>
+                                    }.into_any(),
+                                }}
                             }.into_any()
                         }
                         Err(crate::error::AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),

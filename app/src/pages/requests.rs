@@ -375,6 +375,10 @@ fn RequestView(
                 <dt>"Retention"</dt><dd>{format!("{} days", p.retention_days.days())}</dd>
                 <dt>"Source systems"</dt><dd>{p.source_systems.join(", ")}</dd>
             </dl>
+            {p.value_schema.map(|schema| view! {
+                <h3>"Proposed value schema (Avro)"</h3>
+                <pre class="schema" data-testid="proposed-schema">{schema}</pre>
+            })}
         })}
         {(!detail.fit.is_empty()).then(|| view! {
             <h3>"Fit check"</h3>
@@ -609,6 +613,12 @@ pub fn NewTopicPage() -> impl IntoView {
                     <label for="source_systems">{FIELD_SOURCES} <span class="muted">" (comma-separated)"</span></label>
                     <input id="source_systems" name="input[source_systems]" maxlength="1700" aria-describedby="source_systems-error" />
                     {field_error(result, FIELD_SOURCES, "source_systems")}
+                </div>
+                <div class="field">
+                    <label for="value_schema">{crate::schemas::FIELD_SCHEMA} <span class="muted">" (optional)"</span></label>
+                    <p class="hint" id="value_schema-hint">"The events' first schema, registered as version 1 of the topic's value subject when the topic is approved. Clients never register schemas themselves."</p>
+                    <textarea id="value_schema" name="input[value_schema]" rows="8" maxlength="65536" spellcheck="false" class="code" aria-describedby="value_schema-hint value_schema-error"></textarea>
+                    {field_error(result, crate::schemas::FIELD_SCHEMA, "value_schema")}
                 </div>
                 <div class="field">
                     <label for="application">"Producing application"</label>

@@ -251,6 +251,10 @@ pub async fn create_topic_request(
         .await
         .map_err(internal("recording the requester"))?;
     let name = draft.proposal.name.as_str();
+    if let Some(text) = &draft.proposal.value_schema {
+        crate::schemas::ssr::parse_avro(text)
+            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
+    }
     let taken: bool = sqlx::query_scalar(
         "select exists (select 1 from topic where name = $1)
              or exists (select 1 from access_request where kind = 'new_topic'
@@ -418,6 +422,13 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
         .execute(&mut *conn)
         .await
         .map_err(internal("linking the topic"))?;
+    if let Some(text) = &p.value_schema {
+        let schema = crate::schemas::ssr::parse_avro(text)
+            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
+        crate::schemas::ssr::register_value_schema(conn, topic_id, p.name.as_str(), &schema, id)
+            .await
+            .map_err(internal("registering the first schema"))?;
+    }
     Ok(())
 }
 

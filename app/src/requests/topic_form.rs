@@ -82,6 +82,9 @@ pub struct TopicProposalInput {
     pub fit_prototype: String,
     #[serde(default)]
     pub fit_high_sensitivity: String,
+    /// Optional: the topic's first value schema (Avro), registered when the topic is approved.
+    #[serde(default)]
+    pub value_schema: String,
 }
 
 /// The proposed topic, as stored with the request and created on approval.
@@ -98,6 +101,9 @@ pub struct TopicProposal {
     pub retention_days: RetentionDays,
     pub cleanup_policy: CleanupPolicy,
     pub source_systems: Vec<String>,
+    /// The first value schema (Avro), if the proposal brings one.
+    #[serde(default)]
+    pub value_schema: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,6 +304,9 @@ impl TopicProposalInput {
                     retention_days,
                     cleanup_policy,
                     source_systems,
+                    value_schema: Some(self.value_schema.trim())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
                 },
                 application,
                 environments,
@@ -331,6 +340,7 @@ mod tests {
             fit_needs_answer: "no".into(),
             fit_prototype: "no".into(),
             fit_high_sensitivity: "no".into(),
+            value_schema: String::new(),
         }
     }
 

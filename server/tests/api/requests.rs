@@ -718,3 +718,107 @@ async fn a_draft_waits_for_its_requester_and_reaches_approvers_only_when_sent(po
         ]
     );
 }
+
+fn proposal(name: &str, schema: &str) -> Form {
+    Form::new()
+        .field("input[name]", name)
+        .field("input[title]", "Payment issued")
+        .field(
+            "input[description]",
+            "Published when a payment is sent to the bank.",
+        )
+        .field("input[business_domain]", "payments")
+        .field("input[classification]", "low")
+        .field("input[partitions]", "3")
+        .field("input[retention_days]", "7")
+        .field("input[cleanup_policy]", "delete")
+        .field(
+            "input[application]",
+            crate::fixtures::PAYMENTS_APP.to_string(),
+        )
+        .field("input[environments][]", "sandbox")
+        .field("input[fit_independent_consumers]", "yes")
+        .field("input[fit_replaces_polling]", "yes")
+        .field("input[fit_needs_answer]", "no")
+        .field("input[fit_prototype]", "no")
+        .field("input[fit_high_sensitivity]", "no")
+        .field("input[value_schema]", schema)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered_on_approval(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let before = Snapshot::take(&pool).await;
+    let broken = app
+        .answer(
+            "requests/topic",
+            Some(&rita),
+            proposal(
+                "payment_issued",
+                "{\"type\": \"record\",\n  \"name\": \"Payment\" \"fields\": []}",
+            ),
+        )
+        .await;
+    broken.expect_status(422);
+    assert_eq!(broken.invalid_fields(), vec!["Value schema (Avro)"]);
+    assert!(broken.body.contains("line 2"), "{}", broken.body);
+    let unknown_type = app
+        .answer(
+            "requests/topic",
+            Some(&rita),
+            proposal(
+                "payment_issued",
+                r#"{"type": "record", "name": "Payment", "fields": [{"name": "amount", "type": "money"}]}"#,
+            ),
+        )
+        .await;
+    unknown_type.expect_status(422);
+    assert!(
+        unknown_type.body.contains("not a valid Avro schema"),
+        "{}",
+        unknown_type.body
+    );
+    before.assert_unchanged(
+        &Snapshot::take(&pool).await,
+        "a proposal with a broken schema",
+    );
+
+    let schema = r#"{"type": "record", "name": "PaymentIssued", "namespace": "bus.payments",
+        "fields": [{"name": "amount_cents", "type": "long", "doc": "What was paid, in cents."},
+                   {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}}]}"#;
+    let answer = app
+        .answer(
+            "requests/topic",
+            Some(&rita),
+            proposal("payment_issued", schema),
+        )
+        .await;
+    answer.expect_status(200);
+    let id: Uuid = serde_json::from_value(answer.json()).expect("id");
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    decide(&app, &gwen, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    let versions: Vec<(String, i32)> =
+        sqlx::query_as("select subject, version from schema_version order by subject")
+            .fetch_all(&pool)
+            .await
+            .expect("versions");
+    assert_eq!(versions, vec![("payment_issued-value".to_owned(), 1)]);
+    let topic = app
+        .answer(
+            "catalog/topic",
+            Some(&rita),
+            Form::new().field("name", "payment_issued"),
+        )
+        .await;
+    topic.expect_status(200);
+    let shown = &topic.json()["value_schema"];
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["compatibility"], "BACKWARD");
+    assert_eq!(shown["fields"][0]["name"], "amount_cents");
+    assert_eq!(shown["fields"][0]["doc"], "What was paid, in cents.");
+}
