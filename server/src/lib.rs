@@ -8,6 +8,7 @@ pub mod db;
 pub mod kafka;
 pub mod ops;
 pub mod reconcile;
+pub mod registry;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -126,6 +126,10 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
                 move || shell(options.clone())
             },
         )
+        .merge(crate::registry::router(crate::registry::Registry::new(
+            state.db.clone(),
+            state.settings.clone(),
+        )))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(auth::require_sign_in))
         .layer(sessions)

@@ -862,3 +862,104 @@ async fn a_step_the_cluster_refuses_fails_the_request_and_an_admin_retries_it(po
     .await;
     let _ = admin(&settings).delete_topic(&w.topic).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_credentials(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let id = approved_request(&app, &w, "producer_access", "").await;
+    drain(&worker(&pool, &settings)).await;
+    assert_eq!(state(&pool, id).await.0, "active");
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let secret = reveal(&app, &w, &rita).await;
+    secret.expect_status(200);
+    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
+    let password = secret.json()["password"].as_str().expect("p").to_owned();
+
+    let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
+        .bind(&w.topic)
+        .fetch_one(&pool)
+        .await
+        .expect("topic");
+    let schema = app::schemas::ssr::parse_avro(
+        r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}]}"#,
+    )
+    .expect("schema");
+    let mut conn = pool.acquire().await.expect("connection");
+    let schema_id =
+        app::schemas::ssr::register_value_schema(&mut conn, topic, &w.topic, &schema, id)
+            .await
+            .expect("registered");
+    drop(conn);
+    let subject = format!("{}-value", w.topic);
+
+    let get = |path: String, auth: Option<(String, String)>| {
+        let app = &app;
+        async move {
+            let mut request = app.client.get(app.url(&path));
+            if let Some((user, pass)) = auth {
+                request = request.basic_auth(user, Some(pass));
+            }
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, content_type, body)
+        }
+    };
+    let me = Some((principal.clone(), password.clone()));
+
+    let (status, _, body) = get("/subjects".into(), None).await;
+    assert_eq!((status, body["error_code"].as_u64()), (401, Some(40101)));
+    let (status, _, _) = get(
+        "/subjects".into(),
+        Some((principal.clone(), "wrong".into())),
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let (status, content_type, body) = get("/subjects".into(), me.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/vnd.schemaregistry.v1+json");
+    assert_eq!(body, serde_json::json!([subject]));
+    let (status, _, body) = get(format!("/subjects/{subject}/versions/latest"), me.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["id"], schema_id);
+    assert_eq!(body["schema"].as_str(), Some(schema.canonical.as_str()));
+    let (_, _, body) = get(format!("/subjects/{subject}/versions"), me.clone()).await;
+    assert_eq!(body, serde_json::json!([1]));
+    let (status, _, body) = get(format!("/schemas/ids/{schema_id}"), me.clone()).await;
+    assert_eq!(
+        (status, body["schema"].as_str()),
+        (200, Some(schema.canonical.as_str()))
+    );
+    let (_, _, body) = get(format!("/schemas/ids/{schema_id}/versions"), me.clone()).await;
+    assert_eq!(
+        body,
+        serde_json::json!([{ "subject": subject, "version": 1 }])
+    );
+    let (_, _, body) = get(format!("/config/{subject}"), me.clone()).await;
+    assert_eq!(body["compatibilityLevel"], "BACKWARD");
+
+    let (status, _, body) = get("/subjects/nothing-value/versions".into(), me.clone()).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40401)));
+    let (status, _, body) = get(format!("/subjects/{subject}/versions/7"), me.clone()).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40402)));
+    let (status, _, body) = get("/schemas/ids/999999".into(), me.clone()).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40403)));
+    let (status, _, body) = get(format!("/subjects/{subject}/versions/zero"), me).await;
+    assert_eq!((status, body["error_code"].as_u64()), (422, Some(42202)));
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
