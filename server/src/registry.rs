@@ -1,16 +1,21 @@
-//! The read side of a Confluent-compatible Schema Registry, served from the portal's approved
-//! schemas: what client serializers call at start-up. Clients authenticate with HTTP basic and
-//! their application's Kafka credentials; the portal keeps no password, so it asks the
-//! application's cluster whether the password is right and remembers a yes for a few minutes.
+//! A Confluent-compatible Schema Registry over the portal's approved schemas: what client
+//! serializers call (reads, lookups, compatibility checks). Writes are governed: a schema
+//! already approved for the subject answers with its id, anything else is refused. Clients
+//! authenticate with HTTP basic and their application's Kafka credentials; the portal keeps no
+//! password, so it asks the application's cluster whether the password is right and remembers a
+//! yes for a few minutes.
+// Handlers answer errors as finished responses; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
 
 use crate::config::Settings;
 use crate::kafka::{ClusterCheckError, check_cluster, client_config_as};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -275,11 +280,185 @@ async fn config(State(r): State<Registry>, Path(subject): Path<String>) -> Respo
     }
 }
 
+/// The schema in a request body (`{"schema": "...", "schemaType": "AVRO"}`), checked.
+fn body_schema(body: &[u8]) -> Result<app::schemas::ssr::AvroSchema, Response> {
+    let invalid = |message: &str| error(StatusCode::UNPROCESSABLE_ENTITY, 42201, message);
+    let json: Value = serde_json::from_slice(body).map_err(|_| invalid("Invalid request body"))?;
+    match json.get("schemaType").and_then(Value::as_str) {
+        None | Some("AVRO") => {}
+        Some(_) => return Err(invalid("Only AVRO schemas are served here")),
+    }
+    let text = json
+        .get("schema")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("The request has no schema"))?;
+    app::schemas::ssr::parse_avro(text).map_err(|m| invalid(&format!("Invalid schema: {m}")))
+}
+
+/// Versions of a subject (oldest first) with their canonical and written schemas.
+async fn subject_versions(
+    db: &PgPool,
+    subject: &str,
+) -> Result<Vec<(i32, i32, String, String)>, Response> {
+    sqlx::query_as(
+        "select v.version, v.schema_id, t.canonical, t.original
+           from schema_version v join schema_text t on t.id = v.schema_id
+          where v.subject = $1 order by v.version",
+    )
+    .bind(subject)
+    .fetch_all(db)
+    .await
+    .map_err(internal)
+}
+
+/// `POST /subjects/{subject}`: is this schema registered under the subject, and as what.
+async fn lookup(State(r): State<Registry>, Path(subject): Path<String>, body: Bytes) -> Response {
+    let schema = match body_schema(&body) {
+        Ok(schema) => schema,
+        Err(response) => return response,
+    };
+    match subject_exists(&r.db, &subject).await {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
+        Err(response) => return response,
+    }
+    match subject_versions(&r.db, &subject).await {
+        Ok(versions) => match versions
+            .into_iter()
+            .rev()
+            .find(|(_, _, c, _)| *c == schema.canonical)
+        {
+            Some((version, id, canonical, _)) => ok(json!({
+                "subject": subject, "version": version, "id": id, "schema": canonical,
+            })),
+            None => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
+        },
+        Err(response) => response,
+    }
+}
+
+/// `POST /subjects/{subject}/versions`: writes are governed. A schema already approved for the
+/// subject answers with its id (what a client configured to register expects); anything else
+/// is refused and has to be proposed in the portal.
+async fn register(State(r): State<Registry>, Path(subject): Path<String>, body: Bytes) -> Response {
+    let schema = match body_schema(&body) {
+        Ok(schema) => schema,
+        Err(response) => return response,
+    };
+    match subject_versions(&r.db, &subject).await {
+        Ok(versions) => match versions
+            .into_iter()
+            .find(|(_, _, c, _)| *c == schema.canonical)
+        {
+            Some((_, id, _, _)) => ok(json!({ "id": id })),
+            None => error(
+                StatusCode::FORBIDDEN,
+                40301,
+                "Schemas are registered by approval: propose this schema in the Event Bus Portal",
+            ),
+        },
+        Err(response) => response,
+    }
+}
+
+/// Whether `new` may follow `old` under a mode: BACKWARD means new readers read old data.
+fn compatible(
+    mode: &str,
+    old: &apache_avro::Schema,
+    new: &apache_avro::Schema,
+) -> Result<(), String> {
+    use apache_avro::schema_compatibility::SchemaCompatibility as C;
+    let backward = || {
+        C::can_read(old, new)
+            .map(|_| ())
+            .map_err(|e| format!("new readers cannot read old data: {e}"))
+    };
+    let forward = || {
+        C::can_read(new, old)
+            .map(|_| ())
+            .map_err(|e| format!("old readers cannot read new data: {e}"))
+    };
+    match mode {
+        "NONE" => Ok(()),
+        "BACKWARD" | "BACKWARD_TRANSITIVE" => backward(),
+        "FORWARD" | "FORWARD_TRANSITIVE" => forward(),
+        _ => backward().and_then(|_| forward()),
+    }
+}
+
+/// `POST /compatibility/subjects/{subject}/versions/{version}`.
+async fn compatibility(
+    State(r): State<Registry>,
+    Path((subject, version)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let schema = match body_schema(&body) {
+        Ok(schema) => schema,
+        Err(response) => return response,
+    };
+    let mode: Option<String> =
+        match sqlx::query_scalar("select compatibility from schema_subject where subject = $1")
+            .bind(&subject)
+            .fetch_optional(&r.db)
+            .await
+        {
+            Ok(mode) => mode,
+            Err(e) => return internal(e),
+        };
+    let Some(mode) = mode else {
+        return error(StatusCode::NOT_FOUND, 40401, "Subject not found.");
+    };
+    let versions = match subject_versions(&r.db, &subject).await {
+        Ok(versions) => versions,
+        Err(response) => return response,
+    };
+    let against: Vec<&(i32, i32, String, String)> = match version.as_str() {
+        "latest" | "-1" if mode.ends_with("_TRANSITIVE") => versions.iter().collect(),
+        "latest" | "-1" => versions.last().into_iter().collect(),
+        v => match v.parse::<i32>() {
+            Ok(n) => match versions.iter().find(|(version, _, _, _)| *version == n) {
+                Some(found) => vec![found],
+                None => return error(StatusCode::NOT_FOUND, 40402, "Version not found."),
+            },
+            Err(_) => {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    42202,
+                    "The specified version is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"",
+                );
+            }
+        },
+    };
+    // The written schemas, not their canonical form: that drops defaults, which decide
+    // compatibility.
+    let parse = |text: &str| apache_avro::Schema::parse_str(text);
+    let Ok(new) = parse(&schema.original) else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Invalid schema");
+    };
+    let mut messages = Vec::new();
+    for (_, _, _, original) in against {
+        match parse(original) {
+            Ok(old) => {
+                if let Err(message) = compatible(&mode, &old, &new) {
+                    messages.push(message);
+                }
+            }
+            Err(_) => messages.push("a stored version could not be read".to_owned()),
+        }
+    }
+    ok(json!({ "is_compatible": messages.is_empty(), "messages": messages }))
+}
+
 /// The registry's routes, behind HTTP basic authentication.
 pub fn router<S: Clone + Send + Sync + 'static>(registry: Registry) -> Router<S> {
     Router::new()
         .route("/subjects", get(subjects))
-        .route("/subjects/{subject}/versions", get(versions))
+        .route("/subjects/{subject}", post(lookup))
+        .route("/subjects/{subject}/versions", get(versions).post(register))
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(compatibility),
+        )
         .route("/subjects/{subject}/versions/{version}", get(version))
         .route("/schemas/ids/{id}", get(schema_by_id))
         .route("/schemas/ids/{id}/versions", get(schema_versions))

@@ -959,7 +959,65 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     assert_eq!((status, body["error_code"].as_u64()), (404, Some(40402)));
     let (status, _, body) = get("/schemas/ids/999999".into(), me.clone()).await;
     assert_eq!((status, body["error_code"].as_u64()), (404, Some(40403)));
-    let (status, _, body) = get(format!("/subjects/{subject}/versions/zero"), me).await;
+    let (status, _, body) = get(format!("/subjects/{subject}/versions/zero"), me.clone()).await;
     assert_eq!((status, body["error_code"].as_u64()), (422, Some(42202)));
+
+    // Lookups, governed writes and compatibility checks, as serializers make them.
+    let post = |path: String, schema: &str| {
+        let app = &app;
+        let me = me.clone().expect("credentials");
+        let body = serde_json::json!({ "schema": schema }).to_string();
+        async move {
+            let response = app
+                .client
+                .post(app.url(&path))
+                .basic_auth(me.0, Some(me.1))
+                .header("content-type", "application/vnd.schemaregistry.v1+json")
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    let written = r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}]}"#;
+    let (status, body) = post(format!("/subjects/{subject}"), written).await;
+    assert_eq!(
+        (status, body["id"].as_i64()),
+        (200, Some(i64::from(schema_id)))
+    );
+    let added_with_default = r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}, {"name": "note", "type": ["null", "string"], "default": null}]}"#;
+    let added_required = r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}, {"name": "amount", "type": "long"}]}"#;
+    let (status, body) = post(format!("/subjects/{subject}"), added_with_default).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40403)));
+    let (status, body) = post(format!("/subjects/{subject}/versions"), written).await;
+    assert_eq!(
+        (status, body["id"].as_i64()),
+        (200, Some(i64::from(schema_id)))
+    );
+    let (status, body) = post(format!("/subjects/{subject}/versions"), added_with_default).await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (403, Some(40301)),
+        "unapproved schemas are refused"
+    );
+    let check = format!("/compatibility/subjects/{subject}/versions/latest");
+    let (status, body) = post(check.clone(), added_with_default).await;
+    assert_eq!((status, body["is_compatible"].as_bool()), (200, Some(true)));
+    let (_, body) = post(check, added_required).await;
+    assert_eq!(body["is_compatible"], false, "{body}");
+    assert!(
+        body["messages"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("new readers cannot read old data")),
+        "{body}"
+    );
+    let versions: i64 = sqlx::query_scalar("select count(*) from schema_version")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 1, "nothing was registered through the API");
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
