@@ -72,4 +72,15 @@ ensure_tools() {
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force >"$EBP_CACHE_DIR/wasm-bindgen-install.log" 2>&1 \
       || die "installing wasm-bindgen-cli failed; see $EBP_CACHE_DIR/wasm-bindgen-install.log"
   fi
+  # Confluent's Python client, for the test that talks to the portal's schema registry with an
+  # unmodified third-party client.
+  local venv="$EBP_CACHE_DIR/python"
+  if ! "$venv/bin/python" -c "import confluent_kafka, fastavro, httpx, authlib" >/dev/null 2>&1; then
+    say "installing confluent-kafka (Python, from PyPI; first time only)..."
+    command -v python3 >/dev/null || die "Python 3 is required for the schema registry client test"
+    mkdir -p "$EBP_CACHE_DIR"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q "confluent-kafka[avro,schemaregistry]==2.16.1"; } \
+      >"$EBP_CACHE_DIR/python.log" 2>&1 || die "installing confluent-kafka failed; see $EBP_CACHE_DIR/python.log"
+  fi
+  export EBP_PYTHON="$venv/bin/python"
 }

@@ -1021,3 +1021,80 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     assert_eq!(versions, 1, "nothing was registered through the API");
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_approved_schemas_only(
+    pool: PgPool,
+) {
+    let python = std::env::var("EBP_PYTHON")
+        .expect("EBP_PYTHON names the Python with confluent-kafka (dev/test installs it)");
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let produce = approved_request(&app, &w, "producer_access", "").await;
+    let consume = approved_request(&app, &w, "consumer_access", "ledger-").await;
+    drain(&worker(&pool, &settings)).await;
+    assert_eq!(state(&pool, produce).await.0, "active");
+    assert_eq!(state(&pool, consume).await.0, "active");
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let secret = reveal(&app, &w, &rita).await;
+    secret.expect_status(200);
+    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
+    let password = secret.json()["password"].as_str().expect("p").to_owned();
+    let approved = r#"{"type": "record", "name": "OrderApplied", "namespace": "bus.orders", "fields": [{"name": "order_id", "type": "string"}]}"#;
+    let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
+        .bind(&w.topic)
+        .fetch_one(&pool)
+        .await
+        .expect("topic");
+    let mut conn = pool.acquire().await.expect("connection");
+    app::schemas::ssr::register_value_schema(
+        &mut conn,
+        topic,
+        &w.topic,
+        &app::schemas::ssr::parse_avro(approved).expect("schema"),
+        produce,
+    )
+    .await
+    .expect("registered");
+    drop(conn);
+    // ACLs reach the broker a moment after the controller commits them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/registry_client.py");
+    let mut command = std::process::Command::new(&python);
+    command
+        .arg(script)
+        .env("REGISTRY_URL", &app.address)
+        .env("BOOTSTRAP", &sandbox(&settings).bootstrap_servers)
+        .env("KAFKA_USER", &principal)
+        .env("KAFKA_PASSWORD", &password)
+        .env("TOPIC", &w.topic)
+        .env("GROUP", "ledger")
+        .env("APPROVED_SCHEMA", approved);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("the client task")
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the Python client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("consumed it back"), "{stdout}");
+    assert_eq!(
+        stdout.matches("an unapproved schema is refused").count(),
+        2,
+        "{stdout}"
+    );
+    let versions: i64 = sqlx::query_scalar("select count(*) from schema_version")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 1, "the client registered nothing");
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
