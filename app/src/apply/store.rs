@@ -739,6 +739,15 @@ pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<()
 }
 
 async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
+    // Lock the request first: steps of one request settle in parallel transactions, and only
+    // under this lock does the last of them see every other one's outcome.
+    let (state, requester): (String, String) = sqlx::query_as(
+        "select state::text, requester from access_request where id = $1 for update",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("locking an applied request"))?;
     let open: bool = sqlx::query_scalar(
         "select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled'))",
     )
@@ -749,13 +758,6 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     if open {
         return Ok(());
     }
-    let (state, requester): (String, String) = sqlx::query_as(
-        "select state::text, requester from access_request where id = $1 for update",
-    )
-    .bind(request)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("locking an applied request"))?;
     let state: RequestState = state
         .parse()
         .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;

@@ -1098,3 +1098,38 @@ async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_appr
     assert_eq!(versions, 1, "the client registered nothing");
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_steps_of_one_request_settled_at_the_same_moment_make_it_active(pool: PgPool) {
+    let w = world(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let id = approved_request(&app, &w, "producer_access", "").await;
+    // Two workers hold the request's two steps and record them done at the same moment (the
+    // Kafka calls are not the point here).
+    let mut first = pool.begin().await.expect("tx");
+    let a = app::apply::store::claim(&mut first)
+        .await
+        .expect("claim")
+        .expect("a step");
+    let mut second = pool.begin().await.expect("tx");
+    let b = app::apply::store::claim(&mut second)
+        .await
+        .expect("claim")
+        .expect("a step");
+    let settle = |mut tx: sqlx::Transaction<'static, sqlx::Postgres>, step| async move {
+        app::apply::store::step_done(&mut tx, &step)
+            .await
+            .expect("done");
+        tx.commit().await.expect("commit");
+    };
+    tokio::join!(settle(first, a), settle(second, b));
+    assert_eq!(state(&pool, id).await.0, "active");
+    let applied: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where entity_id = $1 and action = 'request.applied'",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(applied, 1);
+}
