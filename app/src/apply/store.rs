@@ -290,23 +290,7 @@ async fn revoke_grants(
     origins.sort();
     origins.dedup();
     for origin in origins.into_iter().filter(|r| *r != owner) {
-        let live: bool = sqlx::query_scalar(
-            "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
-        )
-        .bind(origin)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("checking live grants"))?;
-        let (state, requester): (String, String) = sqlx::query_as(
-            "select state::text, requester from access_request where id = $1 for update",
-        )
-        .bind(origin)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("locking a revoked request"))?;
-        let state: RequestState = state
-            .parse()
-            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        let (state, requester, live) = lock_with_live_grants(conn, origin).await?;
         if live {
             continue;
         }
@@ -338,6 +322,32 @@ async fn revoke_grants(
         }
     }
     Ok(())
+}
+
+/// Locks a request, then tells whether any of its grants is still live: locking first means a
+/// concurrent revocation of its other grants is seen.
+async fn lock_with_live_grants(
+    conn: &mut PgConnection,
+    request: Uuid,
+) -> Result<(RequestState, String, bool), AppError> {
+    let (state, requester): (String, String) = sqlx::query_as(
+        "select state::text, requester from access_request where id = $1 for update",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("locking a request"))?;
+    let live: bool = sqlx::query_scalar(
+        "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("checking live grants"))?;
+    let state = state
+        .parse()
+        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    Ok((state, requester, live))
 }
 
 /// A revocation request just approved: revoke the live grants it names.
@@ -497,23 +507,7 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, AppError> {
     requests.sort();
     requests.dedup();
     for request in requests {
-        let live: bool = sqlx::query_scalar(
-            "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
-        )
-        .bind(request)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(internal("checking live grants"))?;
-        let (state, requester): (String, String) = sqlx::query_as(
-            "select state::text, requester from access_request where id = $1 for update",
-        )
-        .bind(request)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(internal("locking an expired request"))?;
-        let state: RequestState = state
-            .parse()
-            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        let (state, requester, live) = lock_with_live_grants(&mut tx, request).await?;
         if let (false, Some(next)) = (live, state.apply(RequestEvent::Expire)) {
             set_state(&mut tx, request, next, None).await?;
             append(
