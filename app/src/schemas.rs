@@ -25,6 +25,70 @@ pub struct SchemaView {
     /// The schema as written, pretty-printed.
     pub text: String,
     pub fields: Vec<FieldDoc>,
+    /// An event that fits the schema, for people reading the catalog.
+    pub example: String,
+}
+
+/// An example value for an Avro schema given as JSON: defaults where the schema has them,
+/// otherwise a plain value of the right type (the first branch of a union that is not null).
+pub fn example_value(schema: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    match schema {
+        Value::String(name) => match name.as_str() {
+            "null" => Value::Null,
+            "boolean" => json!(true),
+            "int" | "long" => json!(42),
+            "float" | "double" => json!(1.5),
+            "bytes" => json!(""),
+            "string" => json!("text"),
+            // A named type defined elsewhere in the schema.
+            other => json!(other),
+        },
+        Value::Array(branches) => branches
+            .iter()
+            .find(|b| b.as_str() != Some("null"))
+            .or_else(|| branches.first())
+            .map(example_value)
+            .unwrap_or(Value::Null),
+        Value::Object(object) => {
+            let logical = object.get("logicalType").and_then(Value::as_str);
+            match (object.get("type").and_then(Value::as_str), logical) {
+                (_, Some("date")) => json!("2026-11-27"),
+                (_, Some("timestamp-millis" | "timestamp-micros" | "local-timestamp-millis")) => {
+                    json!("2026-11-27T12:00:00Z")
+                }
+                (_, Some("uuid")) => json!("9b2f6c1e-4d3a-4e8b-9f0a-1c2d3e4f5a6b"),
+                (_, Some("decimal")) => json!("12.34"),
+                (Some("record"), _) => Value::Object(
+                    object
+                        .get("fields")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|f| {
+                            let name = f.get("name")?.as_str()?.to_owned();
+                            let value = match f.get("default") {
+                                Some(default) => default.clone(),
+                                None => example_value(f.get("type")?),
+                            };
+                            Some((name, value))
+                        })
+                        .collect(),
+                ),
+                (Some("enum"), _) => object
+                    .get("symbols")
+                    .and_then(Value::as_array)
+                    .and_then(|s| s.first().cloned())
+                    .unwrap_or(Value::Null),
+                (Some("array"), _) => json!([object.get("items").map(example_value)]),
+                (Some("map"), _) => json!({ "key": object.get("values").map(example_value) }),
+                (Some("fixed"), _) => json!(""),
+                (Some(_), _) => object.get("type").map(example_value).unwrap_or(Value::Null),
+                (None, _) => Value::Null,
+            }
+        }
+        _ => Value::Null,
+    }
 }
 
 /// The field list of an Avro record schema given as JSON (its `fields` array).
@@ -69,6 +133,29 @@ pub fn record_fields(schema: &serde_json::Value) -> Vec<FieldDoc> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn examples_follow_types_defaults_and_unions() {
+        let schema = json!({"type": "record", "name": "PaymentIssued", "fields": [
+            {"name": "amount_cents", "type": "long"},
+            {"name": "note", "type": ["null", "string"], "default": null},
+            {"name": "channel", "type": ["null", "string"]},
+            {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}},
+            {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["SENT", "RETURNED"]}},
+            {"name": "tags", "type": {"type": "array", "items": "string"}}
+        ]});
+        assert_eq!(
+            example_value(&schema),
+            json!({"amount_cents": 42, "note": null, "channel": "text",
+                   "paid_on": "2026-11-27", "status": "SENT", "tags": ["text"]})
+        );
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -186,9 +273,10 @@ pub mod ssr {
         .await
         .map_err(|e| AppError::internal("loading the schema", &e))?;
         Ok(row.map(|(subject, version, id, compatibility, text)| {
-            let fields: Vec<FieldDoc> = serde_json::from_str(&text)
-                .map(|json| record_fields(&json))
-                .unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let fields: Vec<FieldDoc> = record_fields(&json);
+            let example =
+                serde_json::to_string_pretty(&super::example_value(&json)).unwrap_or_default();
             SchemaView {
                 subject,
                 version,
@@ -196,6 +284,7 @@ pub mod ssr {
                 compatibility,
                 text,
                 fields,
+                example,
             }
         }))
     }

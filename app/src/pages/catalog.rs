@@ -196,6 +196,8 @@ pub fn TopicPage() -> impl IntoView {
                                                 }).collect_view()}
                                             </tbody>
                                         </table>
+                                        <h4>"An example event"</h4>
+                                        <pre class="schema" data-testid="example-event">{schema.example}</pre>
                                         <details><summary>"The schema as written"</summary><pre class="schema">{schema.text}</pre></details>
                                     }.into_any(),
                                 }}

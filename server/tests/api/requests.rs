@@ -821,4 +821,10 @@ async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered
     assert_eq!(shown["compatibility"], "BACKWARD");
     assert_eq!(shown["fields"][0]["name"], "amount_cents");
     assert_eq!(shown["fields"][0]["doc"], "What was paid, in cents.");
+    let example: serde_json::Value =
+        serde_json::from_str(shown["example"].as_str().expect("example")).expect("json");
+    assert_eq!(
+        example,
+        serde_json::json!({ "amount_cents": 42, "paid_on": "2026-11-27" })
+    );
 }
