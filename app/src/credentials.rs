@@ -97,12 +97,12 @@ pub fn seal_context(application: uuid::Uuid, environment: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn vault() -> CredentialVault {
-        CredentialVault::from_base64(&SecretString::from(STANDARD.encode([7u8; 32]))).unwrap()
+        CredentialVault::from_base64(&SecretString::from(STANDARD.encode([7u8; 32])))
+            .expect("a 32-byte key")
     }
 
     #[test]
@@ -121,7 +121,7 @@ mod tests {
         assert_ne!(sealed.sealed, b"s3cret");
         let opened = v
             .open(&sealed.nonce, &sealed.sealed, "app/sandbox")
-            .unwrap();
+            .expect("opens with its own context");
         assert_eq!(opened.expose_secret(), "s3cret");
         assert_eq!(
             v.open(&sealed.nonce, &sealed.sealed, "app/prod").err(),

@@ -41,7 +41,6 @@ use app::credentials::CredentialVault;
 use app::domain::{
     Decision, RequestKind, RequestState, Role, TeamSlug, TopicName, UserIdentity, principal_name,
 };
-use app::environments::EnvironmentSummary;
 use app::requests::AccessRequestDraft;
 use app::requests::store as requests;
 use chrono::{DateTime, Utc};
@@ -261,33 +260,6 @@ fn user(subject: &str, roles: Vec<Role>, teams: &[&str]) -> anyhow::Result<UserI
             .iter()
             .map(|t| TeamSlug::parse(*t).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<_>>()?,
-    })
-}
-
-/// What `startup::portal_context` builds for server functions (it is private to the server).
-fn portal_context(settings: &Settings, db: &PgPool) -> anyhow::Result<PortalContext> {
-    Ok(PortalContext {
-        vault: CredentialVault::from_base64(&settings.kafka.credential_key)
-            .context("kafka.credential_key")?,
-        db: db.clone(),
-        approvals: Arc::new(settings.approvals.clone()),
-        naming: Arc::new(settings.naming.clone()),
-        roles: Arc::new(settings.auth.roles.clone()),
-        public_url: settings
-            .server
-            .public_url
-            .as_str()
-            .trim_end_matches('/')
-            .into(),
-        environments: settings
-            .environments()
-            .into_iter()
-            .map(|(name, env)| EnvironmentSummary {
-                name: name.to_owned(),
-                display_name: env.display_name.clone(),
-                allows_pii: env.allows_pii,
-            })
-            .collect(),
     })
 }
 
@@ -1427,7 +1399,7 @@ async fn run(settings: Settings, bench_url: &str, options: &Options) -> anyhow::
     }
 
     let bench = Arc::new(Bench {
-        portal: portal_context(&settings, &pool)?,
+        portal: server::startup::portal_context(&settings, &pool)?,
         requester: user(REQUESTER, vec![Role::Member], &[SEQ_TEAM, BURST_TEAM])?,
         owner: user(
             OWNER_APPROVER,

@@ -387,6 +387,21 @@ async fn set_topic_configs(admin: &KafkaAdmin, wanted: &TopicWanted) -> Result<(
     }
 }
 
+/// Wakes `waker`'s waiters on every notification; ends only with the error that lost the
+/// connection.
+async fn relay(
+    db: &PgPool,
+    channel: &str,
+    waker: &Notify,
+) -> Result<std::convert::Infallible, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(db).await?;
+    listener.listen(channel).await?;
+    loop {
+        listener.recv().await?;
+        waker.notify_waiters();
+    }
+}
+
 /// Listens for `channel` notifications and wakes everyone waiting on the returned handle.
 /// Reconnects after a lost connection; the workers' polling covers the gap.
 pub fn listen(db: PgPool, channel: &'static str, mut stop: watch::Receiver<bool>) -> Arc<Notify> {
@@ -394,21 +409,9 @@ pub fn listen(db: PgPool, channel: &'static str, mut stop: watch::Receiver<bool>
     let waker = wake.clone();
     tokio::spawn(async move {
         loop {
-            let listener = async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&db).await?;
-                listener.listen(channel).await?;
-                loop {
-                    listener.recv().await?;
-                    waker.notify_waiters();
-                }
-                #[allow(unreachable_code)]
-                Ok::<(), sqlx::Error>(())
-            };
             tokio::select! {
-                result = listener => {
-                    if let Err(error) = result {
-                        tracing::warn!(%error, channel, "LISTEN connection lost; polling until it is back");
-                    }
+                Err(error) = relay(&db, channel, &waker) => {
+                    tracing::warn!(%error, channel, "LISTEN connection lost; polling until it is back");
                 }
                 _ = stop.changed() => return,
             }

@@ -4,8 +4,10 @@
 //! authenticate with HTTP basic and their application's Kafka credentials; the portal keeps no
 //! password, so it asks the application's cluster whether the password is right and remembers a
 //! yes for a few minutes.
-// Handlers answer errors as finished responses; boxing them would only add noise.
-#![allow(clippy::result_large_err)]
+#![expect(
+    clippy::result_large_err,
+    reason = "handlers answer errors as finished responses; boxing them would only add noise"
+)]
 
 use crate::config::Settings;
 use crate::kafka::{ClusterCheckError, check_cluster, client_config_as};

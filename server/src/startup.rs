@@ -21,7 +21,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 /// What server functions in the `app` crate may read from context.
-fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<PortalContext> {
+pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<PortalContext> {
     let vault = app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
         .context("kafka.credential_key")?;
     Ok(PortalContext {

@@ -330,13 +330,7 @@ async fn lock_with_live_grants(
     conn: &mut PgConnection,
     request: Uuid,
 ) -> Result<(RequestState, String, bool), AppError> {
-    let (state, requester): (String, String) = sqlx::query_as(
-        "select state::text, requester from access_request where id = $1 for update",
-    )
-    .bind(request)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("locking a request"))?;
+    let (state, requester) = lock_request(&mut *conn, request).await?;
     let live: bool = sqlx::query_scalar(
         "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
     )
@@ -344,10 +338,25 @@ async fn lock_with_live_grants(
     .fetch_one(&mut *conn)
     .await
     .map_err(internal("checking live grants"))?;
+    Ok((state, requester, live))
+}
+
+/// Locks a request row for the rest of the transaction: its state and requester.
+async fn lock_request(
+    conn: &mut PgConnection,
+    request: Uuid,
+) -> Result<(RequestState, String), AppError> {
+    let (state, requester): (String, String) = sqlx::query_as(
+        "select state::text, requester from access_request where id = $1 for update",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("locking a request"))?;
     let state = state
         .parse()
         .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
-    Ok((state, requester, live))
+    Ok((state, requester))
 }
 
 /// A revocation request just approved: revoke the live grants it names.
@@ -735,13 +744,7 @@ pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<()
 async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
     // Lock the request first: steps of one request settle in parallel transactions, and only
     // under this lock does the last of them see every other one's outcome.
-    let (state, requester): (String, String) = sqlx::query_as(
-        "select state::text, requester from access_request where id = $1 for update",
-    )
-    .bind(request)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("locking an applied request"))?;
+    let (state, requester) = lock_request(&mut *conn, request).await?;
     let open: bool = sqlx::query_scalar(
         "select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled'))",
     )
@@ -752,9 +755,6 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     if open {
         return Ok(());
     }
-    let state: RequestState = state
-        .parse()
-        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
     let Some(next) = state.apply(RequestEvent::StepsDone) else {
         return Ok(());
     };
@@ -854,16 +854,7 @@ pub async fn step_failed(
         .map_err(internal("holding the environment's steps"))?;
     }
     if let (StepStatus::Failed, Some(request)) = (status, step.request_id) {
-        let (state, requester): (String, String) = sqlx::query_as(
-            "select state::text, requester from access_request where id = $1 for update",
-        )
-        .bind(request)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("locking a failed request"))?;
-        let state: RequestState = state
-            .parse()
-            .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+        let (state, requester) = lock_request(&mut *conn, request).await?;
         if let Some(next) = state.apply(RequestEvent::StepFailed) {
             set_state(conn, request, next, None).await?;
             append(

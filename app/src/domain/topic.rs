@@ -263,6 +263,14 @@ impl Partitions {
     pub fn get(self) -> i32 {
         self.0
     }
+
+    /// As typed in a form.
+    pub fn parse_text(raw: &str) -> Result<Self, String> {
+        raw.trim()
+            .parse::<i32>()
+            .map_err(|_| "partitions is a whole number".to_owned())
+            .and_then(Self::new)
+    }
 }
 
 impl TryFrom<i32> for Partitions {
@@ -299,6 +307,14 @@ impl RetentionDays {
     }
     pub fn as_millis(self) -> i64 {
         self.0 * 24 * 3600 * 1000
+    }
+
+    /// As typed in a form.
+    pub fn parse_text(raw: &str) -> Result<Self, String> {
+        raw.trim()
+            .parse::<i64>()
+            .map_err(|_| "retention is a whole number of days".to_owned())
+            .and_then(Self::new)
     }
 }
 

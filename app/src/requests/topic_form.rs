@@ -198,20 +198,10 @@ impl TopicProposalInput {
             .parse::<DataClassification>()
             .map_err(|m| field(FIELD_CLASSIFICATION, Err(m)))
             .ok();
-        let partitions = self
-            .partitions
-            .trim()
-            .parse::<i32>()
-            .map_err(|_| "partitions is a whole number".to_owned())
-            .and_then(Partitions::new)
+        let partitions = Partitions::parse_text(&self.partitions)
             .map_err(|m| field(FIELD_PARTITIONS, Err(m)))
             .ok();
-        let retention_days = self
-            .retention_days
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| "retention is a whole number of days".to_owned())
-            .and_then(RetentionDays::new)
+        let retention_days = RetentionDays::parse_text(&self.retention_days)
             .map_err(|m| field(FIELD_RETENTION, Err(m)))
             .ok();
         let cleanup_policy = self

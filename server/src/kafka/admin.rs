@@ -9,7 +9,10 @@
 //! Writes are acknowledged once the KRaft controller commits them; brokers apply them a moment
 //! later, so a read right after a write (`describe_acls`, `scram_users`, `describe_topic`, or a
 //! client using a new ACL or credential) may briefly still see the old state.
-#![allow(unsafe_code)] // The raw librdkafka calls below; each block states why it is sound.
+#![expect(
+    unsafe_code,
+    reason = "the raw librdkafka calls below; each block states why it is sound"
+)]
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{
