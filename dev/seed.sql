@@ -167,4 +167,94 @@ from (values
 ) as entries(seq, actor, action, entity_id, before, after)
 order by seq;
 
+-- Schemas: the claim status value schema (Avro) and the delivery status value schema (JSON Schema).
+insert into schema_text (format, canonical, original) values
+    ('avro', '{"doc":"A disability or pension claim moved to a new phase.","fields":[{"doc":"The claim''s id in the claims system.","name":"claim_id","type":"string"},{"doc":"The phase the claim entered.","name":"phase","type":{"name":"ClaimPhase","symbols":["RECEIVED","EVIDENCE_GATHERING","REVIEW","DECISION","COMPLETE"],"type":"enum"}},{"doc":"The day the phase changed.","name":"changed_on","type":{"logicalType":"date","type":"int"}},{"default":null,"doc":"A short note for the person, if any.","name":"note","type":["null","string"]}],"name":"ClaimStatusChanged","namespace":"bus.claims","type":"record"}', '{
+  "type": "record",
+  "name": "ClaimStatusChanged",
+  "namespace": "bus.claims",
+  "doc": "A disability or pension claim moved to a new phase.",
+  "fields": [
+    {
+      "name": "claim_id",
+      "type": "string",
+      "doc": "The claim''s id in the claims system."
+    },
+    {
+      "name": "phase",
+      "type": {
+        "type": "enum",
+        "name": "ClaimPhase",
+        "symbols": [
+          "RECEIVED",
+          "EVIDENCE_GATHERING",
+          "REVIEW",
+          "DECISION",
+          "COMPLETE"
+        ]
+      },
+      "doc": "The phase the claim entered."
+    },
+    {
+      "name": "changed_on",
+      "type": {
+        "type": "int",
+        "logicalType": "date"
+      },
+      "doc": "The day the phase changed."
+    },
+    {
+      "name": "note",
+      "type": [
+        "null",
+        "string"
+      ],
+      "default": null,
+      "doc": "A short note for the person, if any."
+    }
+  ]
+}'),
+    ('json', '{"$schema":"https://json-schema.org/draft/2020-12/schema","additionalProperties":false,"properties":{"attempts":{"description":"Tries so far.","minimum":1,"type":"integer"},"channel":{"description":"How it was sent.","enum":["email","sms"],"type":"string"},"delivered":{"description":"Whether the provider confirmed delivery.","type":"boolean"},"notification_id":{"description":"The notification''s id.","format":"uuid","type":"string"}},"required":["notification_id","channel","delivered"],"title":"NotificationDeliveryStatus","type":"object"}', '{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "NotificationDeliveryStatus",
+  "type": "object",
+  "properties": {
+    "notification_id": {
+      "type": "string",
+      "format": "uuid",
+      "description": "The notification''s id."
+    },
+    "channel": {
+      "type": "string",
+      "enum": [
+        "email",
+        "sms"
+      ],
+      "description": "How it was sent."
+    },
+    "delivered": {
+      "type": "boolean",
+      "description": "Whether the provider confirmed delivery."
+    },
+    "attempts": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "Tries so far."
+    }
+  },
+  "required": [
+    "notification_id",
+    "channel",
+    "delivered"
+  ],
+  "additionalProperties": false
+}');
+insert into schema_subject (subject, topic_id, compatibility) values
+    ('claim_status_change-value', '70000000-0000-4000-8000-000000000003', 'BACKWARD'),
+    ('notification_delivery_status-value', '70000000-0000-4000-8000-000000000008', 'FULL');
+insert into schema_version (subject, version, schema_id)
+select 'claim_status_change-value', 1, id from schema_text where format = 'avro' and canonical = '{"doc":"A disability or pension claim moved to a new phase.","fields":[{"doc":"The claim''s id in the claims system.","name":"claim_id","type":"string"},{"doc":"The phase the claim entered.","name":"phase","type":{"name":"ClaimPhase","symbols":["RECEIVED","EVIDENCE_GATHERING","REVIEW","DECISION","COMPLETE"],"type":"enum"}},{"doc":"The day the phase changed.","name":"changed_on","type":{"logicalType":"date","type":"int"}},{"default":null,"doc":"A short note for the person, if any.","name":"note","type":["null","string"]}],"name":"ClaimStatusChanged","namespace":"bus.claims","type":"record"}'
+union all
+select 'notification_delivery_status-value', 1, id from schema_text where format = 'json' and canonical = '{"$schema":"https://json-schema.org/draft/2020-12/schema","additionalProperties":false,"properties":{"attempts":{"description":"Tries so far.","minimum":1,"type":"integer"},"channel":{"description":"How it was sent.","enum":["email","sms"],"type":"string"},"delivered":{"description":"Whether the provider confirmed delivery.","type":"boolean"},"notification_id":{"description":"The notification''s id.","format":"uuid","type":"string"}},"required":["notification_id","channel","delivered"],"title":"NotificationDeliveryStatus","type":"object"}';
+
 commit;

@@ -68,6 +68,8 @@ pub struct TopicDetail {
     pub consumers: Vec<GrantView>,
     /// The latest version of `<topic>-value`, if the topic has a schema.
     pub value_schema: Option<crate::schemas::SchemaView>,
+    /// The latest version of `<topic>-key`, if keys have a schema.
+    pub key_schema: Option<crate::schemas::SchemaView>,
 }
 
 /// One page of the catalog. Any signed-in role may browse it.
@@ -93,6 +95,7 @@ pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
         .await
         .map_err(|e| AppError::internal("loading a topic failed", &e))?
         .ok_or_else(|| crate::auth::ssr::with_status(AppError::NotFound))?;
-    topic.value_schema = crate::schemas::ssr::value_schema(&db, &name).await?;
+    topic.value_schema = crate::schemas::ssr::latest_schema(&db, &format!("{name}-value")).await?;
+    topic.key_schema = crate::schemas::ssr::latest_schema(&db, &format!("{name}-key")).await?;
     Ok(topic)
 }

@@ -5,6 +5,7 @@ mod area;
 mod identity;
 mod request;
 mod routing;
+mod schema;
 mod text;
 mod topic;
 
@@ -13,6 +14,7 @@ pub use area::{Area, requires_sign_in};
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};
 pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};
+pub use schema::{Compatibility, SchemaFormat, SubjectPart};
 pub use text::{FieldError, bounded_text};
 pub use topic::{
     CleanupPolicy, ConsumerGroup, DataClassification, HIGH_SENSITIVITY_REFUSAL, Lifecycle,

@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/topic-change") view=pages::TopicChangePage ssr=SsrMode::Async />
+                    <Route path=path!("/requests/schema-change") view=pages::SchemaChangePage ssr=SsrMode::Async />
                     <Route path=path!("/requests/teams") view=pages::TeamsPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-application") view=pages::NewApplicationPage ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />

@@ -122,6 +122,34 @@ pub mod ssr {
         Ok(())
     }
 
+    /// Tells every member of the given teams, as far as the portal knows them (people who have
+    /// signed in at least once).
+    pub async fn notify_team_members(
+        conn: &mut PgConnection,
+        roles: &RoleMapping,
+        teams: &[&str],
+        message: &str,
+        request: Uuid,
+    ) -> Result<usize, sqlx::Error> {
+        let people: Vec<(String, Vec<String>)> =
+            sqlx::query_as("select subject, groups from app_user")
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut told = 0;
+        for (subject, groups) in people {
+            let groups: Vec<GroupName> = groups
+                .into_iter()
+                .filter_map(|g| GroupName::parse(g).ok())
+                .collect();
+            let (_, member_of) = roles.resolve(&groups);
+            if member_of.iter().any(|t| teams.contains(&t.as_str())) {
+                notify(&mut *conn, &subject, message, request).await?;
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
     /// Queues a Slack-compatible message to the webhooks of the given teams, in the caller's
     /// transaction: it is sent if and only if the change it reports is committed.
     pub async fn enqueue_webhooks(

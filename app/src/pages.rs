@@ -8,6 +8,7 @@ mod drift;
 mod home;
 mod notifications;
 mod requests;
+mod schemas;
 mod status;
 mod teams;
 
@@ -20,5 +21,6 @@ pub use notifications::NotificationsPage;
 pub use requests::{
     ApprovalsPage, MyRequestsPage, NewRequestPage, NewTopicPage, RequestPage, TopicChangePage,
 };
+pub use schemas::SchemaChangePage;
 pub use status::NotFound;
 pub use teams::TeamsPage;

@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod form;
+pub mod schema_change;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod topic_change;
 pub mod topic_form;
 
 pub use form::{AccessRequestDraft, AccessRequestInput};
+pub use schema_change::{SchemaChangeInput, SchemaChangeView, SchemaCheck};
 pub use topic_change::{TopicChange, TopicChangeInput};
 pub use topic_form::{FitAnswer, TopicProposal, TopicProposalInput};
 
@@ -100,6 +102,8 @@ pub struct RequestDetail {
     pub proposal: Option<TopicProposal>,
     /// For a topic change: the settings before and after.
     pub topic_change: Option<TopicChange>,
+    /// For a schema change: the proposal, its check, the diff and the consumers it affects.
+    pub schema_change: Option<SchemaChangeView>,
     pub fit: Vec<FitAnswer>,
     /// The approved request this one repeats for another environment.
     pub promoted_from: Option<Uuid>,
@@ -158,6 +162,35 @@ pub async fn propose_topic_change(input: TopicChangeInput) -> Result<Uuid, AppEr
         .parse()
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
     let id = store::create_topic_change(&portal, &user, &draft)
+        .await
+        .map_err(crate::auth::ssr::with_status)?;
+    leptos_axum::redirect(&format!("/requests/{id}"));
+    Ok(id)
+}
+
+/// Checks a schema against its subject while the request is written: why it cannot be read,
+/// what breaks under the subject's mode and who must approve. Writes nothing.
+#[server(prefix = "/api", endpoint = "requests/schema-check")]
+pub async fn check_schema_change(input: SchemaChangeInput) -> Result<SchemaCheck, AppError> {
+    crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let portal = crate::context::portal()?;
+    let proposal = input
+        .proposal()
+        .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
+    crate::schemas::store::check_proposal(&portal, &proposal)
+        .await
+        .map_err(crate::auth::ssr::with_status)
+}
+
+/// The owning team proposes a new key or value schema version (and perhaps a new mode).
+#[server(prefix = "/api", endpoint = "requests/schema-change")]
+pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<Uuid, AppError> {
+    let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let portal = crate::context::portal()?;
+    let draft = input
+        .parse()
+        .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
+    let id = crate::schemas::store::create_schema_change(&portal, &user, &draft)
         .await
         .map_err(crate::auth::ssr::with_status)?;
     leptos_axum::redirect(&format!("/requests/{id}"));

@@ -11,9 +11,12 @@
 
 use crate::config::Settings;
 use crate::kafka::{ClusterCheckError, check_cluster, client_config_as};
+use app::domain::{Compatibility, SchemaFormat};
+use app::schemas::compat::{self, ParsedSchema};
+use app::schemas::store::{self, StoredVersion};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +34,10 @@ const VERIFIED_FOR: Duration = Duration::from_secs(300);
 
 /// (principal, SHA-256 of the password) -> when the cluster last accepted it.
 type Verified = HashMap<(String, [u8; 32]), Instant>;
+
+/// The Kafka principal a request authenticated as.
+#[derive(Clone, Debug)]
+struct Caller(String);
 
 #[derive(Clone)]
 pub struct Registry {
@@ -152,7 +159,11 @@ async fn authenticate(State(registry): State<Registry>, request: Request, next: 
         return unauthorized();
     };
     match registry.verify(&user, &password).await {
-        Ok(true) => next.run(request).await,
+        Ok(true) => {
+            let mut request = request;
+            request.extensions_mut().insert(Caller(user));
+            next.run(request).await
+        }
         Ok(false) => unauthorized(),
         Err(response) => response,
     }
@@ -206,13 +217,7 @@ async fn version(
         "latest" | "-1" => None,
         v => match v.parse::<i32>() {
             Ok(n) if n >= 1 => Some(n),
-            _ => {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    42202,
-                    "The specified version is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"",
-                );
-            }
+            _ => return invalid_version(),
         },
     };
     match subject_exists(&r.db, &subject).await {
@@ -220,8 +225,8 @@ async fn version(
         Ok(false) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
         Err(response) => return response,
     }
-    let row: Result<Option<(i32, i32, String)>, _> = sqlx::query_as(
-        "select v.version, v.schema_id, t.canonical
+    let row: Result<Option<StoredVersion>, _> = sqlx::query_as(
+        "select v.version, v.schema_id as id, t.format::text as format, t.canonical, t.original
            from schema_version v join schema_text t on t.id = v.schema_id
           where v.subject = $1 and ($2::int is null or v.version = $2)
           order by v.version desc limit 1",
@@ -231,21 +236,24 @@ async fn version(
     .fetch_optional(&r.db)
     .await;
     match row {
-        Ok(Some((version, id, schema))) => ok(json!({
-            "subject": subject, "version": version, "id": id, "schema": schema,
-        })),
+        Ok(Some(v)) => ok(version_body(&subject, &v)),
         Ok(None) => error(StatusCode::NOT_FOUND, 40402, "Version not found."),
         Err(e) => internal(e),
     }
 }
 
 async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Response {
-    match sqlx::query_as::<_, (String,)>("select canonical from schema_text where id = $1")
-        .bind(id)
-        .fetch_optional(&r.db)
-        .await
+    match sqlx::query_as::<_, (String, String)>(
+        "select canonical, format::text from schema_text where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&r.db)
+    .await
     {
-        Ok(Some((schema,))) => ok(json!({ "schema": schema })),
+        Ok(Some((schema, format))) if format == SchemaFormat::Json.as_str() => {
+            ok(json!({ "schema": schema, "schemaType": SchemaFormat::Json.schema_type() }))
+        }
+        Ok(Some((schema, _))) => ok(json!({ "schema": schema })),
         Ok(None) => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
         Err(e) => internal(e),
     }
@@ -282,35 +290,36 @@ async fn config(State(r): State<Registry>, Path(subject): Path<String>) -> Respo
     }
 }
 
-/// The schema in a request body (`{"schema": "...", "schemaType": "AVRO"}`), checked.
-fn body_schema(body: &[u8]) -> Result<app::schemas::ssr::AvroSchema, Response> {
+/// The schema in a request body (`{"schema": "...", "schemaType": "AVRO" | "JSON"}`), checked.
+fn body_schema(body: &[u8]) -> Result<ParsedSchema, Response> {
     let invalid = |message: &str| error(StatusCode::UNPROCESSABLE_ENTITY, 42201, message);
     let json: Value = serde_json::from_slice(body).map_err(|_| invalid("Invalid request body"))?;
-    match json.get("schemaType").and_then(Value::as_str) {
-        None | Some("AVRO") => {}
-        Some(_) => return Err(invalid("Only AVRO schemas are served here")),
-    }
+    let format = SchemaFormat::from_schema_type(json.get("schemaType").and_then(Value::as_str))
+        .ok_or_else(|| invalid("Only AVRO and JSON schemas are served here"))?;
     let text = json
         .get("schema")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("The request has no schema"))?;
-    app::schemas::ssr::parse_avro(text).map_err(|m| invalid(&format!("Invalid schema: {m}")))
+    compat::parse(format, text).map_err(|e| invalid(&format!("Invalid schema: {e}")))
+}
+
+/// A version as the API shows it: `schemaType` only when it is not Avro, as Confluent does.
+fn version_body(subject: &str, v: &StoredVersion) -> Value {
+    let mut body = json!({
+        "subject": subject, "version": v.version, "id": v.id, "schema": v.canonical,
+    });
+    if v.format() != SchemaFormat::Avro {
+        body["schemaType"] = json!(v.format().schema_type());
+    }
+    body
 }
 
 /// Versions of a subject (oldest first) with their canonical and written schemas.
-async fn subject_versions(
-    db: &PgPool,
-    subject: &str,
-) -> Result<Vec<(i32, i32, String, String)>, Response> {
-    sqlx::query_as(
-        "select v.version, v.schema_id, t.canonical, t.original
-           from schema_version v join schema_text t on t.id = v.schema_id
-          where v.subject = $1 order by v.version",
-    )
-    .bind(subject)
-    .fetch_all(db)
-    .await
-    .map_err(internal)
+async fn subject_versions(db: &PgPool, subject: &str) -> Result<Vec<StoredVersion>, Response> {
+    let mut conn = db.acquire().await.map_err(internal)?;
+    store::subject_versions(&mut conn, subject)
+        .await
+        .map_err(internal)
 }
 
 /// `POST /subjects/{subject}`: is this schema registered under the subject, and as what.
@@ -325,70 +334,142 @@ async fn lookup(State(r): State<Registry>, Path(subject): Path<String>, body: By
         Err(response) => return response,
     }
     match subject_versions(&r.db, &subject).await {
-        Ok(versions) => match versions
-            .into_iter()
-            .rev()
-            .find(|(_, _, c, _)| *c == schema.canonical)
-        {
-            Some((version, id, canonical, _)) => ok(json!({
-                "subject": subject, "version": version, "id": id, "schema": canonical,
-            })),
+        Ok(versions) => match versions.iter().rev().find(|v| same(v, &schema)) {
+            Some(v) => ok(version_body(&subject, v)),
             None => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
         },
         Err(response) => response,
     }
 }
 
+fn same(v: &StoredVersion, schema: &ParsedSchema) -> bool {
+    v.format() == schema.format() && v.canonical == schema.canonical()
+}
+
+/// Whether the caller's application may write to the subject: an application of the topic's
+/// owning team, or one with live producer access to the topic in the caller's environment.
+async fn may_write(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, Response> {
+    sqlx::query_scalar(
+        "select exists (
+           select 1 from kafka_principal p
+             join application a on a.id = p.application_id
+             join schema_subject s on s.subject = $2
+             join topic t on t.id = s.topic_id
+            where p.principal = $1
+              and (a.team_slug = t.owning_team
+                   or exists (select 1 from access_grant g
+                               where g.application_id = a.id and g.topic_id = t.id
+                                 and g.role = 'producer' and g.revoked_at is null
+                                 and g.environment = p.environment)))",
+    )
+    .bind(&caller.0)
+    .bind(subject)
+    .fetch_one(db)
+    .await
+    .map_err(internal)
+}
+
+fn not_authorized() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        40301,
+        "User is denied operation Write on this subject: only the topic's owning team and its producers may write",
+    )
+}
+
+fn backend_error() -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        50001,
+        "Error in the backend data store",
+    )
+}
+
 /// `POST /subjects/{subject}/versions`: writes are governed. A schema already approved for the
-/// subject answers with its id (what a client configured to register expects); anything else
-/// is refused and has to be proposed in the portal.
-async fn register(State(r): State<Registry>, Path(subject): Path<String>, body: Bytes) -> Response {
+/// subject answers with its id (what a client configured to register expects); an incompatible
+/// one gets 409 as from any registry; anything else has to be proposed in the portal.
+async fn register(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    body: Bytes,
+) -> Response {
     let schema = match body_schema(&body) {
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    match subject_versions(&r.db, &subject).await {
-        Ok(versions) => match versions
-            .into_iter()
-            .find(|(_, _, c, _)| *c == schema.canonical)
-        {
-            Some((_, id, _, _)) => ok(json!({ "id": id })),
-            None => error(
-                StatusCode::FORBIDDEN,
-                40301,
-                "Schemas are registered by approval: propose this schema in the Event Bus Portal",
+    match may_write(&r.db, &caller, &subject).await {
+        Ok(true) => {}
+        Ok(false) => return not_authorized(),
+        Err(response) => return response,
+    }
+    let versions = match subject_versions(&r.db, &subject).await {
+        Ok(versions) => versions,
+        Err(response) => return response,
+    };
+    if let Some(v) = versions.iter().find(|v| same(v, &schema)) {
+        return ok(json!({ "id": v.id }));
+    }
+    let mode = match subject_mode(&r.db, &subject).await {
+        Ok(mode) => mode.unwrap_or_default(),
+        Err(response) => return response,
+    };
+    match findings(mode, &schema, &versions) {
+        Ok(found) if !found.is_empty() => error(
+            StatusCode::CONFLICT,
+            409,
+            &format!(
+                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\": {}",
+                found.join("; ")
             ),
-        },
+        ),
+        Ok(_) => error(
+            StatusCode::FORBIDDEN,
+            40301,
+            "Schemas are registered by approval: propose this schema in the Event Bus Portal",
+        ),
         Err(response) => response,
     }
 }
 
-/// Whether `new` may follow `old` under a mode: BACKWARD means new readers read old data.
-fn compatible(
-    mode: &str,
-    old: &apache_avro::Schema,
-    new: &apache_avro::Schema,
-) -> Result<(), String> {
-    use apache_avro::schema_compatibility::SchemaCompatibility as C;
-    let backward = || {
-        C::can_read(old, new)
-            .map(|_| ())
-            .map_err(|e| format!("new readers cannot read old data: {e}"))
-    };
-    let forward = || {
-        C::can_read(new, old)
-            .map(|_| ())
-            .map_err(|e| format!("old readers cannot read new data: {e}"))
-    };
-    match mode {
-        "NONE" => Ok(()),
-        "BACKWARD" | "BACKWARD_TRANSITIVE" => backward(),
-        "FORWARD" | "FORWARD_TRANSITIVE" => forward(),
-        _ => backward().and_then(|_| forward()),
-    }
+async fn subject_mode(db: &PgPool, subject: &str) -> Result<Option<Compatibility>, Response> {
+    let mut conn = db.acquire().await.map_err(internal)?;
+    store::subject_mode(&mut conn, subject).await.map_err(|e| {
+        tracing::error!(error = %e, "reading a subject's mode failed");
+        backend_error()
+    })
 }
 
-/// `POST /compatibility/subjects/{subject}/versions/{version}`.
+/// What breaks if `schema` follows `against` under `mode`, one line each.
+fn findings(
+    mode: Compatibility,
+    schema: &ParsedSchema,
+    against: &[StoredVersion],
+) -> Result<Vec<String>, Response> {
+    let mut earlier = Vec::with_capacity(against.len());
+    for v in against {
+        match compat::parse(v.format(), &v.original) {
+            Ok(parsed) => earlier.push((v.version, parsed)),
+            Err(e) => {
+                tracing::error!(error = %e, schema.version = v.version, "a stored schema no longer parses");
+                return Err(backend_error());
+            }
+        }
+    }
+    Ok(store::findings(mode, schema, &earlier)
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{} (version {}): {}. {}",
+                f.path, f.version, f.change, f.why
+            )
+        })
+        .collect())
+}
+
+/// `POST /compatibility/subjects/{subject}/versions/{version}`: the check the portal makes,
+/// with its reasons as `messages`. Against `latest` it honours a transitive mode; against a
+/// numbered version it compares with that version alone.
 async fn compatibility(
     State(r): State<Registry>,
     Path((subject, version)): Path<(String, String)>,
@@ -398,57 +479,86 @@ async fn compatibility(
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    let mode: Option<String> =
-        match sqlx::query_scalar("select compatibility from schema_subject where subject = $1")
-            .bind(&subject)
-            .fetch_optional(&r.db)
-            .await
-        {
-            Ok(mode) => mode,
-            Err(e) => return internal(e),
-        };
-    let Some(mode) = mode else {
-        return error(StatusCode::NOT_FOUND, 40401, "Subject not found.");
+    let mode = match subject_mode(&r.db, &subject).await {
+        Ok(Some(mode)) => mode,
+        Ok(None) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
+        Err(response) => return response,
     };
     let versions = match subject_versions(&r.db, &subject).await {
         Ok(versions) => versions,
         Err(response) => return response,
     };
-    let against: Vec<&(i32, i32, String, String)> = match version.as_str() {
-        "latest" | "-1" if mode.ends_with("_TRANSITIVE") => versions.iter().collect(),
-        "latest" | "-1" => versions.last().into_iter().collect(),
+    let against: Vec<StoredVersion> = match version.as_str() {
+        "latest" | "-1" => versions,
         v => match v.parse::<i32>() {
-            Ok(n) => match versions.iter().find(|(version, _, _, _)| *version == n) {
+            Ok(n) if n >= 1 => match versions.into_iter().find(|found| found.version == n) {
                 Some(found) => vec![found],
                 None => return error(StatusCode::NOT_FOUND, 40402, "Version not found."),
             },
-            Err(_) => {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    42202,
-                    "The specified version is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"",
-                );
-            }
+            _ => return invalid_version(),
         },
     };
-    // The written schemas, not their canonical form: that drops defaults, which decide
-    // compatibility.
-    let parse = |text: &str| apache_avro::Schema::parse_str(text);
-    let Ok(new) = parse(&schema.original) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Invalid schema");
-    };
-    let mut messages = Vec::new();
-    for (_, _, _, original) in against {
-        match parse(original) {
-            Ok(old) => {
-                if let Err(message) = compatible(&mode, &old, &new) {
-                    messages.push(message);
-                }
-            }
-            Err(_) => messages.push("a stored version could not be read".to_owned()),
-        }
+    match findings(mode, &schema, &against) {
+        Ok(messages) => ok(json!({ "is_compatible": messages.is_empty(), "messages": messages })),
+        Err(response) => response,
     }
-    ok(json!({ "is_compatible": messages.is_empty(), "messages": messages }))
+}
+
+/// `GET /config`: the mode new subjects start with.
+async fn global_config() -> Response {
+    ok(json!({ "compatibilityLevel": Compatibility::default().as_str() }))
+}
+
+/// `PUT /config/{subject}`: governed like schemas. Asking for the mode a subject already has is
+/// answered as done; a different mode is requested in the portal, where lowering it needs
+/// governance.
+async fn set_config(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    body: Bytes,
+) -> Response {
+    let wanted: Option<Compatibility> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v.get("compatibility")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .and_then(|m| m.parse().ok());
+    let Some(wanted) = wanted else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            42203,
+            "Invalid compatibility level. Valid values are NONE, BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, and FULL_TRANSITIVE",
+        );
+    };
+    let current = match subject_mode(&r.db, &subject).await {
+        Ok(Some(mode)) => mode,
+        Ok(None) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
+        Err(response) => return response,
+    };
+    match may_write(&r.db, &caller, &subject).await {
+        Ok(true) => {}
+        Ok(false) => return not_authorized(),
+        Err(response) => return response,
+    }
+    if wanted == current {
+        return ok(json!({ "compatibility": current.as_str() }));
+    }
+    error(
+        StatusCode::FORBIDDEN,
+        40301,
+        "Compatibility changes are requested in the Event Bus Portal and approved there",
+    )
+}
+
+fn invalid_version() -> Response {
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        42202,
+        "The specified version is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"",
+    )
 }
 
 /// The registry's routes, behind HTTP basic authentication.
@@ -464,7 +574,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(registry: Registry) -> Router<S>
         .route("/subjects/{subject}/versions/{version}", get(version))
         .route("/schemas/ids/{id}", get(schema_by_id))
         .route("/schemas/ids/{id}/versions", get(schema_versions))
-        .route("/config/{subject}", get(config))
+        .route("/config", get(global_config))
+        .route("/config/{subject}", get(config).put(set_config))
         .route_layer(middleware::from_fn_with_state(
             registry.clone(),
             authenticate,

@@ -186,8 +186,9 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
     let kind: RequestKind = kind
         .parse()
         .map_err(|m: String| AppError::internal("stored kind unreadable", &m))?;
-    if kind == RequestKind::RevokeAccess {
-        // Its removal steps were written when its grants were revoked.
+    if kind == RequestKind::RevokeAccess || kind == RequestKind::SchemaChange {
+        // A revocation's removal steps were written when its grants were revoked; a schema
+        // version is registered by the approval itself and needs nothing from Kafka.
         return settle_if_done(conn, id).await;
     }
     if kind == RequestKind::TopicChange {
@@ -770,14 +771,19 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     )
     .await
     .map_err(internal("auditing the applied request"))?;
-    notifications::notify(
-        conn,
-        &requester,
-        "Your request is active: Kafka now enforces it.",
-        request,
-    )
-    .await
-    .map_err(internal("notifying the requester"))?;
+    let kind: String = sqlx::query_scalar("select kind::text from access_request where id = $1")
+        .bind(request)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("reading the request kind"))?;
+    let words = if kind == RequestKind::SchemaChange.as_str() {
+        "Your schema change is active: the registry serves it."
+    } else {
+        "Your request is active: Kafka now enforces it."
+    };
+    notifications::notify(conn, &requester, words, request)
+        .await
+        .map_err(internal("notifying the requester"))?;
     Ok(())
 }
 

@@ -196,6 +196,7 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
     };
     Ok(Some(TopicDetail {
         value_schema: None,
+        key_schema: None,
         summary: row.summary.into_summary()?,
         description: row.description,
         source_systems: row.source_systems,

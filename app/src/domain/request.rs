@@ -12,15 +12,18 @@ pub enum RequestKind {
     RevokeAccess,
     /// New settings for an existing topic, proposed by its owning team.
     TopicChange,
+    /// A new version of a topic's key or value schema, proposed by its owning team.
+    SchemaChange,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 5] = [
+    pub const ALL: [RequestKind; 6] = [
         RequestKind::NewTopic,
         RequestKind::ProducerAccess,
         RequestKind::ConsumerAccess,
         RequestKind::RevokeAccess,
         RequestKind::TopicChange,
+        RequestKind::SchemaChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +33,7 @@ impl RequestKind {
             Self::ConsumerAccess => "consumer_access",
             Self::RevokeAccess => "revoke_access",
             Self::TopicChange => "topic_change",
+            Self::SchemaChange => "schema_change",
         }
     }
 
@@ -40,6 +44,7 @@ impl RequestKind {
             Self::ConsumerAccess => "Consumer access",
             Self::RevokeAccess => "Revoke access",
             Self::TopicChange => "Topic change",
+            Self::SchemaChange => "Schema change",
         }
     }
 }

@@ -132,6 +132,32 @@ impl ApprovalPolicy {
     }
 }
 
+impl ApprovalPolicy {
+    /// A new schema version: the owning team decides, and governance too when the change breaks
+    /// the subject's compatibility promise or lowers it (`governance_because` says how).
+    pub fn route_schema_change(
+        &self,
+        owning_team: &TeamSlug,
+        governance_because: Option<String>,
+    ) -> Vec<RequiredSlot> {
+        let mut slots = vec![RequiredSlot {
+            kind: SlotKind::OwningTeam,
+            team: Some(owning_team.clone()),
+            reason: format!(
+                "The topic is owned by team {owning_team}, who answer for its events' shape."
+            ),
+        }];
+        if let Some(why) = governance_because {
+            slots.push(RequiredSlot {
+                kind: SlotKind::Governance,
+                team: None,
+                reason: format!("Governance reviews this change because {why}."),
+            });
+        }
+        slots
+    }
+}
+
 /// Whether `user` may fill `slot` on a request made by `requester`.
 pub fn may_fill(
     user: &UserIdentity,
@@ -272,5 +298,21 @@ mod tests {
             may_fill(&gary, SlotKind::Governance, None, "gary"),
             Err("You cannot approve your own request.")
         );
+    }
+
+    #[test]
+    fn a_schema_change_needs_governance_only_when_it_breaks_or_lowers_the_promise() {
+        let policy = ApprovalPolicy::default();
+        let plain = policy.route_schema_change(&team("claims-status"), None);
+        assert_eq!(kinds(&plain), vec![SlotKind::OwningTeam]);
+        let breaking = policy.route_schema_change(
+            &team("claims-status"),
+            Some("it is not BACKWARD compatible".into()),
+        );
+        assert_eq!(
+            kinds(&breaking),
+            vec![SlotKind::OwningTeam, SlotKind::Governance]
+        );
+        assert!(breaking[1].reason.contains("BACKWARD"));
     }
 }

@@ -174,33 +174,16 @@ pub fn TopicPage() -> impl IntoView {
                                 <p class="actions">
                                     <a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a>
                                     <a class="button secondary" href=format!("/requests/topic-change?topic={}", s.name)>"Propose new settings (owning team)"</a>
+                                    <a class="button secondary" href=format!("/requests/schema-change?topic={}", s.name)>"Propose a schema change (owning team)"</a>
                                 </p>
                                 <h3>"Producers"</h3>
                                 {grants(t.producers, "No application produces to this topic yet.")}
                                 <h3>"Consumers"</h3>
                                 {grants(t.consumers, "No application consumes this topic yet.")}
-                                <h3>"Schema"</h3>
-                                {match t.value_schema.clone() {
-                                    None => view! { <p class="muted">"No schema registered for this topic yet."</p> }.into_any(),
-                                    Some(schema) => view! {
-                                        <p data-testid="schema-version">
-                                            <code>{schema.subject.clone()}</code> ", version " {schema.version}
-                                            " (schema id " {schema.id} "), compatibility " {schema.compatibility.clone()}
-                                        </p>
-                                        <table class="data-table">
-                                            <caption class="visually-hidden">"Fields of the value schema"</caption>
-                                            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Meaning"</th></tr></thead>
-                                            <tbody>
-                                                {schema.fields.into_iter().map(|f| view! {
-                                                    <tr><td><code>{f.name}</code></td><td>{f.kind}</td><td>{f.doc.unwrap_or_default()}</td></tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                        <h4>"An example event"</h4>
-                                        <pre class="schema" data-testid="example-event">{schema.example}</pre>
-                                        <details><summary>"The schema as written"</summary><pre class="schema">{schema.text}</pre></details>
-                                    }.into_any(),
-                                }}
+                                <h3>"Value schema"</h3>
+                                {schema_section(t.value_schema.clone(), "No schema registered for this topic's events yet.")}
+                                <h3>"Key schema"</h3>
+                                {schema_section(t.key_schema.clone(), "Keys have no schema.")}
                             }.into_any()
                         }
                         Err(crate::error::AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
@@ -210,4 +193,39 @@ pub fn TopicPage() -> impl IntoView {
             </Transition>
         </AreaPage>
     }
+}
+
+/// A subject's latest version: fields with their documentation, an example event, the versions
+/// and the mode.
+fn schema_section(schema: Option<crate::schemas::SchemaView>, empty: &'static str) -> AnyView {
+    let Some(schema) = schema else {
+        return view! { <p class="muted">{empty}</p> }.into_any();
+    };
+    let caption = format!("Fields of {}", schema.subject);
+    view! {
+        <p data-testid="schema-version">
+            <code>{schema.subject.clone()}</code> ", version " {schema.version}
+            " (schema id " {schema.id} ", " {schema.format.clone()} "), compatibility " {schema.compatibility.clone()}
+        </p>
+        <table class="data-table">
+            <caption class="visually-hidden">{caption}</caption>
+            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Meaning"</th></tr></thead>
+            <tbody>
+                {schema.fields.into_iter().map(|f| view! {
+                    <tr><td><code>{f.name}</code></td><td>{f.kind}</td><td>{f.doc.unwrap_or_default()}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h4>"An example event"</h4>
+        <pre class="schema" data-testid="example-event">{schema.example}</pre>
+        <details><summary>"The schema as written"</summary><pre class="schema">{schema.text}</pre></details>
+        <details data-testid="schema-versions"><summary>{format!("Versions ({})", schema.versions.len())}</summary>
+            <ul>
+                {schema.versions.into_iter().rev().map(|v| view! {
+                    <li>"Version " {v.version} ", schema id " {v.id} ", registered " {v.registered_on.to_string()}</li>
+                }).collect_view()}
+            </ul>
+        </details>
+    }
+    .into_any()
 }

@@ -359,6 +359,7 @@ fn RequestView(
             <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
             <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
         </dl>
+        {detail.schema_change.clone().map(|view| view! { <super::schemas::SchemaChangeDetails view /> })}
         {detail.topic_change.map(|c| view! {
             <h3>"Proposed settings"</h3>
             <ul class="grant-words">{c.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
@@ -727,7 +728,7 @@ fn url_query(pairs: &[(&str, String)]) -> String {
 
 /// The applications to choose from, as a select named for the form.
 #[component]
-fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -> impl IntoView {
+pub(super) fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -> impl IntoView {
     view! {
         <select id="application" name="input[application]" required aria-describedby="application-error"
             inner_html=application_options(&apps)></select>

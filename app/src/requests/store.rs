@@ -432,7 +432,7 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
     Ok(())
 }
 
-async fn insert_slots(
+pub(crate) async fn insert_slots(
     conn: &mut PgConnection,
     id: Uuid,
     slots: &[crate::domain::RequiredSlot],
@@ -454,7 +454,7 @@ async fn insert_slots(
 }
 
 /// Tells the people who can approve, and the teams' webhooks, that a request is waiting.
-async fn announce(
+pub(crate) async fn announce(
     conn: &mut PgConnection,
     portal: &PortalContext,
     user: &UserIdentity,
@@ -665,6 +665,9 @@ pub async fn decide(
         }
         if kind == RequestKind::TopicChange.as_str() {
             apply_topic_change(&mut tx, id).await?;
+        }
+        if kind == RequestKind::SchemaChange.as_str() {
+            crate::schemas::store::apply_schema_change(&mut tx, portal, id).await?;
         }
         if kind == RequestKind::RevokeAccess.as_str() {
             crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
@@ -1296,6 +1299,8 @@ type SlotRow = (
 #[derive(sqlx::FromRow)]
 struct DetailRow {
     topic_change: Option<serde_json::Value>,
+    schema_change: Option<serde_json::Value>,
+    topic_id: Option<Uuid>,
     id: Uuid,
     kind: String,
     state: String,
@@ -1355,6 +1360,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
                 t.owning_team as topic_owner, t.data_classification::text as classification,
                 t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
                 r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id, r.topic_change,
+                r.schema_change, r.topic_id,
                 r.purpose, r.requested_expiry, r.decision_reason,
                 a.system_registration_id, a.security_package_id, a.fisma_rating::text as fisma_rating,
                 a.ato_status::text as ato_status, a.ato_date, a.privacy_assessment::text as privacy_assessment,
@@ -1470,14 +1476,42 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         .map(serde_json::from_value)
         .transpose()
         .map_err(|e| AppError::internal("stored topic change unreadable", &e))?;
+    let schema_change = match row.schema_change {
+        Some(stored) => {
+            let change: super::schema_change::SchemaChange = serde_json::from_value(stored)
+                .map_err(|e| AppError::internal("stored schema change unreadable", &e))?;
+            let mut conn = db
+                .acquire()
+                .await
+                .map_err(internal("connecting to the database"))?;
+            let diff = crate::schemas::store::change_diff(&mut conn, &change).await?;
+            let consumers = match row.topic_id {
+                Some(topic) => crate::schemas::store::topic_consumers(&mut conn, topic)
+                    .await
+                    .map_err(internal("listing the topic's consumers"))?
+                    .into_iter()
+                    .map(|(team, app)| format!("{team} / {app}"))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Some(super::schema_change::SchemaChangeView {
+                change,
+                diff,
+                consumers,
+            })
+        }
+        None => None,
+    };
     Ok(RequestDetail {
         topic_change,
+        schema_change,
         proposal,
         fit,
         promoted_from: row.promoted_from,
         application_id: row.application_id,
         can_promote: state.is_approved()
             && row.kind != RequestKind::NewTopic.as_str()
+            && row.kind != RequestKind::SchemaChange.as_str()
             && user.has_role(Role::Member)
             && in_team(&row.application_team),
         summary: RequestSummary {

@@ -1011,7 +1011,69 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     assert!(
         body["messages"][0]
             .as_str()
-            .is_some_and(|m| m.contains("new readers cannot read old data")),
+            .is_some_and(|m| m.starts_with("amount (version 1)")),
+        "{body}"
+    );
+    let (status, body) = post(format!("/subjects/{subject}/versions"), added_required).await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (409, Some(409)),
+        "an incompatible schema is refused as by any registry: {body}"
+    );
+
+    // The mode is governed like schemas: asking for the current one is answered, a new one is
+    // requested in the portal.
+    let put = |body: serde_json::Value| {
+        let app = &app;
+        let me = me.clone().expect("credentials");
+        let path = format!("/config/{subject}");
+        async move {
+            let response = app
+                .client
+                .put(app.url(&path))
+                .basic_auth(me.0, Some(me.1))
+                .header("content-type", "application/vnd.schemaregistry.v1+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("request");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    let (status, body) = put(serde_json::json!({ "compatibility": "BACKWARD" })).await;
+    assert_eq!(
+        (status, body["compatibility"].as_str()),
+        (200, Some("BACKWARD"))
+    );
+    let (status, body) = put(serde_json::json!({ "compatibility": "NONE" })).await;
+    assert_eq!((status, body["error_code"].as_u64()), (403, Some(40301)));
+    let (status, body) = put(serde_json::json!({ "compatibility": "SIDEWAYS" })).await;
+    assert_eq!((status, body["error_code"].as_u64()), (422, Some(42203)));
+    let (status, _, body) = get("/config".into(), me.clone()).await;
+    assert_eq!(
+        (status, body["compatibilityLevel"].as_str()),
+        (200, Some("BACKWARD"))
+    );
+
+    // Without live producer access (and not of the owning team) the application may not write,
+    // not even an approved schema.
+    sqlx::query("update access_grant set revoked_at = now() where request_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("revoke");
+    let (status, body) = post(format!("/subjects/{subject}/versions"), written).await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (403, Some(40301)),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("denied")),
         "{body}"
     );
     let versions: i64 = sqlx::query_scalar("select count(*) from schema_version")

@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 31] = [
+const MATRIX: [(&str, [u16; 7]); 33] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -58,6 +58,8 @@ const MATRIX: [(&str, [u16; 7]); 31] = [
     ("notifications/unread",   [401, 200, 200, 200, 200, 200, 403]),
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
     ("requests/topic-change",  [401, 200, 403, 403, 403, 403, 403]),
+    ("requests/schema-check",  [401, 200, 200, 200, 200, 200, 403]),
+    ("requests/schema-change", [401, 200, 403, 403, 403, 403, 403]),
     ("apply/status",           [401, 200, 200, 200, 200, 404, 403]),
     ("apply/reveal-credential",[401, 200, 403, 403, 403, 403, 403]),
     ("apply/rotate-credential",[401, 200, 403, 403, 403, 403, 403]),
@@ -85,6 +87,7 @@ fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
         "apply/reveal-credential" => Some("SCRAM-SHA-512".into()),
         "drift/report" => Some("findings".into()),
         "teams/mine" => Some(REQUESTERS.into()),
+        "requests/schema-check" => Some("payments_settled-value".into()),
         _ => None,
     }
 }
@@ -98,6 +101,25 @@ struct Setup {
 }
 
 impl Setup {
+    /// A topic the member's own team owns.
+    async fn own_topic(&self) {
+        sqlx::raw_sql(&format!(
+            "insert into topic (id, name, title, description, business_domain, lifecycle,
+                    owning_team, data_classification, contains_pii, partitions, retention_ms,
+                    cleanup_policy)
+             values (gen_random_uuid(), 'payments_settled', 'Payment settled',
+                    'A payment reached the bank.', 'payments', 'production', '{REQUESTERS}',
+                    'low', false, 3, 604800000, 'delete')
+             on conflict (name) do nothing;
+             insert into topic_environment (topic_id, environment)
+             select id, 'sandbox' from topic where name = 'payments_settled'
+             on conflict do nothing;"
+        ))
+        .execute(&self.pool)
+        .await
+        .expect("own topic");
+    }
+
     /// Valid arguments for `endpoint`, and the request they act on, if any. Decisions and
     /// withdrawals act on a fresh request, so each allowed call finds it open at version 1.
     async fn arguments(&self, endpoint: &str) -> (Form, Option<Uuid>) {
@@ -106,6 +128,21 @@ impl Setup {
         match endpoint {
             "catalog/topics" => (Form::new().field("filter[page]", "1"), None),
             "catalog/topic" => (Form::new().field("name", LOW_TOPIC), None),
+            "requests/schema-check" | "requests/schema-change" => {
+                self.own_topic().await;
+                let form = Form::new()
+                    .field("input[topic]", "payments_settled")
+                    .field("input[part]", "value")
+                    .field("input[format]", "avro")
+                    .field("input[compatibility]", "BACKWARD")
+                    .field(
+                        "input[schema]",
+                        r#"{"type": "record", "name": "PaymentSettled", "fields": [{"name": "id", "type": "string"}]}"#,
+                    )
+                    .field("input[application]", PAYMENTS_APP.to_string())
+                    .field("input[purpose]", "Settlements get their first schema.");
+                (form, None)
+            }
             "requests/access" => (AccessForm::consumer(LOW_TOPIC).form(), None),
             "requests/decide" => {
                 let id = fresh().await;
@@ -178,22 +215,7 @@ impl Setup {
                 (form, Some(id))
             }
             "requests/topic-change" => {
-                // A topic the member's own team owns.
-                sqlx::raw_sql(&format!(
-                    "insert into topic (id, name, title, description, business_domain, lifecycle,
-                            owning_team, data_classification, contains_pii, partitions, retention_ms,
-                            cleanup_policy)
-                     values (gen_random_uuid(), 'payments_settled', 'Payment settled',
-                            'A payment reached the bank.', 'payments', 'production', '{REQUESTERS}',
-                            'low', false, 3, 604800000, 'delete')
-                     on conflict (name) do nothing;
-                     insert into topic_environment (topic_id, environment)
-                     select id, 'sandbox' from topic where name = 'payments_settled'
-                     on conflict do nothing;"
-                ))
-                .execute(&self.pool)
-                .await
-                .expect("own topic");
+                self.own_topic().await;
                 let form = Form::new()
                     .field("input[topic]", "payments_settled")
                     .field("input[application]", PAYMENTS_APP.to_string())

@@ -12,5 +12,6 @@ mod kafka_admin;
 mod ops;
 mod race;
 mod requests;
+mod schemas;
 mod teams;
 mod webhooks;

@@ -1,0 +1,63 @@
+import { expect, test } from '@playwright/test';
+import { expectHydrated, expectNoSeriousA11yViolations, gary, maria, omar, signIn } from './support';
+
+const TOPIC = 'claim_status_change';
+
+test('an incompatible schema change shows its reasons while written, then owner and governance approve it into the catalog', async ({ browser, page }) => {
+  // A field name of its own, so the journey can run again on the same database.
+  const field = `reviewed_by_${Date.now()}`;
+  await signIn(page, maria);
+  await page.goto(`/catalog/${TOPIC}`);
+  await page.getByRole('link', { name: 'Propose a schema change (owning team)' }).click();
+  await expect(page).toHaveURL(/\/requests\/schema-change\?topic=claim_status_change/);
+  await expectHydrated(page);
+
+  // The form starts from the latest version; the check runs on what is there.
+  const schemaBox = page.getByLabel('Schema', { exact: true });
+  const latest = JSON.parse(await schemaBox.inputValue());
+  await expect(page.getByTestId('schema-compatible')).toHaveCount(0);
+
+  const breaking = { ...latest, fields: [...latest.fields, { name: field, type: 'string', doc: 'Who reviewed the change.' }] };
+  await schemaBox.fill(JSON.stringify(breaking, null, 2));
+  const findings = page.getByTestId('schema-findings');
+  await expect(findings).toContainText('Not BACKWARD compatible');
+  await expect(findings).toContainText(field);
+  await expect(page.getByTestId('schema-approvals')).toContainText('governance because');
+  await expect(page.getByTestId('schema-diff')).toContainText(field);
+  await expectNoSeriousA11yViolations(page);
+
+  // The fix the reasons point at: a default lets new readers read old events.
+  const fixed = { ...latest, fields: [...latest.fields, { name: field, type: 'string', default: 'nobody', doc: 'Who reviewed the change.' }] };
+  await schemaBox.fill(JSON.stringify(fixed, null, 2));
+  await expect(page.getByTestId('schema-compatible')).toContainText('BACKWARD compatible with version');
+  await expect(page.getByTestId('schema-approvals')).toHaveText('Approval: the owning team.');
+
+  // The team takes the breaking version to approval instead (its consumers upgrade first).
+  await schemaBox.fill(JSON.stringify(breaking, null, 2));
+  await expect(findings).toContainText(field);
+  await page.getByLabel('Producing application').selectOption({ label: 'Claim Status Tool (claims-status)' });
+  await page.getByLabel('Why').fill('Reviews are recorded; consumers upgrade before we produce it.');
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+
+  await expect(page).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
+  const requestUrl = page.url();
+  await expect(page.getByTestId('request-state')).toHaveText('Waiting for approval');
+  await expect(page.getByTestId('schema-findings')).toContainText(field);
+
+  for (const [user, slot] of [[omar, 'Owning team'], [gary, 'Governance']] as const) {
+    const approver = await browser.newContext().then((c) => c.newPage());
+    await signIn(approver, user);
+    await approver.goto(requestUrl);
+    await expect(approver.getByTestId('schema-diff')).toContainText(field);
+    await approver.getByRole('region', { name: `Your decision (${slot})` }).getByRole('button', { name: 'Approve' }).click();
+    await expect(approver.getByRole('region', { name: /Your decision/ })).toHaveCount(0);
+    await approver.context().close();
+  }
+
+  await page.goto(requestUrl);
+  await expect(page.getByTestId('request-state')).toHaveText('Active');
+  await page.goto(`/catalog/${TOPIC}`);
+  await expect(page.getByTestId('schema-version').first()).toContainText(`${TOPIC}-value, version`);
+  await expect(page.getByRole('cell', { name: field })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Who reviewed the change.' })).toBeVisible();
+});
