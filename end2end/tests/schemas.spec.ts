@@ -14,8 +14,8 @@ test('an incompatible schema change shows its reasons while written, then owner 
 
   // The form starts from the latest version; the check runs on what is there.
   const schemaBox = page.getByLabel('Schema', { exact: true });
+  await expect(page.getByTestId('schema-unchanged')).toBeVisible();
   const latest = JSON.parse(await schemaBox.inputValue());
-  await expect(page.getByTestId('schema-compatible')).toHaveCount(0);
 
   const breaking = { ...latest, fields: [...latest.fields, { name: field, type: 'string', doc: 'Who reviewed the change.' }] };
   await schemaBox.fill(JSON.stringify(breaking, null, 2));
@@ -58,6 +58,5 @@ test('an incompatible schema change shows its reasons while written, then owner 
   await expect(page.getByTestId('request-state')).toHaveText('Active');
   await page.goto(`/catalog/${TOPIC}`);
   await expect(page.getByTestId('schema-version').first()).toContainText(`${TOPIC}-value, version`);
-  await expect(page.getByRole('cell', { name: field })).toBeVisible();
-  await expect(page.getByRole('cell', { name: 'Who reviewed the change.' })).toBeVisible();
+  await expect(page.getByRole('row', { name: new RegExp(field) })).toContainText('Who reviewed the change.');
 });

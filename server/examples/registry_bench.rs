@@ -1467,8 +1467,8 @@ async fn breakdown(db: &PgPool, dataset: &Dataset, requests: usize) -> anyhow::R
     for _ in 0..requests {
         let (id, _) = &dataset.schemas[rng.below(dataset.schemas.len())];
         let started = Instant::now();
-        let _: Option<(String,)> =
-            sqlx::query_as("select canonical from schema_text where id = $1")
+        let _: Option<(String, String)> =
+            sqlx::query_as("select canonical, format::text from schema_text where id = $1")
                 .bind(id)
                 .fetch_optional(db)
                 .await?;
@@ -1484,8 +1484,8 @@ async fn breakdown(db: &PgPool, dataset: &Dataset, requests: usize) -> anyhow::R
                 .bind(subject)
                 .fetch_one(db)
                 .await?;
-        let _: Option<(i32, i32, String)> = sqlx::query_as(
-            "select v.version, v.schema_id, t.canonical
+        let _: Option<(i32, i32, String, String, String)> = sqlx::query_as(
+            "select v.version, v.schema_id as id, t.format::text as format, t.canonical, t.original
                from schema_version v join schema_text t on t.id = v.schema_id
               where v.subject = $1 and ($2::int is null or v.version = $2)
               order by v.version desc limit 1",

@@ -91,7 +91,11 @@ pub async fn check_cluster(
                 ClusterCheckError::ClientSetup
             })?;
         let result = probe.client().fetch_metadata(None, timeout);
-        probe.poll(Duration::from_millis(100));
+        if result.is_err() {
+            // Metadata only comes back after a successful login; without it, serve the error
+            // events that say whether the login was refused.
+            probe.poll(Duration::from_millis(100));
+        }
         let failed_auth = authentication_failed.load(Ordering::Relaxed);
         match result {
             Ok(metadata) if !failed_auth => Ok(ClusterInfo {

@@ -31,9 +31,54 @@ use std::time::{Duration, Instant};
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 /// How long a password the cluster accepted is trusted without asking again.
 const VERIFIED_FOR: Duration = Duration::from_secs(300);
+/// How long a password the cluster refused is refused without asking again: a client retrying
+/// a wrong password must not turn into a stream of handshakes.
+const REFUSED_FOR: Duration = Duration::from_secs(60);
+/// Schema texts by id are immutable; this many answers are kept in memory.
+const IDS_CACHED: usize = 20_000;
 
-/// (principal, SHA-256 of the password) -> when the cluster last accepted it.
-type Verified = HashMap<(String, [u8; 32]), Instant>;
+/// (principal, SHA-256 of the password).
+type CredentialKey = (String, [u8; 32]);
+
+/// What the clusters said about credentials lately, and the checks under way: one handshake per
+/// credential at a time, however many clients start with it at once.
+#[derive(Default)]
+struct Verified {
+    accepted: HashMap<CredentialKey, Instant>,
+    refused: HashMap<CredentialKey, Instant>,
+    checking: HashMap<CredentialKey, Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl Verified {
+    fn known(&self, key: &CredentialKey) -> Option<bool> {
+        if self
+            .accepted
+            .get(key)
+            .is_some_and(|at| at.elapsed() < VERIFIED_FOR)
+        {
+            return Some(true);
+        }
+        if self
+            .refused
+            .get(key)
+            .is_some_and(|at| at.elapsed() < REFUSED_FOR)
+        {
+            return Some(false);
+        }
+        None
+    }
+
+    fn record(&mut self, key: CredentialKey, accepted: bool) {
+        self.accepted.retain(|_, at| at.elapsed() < VERIFIED_FOR);
+        self.refused.retain(|_, at| at.elapsed() < REFUSED_FOR);
+        self.checking.remove(&key);
+        if accepted {
+            self.accepted.insert(key, Instant::now());
+        } else {
+            self.refused.insert(key, Instant::now());
+        }
+    }
+}
 
 /// The Kafka principal a request authenticated as.
 #[derive(Clone, Debug)]
@@ -44,6 +89,8 @@ pub struct Registry {
     db: PgPool,
     settings: Arc<Settings>,
     verified: Arc<Mutex<Verified>>,
+    /// `GET /schemas/ids/{id}` answers: an id's schema never changes.
+    ids: Arc<Mutex<HashMap<i32, Value>>>,
 }
 
 /// A Confluent-style error: HTTP status plus `{"error_code", "message"}`.
@@ -101,7 +148,8 @@ impl Registry {
         Self {
             db,
             settings,
-            verified: Arc::new(Mutex::new(HashMap::new())),
+            verified: Arc::new(Mutex::new(Verified::default())),
+            ids: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -110,12 +158,18 @@ impl Registry {
         use sha2::Digest;
         let digest: [u8; 32] = sha2::Sha256::digest(password.as_bytes()).into();
         let key = (principal.to_owned(), digest);
-        if let Ok(cache) = self.verified.lock()
-            && cache
-                .get(&key)
-                .is_some_and(|at| at.elapsed() < VERIFIED_FOR)
-        {
-            return Ok(true);
+        let known = |v: &Mutex<Verified>| v.lock().ok().and_then(|v| v.known(&key));
+        if let Some(answer) = known(&self.verified) {
+            return Ok(answer);
+        }
+        // One check per credential at a time: the others wait for its answer.
+        let gate = match self.verified.lock() {
+            Ok(mut v) => v.checking.entry(key.clone()).or_default().clone(),
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        let _turn = gate.lock().await;
+        if let Some(answer) = known(&self.verified) {
+            return Ok(answer);
         }
         let environment: Option<String> = sqlx::query_scalar(
             "select environment from kafka_principal where principal = $1 and credential_set_at is not null",
@@ -126,6 +180,9 @@ impl Registry {
         .map_err(internal)?;
         let Some(env) = environment.and_then(|e| self.settings.kafka.environments.get(&e).cloned())
         else {
+            if let Ok(mut v) = self.verified.lock() {
+                v.record(key, false);
+            }
             return Ok(false);
         };
         match check_cluster(
@@ -135,14 +192,21 @@ impl Registry {
         .await
         {
             Ok(_) => {
-                if let Ok(mut cache) = self.verified.lock() {
-                    cache.retain(|_, at| at.elapsed() < VERIFIED_FOR);
-                    cache.insert(key, Instant::now());
+                if let Ok(mut v) = self.verified.lock() {
+                    v.record(key, true);
                 }
                 Ok(true)
             }
-            Err(ClusterCheckError::AuthenticationFailed) => Ok(false),
+            Err(ClusterCheckError::AuthenticationFailed) => {
+                if let Ok(mut v) = self.verified.lock() {
+                    v.record(key, false);
+                }
+                Ok(false)
+            }
             Err(other) => {
+                if let Ok(mut v) = self.verified.lock() {
+                    v.checking.remove(&key);
+                }
                 tracing::warn!(error = %other, "could not check a registry client's password");
                 Err(error(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -220,30 +284,49 @@ async fn version(
             _ => return invalid_version(),
         },
     };
-    match subject_exists(&r.db, &subject).await {
-        Ok(true) => {}
-        Ok(false) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
-        Err(response) => return response,
-    }
-    let row: Result<Option<StoredVersion>, _> = sqlx::query_as(
-        "select v.version, v.schema_id as id, t.format::text as format, t.canonical, t.original
-           from schema_version v join schema_text t on t.id = v.schema_id
-          where v.subject = $1 and ($2::int is null or v.version = $2)
-          order by v.version desc limit 1",
+    // One round trip: whether the subject exists, and the version if it has it.
+    type Found = (
+        bool,
+        Option<i32>,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Result<Found, _> = sqlx::query_as(
+        "select exists (select 1 from schema_subject where subject = $1),
+                    v.version, v.schema_id, t.format::text, t.canonical
+               from (select 1) one
+               left join lateral (select version, schema_id from schema_version
+                                   where subject = $1 and ($2::int is null or version = $2)
+                                   order by version desc limit 1) v on true
+               left join schema_text t on t.id = v.schema_id",
     )
     .bind(&subject)
     .bind(wanted)
-    .fetch_optional(&r.db)
+    .fetch_one(&r.db)
     .await;
     match row {
-        Ok(Some(v)) => ok(version_body(&subject, &v)),
-        Ok(None) => error(StatusCode::NOT_FOUND, 40402, "Version not found."),
+        Ok((false, ..)) => error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
+        Ok((true, Some(version), Some(id), Some(format), Some(canonical))) => ok(version_body(
+            &subject,
+            &StoredVersion {
+                version,
+                id,
+                format,
+                canonical,
+                original: String::new(),
+            },
+        )),
+        Ok(_) => error(StatusCode::NOT_FOUND, 40402, "Version not found."),
         Err(e) => internal(e),
     }
 }
 
 async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Response {
-    match sqlx::query_as::<_, (String, String)>(
+    if let Some(body) = r.ids.lock().ok().and_then(|ids| ids.get(&id).cloned()) {
+        return ok(body);
+    }
+    let body = match sqlx::query_as::<_, (String, String)>(
         "select canonical, format::text from schema_text where id = $1",
     )
     .bind(id)
@@ -251,12 +334,19 @@ async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Respons
     .await
     {
         Ok(Some((schema, format))) if format == SchemaFormat::Json.as_str() => {
-            ok(json!({ "schema": schema, "schemaType": SchemaFormat::Json.schema_type() }))
+            json!({ "schema": schema, "schemaType": SchemaFormat::Json.schema_type() })
         }
-        Ok(Some((schema, _))) => ok(json!({ "schema": schema })),
-        Ok(None) => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
-        Err(e) => internal(e),
+        Ok(Some((schema, _))) => json!({ "schema": schema }),
+        Ok(None) => return error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
+        Err(e) => return internal(e),
+    };
+    if let Ok(mut ids) = r.ids.lock() {
+        if ids.len() >= IDS_CACHED {
+            ids.clear();
+        }
+        ids.insert(id, body.clone());
     }
+    ok(body)
 }
 
 async fn schema_versions(State(r): State<Registry>, Path(id): Path<i32>) -> Response {

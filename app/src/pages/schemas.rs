@@ -197,30 +197,30 @@ pub fn SchemaChangePage() -> impl IntoView {
     let (part_chosen, set_part) = signal(part.as_str().to_owned());
     let (typed, set_typed) = signal(None::<String>);
     let typing = StoredValue::new(0_u64);
-    let starting_point = move || {
-        topic
-            .get()
-            .and_then(Result::ok)
-            .map(|t| Current::of(&t, part))
-            .unwrap_or_default()
-    };
     let check = Resource::new(
-        move || {
-            let start = starting_point();
-            SchemaChangeInput {
-                topic: topic_name.clone(),
-                part: part_chosen.get(),
-                format: format.get().unwrap_or(start.format.as_str().to_owned()),
-                compatibility: mode.get().unwrap_or(start.mode.as_str().to_owned()),
-                schema: typed.get().unwrap_or(start.text),
-                ..SchemaChangeInput::default()
-            }
-        },
-        |input| async move {
-            if input.schema.trim().is_empty() {
-                None
-            } else {
-                Some(check_schema_change(input).await)
+        move || (part_chosen.get(), format.get(), mode.get(), typed.get()),
+        move |(part_chosen, format, mode, typed)| {
+            let topic_name = topic_name.clone();
+            async move {
+                // What is not chosen or typed yet comes from the subject's latest version.
+                let start = topic
+                    .await
+                    .ok()
+                    .map(|t| Current::of(&t, part))
+                    .unwrap_or_default();
+                let input = SchemaChangeInput {
+                    topic: topic_name,
+                    part: part_chosen,
+                    format: format.unwrap_or(start.format.as_str().to_owned()),
+                    compatibility: mode.unwrap_or(start.mode.as_str().to_owned()),
+                    schema: typed.unwrap_or(start.text),
+                    ..SchemaChangeInput::default()
+                };
+                if input.schema.trim().is_empty() {
+                    None
+                } else {
+                    Some(check_schema_change(input).await)
+                }
             }
         },
     );
