@@ -1,5 +1,6 @@
-//! Event schemas: a topic's value schema (Avro), proposed with the topic, checked while the
-//! request is written, registered as version 1 of `<topic>-value` when the topic is approved.
+//! Event schemas: a topic's key and value subjects in Avro or JSON Schema, as the catalog shows
+//! them (fields, an example event, versions, mode). A new topic may bring its first value
+//! schema; later versions come through schema-change requests (`store`), checked by `compat`.
 
 use serde::{Deserialize, Serialize};
 
