@@ -34,8 +34,14 @@ const VERIFIED_FOR: Duration = Duration::from_secs(300);
 /// How long a password the cluster refused is refused without asking again: a client retrying
 /// a wrong password must not turn into a stream of handshakes.
 const REFUSED_FOR: Duration = Duration::from_secs(60);
-/// Schema texts by id are immutable; this many answers are kept in memory.
-const IDS_CACHED: usize = 20_000;
+/// Answers kept in memory (schemas by id, numbered versions: they never change).
+const CACHED_ANSWERS: usize = 20_000;
+/// How long a subject's `latest` answer is reused: a newly approved version is served by every
+/// portal server within this time.
+const LATEST_FOR: Duration = Duration::from_secs(5);
+
+/// A subject and a version number (`None` for `latest`).
+type VersionKey = (String, Option<i32>);
 
 /// (principal, SHA-256 of the password).
 type CredentialKey = (String, [u8; 32]);
@@ -91,6 +97,9 @@ pub struct Registry {
     verified: Arc<Mutex<Verified>>,
     /// `GET /schemas/ids/{id}` answers: an id's schema never changes.
     ids: Arc<Mutex<HashMap<i32, Value>>>,
+    /// `GET /subjects/{s}/versions/{v}` answers (version `None` is `latest`), with when they
+    /// were read.
+    versions: Arc<Mutex<HashMap<VersionKey, (Instant, Value)>>>,
 }
 
 /// A Confluent-style error: HTTP status plus `{"error_code", "message"}`.
@@ -150,6 +159,7 @@ impl Registry {
             settings,
             verified: Arc::new(Mutex::new(Verified::default())),
             ids: Arc::new(Mutex::new(HashMap::new())),
+            versions: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -284,6 +294,15 @@ async fn version(
             _ => return invalid_version(),
         },
     };
+    let key = (subject.clone(), wanted);
+    if let Some(body) = r.versions.lock().ok().and_then(|cached| {
+        cached
+            .get(&key)
+            .filter(|(at, _)| wanted.is_some() || at.elapsed() < LATEST_FOR)
+            .map(|(_, body)| body.clone())
+    }) {
+        return ok(body);
+    }
     // One round trip: whether the subject exists, and the version if it has it.
     type Found = (
         bool,
@@ -307,16 +326,25 @@ async fn version(
     .await;
     match row {
         Ok((false, ..)) => error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
-        Ok((true, Some(version), Some(id), Some(format), Some(canonical))) => ok(version_body(
-            &subject,
-            &StoredVersion {
-                version,
-                id,
-                format,
-                canonical,
-                original: String::new(),
-            },
-        )),
+        Ok((true, Some(version), Some(id), Some(format), Some(canonical))) => {
+            let body = version_body(
+                &subject,
+                &StoredVersion {
+                    version,
+                    id,
+                    format,
+                    canonical,
+                    original: String::new(),
+                },
+            );
+            if let Ok(mut cached) = r.versions.lock() {
+                if cached.len() >= CACHED_ANSWERS {
+                    cached.clear();
+                }
+                cached.insert(key, (Instant::now(), body.clone()));
+            }
+            ok(body)
+        }
         Ok(_) => error(StatusCode::NOT_FOUND, 40402, "Version not found."),
         Err(e) => internal(e),
     }
@@ -341,7 +369,7 @@ async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Respons
         Err(e) => return internal(e),
     };
     if let Ok(mut ids) = r.ids.lock() {
-        if ids.len() >= IDS_CACHED {
+        if ids.len() >= CACHED_ANSWERS {
             ids.clear();
         }
         ids.insert(id, body.clone());

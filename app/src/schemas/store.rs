@@ -524,10 +524,12 @@ pub async fn apply_schema_change(
             " Consumers on an earlier version may not read events written with it until they upgrade."
         };
         let message = format!("{what}.{advice}");
-        notifications::notify_team_members(&mut *conn, &portal.roles, &teams, &message, id)
+        // Consumers do not see the owning team's request; the topic page shows the new version.
+        let page = format!("/catalog/{topic_name}");
+        notifications::notify_team_members(&mut *conn, &portal.roles, &teams, &message, &page)
             .await
             .map_err(internal("notifying consumer teams"))?;
-        let link = format!("{}/catalog/{topic_name}", portal.public_url);
+        let link = format!("{}{page}", portal.public_url);
         notifications::enqueue_webhooks(&mut *conn, &teams, &message, &link)
             .await
             .map_err(internal("queueing consumer webhooks"))?;

@@ -239,7 +239,8 @@ async fn a_compatible_change_needs_only_the_owning_team_and_is_served_once_appro
     assert_eq!(state, "active");
     assert_eq!(versions(&pool).await, vec![1, 2]);
     let told: i64 = sqlx::query_scalar(
-        "select count(*) from notification where recipient = 'rita' and message like '%new schema%'",
+        "select count(*) from notification where recipient = 'rita' and message like '%new schema%'
+            and link = '/catalog/orders_placed'",
     )
     .fetch_one(&pool)
     .await
