@@ -122,6 +122,41 @@ pub mod ssr {
         Ok(())
     }
 
+    /// Tells every member of a team the portal knows (people who have signed in at least once).
+    pub async fn notify_team(
+        conn: &mut PgConnection,
+        roles: &RoleMapping,
+        team: &str,
+        message: &str,
+        link: &str,
+    ) -> Result<(), sqlx::Error> {
+        let people: Vec<(String, Vec<String>)> =
+            sqlx::query_as("select subject, groups from app_user")
+                .fetch_all(&mut *conn)
+                .await?;
+        let members: Vec<String> = people
+            .into_iter()
+            .filter(|(_, groups)| {
+                let groups: Vec<GroupName> = groups
+                    .iter()
+                    .filter_map(|g| GroupName::parse(g.clone()).ok())
+                    .collect();
+                roles.resolve(&groups).1.iter().any(|t| t.as_str() == team)
+            })
+            .map(|(subject, _)| subject)
+            .collect();
+        sqlx::query(
+            "insert into notification (recipient, message, link)
+             select r, $2, $3 from unnest($1::text[]) r",
+        )
+        .bind(&members)
+        .bind(message)
+        .bind(link)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     /// Queues a Slack-compatible message to the webhooks of the given teams, in the caller's
     /// transaction: it is sent if and only if the change it reports is committed.
     pub async fn enqueue_webhooks(
