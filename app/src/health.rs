@@ -458,7 +458,9 @@ pub async fn set_expected_interval(topic: String, minutes: String) -> Result<(),
     ])
     .await?;
     let seconds = eval::parse_interval_minutes(&minutes)
-        .map_err(|message| AppError::invalid("Expected interval", message))?;
+        .map_err(|message| {
+            crate::auth::ssr::with_status(AppError::invalid("Expected interval", message))
+        })?;
     let db = crate::context::db()?;
     store::set_expected_interval(&db, &user, &topic, seconds).await
 }
@@ -553,11 +555,15 @@ pub mod ssr {
         }
     }
 
+    fn not_found() -> AppError {
+        crate::auth::ssr::with_status(AppError::NotFound)
+    }
+
     fn known_environment(portal: &PortalContext, environment: &str) -> Result<(), AppError> {
         if portal.environments.iter().any(|e| e.name == environment) {
             Ok(())
         } else {
-            Err(AppError::NotFound)
+            Err(not_found())
         }
     }
 
@@ -605,8 +611,8 @@ pub mod ssr {
         let snapshot = portal
             .health
             .snapshot(environment)
-            .ok_or(AppError::NotFound)?;
-        let topic = snapshot.topics.get(name).cloned().ok_or(AppError::NotFound)?;
+            .ok_or_else(not_found)?;
+        let topic = snapshot.topics.get(name).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
         let mut groups: Vec<&GroupSample> = snapshot
             .groups
@@ -690,8 +696,8 @@ pub mod ssr {
         let snapshot = portal
             .health
             .snapshot(environment)
-            .ok_or(AppError::NotFound)?;
-        let group = snapshot.groups.get(id).cloned().ok_or(AppError::NotFound)?;
+            .ok_or_else(not_found)?;
+        let group = snapshot.groups.get(id).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
         let from = now - chrono::Duration::seconds(range.seconds());
         let points = group_series(portal, environment, id, range, now).await?;

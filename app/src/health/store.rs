@@ -60,7 +60,7 @@ pub async fn set_expected_interval(
     .await
     .map_err(internal)?;
     let Some((topic_id, team, before)) = row else {
-        return Err(AppError::NotFound);
+        return Err(crate::auth::ssr::with_status(AppError::NotFound));
     };
     let member = user.teams.iter().any(|t| t.as_str() == team);
     if !member && !user.has_role(Role::Admin) {
