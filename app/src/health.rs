@@ -392,7 +392,14 @@ pub async fn topic_health(
 ) -> Result<TopicHealthView, AppError> {
     let user = crate::auth::ssr::require_any_role(viewer()).await?;
     let portal = crate::context::portal()?;
-    ssr::topic_view(&portal, &user, &environment, &topic, ChartRange::parse(&range)).await
+    ssr::topic_view(
+        &portal,
+        &user,
+        &environment,
+        &topic,
+        ChartRange::parse(&range),
+    )
+    .await
 }
 
 /// One consumer group in one environment, with its lag chart.
@@ -457,10 +464,9 @@ pub async fn set_expected_interval(topic: String, minutes: String) -> Result<(),
         crate::domain::Role::Admin,
     ])
     .await?;
-    let seconds = eval::parse_interval_minutes(&minutes)
-        .map_err(|message| {
-            crate::auth::ssr::with_status(AppError::invalid("Expected interval", message))
-        })?;
+    let seconds = eval::parse_interval_minutes(&minutes).map_err(|message| {
+        crate::auth::ssr::with_status(AppError::invalid("Expected interval", message))
+    })?;
     let db = crate::context::db()?;
     store::set_expected_interval(&db, &user, &topic, seconds).await
 }
@@ -497,7 +503,11 @@ pub mod ssr {
         }
     }
 
-    pub fn cluster_view(cache: &HealthCache, environment: &str, display: &str) -> ClusterHealthView {
+    pub fn cluster_view(
+        cache: &HealthCache,
+        environment: &str,
+        display: &str,
+    ) -> ClusterHealthView {
         let Some(snapshot) = cache.snapshot(environment) else {
             return ClusterHealthView {
                 environment: environment.to_owned(),
@@ -608,10 +618,7 @@ pub mod ssr {
         range: ChartRange,
     ) -> Result<TopicHealthView, AppError> {
         known_environment(portal, environment)?;
-        let snapshot = portal
-            .health
-            .snapshot(environment)
-            .ok_or_else(not_found)?;
+        let snapshot = portal.health.snapshot(environment).ok_or_else(not_found)?;
         let topic = snapshot.topics.get(name).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
         let mut groups: Vec<&GroupSample> = snapshot
@@ -693,10 +700,7 @@ pub mod ssr {
         range: ChartRange,
     ) -> Result<GroupHealthView, AppError> {
         known_environment(portal, environment)?;
-        let snapshot = portal
-            .health
-            .snapshot(environment)
-            .ok_or_else(not_found)?;
+        let snapshot = portal.health.snapshot(environment).ok_or_else(not_found)?;
         let group = snapshot.groups.get(id).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
         let from = now - chrono::Duration::seconds(range.seconds());

@@ -38,7 +38,9 @@ const PREFIX: &str = "bench_health_";
 
 fn number(name: &str, default: usize) -> anyhow::Result<usize> {
     match std::env::var(name) {
-        Ok(v) => v.parse().with_context(|| format!("{name} must be a number")),
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("{name} must be a number")),
         Err(_) => Ok(default),
     }
 }
@@ -57,7 +59,12 @@ fn process_cpu_seconds() -> f64 {
         return f64::NAN;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the stat line: 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -331,15 +338,29 @@ async fn main() -> anyhow::Result<()> {
             errors += e;
         }
         all.sort();
-        rows.push((page.clone(), all.len(), errors, percentile(&all, 50.0), percentile(&all, 95.0), percentile(&all, 99.0)));
+        rows.push((
+            page.clone(),
+            all.len(),
+            errors,
+            percentile(&all, 50.0),
+            percentile(&all, 95.0),
+            percentile(&all, 99.0),
+        ));
     }
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), background).await;
 
-    println!("\n== topic health benchmark (release build, {} CPUs, loopback)", std::thread::available_parallelism().map_or(0, usize::from));
+    println!(
+        "\n== topic health benchmark (release build, {} CPUs, loopback)",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
     println!(
         "cluster      : {} topics / {} partitions (bench topics {} x {} partitions), {} consumer groups",
-        last.topics, last.partitions, present.len(), partitions, last.groups
+        last.topics,
+        last.partitions,
+        present.len(),
+        partitions,
+        last.groups
     );
     println!(
         "cycle        : p50 {cycle_p50:.0} ms, max {cycle_max:.0} ms over {cycles} cycles (target <= 5000 ms) {}",

@@ -153,10 +153,16 @@ pub struct Collector {
     consumer: Arc<BaseConsumer>,
     admin: KafkaAdmin,
     state: State,
+    /// Silence is measured from here at the earliest: messages may have arrived while no
+    /// collector was watching, so a restart must not make every quiet topic look silent.
+    started_at: DateTime<Utc>,
 }
 
 impl Collector {
-    #[expect(clippy::too_many_arguments, reason = "the collector's collaborators, each distinct")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the collector's collaborators, each distinct"
+    )]
     pub fn new(
         environment: &str,
         env: &KafkaEnvironmentSettings,
@@ -187,6 +193,7 @@ impl Collector {
             consumer: Arc::new(consumer),
             admin,
             state: State::default(),
+            started_at: Utc::now(),
         })
     }
 
@@ -447,7 +454,7 @@ impl Collector {
                     partitions: partitions.len(),
                     under_replicated,
                     offline,
-                    last_message_at,
+                    last_message_at: last_message_at.map(|t| t.max(self.started_at)),
                     expected,
                 },
                 &self.thresholds,
@@ -533,7 +540,8 @@ impl Collector {
             self.state
                 .groups
                 .insert(id.clone(), (lag, now, growing_since));
-            let health = eval::evaluate_group(now, lag, seconds_behind, growing_since, &self.thresholds);
+            let health =
+                eval::evaluate_group(now, lag, seconds_behind, growing_since, &self.thresholds);
             let owner = self.group_owner(id, &group_topics);
             groups.insert(
                 id.clone(),
@@ -789,9 +797,8 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
         })
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut list = TopicPartitionList::with_capacity(
-        topics.iter().map(|t| t.partitions.len()).sum::<usize>(),
-    );
+    let mut list =
+        TopicPartitionList::with_capacity(topics.iter().map(|t| t.partitions.len()).sum::<usize>());
     for topic in &topics {
         for p in topic.partitions.iter().filter(|p| p.leader >= 0) {
             list.add_partition(&topic.name, p.id);
@@ -812,12 +819,18 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
             .context("listing earliest offsets")?;
         for e in latest.elements() {
             if let Offset::Offset(n) = e.offset() {
-                offsets.entry((e.topic().to_owned(), e.partition())).or_default().1 = n;
+                offsets
+                    .entry((e.topic().to_owned(), e.partition()))
+                    .or_default()
+                    .1 = n;
             }
         }
         for e in earliest.elements() {
             if let Offset::Offset(n) = e.offset() {
-                offsets.entry((e.topic().to_owned(), e.partition())).or_default().0 = n;
+                offsets
+                    .entry((e.topic().to_owned(), e.partition()))
+                    .or_default()
+                    .0 = n;
             }
         }
     }
@@ -916,7 +929,10 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(alert_change(Some((1, Status::Warning)), &health(Status::Warning)), None);
+        assert_eq!(
+            alert_change(Some((1, Status::Warning)), &health(Status::Warning)),
+            None
+        );
         assert!(matches!(
             alert_change(Some((1, Status::Warning)), &health(Status::Critical)),
             Some(AlertChange::Escalate { id: 1, .. })

@@ -120,7 +120,9 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             "/health/events",
             get({
                 let health = health.clone();
-                move |session: tower_sessions::Session| crate::health::events(session, health.clone())
+                move |session: tower_sessions::Session| {
+                    crate::health::events(session, health.clone())
+                }
             }),
         )
         .leptos_routes_with_context(

@@ -211,7 +211,10 @@ mod tests {
         );
         EnvSnapshot {
             environment: "sandbox".into(),
-            collected_at: Utc.timestamp_opt(1_800_000_000 + at, 0).single().expect("time"),
+            collected_at: Utc
+                .timestamp_opt(1_800_000_000 + at, 0)
+                .single()
+                .expect("time"),
             cycle_ms: 1,
             brokers: 1,
             topics,

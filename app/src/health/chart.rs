@@ -137,7 +137,11 @@ mod tests {
             }],
             "9 messages per second".into(),
         );
-        assert!(view.svg.starts_with("<svg"), "{}", &view.svg[..40.min(view.svg.len())]);
+        assert!(
+            view.svg.starts_with("<svg"),
+            "{}",
+            &view.svg[..40.min(view.svg.len())]
+        );
         assert!(view.svg.contains("<polyline"));
         assert_eq!(view.latest, "9 messages per second");
     }

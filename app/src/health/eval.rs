@@ -94,9 +94,8 @@ pub fn learned_interval(
     min_active_minutes: i64,
     thresholds: &Thresholds,
 ) -> Option<i64> {
-    (active_minutes >= min_active_minutes).then(|| {
-        (longest_gap_seconds.saturating_mul(2)).max(thresholds.default_silence_seconds)
-    })
+    (active_minutes >= min_active_minutes)
+        .then(|| (longest_gap_seconds.saturating_mul(2)).max(thresholds.default_silence_seconds))
 }
 
 /// What is known about a topic for its health.
@@ -193,7 +192,9 @@ pub fn seconds_behind(
     } else if rate > 0.01 {
         lag as f64 / rate
     } else {
-        last_message_at.map_or(0.0, |at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
+        last_message_at.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1000.0
+        })
     }
 }
 
@@ -320,7 +321,10 @@ mod tests {
     #[test]
     fn silence_is_a_warning_then_critical() {
         let t = Thresholds::default();
-        assert_eq!(evaluate_topic(at(100), &facts(Some(50), 60), &t).status, Status::Ok);
+        assert_eq!(
+            evaluate_topic(at(100), &facts(Some(50), 60), &t).status,
+            Status::Ok
+        );
         let warning = evaluate_topic(at(200), &facts(Some(50), 60), &t);
         assert_eq!(warning.status, Status::Warning);
         assert_eq!(
@@ -332,7 +336,10 @@ mod tests {
             Status::Critical
         );
         // A topic that never had a message is not silent.
-        assert_eq!(evaluate_topic(at(500), &facts(None, 60), &t).status, Status::Ok);
+        assert_eq!(
+            evaluate_topic(at(500), &facts(None, 60), &t).status,
+            Status::Ok
+        );
     }
 
     #[test]
@@ -346,18 +353,30 @@ mod tests {
         f.offline = 2;
         let h = evaluate_topic(at(10), &f, &t);
         assert_eq!(h.status, Status::Critical);
-        assert!(h.reason.starts_with("2 of 3 partitions have no leader (offline); 1 of 3"));
+        assert!(
+            h.reason
+                .starts_with("2 of 3 partitions have no leader (offline); 1 of 3")
+        );
     }
 
     #[test]
     fn lag_by_time_behind_and_by_growth() {
         let t = Thresholds::default();
-        assert_eq!(evaluate_group(at(0), 0, 0.0, None, &t), Health::ok("Caught up."));
+        assert_eq!(
+            evaluate_group(at(0), 0, 0.0, None, &t),
+            Health::ok("Caught up.")
+        );
         assert_eq!(evaluate_group(at(0), 10, 5.0, None, &t).status, Status::Ok);
-        assert_eq!(evaluate_group(at(0), 10, 61.0, None, &t).status, Status::Warning);
+        assert_eq!(
+            evaluate_group(at(0), 10, 61.0, None, &t).status,
+            Status::Warning
+        );
         let critical = evaluate_group(at(0), 600, 301.0, None, &t);
         assert_eq!(critical.status, Status::Critical);
-        assert_eq!(critical.reason, "600 messages behind, about 5 minutes (limit 5 minutes).");
+        assert_eq!(
+            critical.reason,
+            "600 messages behind, about 5 minutes (limit 5 minutes)."
+        );
         let growing = evaluate_group(at(1000), 10, 1.0, Some(at(0)), &t);
         assert_eq!(growing.status, Status::Critical);
         assert_eq!(growing.reason, "Lag has grown for 16 minutes.");
@@ -371,8 +390,14 @@ mod tests {
     fn growth_starts_holds_and_clears() {
         assert_eq!(growing_since(None, None, 5), None);
         assert_eq!(growing_since(Some((5, at(0))), None, 9), Some(at(0)));
-        assert_eq!(growing_since(Some((9, at(5))), Some(at(0)), 12), Some(at(0)));
-        assert_eq!(growing_since(Some((12, at(10))), Some(at(0)), 12), Some(at(0)));
+        assert_eq!(
+            growing_since(Some((9, at(5))), Some(at(0)), 12),
+            Some(at(0))
+        );
+        assert_eq!(
+            growing_since(Some((12, at(10))), Some(at(0)), 12),
+            Some(at(0))
+        );
         assert_eq!(growing_since(Some((12, at(10))), Some(at(0)), 3), None);
         assert_eq!(growing_since(Some((12, at(10))), Some(at(0)), 0), None);
     }
@@ -387,9 +412,15 @@ mod tests {
     #[test]
     fn expected_interval_prefers_owner_then_learned() {
         let t = Thresholds::default();
-        assert_eq!(expected_interval(Some(120), Some(7200), &t).source, IntervalSource::Owner);
+        assert_eq!(
+            expected_interval(Some(120), Some(7200), &t).source,
+            IntervalSource::Owner
+        );
         assert_eq!(expected_interval(None, Some(7200), &t).seconds, 7200);
-        assert_eq!(expected_interval(None, None, &t).source, IntervalSource::Default);
+        assert_eq!(
+            expected_interval(None, None, &t).source,
+            IntervalSource::Default
+        );
         assert_eq!(learned_interval(600, 10, 60, &t), None);
         assert_eq!(learned_interval(600, 100, 60, &t), Some(3600));
         assert_eq!(learned_interval(7200, 100, 60, &t), Some(14400));

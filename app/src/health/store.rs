@@ -346,16 +346,27 @@ pub enum AlertChange {
     /// Was OK, is not: open an alert.
     Open { status: Status, reason: String },
     /// Got worse while open: update the alert and tell the team again.
-    Escalate { id: i64, status: Status, reason: String },
+    Escalate {
+        id: i64,
+        status: Status,
+        reason: String,
+    },
     /// Got better but is not OK yet: update quietly.
-    Ease { id: i64, status: Status, reason: String },
+    Ease {
+        id: i64,
+        status: Status,
+        reason: String,
+    },
     /// OK again: close the alert and send a recovery notice.
     Recover { id: i64, reason: String },
 }
 
 /// Records one change and tells the owning team in the same transaction (in-app for every member
 /// the portal knows, and the team's webhook). Returns false when another server recorded it first.
-#[expect(clippy::too_many_arguments, reason = "one alert's facts, each a plain value")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one alert's facts, each a plain value"
+)]
 pub async fn record_alert(
     db: &PgPool,
     roles: &RoleMapping,
@@ -409,9 +420,8 @@ pub async fn record_alert(
             if updated == 0 {
                 return Ok(false);
             }
-            matches!(change, AlertChange::Escalate { .. }).then(|| {
-                super::eval::alert_message(kind, subject, environment, *status, reason)
-            })
+            matches!(change, AlertChange::Escalate { .. })
+                .then(|| super::eval::alert_message(kind, subject, environment, *status, reason))
         }
         AlertChange::Recover { id, reason } => {
             let closed = sqlx::query(

@@ -6,8 +6,8 @@ use super::areas::AreaPage;
 use crate::domain::Area;
 use crate::error::AppError;
 use crate::health::{
-    ChartRange, ChartView, ClusterHealthView, SetExpectedInterval, Status, SubjectKind,
-    SubjectRow, encode_segment, eval::duration_words, group_health, health_link, health_overview,
+    ChartRange, ChartView, ClusterHealthView, SetExpectedInterval, Status, SubjectKind, SubjectRow,
+    encode_segment, eval::duration_words, group_health, health_link, health_overview,
     my_topics_health, topic_health,
 };
 use leptos::prelude::*;
@@ -52,7 +52,8 @@ fn status_badge(status: Status) -> impl IntoView {
 }
 
 fn rate(value: f64) -> String {
-    format!("{value:.1}")
+    // A sum over nothing is -0.0; show it as 0.0.
+    format!("{:.1}", value + 0.0)
 }
 
 #[component]
@@ -95,7 +96,11 @@ fn error_view(error: &AppError) -> AnyView {
 }
 
 #[component]
-fn SubjectTable(rows: Vec<SubjectRow>, caption: &'static str, figure: &'static str) -> impl IntoView {
+fn SubjectTable(
+    rows: Vec<SubjectRow>,
+    caption: &'static str,
+    figure: &'static str,
+) -> impl IntoView {
     view! {
         <table class="data-table">
             <caption>{caption}</caption>

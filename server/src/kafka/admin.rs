@@ -970,7 +970,11 @@ fn list_group_offsets(
                     let count = usize::try_from((*list).cnt).unwrap_or(0);
                     for element in std::slice::from_raw_parts((*list).elems, count) {
                         if element.offset >= 0 && element.err == NO_ERROR {
-                            offsets.push((string(element.topic), element.partition, element.offset));
+                            offsets.push((
+                                string(element.topic),
+                                element.partition,
+                                element.offset,
+                            ));
                         }
                     }
                 }

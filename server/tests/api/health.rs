@@ -39,7 +39,11 @@ fn fast_health(settings: &Settings) -> HealthSettings {
     health
 }
 
-fn collector(pool: &PgPool, settings: &Settings, health: HealthSettings) -> (Collector, HealthCache) {
+fn collector(
+    pool: &PgPool,
+    settings: &Settings,
+    health: HealthSettings,
+) -> (Collector, HealthCache) {
     let cache = HealthCache::new(health.history_points());
     let collector = Collector::new(
         ENV,
@@ -196,7 +200,9 @@ async fn cycle(collector: &mut Collector) {
 }
 
 fn topic_of(cache: &HealthCache, name: &str) -> Option<TopicSample> {
-    cache.snapshot(ENV).and_then(|s| s.topics.get(name).cloned())
+    cache
+        .snapshot(ENV)
+        .and_then(|s| s.topics.get(name).cloned())
 }
 
 fn unique(prefix: &str) -> String {
@@ -204,10 +210,12 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn notifications(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar("select message from notification where recipient = 'orders-dev' order by id")
-        .fetch_all(pool)
-        .await
-        .expect("notifications")
+    sqlx::query_scalar(
+        "select message from notification where recipient = 'orders-dev' order by id",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("notifications")
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -239,7 +247,10 @@ async fn the_measured_rate_is_within_ten_percent_of_the_produced_rate(pool: PgPo
     let sample = topic_of(&cache, &topic).expect("topic");
     assert_eq!(sample.partitions.len(), 3);
     assert!(sample.partitions.iter().all(|p| p.leader.is_some()));
-    assert_eq!(sample.latest_total, i64::try_from(acknowledged).expect("count"));
+    assert_eq!(
+        sample.latest_total,
+        i64::try_from(acknowledged).expect("count")
+    );
     for rate in &measured {
         let error = (rate - RATE as f64).abs() / RATE as f64;
         assert!(
@@ -282,7 +293,11 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
         {
             break;
         }
-        assert!(Instant::now() < deadline, "the group never showed up as OK: {:?}", group_status(&cache));
+        assert!(
+            Instant::now() < deadline,
+            "the group never showed up as OK: {:?}",
+            group_status(&cache)
+        );
     }
 
     // Stop the consumer: lag grows until the group is critical and the owners are told.
@@ -297,24 +312,36 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
         lags.push(lag);
         if health.status == Status::Critical {
             assert!(
-                health.reason.contains("messages behind") || health.reason.contains("Lag has grown"),
+                health.reason.contains("messages behind")
+                    || health.reason.contains("Lag has grown"),
                 "{}",
                 health.reason
             );
             break;
         }
-        assert!(Instant::now() < deadline, "never critical: {health:?}, lags {lags:?}");
+        assert!(
+            Instant::now() < deadline,
+            "never critical: {health:?}, lags {lags:?}"
+        );
     }
-    assert!(lags.windows(2).any(|w| w[1] > w[0]), "lag did not grow: {lags:?}");
+    assert!(
+        lags.windows(2).any(|w| w[1] > w[0]),
+        "lag did not grow: {lags:?}"
+    );
     let mut conn = pool.acquire().await.expect("connection");
     let alerts = app::health::store::alerts_for(&mut conn, ENV, "group", &group)
         .await
         .expect("alerts");
-    assert_eq!(alerts.iter().filter(|a| !a.2).count(), 1, "one open alert: {alerts:?}");
+    assert_eq!(
+        alerts.iter().filter(|a| !a.2).count(),
+        1,
+        "one open alert: {alerts:?}"
+    );
     assert_eq!(alerts[0].0, Status::Critical);
     let told = notifications(&pool).await;
     assert!(
-        told.iter().any(|m| m.starts_with("Critical group") && m.contains(&group)),
+        told.iter()
+            .any(|m| m.starts_with("Critical group") && m.contains(&group)),
         "{told:?}"
     );
     let webhooks: i64 = sqlx::query_scalar(
@@ -344,7 +371,11 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
         if group_status(&cache).is_some_and(|(h, _)| h.status == Status::Ok) {
             break;
         }
-        assert!(Instant::now() < deadline, "never recovered: {:?}", group_status(&cache));
+        assert!(
+            Instant::now() < deadline,
+            "never recovered: {:?}",
+            group_status(&cache)
+        );
     }
     let alerts = app::health::store::alerts_for(&mut conn, ENV, "group", &group)
         .await
@@ -352,7 +383,8 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
     assert!(alerts.iter().all(|a| a.2), "every alert closed: {alerts:?}");
     let told = notifications(&pool).await;
     assert!(
-        told.iter().any(|m| m.starts_with("Recovered: group") && m.contains(&group)),
+        told.iter()
+            .any(|m| m.starts_with("Recovered: group") && m.contains(&group)),
         "{told:?}"
     );
 
@@ -400,7 +432,11 @@ async fn a_topic_that_goes_silent_is_flagged_and_its_owners_told(pool: PgPool) {
         cycle(&mut collector).await;
         let health = topic_of(&cache, &topic).expect("collected").health;
         if health.status != Status::Ok {
-            assert!(health.reason.starts_with("No messages for"), "{}", health.reason);
+            assert!(
+                health.reason.starts_with("No messages for"),
+                "{}",
+                health.reason
+            );
             break;
         }
         assert!(Instant::now() < deadline, "never flagged: {health:?}");
@@ -410,15 +446,26 @@ async fn a_topic_that_goes_silent_is_flagged_and_its_owners_told(pool: PgPool) {
         .await
         .expect("alerts");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
-    assert!(notifications(&pool).await.iter().any(|m| m.contains(&topic)));
+    assert!(
+        notifications(&pool)
+            .await
+            .iter()
+            .any(|m| m.contains(&topic))
+    );
 
     // A new message is a recovery.
     producer
-        .send(FutureRecord::to(&topic).key("again").payload("x"), Duration::from_secs(5))
+        .send(
+            FutureRecord::to(&topic).key("again").payload("x"),
+            Duration::from_secs(5),
+        )
         .await
         .expect("delivered");
     cycle(&mut collector).await;
-    assert_eq!(topic_of(&cache, &topic).expect("collected").health.status, Status::Ok);
+    assert_eq!(
+        topic_of(&cache, &topic).expect("collected").health.status,
+        Status::Ok
+    );
     assert!(
         notifications(&pool)
             .await
@@ -436,7 +483,10 @@ async fn health_pages_and_events_need_a_signed_in_viewer_and_read_only_the_cache
         let response = app.get(path).await;
         assert_eq!(response.status().as_u16(), 303, "{path}");
     }
-    assert_eq!(app.call("health/overview", None).await.status().as_u16(), 401);
+    assert_eq!(
+        app.call("health/overview", None).await.status().as_u16(),
+        401
+    );
     let viewer = app
         .session_cookie_for(&user("viewer-1", &[Role::Viewer], &[]))
         .await;
