@@ -119,16 +119,27 @@ struct RawPartition {
     latest: i64,
 }
 
+/// Recent `(time, latest offset per partition)` of one topic.
+type OffsetWindow = VecDeque<(DateTime<Utc>, Vec<i64>)>;
+
+/// A group's previous lag, when it was seen, and since when it grows.
+#[derive(Debug, Clone, Copy)]
+struct LagTrack {
+    lag: i64,
+    at: DateTime<Utc>,
+    growing_since: Option<DateTime<Utc>>,
+}
+
 #[derive(Default)]
 struct State {
     /// Per topic: recent `(time, latest offset per partition)`, for rates over the window.
-    windows: HashMap<String, VecDeque<(DateTime<Utc>, Vec<i64>)>>,
+    windows: HashMap<String, OffsetWindow>,
     totals: HashMap<String, i64>,
     /// Messages written since the previous cycle, per topic.
     deltas: HashMap<String, i64>,
     last_message: HashMap<String, DateTime<Utc>>,
     /// Per group: previous lag and its time, and since when it grows.
-    groups: HashMap<String, (i64, DateTime<Utc>, Option<DateTime<Utc>>)>,
+    groups: HashMap<String, LagTrack>,
     minute: Option<DateTime<Utc>>,
     minute_topics: HashMap<String, TopicMinute>,
     minute_groups: HashMap<String, GroupMinute>,
@@ -533,13 +544,18 @@ impl Collector {
                 .fold(0.0_f64, f64::max);
             let previous = self.state.groups.get(id).copied();
             let growing_since = eval::growing_since(
-                previous.map(|(l, at, _)| (l, at)),
-                previous.and_then(|(_, _, since)| since),
+                previous.map(|p| (p.lag, p.at)),
+                previous.and_then(|p| p.growing_since),
                 lag,
             );
-            self.state
-                .groups
-                .insert(id.clone(), (lag, now, growing_since));
+            self.state.groups.insert(
+                id.clone(),
+                LagTrack {
+                    lag,
+                    at: now,
+                    growing_since,
+                },
+            );
             let health =
                 eval::evaluate_group(now, lag, seconds_behind, growing_since, &self.thresholds);
             let owner = self.group_owner(id, &group_topics);

@@ -865,11 +865,14 @@ fn call<T, R>(
     }
 }
 
+/// `(topic, partition, committed offset)` of one group.
+pub type Committed = Vec<(String, i32, i64)>;
+
 /// The committed offsets of one consumer group.
 #[derive(Debug)]
 pub struct GroupOffsets {
     pub group: String,
-    pub offsets: Result<Vec<(String, i32, i64)>, AdminError>,
+    pub offsets: Result<Committed, AdminError>,
 }
 
 /// Sends one ListConsumerGroupOffsets per group on a shared queue, then reads every answer.
@@ -928,8 +931,7 @@ fn list_group_offsets(
         }
     }
     let deadline = Instant::now() + timeout + POLL_MARGIN;
-    let mut answers: BTreeMap<String, Result<Vec<(String, i32, i64)>, AdminError>> =
-        BTreeMap::new();
+    let mut answers: BTreeMap<String, Result<Committed, AdminError>> = BTreeMap::new();
     for _ in 0..names.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         // SAFETY: the queue is live; an event it returns is ours to destroy. Late results are
