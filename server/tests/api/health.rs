@@ -559,3 +559,69 @@ async fn health_pages_and_events_need_a_signed_in_viewer_and_read_only_the_cache
     .expect("setting");
     assert_eq!((seconds, audited), (Some(1800), 1));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPool) {
+    use app::health::store::{self, GroupMinute, TopicMinute};
+    use chrono::{DurationRound, Utc};
+    let now = Utc::now()
+        .duration_trunc(chrono::Duration::minutes(1))
+        .expect("minute");
+    for (ago, messages) in [(3, 600), (2, 300), (20 * 24 * 60, 999)] {
+        let minute = now - chrono::Duration::minutes(ago);
+        store::write_minute(
+            &pool,
+            ENV,
+            minute,
+            &[TopicMinute {
+                topic: "orders".into(),
+                messages,
+                max_rate: 10.0,
+                under_replicated: 0,
+            }],
+            &[GroupMinute {
+                group: "readers".into(),
+                max_lag: messages,
+                max_seconds_behind: 1.0,
+            }],
+        )
+        .await
+        .expect("written");
+    }
+    // Written twice (another server), the minute is replaced, not doubled.
+    store::write_minute(
+        &pool,
+        ENV,
+        now - chrono::Duration::minutes(2),
+        &[TopicMinute {
+            topic: "orders".into(),
+            messages: 300,
+            max_rate: 10.0,
+            under_replicated: 0,
+        }],
+        &[],
+    )
+    .await
+    .expect("written again");
+    let day_ago = Utc::now() - chrono::Duration::hours(24);
+    let rates = store::topic_rates(&pool, ENV, "orders", day_ago, 300)
+        .await
+        .expect("rates");
+    assert!(rates.len() >= 288, "one bin per 5 minutes: {}", rates.len());
+    let total: f64 = rates.iter().map(|(_, r)| r * 300.0).sum();
+    assert!(
+        (total - 900.0).abs() < 1e-6,
+        "messages in the last day: {total}"
+    );
+    let lags = store::group_lags(&pool, ENV, "readers", day_ago, 300)
+        .await
+        .expect("lags");
+    assert_eq!(lags.iter().map(|(_, l)| *l).fold(0.0, f64::max), 600.0);
+    let last = store::last_traffic(&pool, ENV).await.expect("last traffic");
+    assert_eq!(last["orders"], now - chrono::Duration::minutes(1));
+
+    let deleted = store::delete_rollups_before(&pool, Utc::now() - chrono::Duration::days(14))
+        .await
+        .expect("cleanup");
+    assert_eq!(deleted, 2, "the topic and group minutes of 20 days ago");
+}
