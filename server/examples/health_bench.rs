@@ -121,8 +121,23 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    // The controller acknowledges creations before the broker's metadata shows them.
     let consumer: BaseConsumer = client_config(&env).create()?;
-    let metadata = consumer.fetch_metadata(None, Duration::from_secs(60))?;
+    let wait = Instant::now();
+    let metadata = loop {
+        let metadata = consumer.fetch_metadata(None, Duration::from_secs(60))?;
+        let seen = metadata
+            .topics()
+            .iter()
+            .filter(|t| {
+                t.name().starts_with(PREFIX) && t.partitions().iter().all(|p| p.leader() >= 0)
+            })
+            .count();
+        if seen >= topics || refused.is_some() || wait.elapsed() > Duration::from_secs(120) {
+            break metadata;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     let present: Vec<(String, usize)> = metadata
         .topics()
         .iter()

@@ -6,7 +6,7 @@
 //! The live event stream for the pages (`/health/events`) is here too.
 
 use crate::config::KafkaEnvironmentSettings;
-use crate::kafka::admin::KafkaAdmin;
+use crate::kafka::admin::{KafkaAdmin, list_offsets_in_place};
 use anyhow::Context;
 use app::domain::{Area, RoleMapping};
 use app::health::cache::HealthCache;
@@ -100,6 +100,9 @@ pub struct CycleOutcome {
 
 /// The raw answer of the cluster to one cycle.
 struct RawCluster {
+    /// When the latest offsets were read: rates are measured between these instants, not when
+    /// the cycle ends (committed offsets of many groups take a while longer).
+    read_at: DateTime<Utc>,
     brokers: usize,
     topics: Vec<RawTopic>,
     groups: Vec<(String, String, usize)>,
@@ -115,8 +118,9 @@ struct RawPartition {
     leader: i32,
     replicas: Vec<i32>,
     isr: Vec<i32>,
-    earliest: i64,
-    latest: i64,
+    /// `None` when the partition did not answer this cycle.
+    earliest: Option<i64>,
+    latest: Option<i64>,
 }
 
 /// Recent `(time, latest offset per partition)` of one topic.
@@ -278,7 +282,7 @@ impl Collector {
             .committed_offsets(group_ids)
             .await
             .context("reading committed offsets")?;
-        let now = Utc::now();
+        let now = raw.read_at;
         let mut committed_by_group = HashMap::new();
         for answer in committed {
             match answer.offsets {
@@ -403,8 +407,22 @@ impl Collector {
         self.state.totals.retain(|k, _| seen.contains(k));
         self.state.deltas.clear();
         for topic in &raw.topics {
-            let latest: Vec<i64> = topic.partitions.iter().map(|p| p.latest).collect();
             let ring = self.state.windows.entry(topic.name.clone()).or_default();
+            // A partition that did not answer keeps its previous offset.
+            let previous = ring
+                .back()
+                .filter(|(_, before)| before.len() == topic.partitions.len())
+                .map(|(_, before)| before.clone());
+            let latest: Vec<i64> = topic
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    p.latest
+                        .or_else(|| previous.as_ref().and_then(|b| b.get(i).copied()))
+                        .unwrap_or(0)
+                })
+                .collect();
             let reset = ring.back().is_some_and(|(_, before)| {
                 before.len() != latest.len() || before.iter().zip(&latest).any(|(b, l)| l < b)
             });
@@ -440,13 +458,14 @@ impl Collector {
                 .partitions
                 .iter()
                 .zip(&rates)
-                .map(|(p, rate)| PartitionSample {
+                .zip(&latest)
+                .map(|((p, rate), latest)| PartitionSample {
                     partition: p.id,
                     leader: (p.leader >= 0).then_some(p.leader),
                     replicas: p.replicas.clone(),
                     isr: p.isr.clone(),
-                    earliest: p.earliest,
-                    latest: p.latest,
+                    earliest: p.earliest.unwrap_or(0).min(*latest),
+                    latest: *latest,
                     rate: *rate,
                 })
                 .collect();
@@ -470,8 +489,8 @@ impl Collector {
                 },
                 &self.thresholds,
             );
-            for p in &topic.partitions {
-                latest_of.insert((topic.name.as_str(), p.id), p.latest);
+            for p in &partitions {
+                latest_of.insert((topic.name.as_str(), p.partition), p.latest);
             }
             topics.insert(
                 topic.name.clone(),
@@ -479,8 +498,7 @@ impl Collector {
                     name: topic.name.clone(),
                     rate: rates.iter().sum(),
                     latest_total: total,
-                    retained: topic
-                        .partitions
+                    retained: partitions
                         .iter()
                         .map(|p| (p.latest - p.earliest).max(0))
                         .sum(),
@@ -781,6 +799,53 @@ pub fn alert_change(open: Option<(i64, Status)>, health: &Health) -> Option<Aler
     }
 }
 
+/// Partitions per ListOffsets call: one partition that cannot be answered (a topic being deleted,
+/// a leader moving) can fail its whole call, so calls are kept moderate and failed ones split.
+const OFFSETS_PER_REQUEST: usize = 2000;
+
+/// Offsets at `sentinel` (END or BEGINNING) for `partitions`, into `out`. A call that failed is
+/// split in two and each half asked again (only the unanswered partitions), until `deadline`;
+/// what is still unanswered then is left out.
+fn list_offsets(
+    consumer: &BaseConsumer,
+    partitions: &[(String, i32)],
+    sentinel: Offset,
+    timeout: Duration,
+    deadline: Instant,
+    out: &mut HashMap<(String, i32), i64>,
+) {
+    if partitions.is_empty() {
+        return;
+    }
+    let mut request = TopicPartitionList::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        request.add_partition(topic, *partition);
+    }
+    if request.set_all_offsets(sentinel).is_err() {
+        return;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    let failed = list_offsets_in_place(consumer, &mut request, left.min(timeout));
+    for e in request.elements() {
+        if let (Offset::Offset(n), Ok(())) = (e.offset(), e.error()) {
+            out.insert((e.topic().to_owned(), e.partition()), n);
+        }
+    }
+    if let Some(code) = failed {
+        let missing: Vec<(String, i32)> = partitions
+            .iter()
+            .filter(|k| !out.contains_key(*k))
+            .cloned()
+            .collect();
+        tracing::debug!(%code, missing = missing.len(), "ListOffsets failed for some partitions");
+        if missing.len() > 1 && Instant::now() < deadline {
+            let (a, b) = missing.split_at(missing.len() / 2);
+            list_offsets(consumer, a, sentinel, timeout, deadline, out);
+            list_offsets(consumer, b, sentinel, timeout, deadline, out);
+        }
+    }
+}
+
 /// Reads metadata, offsets and groups in three kinds of batched requests.
 fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<RawCluster> {
     // Drain events (errors, logs) that queue up on a client that is never assigned partitions.
@@ -801,8 +866,8 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
                     leader: p.leader(),
                     replicas: p.replicas().to_vec(),
                     isr: p.isr().to_vec(),
-                    earliest: 0,
-                    latest: 0,
+                    earliest: None,
+                    latest: None,
                 })
                 .collect();
             partitions.sort_by_key(|p| p.id);
@@ -813,49 +878,53 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
         })
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut list =
-        TopicPartitionList::with_capacity(topics.iter().map(|t| t.partitions.len()).sum::<usize>());
-    for topic in &topics {
-        for p in topic.partitions.iter().filter(|p| p.leader >= 0) {
-            list.add_partition(&topic.name, p.id);
-        }
+    // Partitions that fail (a leader moving, a topic being deleted) get no answer here; `derive`
+    // carries their previous offsets forward.
+    let asked: Vec<(String, i32)> = topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| p.leader >= 0)
+                .map(|p| (t.name.clone(), p.id))
+        })
+        .collect();
+    let mut latest_of: HashMap<(String, i32), i64> = HashMap::new();
+    let mut earliest_of: HashMap<(String, i32), i64> = HashMap::new();
+    let started = Instant::now();
+    for chunk in asked.chunks(OFFSETS_PER_REQUEST) {
+        list_offsets(
+            consumer,
+            chunk,
+            Offset::End,
+            timeout,
+            started + timeout,
+            &mut latest_of,
+        );
     }
-    let mut offsets: HashMap<(String, i32), (i64, i64)> = HashMap::new();
-    if list.count() > 0 {
-        let mut ends = list.clone();
-        ends.set_all_offsets(Offset::End)
-            .context("preparing the offset request")?;
-        let latest = consumer
-            .offsets_for_times(ends, timeout)
-            .context("listing latest offsets")?;
-        list.set_all_offsets(Offset::Beginning)
-            .context("preparing the offset request")?;
-        let earliest = consumer
-            .offsets_for_times(list, timeout)
-            .context("listing earliest offsets")?;
-        for e in latest.elements() {
-            if let Offset::Offset(n) = e.offset() {
-                offsets
-                    .entry((e.topic().to_owned(), e.partition()))
-                    .or_default()
-                    .1 = n;
-            }
-        }
-        for e in earliest.elements() {
-            if let Offset::Offset(n) = e.offset() {
-                offsets
-                    .entry((e.topic().to_owned(), e.partition()))
-                    .or_default()
-                    .0 = n;
-            }
-        }
+    // The middle of the latest-offset requests: rates are measured between these instants.
+    let read_at = Utc::now()
+        - chrono::Duration::from_std(started.elapsed() / 2)
+            .unwrap_or_else(|_| chrono::Duration::zero());
+    let started = Instant::now();
+    for chunk in asked.chunks(OFFSETS_PER_REQUEST) {
+        list_offsets(
+            consumer,
+            chunk,
+            Offset::Beginning,
+            timeout,
+            started + timeout,
+            &mut earliest_of,
+        );
+    }
+    if !asked.is_empty() && latest_of.is_empty() {
+        anyhow::bail!("no partition answered ListOffsets");
     }
     for topic in &mut topics {
         for p in &mut topic.partitions {
-            if let Some((earliest, latest)) = offsets.get(&(topic.name.clone(), p.id)) {
-                p.earliest = *earliest;
-                p.latest = *latest;
-            }
+            let key = (topic.name.clone(), p.id);
+            p.latest = latest_of.get(&key).copied();
+            p.earliest = earliest_of.get(&key).copied();
         }
     }
     let groups = consumer
@@ -867,6 +936,7 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
         .map(|g| (g.name().to_owned(), g.state().to_owned(), g.members().len()))
         .collect();
     Ok(RawCluster {
+        read_at,
         brokers: metadata.brokers().len(),
         topics,
         groups,

@@ -868,6 +868,25 @@ fn call<T, R>(
 /// `(topic, partition, committed offset)` of one group.
 pub type Committed = Vec<(String, i32, i64)>;
 
+/// Lists offsets for every partition of `list`, answered in place: each element's offset holds the
+/// timestamp to look up (or the END / BEGINNING sentinels) and, after the call, the offset found,
+/// with a per-partition error where that partition failed. Unlike rdkafka's `offsets_for_times`,
+/// one partition between leaders does not hide the answers of all the others. Returns the first
+/// error librdkafka reported, if any.
+pub fn list_offsets_in_place(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    list: &mut rdkafka::TopicPartitionList,
+    timeout: Duration,
+) -> Option<Code> {
+    use rdkafka::consumer::Consumer;
+    // SAFETY: the client handle is live for the call and the list is ours (borrowed mutably);
+    // librdkafka writes offsets and errors into the list's elements and keeps no reference.
+    let code = unsafe {
+        rd::rd_kafka_offsets_for_times(consumer.client().native_ptr(), list.ptr(), millis(timeout))
+    };
+    (code != NO_ERROR).then(|| code.into())
+}
+
 /// The committed offsets of one consumer group.
 #[derive(Debug)]
 pub struct GroupOffsets {
