@@ -627,39 +627,56 @@ pub mod ssr {
             .filter(|g| g.topics.iter().any(|t| t == name))
             .collect();
         groups.sort_by(|a, b| b.lag.cmp(&a.lag).then_with(|| a.id.cmp(&b.id)));
-        let rates = topic_series(portal, environment, name, range, now).await?;
         let from = now - chrono::Duration::seconds(range.seconds());
-        let throughput = chart::render(
-            &format!("Messages per second, last {}", range.label()),
-            "msg/s",
-            from,
-            now,
-            &[Series {
-                name: name.to_owned(),
-                points: rates,
-            }],
-            format!("{:.1} messages per second", topic.rate),
-        );
-        let mut lag_series = Vec::new();
-        for g in groups.iter().take(5) {
-            lag_series.push(Series {
-                name: g.id.clone(),
-                points: group_series(portal, environment, &g.id, range, now).await?,
-            });
-        }
-        let total_lag: i64 = groups
-            .iter()
-            .flat_map(|g| g.partitions.iter().filter(|p| p.topic == name))
-            .map(|p| p.lag)
-            .sum();
-        let lag = chart::render(
-            &format!("Consumer lag in messages, last {}", range.label()),
-            "messages",
-            from,
-            now,
-            &lag_series,
-            format!("{total_lag} messages behind, all groups"),
-        );
+        let tick = portal.health.tick();
+        let key = format!("topic|{environment}|{name}|{}", range.as_str());
+        let throughput = match portal.health.chart(&key) {
+            Some(chart) => chart,
+            None => {
+                let rates = topic_series(portal, environment, name, range, now).await?;
+                let chart = chart::render(
+                    &format!("Messages per second, last {}", range.label()),
+                    "msg/s",
+                    from,
+                    now,
+                    &[Series {
+                        name: name.to_owned(),
+                        points: rates,
+                    }],
+                    format!("{:.1} messages per second", topic.rate),
+                );
+                portal.health.keep_chart(key, tick, chart.clone());
+                chart
+            }
+        };
+        let key = format!("topic-lag|{environment}|{name}|{}", range.as_str());
+        let lag = match portal.health.chart(&key) {
+            Some(chart) => chart,
+            None => {
+                let mut lag_series = Vec::new();
+                for g in groups.iter().take(5) {
+                    lag_series.push(Series {
+                        name: g.id.clone(),
+                        points: group_series(portal, environment, &g.id, range, now).await?,
+                    });
+                }
+                let total_lag: i64 = groups
+                    .iter()
+                    .flat_map(|g| g.partitions.iter().filter(|p| p.topic == name))
+                    .map(|p| p.lag)
+                    .sum();
+                let chart = chart::render(
+                    &format!("Consumer lag in messages, last {}", range.label()),
+                    "messages",
+                    from,
+                    now,
+                    &lag_series,
+                    format!("{total_lag} messages behind, all groups"),
+                );
+                portal.health.keep_chart(key, tick, chart.clone());
+                chart
+            }
+        };
         let setting = store::expected_interval_setting(&portal.db, name)
             .await
             .map_err(|e| AppError::internal("reading the expected interval failed", &e))?;
@@ -704,22 +721,31 @@ pub mod ssr {
         let group = snapshot.groups.get(id).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
         let from = now - chrono::Duration::seconds(range.seconds());
-        let points = group_series(portal, environment, id, range, now).await?;
-        let lag = chart::render(
-            &format!("Lag in messages, last {}", range.label()),
-            "messages",
-            from,
-            now,
-            &[Series {
-                name: id.to_owned(),
-                points,
-            }],
-            format!(
-                "{} messages behind, about {}",
-                group.lag,
-                eval::duration_words(group.seconds_behind.round() as i64)
-            ),
-        );
+        let tick = portal.health.tick();
+        let key = format!("group|{environment}|{id}|{}", range.as_str());
+        let lag = match portal.health.chart(&key) {
+            Some(chart) => chart,
+            None => {
+                let points = group_series(portal, environment, id, range, now).await?;
+                let chart = chart::render(
+                    &format!("Lag in messages, last {}", range.label()),
+                    "messages",
+                    from,
+                    now,
+                    &[Series {
+                        name: id.to_owned(),
+                        points,
+                    }],
+                    format!(
+                        "{} messages behind, about {}",
+                        group.lag,
+                        eval::duration_words(group.seconds_behind.round() as i64)
+                    ),
+                );
+                portal.health.keep_chart(key, tick, chart.clone());
+                chart
+            }
+        };
         Ok(GroupHealthView {
             environment: environment.to_owned(),
             range,

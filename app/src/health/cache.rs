@@ -2,10 +2,10 @@
 //! each cycle) and a ring of recent points per topic and group for the short chart ranges.
 //! Readers take the lock only long enough to clone an `Arc` or copy one ring.
 
-use super::EnvSnapshot;
+use super::{ChartView, ClusterHealthView, EnvSnapshot};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 const CLOSING: u64 = u64::MAX;
@@ -28,6 +28,51 @@ struct Inner {
     envs: RwLock<HashMap<String, EnvHealth>>,
     capacity: usize,
     ticks: watch::Sender<u64>,
+    charts: TickMemo<ChartView>,
+    clusters: TickMemo<ClusterHealthView>,
+}
+
+/// Values derived from one tick's figures (a drawn chart, a cluster overview), kept until the
+/// next tick: every viewer of the same page between two ticks gets the same answer, so it is
+/// computed once per tick, not once per request.
+struct TickMemo<V> {
+    entries: Mutex<HashMap<String, (u64, V)>>,
+}
+
+/// Entries kept before the memo starts over (each is one page's chart or overview).
+const MEMO_ENTRIES: usize = 2000;
+
+impl<V: Clone> TickMemo<V> {
+    fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &str, tick: u64) -> Option<V> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(key)
+            .filter(|(at, _)| *at == tick)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: String, tick: u64, value: V) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MEMO_ENTRIES {
+            entries.retain(|_, (at, _)| *at == tick);
+            if entries.len() >= MEMO_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (tick, value));
+    }
 }
 
 /// Shared between the collector (writes) and server functions and the event stream (read).
@@ -73,6 +118,8 @@ impl HealthCache {
                 envs: RwLock::new(HashMap::new()),
                 capacity: capacity.max(2),
                 ticks,
+                charts: TickMemo::new(),
+                clusters: TickMemo::new(),
             }),
         }
     }
@@ -168,6 +215,30 @@ impl HealthCache {
     /// A receiver that changes on every published snapshot (any environment).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.ticks.subscribe()
+    }
+
+    /// The current tick: changes whenever any environment publishes.
+    pub fn tick(&self) -> u64 {
+        *self.inner.ticks.borrow()
+    }
+
+    /// A chart drawn for `key` during this tick, if any.
+    pub fn chart(&self, key: &str) -> Option<ChartView> {
+        self.inner.charts.get(key, self.tick())
+    }
+
+    /// Keeps a chart drawn during `tick` (read [`HealthCache::tick`] before drawing).
+    pub fn keep_chart(&self, key: String, tick: u64, chart: ChartView) {
+        self.inner.charts.put(key, tick, chart);
+    }
+
+    /// The overview of an environment computed during this tick, if any.
+    pub fn cluster(&self, key: &str) -> Option<ClusterHealthView> {
+        self.inner.clusters.get(key, self.tick())
+    }
+
+    pub fn keep_cluster(&self, key: String, tick: u64, view: ClusterHealthView) {
+        self.inner.clusters.put(key, tick, view);
     }
 
     /// Tells every listener the server is stopping, so event streams end and shutdown is not held
