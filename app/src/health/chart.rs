@@ -85,7 +85,9 @@ fn draw(
                 }
             })
             .y_desc(unit)
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            // Major grid lines only: minor ones tripled the size of every page with a chart.
+            .max_light_lines(0)
+            .bold_line_style(RGBColor(0xe5, 0xe5, 0xe5))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, s) in series.iter().enumerate() {
