@@ -85,8 +85,9 @@ fn draw(
                 }
             })
             .y_desc(unit)
-            // Major grid lines only: minor ones tripled the size of every page with a chart.
-            .max_light_lines(0)
+            // One minor grid line between major ones: the default ten made every chart page
+            // several times larger.
+            .max_light_lines(1)
             .bold_line_style(RGBColor(0xe5, 0xe5, 0xe5))
             .draw()
             .map_err(|e| e.to_string())?;
