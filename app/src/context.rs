@@ -18,6 +18,8 @@ pub struct PortalContext {
     pub public_url: Arc<str>,
     /// Seals application passwords until their team has seen them once.
     pub vault: CredentialVault,
+    /// What the health collector last saw on each cluster; pages read it instead of Kafka.
+    pub health: crate::health::cache::HealthCache,
 }
 
 pub fn portal() -> Result<PortalContext, AppError> {

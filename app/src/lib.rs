@@ -15,6 +15,7 @@ pub mod domain;
 pub mod drift;
 pub mod environments;
 pub mod error;
+pub mod health;
 mod layout;
 pub mod notifications;
 mod pages;
@@ -97,6 +98,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
+                    <Route path=path!("/health/mine") view=pages::MyTopicsHealthPage ssr=SsrMode::Async />
+                    <Route path=path!("/health/:env/topics/:name") view=pages::TopicHealthPage ssr=SsrMode::Async />
+                    <Route path=path!("/health/:env/groups/:group") view=pages::GroupHealthPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=pages::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/drift") view=pages::DriftPage ssr=SsrMode::Async />

@@ -5,6 +5,7 @@ mod apply;
 mod areas;
 mod catalog;
 mod drift;
+mod health;
 mod home;
 mod notifications;
 mod requests;
@@ -13,9 +14,10 @@ mod status;
 mod teams;
 
 pub use applications::NewApplicationPage;
-pub use areas::{AdminPage, HealthPage};
+pub use areas::AdminPage;
 pub use catalog::{CatalogPage, TopicPage};
 pub use drift::DriftPage;
+pub use health::{GroupHealthPage, HealthPage, MyTopicsHealthPage, TopicHealthPage};
 pub use home::HomePage;
 pub use notifications::NotificationsPage;
 pub use requests::{

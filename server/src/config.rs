@@ -20,6 +20,7 @@ pub struct Settings {
     pub naming: NamingPolicy,
     pub webhooks: crate::webhooks::WebhookSettings,
     pub apply: crate::apply::ApplySettings,
+    pub health: crate::health::HealthSettings,
     pub log: LogSettings,
 }
 
@@ -159,6 +160,7 @@ impl Settings {
         if self.apply.workers == 0 || self.apply.max_attempts <= 0 {
             bail!("apply.workers and apply.max_attempts must be positive");
         }
+        self.health.check()?;
         if self.auth.session_idle_minutes <= 0 {
             bail!("auth.session_idle_minutes must be positive");
         }

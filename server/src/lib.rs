@@ -5,6 +5,7 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod kafka;
 pub mod ops;
 pub mod reconcile;

@@ -52,12 +52,26 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
 
+    if app.state.settings.health.enabled {
+        background.extend(server::health::spawn_collectors(
+            &app.state.settings,
+            &app.state.db,
+            &app.health,
+            &stopped,
+        )?);
+    }
+
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "Event Bus Portal listening");
+    let health = app.health.clone();
     axum::serve(listener, app.router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live health streams end, so open pages do not hold the shutdown up.
+            health.close();
+        })
         .await
         .context("serving HTTP")?;
     deletion.abort();

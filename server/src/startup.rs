@@ -26,6 +26,7 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
         .context("kafka.credential_key")?;
     Ok(PortalContext {
         vault,
+        health: app::health::cache::HealthCache::new(settings.health.history_points()),
         db: db.clone(),
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
@@ -50,6 +51,8 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
 
 pub struct Application {
     pub router: Router,
+    /// What the health collectors publish and the pages read.
+    pub health: app::health::cache::HealthCache,
     pub state: AppState,
     pub session_store: PostgresStore,
 }
@@ -79,6 +82,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
     };
 
     let portal = portal_context(&state.settings, &state.db)?;
+    let health = portal.health.clone();
     let routes = generate_route_list(App);
     let mut known_routes: HashSet<String> = routes.iter().map(|r| r.path().to_owned()).collect();
     known_routes.extend(
@@ -89,6 +93,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             "/auth/login",
             "/auth/callback",
             "/auth/logout",
+            "/health/events",
         ]
         .map(String::from),
     );
@@ -111,6 +116,15 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
+        .route(
+            "/health/events",
+            get({
+                let health = health.clone();
+                move |session: tower_sessions::Session| {
+                    crate::health::events(session, health.clone())
+                }
+            }),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -151,6 +165,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
 
     Ok(Application {
         router,
+        health,
         state,
         session_store,
     })

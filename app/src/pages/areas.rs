@@ -58,23 +58,6 @@ pub fn AreaPage(
 }
 
 #[component]
-fn EmptyState(text: &'static str) -> impl IntoView {
-    view! { <p class="empty-state">{text}</p> }
-}
-
-#[component]
-pub fn HealthPage() -> impl IntoView {
-    view! {
-        <AreaPage
-            area=Area::Health
-            intro="Live throughput, consumer lag and silence for every topic on every cluster."
-        >
-            <EmptyState text="No topics are being monitored yet." />
-        </AreaPage>
-    }
-}
-
-#[component]
 pub fn AdminPage() -> impl IntoView {
     // Resources are created before the page suspends, in the same order on server and browser.
     let audit = Resource::new(|| (), |_| crate::audit::verify_audit_chain());

@@ -166,6 +166,9 @@ pub fn TopicPage() -> impl IntoView {
                                     <dt>"Lifecycle"</dt><dd>{s.lifecycle.label()}{t.removal_date.map(|d| format!(", removed on {d}"))}</dd>
                                     <dt>"Data classification"</dt><dd>{sensitivity(&s)}</dd>
                                     <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
+                                    <dt>"Health"</dt><dd>{s.environments.iter().map(|env| view! {
+                                        <a class="health-link" href=crate::health::health_link(env, crate::health::SubjectKind::Topic, &s.name)>{format!("Health in {env}")}</a>" "
+                                    }).collect_view()}</dd>
                                     <dt>"Source systems"</dt><dd>{t.source_systems.join(", ")}</dd>
                                     <dt>"Partitions"</dt><dd>{t.partitions}</dd>
                                     <dt>"Retention"</dt><dd>{format!("{} days", t.retention_days)}</dd>

@@ -661,6 +661,25 @@ impl KafkaAdmin {
         .await
     }
 
+    /// The committed offsets of each group, as `(topic, partition, offset)` (partitions without
+    /// a committed offset are left out). One ListConsumerGroupOffsets request per group (librdkafka
+    /// takes one group per call), all sent at once on one queue and collected together; a group
+    /// that failed gets its own error.
+    pub async fn committed_offsets(
+        &self,
+        groups: Vec<String>,
+    ) -> Result<Vec<GroupOffsets>, AdminError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names = groups
+            .iter()
+            .map(|g| cstring(g))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.blocking(move |client, timeout| list_group_offsets(client, timeout, &groups, &names))
+            .await
+    }
+
     fn options(&self) -> AdminOptions {
         let timeout = Some(self.timeout);
         AdminOptions::new()
@@ -844,6 +863,155 @@ fn call<T, R>(
         }
         read(std::slice::from_raw_parts(array, count))
     }
+}
+
+/// `(topic, partition, committed offset)` of one group.
+pub type Committed = Vec<(String, i32, i64)>;
+
+/// Lists offsets for every partition of `list`, answered in place: each element's offset holds the
+/// timestamp to look up (or the END / BEGINNING sentinels) and, after the call, the offset found,
+/// with a per-partition error where that partition failed. Unlike rdkafka's `offsets_for_times`,
+/// one partition between leaders does not hide the answers of all the others. Returns the first
+/// error librdkafka reported, if any.
+pub fn list_offsets_in_place(
+    consumer: &rdkafka::consumer::BaseConsumer,
+    list: &mut rdkafka::TopicPartitionList,
+    timeout: Duration,
+) -> Option<Code> {
+    use rdkafka::consumer::Consumer;
+    // SAFETY: the client handle is live for the call and the list is ours (borrowed mutably);
+    // librdkafka writes offsets and errors into the list's elements and keeps no reference.
+    let code = unsafe {
+        rd::rd_kafka_offsets_for_times(consumer.client().native_ptr(), list.ptr(), millis(timeout))
+    };
+    (code != NO_ERROR).then(|| code.into())
+}
+
+/// The committed offsets of one consumer group.
+#[derive(Debug)]
+pub struct GroupOffsets {
+    pub group: String,
+    pub offsets: Result<Committed, AdminError>,
+}
+
+/// Sends one ListConsumerGroupOffsets per group on a shared queue, then reads every answer.
+fn list_group_offsets(
+    client: &Admin,
+    timeout: Duration,
+    groups: &[String],
+    names: &[CString],
+) -> Result<Vec<GroupOffsets>, AdminError> {
+    let rk = client.inner().native_ptr();
+    let operation = rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS;
+    // SAFETY: `rk` is the live handle owned by `client`, borrowed for this whole function; the
+    // new queue and options are ours and freed by their guards.
+    let (queue, options) = unsafe {
+        let options = rd::rd_kafka_AdminOptions_new(rk, operation);
+        let queue = Owned::new(rd::rd_kafka_queue_new(rk), rd::rd_kafka_queue_destroy)?;
+        (
+            queue,
+            Owned::new(options, rd::rd_kafka_AdminOptions_destroy)?,
+        )
+    };
+    let mut errstr: [c_char; 256] = [0; 256];
+    // SAFETY: live options; `errstr` is writable for its length and stays NUL-terminated.
+    unsafe {
+        let (buffer, len) = (errstr.as_mut_ptr(), errstr.len());
+        if rd::rd_kafka_AdminOptions_set_request_timeout(
+            options.as_ptr(),
+            millis(timeout),
+            buffer,
+            len,
+        ) != NO_ERROR
+        {
+            return Err(AdminError::Client(format!(
+                "request timeout: {}",
+                string(buffer)
+            )));
+        }
+    }
+    for name in names {
+        // SAFETY: the group name is NUL-terminated and copied; a null partition list asks for
+        // every partition. The request object is copied by the call and freed by its guard; the
+        // options and queue are live.
+        unsafe {
+            let request = Owned::new(
+                rd::rd_kafka_ListConsumerGroupOffsets_new(name.as_ptr(), ptr::null()),
+                rd::rd_kafka_ListConsumerGroupOffsets_destroy,
+            )?;
+            let mut requests = [request.as_ptr()];
+            rd::rd_kafka_ListConsumerGroupOffsets(
+                rk,
+                requests.as_mut_ptr(),
+                1,
+                options.as_ptr(),
+                queue.as_ptr(),
+            );
+        }
+    }
+    let deadline = Instant::now() + timeout + POLL_MARGIN;
+    let mut answers: BTreeMap<String, Result<Committed, AdminError>> = BTreeMap::new();
+    for _ in 0..names.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // SAFETY: the queue is live; an event it returns is ours to destroy. Late results are
+        // discarded by librdkafka when the queue guard drops our reference.
+        let event = unsafe {
+            let event = rd::rd_kafka_queue_poll(queue.as_ptr(), millis(left));
+            match Owned::new(event, rd::rd_kafka_event_destroy) {
+                Ok(event) => event,
+                Err(_) => break,
+            }
+        };
+        // SAFETY: the event is live until the end of this iteration; strings are copied, the
+        // result accessor returns null for another event type, and the group results, their
+        // partition lists and elements live as long as the event.
+        unsafe {
+            let code = rd::rd_kafka_event_error(event.as_ptr());
+            if code != NO_ERROR {
+                continue;
+            }
+            let result = rd::rd_kafka_event_ListConsumerGroupOffsets_result(event.as_ptr());
+            if result.is_null() {
+                continue;
+            }
+            let mut count = 0;
+            let array = rd::rd_kafka_ListConsumerGroupOffsets_result_groups(result, &mut count);
+            if array.is_null() {
+                continue;
+            }
+            for &group in std::slice::from_raw_parts(array, count) {
+                let name = string(rd::rd_kafka_group_result_name(group));
+                if let Some((_, error)) = error_of(rd::rd_kafka_group_result_error(group)) {
+                    answers.insert(name, Err(error));
+                    continue;
+                }
+                let list = rd::rd_kafka_group_result_partitions(group);
+                let mut offsets = Vec::new();
+                if !list.is_null() && (*list).cnt > 0 && !(*list).elems.is_null() {
+                    let count = usize::try_from((*list).cnt).unwrap_or(0);
+                    for element in std::slice::from_raw_parts((*list).elems, count) {
+                        if element.offset >= 0 && element.err == NO_ERROR {
+                            offsets.push((
+                                string(element.topic),
+                                element.partition,
+                                element.offset,
+                            ));
+                        }
+                    }
+                }
+                answers.insert(name, Ok(offsets));
+            }
+        }
+    }
+    Ok(groups
+        .iter()
+        .map(|group| GroupOffsets {
+            group: group.clone(),
+            offsets: answers
+                .remove(group)
+                .unwrap_or(Err(AdminError::Unreachable)),
+        })
+        .collect())
 }
 
 /// The code and mapped error of a librdkafka error object, None when there is no error.

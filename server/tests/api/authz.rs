@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 33] = [
+const MATRIX: [(&str, [u16; 7]); 38] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -73,6 +73,13 @@ const MATRIX: [(&str, [u16; 7]); 33] = [
     ("requests/revoke",        [401, 403, 403, 403, 403, 403, 403]),
     ("teams/mine",             [401, 200, 403, 403, 200, 403, 403]),
     ("teams/update",           [401, 200, 403, 403, 200, 403, 403]),
+    ("health/overview",        [401, 200, 200, 200, 200, 200, 403]),
+    // Nothing is collected in the test server (collectors run in `main`): allowed callers get 404.
+    ("health/topic",           [401, 404, 404, 404, 404, 404, 403]),
+    ("health/group",           [401, 404, 404, 404, 404, 404, 403]),
+    ("health/mine",            [401, 200, 200, 200, 200, 200, 403]),
+    // Members of the owning team and admins; the matrix's member is not in the owning team.
+    ("health/expected-interval",[401, 403, 403, 403, 200, 403, 403]),
 ];
 
 /// What an allowed answer must show, proving it was real data and not an empty refusal.
@@ -298,6 +305,24 @@ impl Setup {
                 (form, None)
             }
             "drift/adopt-all" => (Form::new().field("environment", "sandbox"), None),
+            "health/topic" => (
+                Form::new()
+                    .field("environment", "sandbox")
+                    .field("topic", LOW_TOPIC)
+                    .field("range", "15m"),
+                None,
+            ),
+            "health/group" => (
+                Form::new()
+                    .field("environment", "sandbox")
+                    .field("group", "orders-readers")
+                    .field("range", "1h"),
+                None,
+            ),
+            "health/expected-interval" => (
+                Form::new().field("topic", LOW_TOPIC).field("minutes", "30"),
+                None,
+            ),
             "requests/revoke" => (
                 Form::new()
                     .field("id", self.shared.to_string())

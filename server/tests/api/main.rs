@@ -6,6 +6,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod fixtures;
+mod health;
 mod helpers;
 mod kafka;
 mod kafka_admin;
