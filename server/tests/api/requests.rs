@@ -777,7 +777,9 @@ async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered
         .await;
     unknown_type.expect_status(422);
     assert!(
-        unknown_type.body.contains("not a valid Avro schema"),
+        unknown_type
+            .body
+            .contains("field `amount`: unknown type `money`"),
         "{}",
         unknown_type.body
     );
