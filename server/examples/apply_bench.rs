@@ -62,6 +62,9 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+mod bench_support;
+use bench_support::*;
+
 const BENCH_DB: &str = "event_bus_portal_apply_bench";
 const ENV: &str = "sandbox";
 /// The topic new applications ask for, and the second one existing applications ask for.
@@ -96,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let mut admin = PgConnection::connect(&admin_url)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact(&admin_url)))?;
-    recreate_database(&mut admin).await?;
+    recreate_database(&mut admin, BENCH_DB).await?;
     settings.database.url = SecretString::from(bench_url.clone());
 
     let outcome = run(settings, &bench_url, &options).await;
@@ -162,49 +165,6 @@ impl Options {
     fn drift_principals(&self) -> usize {
         self.drift_acls.div_ceil(2 * DRIFT_TOPICS)
     }
-}
-
-/// The same URL with another database name.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).context("EBP_DATABASE_URL is not a URL")?;
-    parsed.set_path(&format!("/{name}"));
-    Ok(parsed.to_string())
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparseable URL)".into(),
-    }
-}
-
-async fn recreate_database(admin: &mut PgConnection) -> anyhow::Result<()> {
-    sqlx::raw_sql(&format!("drop database if exists {BENCH_DB} with (force)"))
-        .execute(&mut *admin)
-        .await
-        .context("dropping an earlier bench database")?;
-    sqlx::raw_sql(&format!("create database {BENCH_DB}"))
-        .execute(&mut *admin)
-        .await
-        .context("creating the bench database (the role needs CREATEDB)")?;
-    Ok(())
-}
-
-/// `/proc/loadavg`'s first three fields: other work on the machine skews every number here.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".into(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn ms_between(later: DateTime<Utc>, earlier: DateTime<Utc>) -> f64 {

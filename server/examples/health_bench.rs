@@ -32,6 +32,9 @@ use tokio::task::JoinSet;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 
+mod bench_support;
+use bench_support::*;
+
 const BENCH_DB: &str = "event_bus_portal_health_bench";
 const ENV: &str = "sandbox";
 const PREFIX: &str = "bench_health_";
@@ -67,14 +70,6 @@ fn process_cpu_seconds() -> f64 {
     };
     // utime and stime are fields 14 and 15 of the stat line: 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1].as_secs_f64() * 1e3
 }
 
 #[tokio::main]

@@ -52,6 +52,9 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+mod bench_support;
+use bench_support::*;
+
 const BENCH_DB: &str = "event_bus_portal_registry_bench";
 const ENV: &str = "sandbox";
 const TEAM: &str = "registry-bench";
@@ -91,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let mut admin = PgConnection::connect(&admin_url)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact(&admin_url)))?;
-    recreate_database(&mut admin).await?;
+    recreate_database(&mut admin, BENCH_DB).await?;
     settings.database.url = SecretString::from(bench_url.clone());
 
     let outcome = run(settings, &bench_url, &options, &env, &kafka, &credentials).await;
@@ -169,48 +172,6 @@ impl Options {
     fn wants(&self, part: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o == part)
     }
-}
-
-/// The same URL with another database name.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).context("EBP_DATABASE_URL is not a URL")?;
-    parsed.set_path(&format!("/{name}"));
-    Ok(parsed.to_string())
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparseable URL)".into(),
-    }
-}
-
-async fn recreate_database(admin: &mut PgConnection) -> anyhow::Result<()> {
-    sqlx::raw_sql(&format!("drop database if exists {BENCH_DB} with (force)"))
-        .execute(&mut *admin)
-        .await
-        .context("dropping an earlier bench database")?;
-    sqlx::raw_sql(&format!("create database {BENCH_DB}"))
-        .execute(&mut *admin)
-        .await
-        .context("creating the bench database (the role needs CREATEDB)")?;
-    Ok(())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".into(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1149,15 +1110,6 @@ async fn closed_loop(
     Ok(total)
 }
 
-/// Nearest-rank percentile of sorted latencies, in milliseconds.
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    ms(sorted[rank.min(sorted.len()) - 1])
-}
-
 // ---------------------------------------------------------------------------------------------
 // Cold credentials
 
@@ -1347,101 +1299,6 @@ async fn stampede_run(
 
 // ---------------------------------------------------------------------------------------------
 // The server's own view: `http_request_duration_seconds` from /metrics
-
-async fn scrape(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    Ok(client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await?)
-}
-
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    /// Upper bound in microseconds → cumulative count.
-    buckets: BTreeMap<u64, f64>,
-    sum: f64,
-    count: f64,
-}
-
-impl Histogram {
-    fn parse(text: &str, method: &str, route: &str) -> Self {
-        let mut h = Histogram::default();
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix("http_request_duration_seconds") else {
-                continue;
-            };
-            let Some((kind, rest)) = rest.split_once('{') else {
-                continue;
-            };
-            let Some((labels, value)) = rest.split_once('}') else {
-                continue;
-            };
-            let Ok(value) = value.trim().parse::<f64>() else {
-                continue;
-            };
-            let labels: HashMap<&str, &str> = labels
-                .split(',')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
-                .collect();
-            if labels.get("method") != Some(&method) || labels.get("route") != Some(&route) {
-                continue;
-            }
-            match (kind, labels.get("le")) {
-                ("_bucket", Some(&"+Inf")) => {}
-                ("_bucket", Some(le)) => {
-                    if let Ok(le) = le.parse::<f64>() {
-                        h.buckets.insert((le * 1e6).round() as u64, value);
-                    }
-                }
-                ("_sum", _) => h.sum = value,
-                ("_count", _) => h.count = value,
-                _ => {}
-            }
-        }
-        h
-    }
-
-    fn delta(before: &str, after: &str, method: &str, route: &str) -> Option<Self> {
-        let b = Self::parse(before, method, route);
-        let a = Self::parse(after, method, route);
-        let count = a.count - b.count;
-        if count <= 0.0 {
-            return None;
-        }
-        Some(Histogram {
-            buckets: a
-                .buckets
-                .iter()
-                .map(|(le, v)| (*le, v - b.buckets.get(le).copied().unwrap_or(0.0)))
-                .collect(),
-            sum: a.sum - b.sum,
-            count,
-        })
-    }
-
-    fn mean_ms(&self) -> f64 {
-        self.sum / self.count * 1e3
-    }
-
-    /// The bucket bound at or under which `p` percent of requests finished.
-    fn percentile_bound(&self, p: f64) -> String {
-        let wanted = self.count * p / 100.0;
-        self.buckets
-            .iter()
-            .find(|(_, cumulative)| **cumulative >= wanted)
-            .map_or_else(
-                || {
-                    let last = self.buckets.keys().last().copied().unwrap_or(0);
-                    format!(">{:.0}", last as f64 / 1e3)
-                },
-                |(le, _)| format!("<={:.0}", *le as f64 / 1e3),
-            )
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Where the time goes: the handlers' SQL, without HTTP

@@ -756,6 +756,36 @@ async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), App
     Ok(())
 }
 
+/// A change to a topic comes from its owning team, for one of that team's applications.
+/// `what` completes "only its owning team can propose ... this topic".
+pub(crate) async fn ensure_owner_proposes(
+    conn: &mut PgConnection,
+    user: &UserIdentity,
+    owner: &str,
+    application: Uuid,
+    what: &str,
+) -> Result<(), AppError> {
+    if !user.teams.iter().any(|t| t.as_str() == owner) {
+        return Err(AppError::invalid(
+            super::form::FIELD_TOPIC,
+            format!("only its owning team, {owner}, can propose {what} this topic"),
+        ));
+    }
+    let app_team: Option<String> =
+        sqlx::query_scalar("select team_slug from application where id = $1")
+            .bind(application)
+            .fetch_optional(conn)
+            .await
+            .map_err(internal("looking up the application"))?;
+    if app_team.as_deref() != Some(owner) {
+        return Err(AppError::invalid(
+            super::form::FIELD_APPLICATION,
+            format!("choose an application of the owning team, {owner}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The owning team proposes new settings for one of its topics.
 pub async fn create_topic_change(
     portal: &PortalContext,
@@ -801,24 +831,7 @@ pub async fn create_topic_change(
             "no topic of that name in the catalog",
         ));
     };
-    if !user.teams.iter().any(|t| t.as_str() == owner) {
-        return Err(AppError::invalid(
-            FIELD_TOPIC,
-            format!("only its owning team, {owner}, can propose changes to this topic"),
-        ));
-    }
-    let app_team: Option<String> =
-        sqlx::query_scalar("select team_slug from application where id = $1")
-            .bind(draft.application)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(internal("looking up the application"))?;
-    if app_team.as_deref() != Some(owner.as_str()) {
-        return Err(AppError::invalid(
-            super::form::FIELD_APPLICATION,
-            format!("choose an application of the owning team, {owner}"),
-        ));
-    }
+    ensure_owner_proposes(&mut tx, user, &owner, draft.application, "changes to").await?;
     if environments.is_empty() {
         return Err(AppError::invalid(
             FIELD_TOPIC,

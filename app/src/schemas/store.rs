@@ -11,11 +11,13 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
-use crate::requests::form::{FIELD_APPLICATION, FIELD_TOPIC};
+use crate::requests::form::FIELD_TOPIC;
 use crate::requests::schema_change::{
     FIELD_SCHEMA_TEXT, Finding, SchemaChange, SchemaChangeDraft, SchemaCheck, SchemaProposal,
 };
-use crate::requests::store::{announce, ensure_user, insert_slots, internal};
+use crate::requests::store::{
+    announce, ensure_owner_proposes, ensure_user, insert_slots, internal,
+};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -324,24 +326,7 @@ pub async fn create_schema_change(
         ));
     };
     let owner = topic.owner.clone();
-    if !user.teams.iter().any(|t| t.as_str() == owner) {
-        return Err(AppError::invalid(
-            FIELD_TOPIC,
-            format!("only its owning team, {owner}, can propose schemas for this topic"),
-        ));
-    }
-    let app_team: Option<String> =
-        sqlx::query_scalar("select team_slug from application where id = $1")
-            .bind(draft.application)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(internal("looking up the application"))?;
-    if app_team.as_deref() != Some(owner.as_str()) {
-        return Err(AppError::invalid(
-            FIELD_APPLICATION,
-            format!("choose an application of the owning team, {owner}"),
-        ));
-    }
+    ensure_owner_proposes(&mut tx, user, &owner, draft.application, "schemas for").await?;
     let subject = proposal.part.subject(proposal.topic.as_str());
     let pending: bool = sqlx::query_scalar(
         "select exists (select 1 from access_request where kind::text = 'schema_change'

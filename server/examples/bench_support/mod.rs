@@ -1,0 +1,158 @@
+//! What the benchmarks share: their own database, redacted URLs, the machine's load, latency
+//! percentiles, and the server's request-duration histogram from `/metrics`.
+#![allow(
+    dead_code,
+    reason = "each benchmark includes this module and uses a different part of it"
+)]
+
+use anyhow::Context;
+use sqlx::PgConnection;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// The same URL with another database name.
+pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).context("EBP_DATABASE_URL is not a URL")?;
+    parsed.set_path(&format!("/{name}"));
+    Ok(parsed.to_string())
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+/// Drops and creates the benchmark's own database.
+pub async fn recreate_database(admin: &mut PgConnection, name: &str) -> anyhow::Result<()> {
+    sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut *admin)
+        .await
+        .context("dropping an earlier bench database")?;
+    sqlx::raw_sql(&format!("create database {name}"))
+        .execute(&mut *admin)
+        .await
+        .context("creating the bench database (the role needs CREATEDB)")?;
+    Ok(())
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "unknown".into(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Nearest-rank percentile of sorted latencies, in milliseconds.
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    ms(sorted[rank.min(sorted.len()) - 1])
+}
+
+pub async fn scrape(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    Ok(client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    /// Upper bound in microseconds → cumulative count.
+    buckets: BTreeMap<u64, f64>,
+    sum: f64,
+    count: f64,
+}
+
+impl Histogram {
+    pub fn parse(text: &str, method: &str, route: &str) -> Self {
+        let mut h = Histogram::default();
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("http_request_duration_seconds") else {
+                continue;
+            };
+            let Some((kind, rest)) = rest.split_once('{') else {
+                continue;
+            };
+            let Some((labels, value)) = rest.split_once('}') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<f64>() else {
+                continue;
+            };
+            let labels: HashMap<&str, &str> = labels
+                .split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+                .collect();
+            if labels.get("method") != Some(&method) || labels.get("route") != Some(&route) {
+                continue;
+            }
+            match (kind, labels.get("le")) {
+                ("_bucket", Some(&"+Inf")) => {}
+                ("_bucket", Some(le)) => {
+                    if let Ok(le) = le.parse::<f64>() {
+                        h.buckets.insert((le * 1e6).round() as u64, value);
+                    }
+                }
+                ("_sum", _) => h.sum = value,
+                ("_count", _) => h.count = value,
+                _ => {}
+            }
+        }
+        h
+    }
+
+    pub fn delta(before: &str, after: &str, method: &str, route: &str) -> Option<Self> {
+        let b = Self::parse(before, method, route);
+        let a = Self::parse(after, method, route);
+        let count = a.count - b.count;
+        if count <= 0.0 {
+            return None;
+        }
+        Some(Histogram {
+            buckets: a
+                .buckets
+                .iter()
+                .map(|(le, v)| (*le, v - b.buckets.get(le).copied().unwrap_or(0.0)))
+                .collect(),
+            sum: a.sum - b.sum,
+            count,
+        })
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        self.sum / self.count * 1e3
+    }
+
+    /// The bucket bound at or under which `p` percent of requests finished.
+    pub fn percentile_bound(&self, p: f64) -> String {
+        let wanted = self.count * p / 100.0;
+        self.buckets
+            .iter()
+            .find(|(_, cumulative)| **cumulative >= wanted)
+            .map_or_else(
+                || {
+                    let last = self.buckets.keys().last().copied().unwrap_or(0);
+                    format!(">{:.0}", last as f64 / 1e3)
+                },
+                |(le, _)| format!("<={:.0}", *le as f64 / 1e3),
+            )
+    }
+}
