@@ -14,6 +14,10 @@ pub struct PortalContext {
     pub approvals: Arc<ApprovalPolicy>,
     pub naming: Arc<NamingPolicy>,
     pub roles: Arc<RoleMapping>,
+    /// Where team webhooks may point.
+    pub webhooks: Arc<crate::domain::webhook::WebhookPolicy>,
+    /// The identity provider's origin: sign-out forms continue there (Content-Security-Policy).
+    pub identity_provider_origin: Arc<str>,
     /// The address people use to reach the portal, for links in webhook messages.
     pub public_url: Arc<str>,
     /// Seals application passwords until their team has seen them once.

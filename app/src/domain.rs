@@ -3,11 +3,14 @@
 mod apply;
 mod area;
 mod identity;
+pub mod net;
 mod request;
 mod routing;
 mod schema;
 mod text;
 mod topic;
+#[cfg(feature = "ssr")]
+pub mod webhook;
 
 pub use apply::{StepKind, StepStatus, principal_name};
 pub use area::{Area, requires_sign_in};
@@ -17,6 +20,6 @@ pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill
 pub use schema::{Compatibility, SchemaFormat, SubjectPart};
 pub use text::{FieldError, bounded_text};
 pub use topic::{
-    CleanupPolicy, ConsumerGroup, DataClassification, HIGH_SENSITIVITY_REFUSAL, Lifecycle,
-    NamingPolicy, Partitions, RetentionDays, TopicName,
+    CleanupPolicy, ConsumerGroup, DataClassification, GROUP_PREFIX_MIN, HIGH_SENSITIVITY_REFUSAL,
+    Lifecycle, NamingPolicy, Partitions, RetentionDays, TopicName,
 };

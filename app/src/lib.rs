@@ -44,8 +44,39 @@ pub const BUNDLE_NAME: &str = "portal";
 #[derive(Clone, Copy)]
 pub struct CurrentUser(pub Resource<Result<Option<UserIdentity>, AppError>>);
 
+/// The Content-Security-Policy of an app page: scripts only from this origin or carrying this
+/// response's nonce (the hydration scripts), WebAssembly compilation allowed, no inline styles,
+/// forms only to the portal and the identity provider (sign-out continues there), no framing.
+pub fn page_policy(nonce: &str, identity_provider_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self' {identity_provider_origin}; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Sets this page's Content-Security-Policy, with the nonce Leptos put on its inline scripts.
+#[cfg(feature = "ssr")]
+fn set_page_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let provider = use_context::<context::PortalContext>()
+        .map(|p| p.identity_provider_origin.clone())
+        .unwrap_or_default();
+    if let Ok(value) = http::HeaderValue::from_str(&page_policy(&nonce.to_string(), &provider)) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -61,6 +92,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pages_allow_their_nonce_and_wasm_only() {
+        let policy = super::page_policy("abc", "https://login.example.test");
+        assert!(policy.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'"));
+        assert!(policy.contains("frame-ancestors 'none'"));
+        assert!(policy.contains("form-action 'self' https://login.example.test"));
+        assert!(!policy.contains("unsafe-inline"));
     }
 }
 

@@ -36,6 +36,7 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::NotificationView;
+    use crate::domain::webhook::slack_escape;
     use crate::domain::{GroupName, Role, RoleMapping, SlotKind, TeamSlug};
     use chrono::{DateTime, Utc};
     use serde_json::json;
@@ -158,7 +159,8 @@ pub mod ssr {
     }
 
     /// Queues a Slack-compatible message to the webhooks of the given teams, in the caller's
-    /// transaction: it is sent if and only if the change it reports is committed.
+    /// transaction: it is sent if and only if the change it reports is committed. `text` is
+    /// escaped, so names people chose cannot plant links or mentions.
     pub async fn enqueue_webhooks(
         conn: &mut PgConnection,
         teams: &[&str],
@@ -170,7 +172,10 @@ pub mod ssr {
              select slug, webhook_url, $2 from team where slug = any($1) and webhook_url is not null",
         )
         .bind(teams)
-        .bind(json!({ "text": format!("{text} <{link}|Open in the portal>"), "link": link }))
+        .bind(json!({
+            "text": format!("{} <{link}|Open in the portal>", slack_escape(text)),
+            "link": link,
+        }))
         .execute(conn)
         .await?;
         Ok(())

@@ -72,7 +72,7 @@ impl TeamInput {
         {
             errors.push(FieldError::new(
                 FIELD_WEBHOOK,
-                "a webhook is an http or https address (https outside local development)",
+                "a webhook is an https:// address of your chat service",
             ));
             None
         } else {
@@ -112,6 +112,13 @@ pub async fn update_team(input: TeamInput) -> Result<(), AppError> {
     let settings = input
         .parse()
         .map_err(|e| with_status(AppError::Invalid(e)))?;
+    if let Some(hook) = &settings.webhook_url {
+        let policy = crate::context::portal()?.webhooks;
+        url::Url::parse(hook)
+            .map_err(|_| "a webhook is an https:// address of your chat service".to_owned())
+            .and_then(|url| policy.check_url(&url))
+            .map_err(|m| with_status(AppError::invalid(FIELD_WEBHOOK, m)))?;
+    }
     ssr::update(&crate::context::db()?, &user, &settings)
         .await
         .map_err(with_status)

@@ -4,12 +4,15 @@
 // NOT FOR PRODUCTION: plain-text demo passwords, in-memory sessions, http issuer.
 //
 // Configuration (environment):
-//   IDP_PORT                          listen port (default 4000)
+//   IDP_PORT                          listen port (default 4000; 0 picks a free one, printed
+//                                     as "listening on http://<host>:<port>")
 //   IDP_HOST                          listen address (default 127.0.0.1)
 //   IDP_ISSUER                        issuer URL (default http://127.0.0.1:${IDP_PORT})
 //   IDP_STATE_DIR                     where the signing JWKS and cookie keys are persisted
 //                                     (default dev/idp/.state next to this script)
-//   IDP_USERS_FILE                    demo users (default users.json next to this script)
+//   IDP_USERS_FILE                    demo users (default users.json next to this script); read
+//                                     again when it changes, so a test can move a user between
+//                                     groups and see the portal follow at the next refresh
 //   PORTAL_CLIENT_ID                  default event-bus-portal
 //   PORTAL_CLIENT_SECRET              default event-bus-portal-dev-secret
 //   PORTAL_REDIRECT_URIS              comma separated (default http://127.0.0.1:3000/auth/callback)
@@ -44,13 +47,17 @@ function envList(name, fallback) {
 }
 
 const PORT = Number.parseInt(process.env.IDP_PORT || '4000', 10);
-if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
+if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   fail(`IDP_PORT is not a valid port: ${process.env.IDP_PORT}`);
 }
 const HOST = process.env.IDP_HOST || '127.0.0.1';
-const ISSUER = (process.env.IDP_ISSUER || `http://127.0.0.1:${PORT}`).replace(/\/+$/, '');
-if (!URL.canParse(ISSUER) || new URL(ISSUER).pathname !== '/') {
-  fail(`IDP_ISSUER must be an origin without a path (routes are served at the root): ${ISSUER}`);
+// With IDP_PORT=0 the issuer is known once the port is.
+function issuerFor(port) {
+  const issuer = (process.env.IDP_ISSUER || `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  if (!URL.canParse(issuer) || new URL(issuer).pathname !== '/') {
+    fail(`IDP_ISSUER must be an origin without a path (routes are served at the root): ${issuer}`);
+  }
+  return issuer;
 }
 const STATE_DIR = path.resolve(process.env.IDP_STATE_DIR || path.join(HERE, '.state'));
 const USERS_FILE = path.resolve(process.env.IDP_USERS_FILE || path.join(HERE, 'users.json'));
@@ -112,6 +119,29 @@ function loadOrCreateCookieKeys() {
 }
 
 // ---------------------------------------------------------------- demo users
+
+// The users file as last read, read again whenever it changes on disk.
+function watchedUsers() {
+  const signature = () => {
+    const stat = fs.statSync(USERS_FILE);
+    return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+  };
+  let users = loadUsers();
+  let seen = signature();
+  return () => {
+    try {
+      const now = signature();
+      if (now !== seen) {
+        users = loadUsers();
+        seen = now;
+        log(`users reloaded from ${USERS_FILE} (${users.size} users)`);
+      }
+    } catch (err) {
+      log(`keeping the previous users: ${err.message}`);
+    }
+    return users;
+  };
+}
 
 function loadUsers() {
   let raw;
@@ -241,13 +271,14 @@ function messagePage(title, heading, html) {
 
 // ---------------------------------------------------------------- provider
 
-function buildProvider(users) {
+function buildProvider(currentUsers, issuer) {
   const client = {
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
     client_name: 'Event Bus portal',
     application_type: 'web',
-    grant_types: ['authorization_code'],
+    // Refresh tokens let the portal read a person's groups again while they stay signed in.
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: REDIRECT_URIS,
     post_logout_redirect_uris: POST_LOGOUT_REDIRECT_URIS,
@@ -302,8 +333,10 @@ function buildProvider(users) {
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256'],
     },
+    // The portal's client gets a refresh token with every sign-in (no offline_access needed).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     findAccount: async (ctx, sub) => {
-      const user = users.get(sub);
+      const user = currentUsers().get(sub);
       if (!user) return undefined;
       return {
         accountId: user.username,
@@ -330,10 +363,11 @@ function buildProvider(users) {
       Interaction: 60 * 60,
       Session: 24 * 60 * 60,
       Grant: 24 * 60 * 60,
+      RefreshToken: 24 * 60 * 60,
     },
   };
 
-  const provider = new Provider(ISSUER, configuration);
+  const provider = new Provider(issuer, configuration);
   provider.on('server_error', (ctx, err) => log(`server_error on ${ctx.path}: ${err.message}`));
   return provider;
 }
@@ -434,7 +468,8 @@ async function clientName(provider, clientId) {
   return client?.clientName || clientId || 'the portal';
 }
 
-async function handleInteraction(provider, users, req, res, url) {
+async function handleInteraction(provider, currentUsers, req, res, url) {
+  const users = currentUsers();
   const match = /^\/interaction\/([A-Za-z0-9_-]{1,64})(\/login)?$/.exec(url.pathname);
   if (!match) {
     send(res, 404, errorBody('not_found', 'There is no such page.'));
@@ -514,11 +549,16 @@ async function handleInteraction(provider, users, req, res, url) {
 
 function main() {
   fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  const users = loadUsers();
-  const provider = buildProvider(users);
-  const providerCallback = provider.callback();
+  const currentUsers = watchedUsers();
+  // Built once the port (and so the issuer) is known.
+  let provider;
+  let providerCallback;
 
   const server = http.createServer((req, res) => {
+    if (!provider) {
+      send(res, 503, errorBody('temporarily_unavailable', 'The provider is starting.'));
+      return;
+    }
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -536,7 +576,7 @@ function main() {
     }
 
     if (url.pathname === '/interaction' || url.pathname.startsWith('/interaction/')) {
-      handleInteraction(provider, users, req, res, url).catch((err) => {
+      handleInteraction(provider, currentUsers, req, res, url).catch((err) => {
         log(`interaction error: ${err.name}: ${err.message}`);
         if (!res.headersSent) {
           send(res, err.status || 500, errorBody('server_error', 'Something went wrong while signing in. Go back to the portal and try again.'));
@@ -555,9 +595,17 @@ function main() {
     process.exit(1);
   });
   server.listen(PORT, HOST, () => {
-    log(`listening on http://${HOST}:${PORT}, issuer ${ISSUER}`);
+    const { port } = server.address();
+    const issuer = issuerFor(port);
+    try {
+      provider = buildProvider(currentUsers, issuer);
+    } catch (err) {
+      fail(err.message);
+    }
+    providerCallback = provider.callback();
+    log(`listening on http://${HOST}:${port}, issuer ${issuer}`);
     log(`client ${CLIENT_ID}; redirect_uris ${REDIRECT_URIS.join(' ')}; post_logout_redirect_uris ${POST_LOGOUT_REDIRECT_URIS.join(' ')}`);
-    log(`${users.size} demo users from ${USERS_FILE}; state in ${STATE_DIR}`);
+    log(`${currentUsers().size} demo users from ${USERS_FILE}; state in ${STATE_DIR}`);
   });
 
   let stopping = false;

@@ -15,7 +15,6 @@
 //!                   `alter database event_bus_portal_bench set plan_cache_mode = force_custom_plan;`)
 
 use anyhow::{Context, bail};
-use app::auth::ssr::USER_KEY;
 use app::catalog::CatalogPage;
 use app::domain::{Role, TeamSlug, UserIdentity};
 use app::requests::RequestSummary;
@@ -24,14 +23,12 @@ use server::config::Settings;
 use server::{db, startup};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tower_sessions::SessionStore;
-use tower_sessions::session::{Id, Record};
 use tower_sessions_sqlx_store::PostgresStore;
 
 mod bench_support;
@@ -193,7 +190,7 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     let store = application.session_store.clone();
     let portal_db = application.state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, application.router).await {
+        if let Err(e) = server::startup::serve(listener, application.router).await {
             eprintln!("the portal stopped: {e}");
         }
     });
@@ -642,18 +639,7 @@ async fn dataset_summary(conn: &mut PgConnection) -> anyhow::Result<String> {
 /// A session cookie for a signed-in user, written straight into the session store (as the
 /// integration tests do in `tests/api/helpers.rs`).
 async fn session_cookie_for(store: &PostgresStore, user: &UserIdentity) -> anyhow::Result<String> {
-    let mut data = HashMap::new();
-    data.insert(USER_KEY.to_owned(), serde_json::to_value(user)?);
-    let mut record = Record {
-        id: Id::default(),
-        data,
-        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
-    };
-    store
-        .create(&mut record)
-        .await
-        .map_err(|e| anyhow::anyhow!("storing a session: {e}"))?;
-    Ok(format!("portal_session={}", record.id))
+    server::auth::write_signed_in_session(store, user, time::Duration::hours(2)).await
 }
 
 // ---------------------------------------------------------------------------------------------

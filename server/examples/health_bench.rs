@@ -12,7 +12,6 @@
 //! BENCH_CLIENTS (100), BENCH_SECONDS (20), BENCH_DELETE_TOPICS=1 (remove the topics afterwards).
 
 use anyhow::Context;
-use app::auth::ssr::USER_KEY;
 use app::domain::{Role, UserIdentity};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -24,13 +23,10 @@ use server::health::Collector;
 use server::kafka::client_config;
 use server::{db, startup};
 use sqlx::{Connection, PgConnection};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
-use tower_sessions::SessionStore;
-use tower_sessions::session::{Id, Record};
 
 mod bench_support;
 use bench_support::*;
@@ -234,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
     let cache = application.health.clone();
     let store = application.session_store.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, application.router).await;
+        let _ = server::startup::serve(listener, application.router).await;
     });
 
     // 3. Collection cycles at the configured interval; process CPU over them.
@@ -283,18 +279,8 @@ async fn main() -> anyhow::Result<()> {
         roles: vec![Role::Viewer],
         teams: vec![],
     };
-    let mut data = HashMap::new();
-    data.insert(USER_KEY.to_owned(), serde_json::to_value(&viewer)?);
-    let mut record = Record {
-        id: Id::default(),
-        data,
-        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(2),
-    };
-    store
-        .create(&mut record)
-        .await
-        .map_err(|e| anyhow::anyhow!("storing a session: {e}"))?;
-    let cookie = format!("portal_session={}", record.id);
+    let cookie =
+        server::auth::write_signed_in_session(&store, &viewer, time::Duration::hours(2)).await?;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))

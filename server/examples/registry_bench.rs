@@ -720,7 +720,7 @@ async fn run(
         .context("building the application")?;
     let portal_db = application.state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, application.router).await {
+        if let Err(e) = server::startup::serve(listener, application.router).await {
             eprintln!("the portal stopped: {e}");
         }
     });

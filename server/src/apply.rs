@@ -279,6 +279,15 @@ impl ApplyWorker {
                 if kind == StepKind::CreateCredentials && has_credential {
                     return Ok(Ok(()));
                 }
+                if kind == StepKind::RotateCredentials
+                    && store::principal_without_grants(conn, application, &step.environment)
+                        .await
+                        .context("locking the principal")?
+                        .is_some()
+                {
+                    // Revoked since the rotation was asked for: no credential to give.
+                    return Ok(Ok(()));
+                }
                 let password = generate_password();
                 if let Err(error) = admin.upsert_scram_credential(&principal, &password).await {
                     return Ok(Err(error.into()));
@@ -289,6 +298,26 @@ impl ApplyWorker {
                 store::store_credential(conn, application, &step.environment, &sealed)
                     .await
                     .context("keeping the new password for its team")?;
+                Ok(())
+            }
+            StepKind::DeleteCredentials => {
+                let Some(application) = step.application_id else {
+                    return refuse("the step names no application".into());
+                };
+                let Some(principal) =
+                    store::principal_without_grants(conn, application, &step.environment)
+                        .await
+                        .context("locking the principal")?
+                else {
+                    // Granted again since the revocation: the credential is needed.
+                    return Ok(Ok(()));
+                };
+                if let Err(error) = admin.delete_scram_credential(&principal).await {
+                    return Ok(Err(error.into()));
+                }
+                store::forget_credential(conn, application, &step.environment)
+                    .await
+                    .context("forgetting the deleted credential")?;
                 Ok(())
             }
             StepKind::CreateAcls => {

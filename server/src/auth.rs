@@ -4,9 +4,47 @@
 mod handlers;
 mod oidc;
 mod pages;
+mod session;
 
 pub use handlers::{callback, login, logout, require_sign_in};
 pub use oidc::Oidc;
+pub use session::{STREAM_RECHECK, SealedToken, Sessions, StreamTicket, keep_fresh};
+
+/// Writes a signed-in session for `user` straight into the session store and returns its
+/// cookie (`portal_session=...`), as a completed sign-in leaves it: for tests and benchmarks that
+/// exercise what comes after sign-in. Nothing reachable over HTTP calls it.
+pub async fn write_signed_in_session(
+    store: &tower_sessions_sqlx_store::PostgresStore,
+    user: &app::domain::UserIdentity,
+    lifetime: time::Duration,
+) -> anyhow::Result<String> {
+    use app::auth::ssr::{SessionTimes, TIMES_KEY, USER_KEY};
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+    let now = chrono::Utc::now().timestamp();
+    let data = [
+        (USER_KEY.to_owned(), serde_json::to_value(user)?),
+        (
+            TIMES_KEY.to_owned(),
+            serde_json::to_value(SessionTimes {
+                signed_in_at: now,
+                roles_checked_at: now,
+            })?,
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let mut record = Record {
+        id: Id::default(),
+        data,
+        expiry_date: time::OffsetDateTime::now_utc() + lifetime,
+    };
+    store
+        .create(&mut record)
+        .await
+        .map_err(|e| anyhow::anyhow!("storing a session: {e}"))?;
+    Ok(format!("portal_session={}", record.id))
+}
 
 /// Where to send the browser after sign-in: only paths on this site, never another host.
 pub fn safe_next_path(next: Option<&str>) -> String {

@@ -1,5 +1,8 @@
 //! Layered configuration: built-in defaults, then files named in `PORTAL_CONFIG`, then
 //! `PORTAL__SECTION__KEY` environment variables. Secrets are `SecretString` so they never print.
+//! [`deployment`] refuses the built-in development secrets outside local development.
+
+pub mod deployment;
 
 use anyhow::{Context, bail};
 use app::domain::{ApprovalPolicy, NamingPolicy, RoleMapping};
@@ -21,6 +24,8 @@ pub struct Settings {
     pub webhooks: crate::webhooks::WebhookSettings,
     pub apply: crate::apply::ApplySettings,
     pub health: crate::health::HealthSettings,
+    pub registry: crate::registry::RegistrySettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
 }
 
@@ -30,6 +35,10 @@ pub struct ServerSettings {
     pub port: u16,
     pub public_url: url::Url,
     pub site_root: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or CIDR blocks).
+    /// Empty: the peer address of the connection is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ServerSettings {
@@ -48,6 +57,22 @@ impl ServerSettings {
     pub fn serves_https(&self) -> bool {
         self.public_url.scheme() == "https"
     }
+
+    /// Local development: people reach the portal on a loopback address. Everywhere else the
+    /// built-in development secrets and plain-text connections are refused.
+    pub fn is_local_development(&self) -> bool {
+        match self.public_url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+    }
+
+    /// The portal's own origin (`scheme://host[:port]`), as browsers send it in `Origin`.
+    pub fn origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +87,12 @@ pub struct AuthSettings {
     pub client_id: String,
     pub client_secret: SecretString,
     pub session_idle_minutes: i64,
+    /// However active, a session ends this long after sign-in.
+    pub session_absolute_hours: i64,
+    /// Roles and teams are read again from the identity provider at least this often.
+    pub roles_refresh_minutes: i64,
+    /// Live event streams (open health pages) one session may hold at once.
+    pub max_streams_per_session: usize,
     pub roles: RoleMapping,
 }
 
@@ -84,6 +115,31 @@ pub struct KafkaEnvironmentSettings {
     pub sasl_username: String,
     pub sasl_password: SecretString,
     pub allows_pii: bool,
+    /// Outside local development a cluster must be reached over TLS (`SSL` or `SASL_SSL`)
+    /// unless this is set for it.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// CA certificates (PEM) that sign the brokers' certificates, when not the system's.
+    #[serde(default)]
+    pub ssl_ca_location: Option<String>,
+}
+
+impl KafkaEnvironmentSettings {
+    /// Whether the connection to the brokers is encrypted.
+    pub fn uses_tls(&self) -> bool {
+        matches!(
+            self.security_protocol.to_ascii_uppercase().as_str(),
+            "SSL" | "SASL_SSL"
+        )
+    }
+}
+
+/// Configuration section `[audit]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// Keys the audit chain (HMAC-SHA-256 seals): base64 of 32 random bytes, kept outside the
+    /// database, so the database role alone cannot rewrite history.
+    pub key: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +166,33 @@ impl Settings {
         files: impl IntoIterator<Item = &'a str>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Self> {
+        let settings: Settings = Self::layered(files, env)?
+            .try_deserialize()
+            .context("configuration has a missing or malformed value")?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The effective configuration as plain values (for `--check-config`; secrets included, so
+    /// print it only through [`deployment::redacted`]).
+    pub fn raw() -> anyhow::Result<serde_json::Value> {
+        let files = std::env::var("PORTAL_CONFIG").unwrap_or_default();
+        Self::raw_from(files.split(':').filter(|f| !f.is_empty()), std::env::vars())
+    }
+
+    pub fn raw_from<'a>(
+        files: impl IntoIterator<Item = &'a str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<serde_json::Value> {
+        Self::layered(files, env)?
+            .try_deserialize()
+            .context("configuration has a malformed value")
+    }
+
+    fn layered<'a>(
+        files: impl IntoIterator<Item = &'a str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<config::Config> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         for file in files {
@@ -126,13 +209,7 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let settings: Settings = builder
-            .build()
-            .context("reading configuration")?
-            .try_deserialize()
-            .context("configuration has a missing or malformed value")?;
-        settings.check()?;
-        Ok(settings)
+        builder.build().context("reading configuration")
     }
 
     fn check(&self) -> anyhow::Result<()> {
@@ -157,6 +234,14 @@ impl Settings {
                 "kafka.credential_key must be 32 random bytes, base64-encoded (openssl rand -base64 32)"
             );
         }
+        if app::audit::ssr::AuditKey::from_base64(&self.audit.key).is_err() {
+            bail!("audit.key must be 32 random bytes, base64-encoded (openssl rand -base64 32)");
+        }
+        for proxy in &self.server.trusted_proxies {
+            if app::domain::net::IpNet::parse(proxy).is_none() {
+                bail!("server.trusted_proxies: {proxy:?} is not an address or CIDR block");
+            }
+        }
         if self.apply.workers == 0 || self.apply.max_attempts <= 0 {
             bail!("apply.workers and apply.max_attempts must be positive");
         }
@@ -164,6 +249,14 @@ impl Settings {
         if self.auth.session_idle_minutes <= 0 {
             bail!("auth.session_idle_minutes must be positive");
         }
+        if self.auth.session_absolute_hours <= 0 || self.auth.roles_refresh_minutes <= 0 {
+            bail!("auth.session_absolute_hours and auth.roles_refresh_minutes must be positive");
+        }
+        if self.auth.max_streams_per_session == 0 {
+            bail!("auth.max_streams_per_session must be positive");
+        }
+        self.webhooks.check()?;
+        self.registry.check()?;
         Ok(())
     }
 

@@ -90,20 +90,32 @@ pub async fn check_cluster(
                 tracing::error!(error = %e, "creating a Kafka client failed");
                 ClusterCheckError::ClientSetup
             })?;
-        let result = probe.client().fetch_metadata(None, timeout);
-        if result.is_err() {
-            // Metadata only comes back after a successful login; without it, serve the error
-            // events that say whether the login was refused.
-            probe.poll(Duration::from_millis(100));
-        }
-        let failed_auth = authentication_failed.load(Ordering::Relaxed);
-        match result {
-            Ok(metadata) if !failed_auth => Ok(ClusterInfo {
-                brokers: metadata.brokers().len(),
-                latency: started.elapsed(),
-            }),
-            _ if failed_auth => Err(ClusterCheckError::AuthenticationFailed),
-            Ok(_) | Err(_) => Err(ClusterCheckError::Unreachable(timeout)),
+        // Metadata only comes back after a successful login. Ask in short slices and serve the
+        // error events in between, so a refused login is known as soon as the broker says so
+        // rather than at the end of the timeout.
+        let deadline = started + timeout;
+        loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(250));
+            let result = probe.client().fetch_metadata(None, slice);
+            if result.is_err() {
+                probe.poll(Duration::from_millis(10));
+            }
+            let failed_auth = authentication_failed.load(Ordering::Relaxed);
+            match result {
+                Ok(metadata) if !failed_auth => {
+                    return Ok(ClusterInfo {
+                        brokers: metadata.brokers().len(),
+                        latency: started.elapsed(),
+                    });
+                }
+                _ if failed_auth => return Err(ClusterCheckError::AuthenticationFailed),
+                _ if Instant::now() >= deadline => {
+                    return Err(ClusterCheckError::Unreachable(timeout));
+                }
+                Ok(_) | Err(_) => {}
+            }
         }
     })
     .await

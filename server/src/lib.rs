@@ -10,6 +10,7 @@ pub mod kafka;
 pub mod ops;
 pub mod reconcile;
 pub mod registry;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -7,9 +7,77 @@ use server::{db, startup, telemetry};
 use std::time::Duration;
 use tower_sessions::ExpiredDeletion;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// `event-bus-portal --check-config` prints the effective configuration, secrets redacted, and
+/// what would stop it from serving outside local development; it exits 1 when something would.
+fn check_config() -> anyhow::Result<std::process::ExitCode> {
+    let settings = Settings::load();
+    print!("{}", server::config::deployment::redacted(Settings::raw()?));
+    let problems = match &settings {
+        Ok(settings) => settings
+            .deployment_problems()
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect(),
+        Err(error) => vec![format!("{error:#}")],
+    };
+    if problems.is_empty() {
+        println!("\n# No problems found.");
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    println!("\n# Problems ({}):", problems.len());
+    for problem in &problems {
+        println!("#   - {problem}");
+    }
+    Ok(std::process::ExitCode::FAILURE)
+}
+
+/// `event-bus-portal --seal-audit-log` seals audit rows that have no seal yet (rows loaded with
+/// SQL, such as the demo data, or written before seals existed), if the chain is intact.
+async fn seal_audit_log() -> anyhow::Result<std::process::ExitCode> {
     let settings = Settings::load()?;
+    startup::install_audit_key(&settings)?;
+    let pool = db::pool(&settings.database)?;
+    match app::audit::ssr::seal_unsealed(&pool)
+        .await
+        .context("sealing the audit log")?
+    {
+        Ok(sealed) => {
+            println!("audit log: {sealed} rows sealed");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            eprintln!(
+                "audit log: not sealed: the chain is broken at entry {broken} (changed outside the portal)"
+            );
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn main() -> anyhow::Result<std::process::ExitCode> {
+    match std::env::args().nth(1).as_deref() {
+        Some("--check-config") => check_config(),
+        Some("--seal-audit-log") => runtime()?.block_on(seal_audit_log()),
+        Some(other) => {
+            anyhow::bail!("unknown argument {other:?} (known: --check-config, --seal-audit-log)")
+        }
+        None => {
+            runtime()?.block_on(serve())?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    settings.check_deployment()?;
     telemetry::init(&settings.log);
     let addr = settings.server.bind_addr()?;
     let pool = db::pool(&settings.database)?;
@@ -23,7 +91,14 @@ async fn main() -> anyhow::Result<()> {
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhooks = if app.state.settings.webhooks.enabled {
-        let worker = WebhookWorker::new(app.state.db.clone(), app.state.settings.webhooks.clone())?;
+        let settings = &app.state.settings;
+        let worker = WebhookWorker::new(
+            app.state.db.clone(),
+            settings.webhooks.clone(),
+            settings
+                .webhooks
+                .policy(settings.server.is_local_development()),
+        )?;
         Some(tokio::spawn(worker.run_until_stopped(stopped.clone())))
     } else {
         None
@@ -66,14 +141,18 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "Event Bus Portal listening");
     let health = app.health.clone();
-    axum::serve(listener, app.router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            // Live health streams end, so open pages do not hold the shutdown up.
-            health.close();
-        })
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        app.router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Live health streams end, so open pages do not hold the shutdown up.
+        health.close();
+    })
+    .await
+    .context("serving HTTP")?;
     deletion.abort();
     let _ = stop.send(true);
     if let Some(worker) = webhooks

@@ -1,19 +1,24 @@
 //! Operations endpoints: liveness, readiness per dependency, and Prometheus metrics.
+//! Readiness answers from a recent check (at most one check under way, reused for
+//! [`READY_FOR`]), so probes and scrapers cannot turn into a stream of Kafka connections.
 
 use crate::kafka::{self, ClusterCheckError};
 use crate::state::AppState;
 use axum::Json;
+use axum::extract::MatchedPath;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use http::{StatusCode, header};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
-use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a readiness result is reused.
+pub const READY_FOR: Duration = Duration::from_secs(10);
 
 /// `/healthz`: the process is up and serving.
 pub async fn healthz() -> impl IntoResponse {
@@ -23,7 +28,16 @@ pub async fn healthz() -> impl IntoResponse {
 #[derive(Debug, Serialize)]
 pub struct Readiness {
     pub status: &'static str,
+    /// When the dependencies were last asked; answers within [`READY_FOR`] reuse it.
+    pub checked_at: DateTime<Utc>,
     pub checks: Vec<DependencyCheck>,
+}
+
+/// The latest readiness result. The lock is held while a check runs, so callers arriving then
+/// wait for its answer instead of starting their own.
+#[derive(Default)]
+pub struct ReadinessCache {
+    latest: tokio::sync::Mutex<Option<(Instant, Arc<Readiness>)>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +51,27 @@ pub struct DependencyCheck {
 
 /// `/readyz`: the database and every Kafka cluster answer. 503 with the failing ones otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    let readiness = {
+        let mut latest = state.readiness.latest.lock().await;
+        match latest.as_ref() {
+            Some((at, readiness)) if at.elapsed() < READY_FOR => readiness.clone(),
+            _ => {
+                let fresh = Arc::new(check_dependencies(&state).await);
+                *latest = Some((Instant::now(), fresh.clone()));
+                fresh
+            }
+        }
+    };
+    let status = if readiness.status == "ready" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness.as_ref())).into_response()
+}
+
+async fn check_dependencies(state: &AppState) -> Readiness {
+    let checked_at = Utc::now();
     let database = async {
         let started = Instant::now();
         let result = tokio::time::timeout(
@@ -74,16 +109,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let mut checks = vec![database];
     checks.extend(clusters);
     let ready = checks.iter().all(|c| c.error.is_none());
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = Readiness {
+    Readiness {
         status: if ready { "ready" } else { "not_ready" },
+        checked_at,
         checks,
-    };
-    (status, Json(body)).into_response()
+    }
 }
 
 fn check(name: String, started: Instant, error: Option<String>) -> DependencyCheck {
@@ -127,26 +157,51 @@ pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
         .map_err(anyhow::Error::msg)
 }
 
-/// Counts requests and records their latency, labelled by route (never by raw path, which would
-/// carry ids and unbounded cardinality).
-pub async fn track_requests(
-    State(known_routes): State<Arc<HashSet<String>>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The route pattern a request matched, handed from the router to [`track_requests`].
+#[derive(Debug, Clone)]
+pub struct RouteLabel(pub String);
+
+/// Runs inside the router (a route layer): records which pattern matched.
+pub async fn label_route(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
+    let label = matched.map(|m| m.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(label) = label {
+        response.extensions_mut().insert(RouteLabel(label));
+    }
+    response
+}
+
+/// A method label from a fixed set, so made-up methods cannot grow the metrics.
+pub fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Counts requests and records their latency, labelled by the route pattern that matched
+/// (`/requests/{id}`, `/subjects/{subject}/versions`), never by raw path, which would carry
+/// ids and unbounded cardinality. Files served outside the routes are `static`; anything else
+/// is `unmatched`.
+pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let path = request.uri().path();
-    let route = if known_routes.contains(path) {
-        path.to_owned()
-    } else if path.starts_with("/pkg/") {
-        "/pkg/*".to_owned()
-    } else {
-        "unmatched".to_owned()
-    };
+    let method = method_label(request.method());
     let response = next.run(request).await;
+    let route = match response.extensions().get::<RouteLabel>() {
+        Some(RouteLabel(pattern)) => pattern.clone(),
+        None if response.status().is_success() || response.status().is_redirection() => {
+            "static".to_owned()
+        }
+        None => "unmatched".to_owned(),
+    };
     let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());

@@ -1,13 +1,17 @@
 //! A Confluent-compatible Schema Registry over the portal's approved schemas: what client
 //! serializers call (reads, lookups, compatibility checks). Writes are governed: a schema
 //! already approved for the subject answers with its id, anything else is refused. Clients
-//! authenticate with HTTP basic and their application's Kafka credentials; the portal keeps no
-//! password, so it asks the application's cluster whether the password is right and remembers a
-//! yes for a few minutes.
+//! authenticate with HTTP basic and their application's Kafka credentials ([`signin`]), and
+//! read only subjects of topics their application produces, consumes or whose team owns them,
+//! in their own environment; other subjects answer as if they did not exist.
 #![expect(
     clippy::result_large_err,
     reason = "handlers answer errors as finished responses; boxing them would only add noise"
 )]
+
+mod signin;
+
+pub use signin::RegistrySettings;
 
 use crate::config::Settings;
 use crate::kafka::{ClusterCheckError, check_cluster, client_config_as};
@@ -16,24 +20,24 @@ use app::schemas::compat::{self, ParsedSchema};
 use app::schemas::store::{self, StoredVersion};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use signin::{Busy, SignIn, Verdict};
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
-/// How long a password the cluster accepted is trusted without asking again.
-const VERIFIED_FOR: Duration = Duration::from_secs(300);
-/// How long a password the cluster refused is refused without asking again: a client retrying
-/// a wrong password must not turn into a stream of handshakes.
-const REFUSED_FOR: Duration = Duration::from_secs(60);
 /// Answers kept in memory (schemas by id, numbered versions: they never change).
 const CACHED_ANSWERS: usize = 20_000;
 /// How long a subject's `latest` answer is reused: a newly approved version is served by every
@@ -43,58 +47,19 @@ const LATEST_FOR: Duration = Duration::from_secs(5);
 /// A subject and a version number (`None` for `latest`).
 type VersionKey = (String, Option<i32>);
 
-/// (principal, SHA-256 of the password).
-type CredentialKey = (String, [u8; 32]);
-
-/// What the clusters said about credentials lately, and the checks under way: one handshake per
-/// credential at a time, however many clients start with it at once.
-#[derive(Default)]
-struct Verified {
-    accepted: HashMap<CredentialKey, Instant>,
-    refused: HashMap<CredentialKey, Instant>,
-    checking: HashMap<CredentialKey, Arc<tokio::sync::Mutex<()>>>,
-}
-
-impl Verified {
-    fn known(&self, key: &CredentialKey) -> Option<bool> {
-        if self
-            .accepted
-            .get(key)
-            .is_some_and(|at| at.elapsed() < VERIFIED_FOR)
-        {
-            return Some(true);
-        }
-        if self
-            .refused
-            .get(key)
-            .is_some_and(|at| at.elapsed() < REFUSED_FOR)
-        {
-            return Some(false);
-        }
-        None
-    }
-
-    fn record(&mut self, key: CredentialKey, accepted: bool) {
-        self.accepted.retain(|_, at| at.elapsed() < VERIFIED_FOR);
-        self.refused.retain(|_, at| at.elapsed() < REFUSED_FOR);
-        self.checking.remove(&key);
-        if accepted {
-            self.accepted.insert(key, Instant::now());
-        } else {
-            self.refused.insert(key, Instant::now());
-        }
-    }
-}
-
-/// The Kafka principal a request authenticated as.
+/// The application a request signed in as, in its environment.
 #[derive(Clone, Debug)]
-struct Caller(String);
+struct Caller {
+    principal: String,
+    application: Uuid,
+    environment: String,
+}
 
 #[derive(Clone)]
 pub struct Registry {
     db: PgPool,
     settings: Arc<Settings>,
-    verified: Arc<Mutex<Verified>>,
+    signin: Arc<SignIn>,
     /// `GET /schemas/ids/{id}` answers: an id's schema never changes.
     ids: Arc<Mutex<HashMap<i32, Value>>>,
     /// `GET /subjects/{s}/versions/{v}` answers (version `None` is `latest`), with when they
@@ -152,78 +117,121 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+fn too_many(wait: Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        42901,
+        &format!(
+            "Too many failed sign-ins for this principal or from this address; try again in {seconds} s"
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn busy() -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        50003,
+        "Could not check the credentials now; try again",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 impl Registry {
     pub fn new(db: PgPool, settings: Arc<Settings>) -> Self {
         Self {
             db,
+            signin: Arc::new(SignIn::new(
+                settings.registry.clone(),
+                &settings.server.trusted_proxies,
+            )),
             settings,
-            verified: Arc::new(Mutex::new(Verified::default())),
             ids: Arc::new(Mutex::new(HashMap::new())),
             versions: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Whether `password` is the principal's current password, as its cluster says.
-    async fn verify(&self, principal: &str, password: &str) -> Result<bool, Response> {
+    /// Who is calling: the principal's current credential, as its cluster says, within the
+    /// sign-in limits.
+    async fn sign_in(
+        &self,
+        principal: &str,
+        password: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<Caller, Response> {
         use sha2::Digest;
-        let digest: [u8; 32] = sha2::Sha256::digest(password.as_bytes()).into();
-        let key = (principal.to_owned(), digest);
-        let known = |v: &Mutex<Verified>| v.lock().ok().and_then(|v| v.known(&key));
-        if let Some(answer) = known(&self.verified) {
-            return Ok(answer);
-        }
-        // One check per credential at a time: the others wait for its answer.
-        let gate = match self.verified.lock() {
-            Ok(mut v) => v.checking.entry(key.clone()).or_default().clone(),
-            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
-        };
-        let _turn = gate.lock().await;
-        if let Some(answer) = known(&self.verified) {
-            return Ok(answer);
-        }
-        let environment: Option<String> = sqlx::query_scalar(
-            "select environment from kafka_principal where principal = $1 and credential_set_at is not null",
+        // Read on every request: a rotated or deleted credential stops working at once.
+        let row: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "select application_id, environment, credential_set_at from kafka_principal
+              where principal = $1",
         )
         .bind(principal)
         .fetch_optional(&self.db)
         .await
         .map_err(internal)?;
-        let Some(env) = environment.and_then(|e| self.settings.kafka.environments.get(&e).cloned())
-        else {
-            if let Ok(mut v) = self.verified.lock() {
-                v.record(key, false);
-            }
-            return Ok(false);
-        };
-        match check_cluster(
-            client_config_as(&env, principal, password),
-            Duration::from_secs(5),
-        )
-        .await
+        let key = (
+            principal.to_owned(),
+            sha2::Sha256::digest(password.as_bytes()).into(),
+        );
+        let current = row.and_then(|(application, environment, version)| {
+            version.map(|version| (application, environment, version))
+        });
+        if let Some((application, environment, version)) = &current
+            && self.signin.accepted(&key, *version)
         {
-            Ok(_) => {
-                if let Ok(mut v) = self.verified.lock() {
-                    v.record(key, true);
+            return Ok(Caller {
+                principal: principal.to_owned(),
+                application: *application,
+                environment: environment.clone(),
+            });
+        }
+        if let Some(wait) = self.signin.blocked(principal, address) {
+            return Err(too_many(wait));
+        }
+        let refuse = || {
+            self.signin.failed(principal, address);
+            unauthorized()
+        };
+        // Unknown principals and deleted credentials never cost a handshake.
+        let Some((application, environment, version)) = current else {
+            return Err(refuse());
+        };
+        let Some(cluster) = self.settings.kafka.environments.get(&environment).cloned() else {
+            return Err(refuse());
+        };
+        let verdict = self
+            .signin
+            .verify(&key, version, || async {
+                match check_cluster(
+                    client_config_as(&cluster, principal, password),
+                    Duration::from_secs(5),
+                )
+                .await
+                {
+                    Ok(_) => Verdict::Accepted,
+                    Err(ClusterCheckError::AuthenticationFailed) => Verdict::Refused,
+                    Err(other) => {
+                        tracing::warn!(error = %other, "could not check a registry client's password");
+                        Verdict::Unknown
+                    }
                 }
-                Ok(true)
-            }
-            Err(ClusterCheckError::AuthenticationFailed) => {
-                if let Ok(mut v) = self.verified.lock() {
-                    v.record(key, false);
-                }
-                Ok(false)
-            }
-            Err(other) => {
-                if let Ok(mut v) = self.verified.lock() {
-                    v.checking.remove(&key);
-                }
-                tracing::warn!(error = %other, "could not check a registry client's password");
-                Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    50003,
-                    "Could not check the credentials now; try again",
-                ))
-            }
+            })
+            .await;
+        match verdict {
+            Ok(true) => Ok(Caller {
+                principal: principal.to_owned(),
+                application,
+                environment,
+            }),
+            Ok(false) => Err(refuse()),
+            Err(Busy) => Err(busy()),
         }
     }
 }
@@ -232,23 +240,77 @@ async fn authenticate(State(registry): State<Registry>, request: Request, next: 
     let Some((user, password)) = basic_credentials(request.headers()) else {
         return unauthorized();
     };
-    match registry.verify(&user, &password).await {
-        Ok(true) => {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let address = registry.signin.client_address(peer, forwarded);
+    match registry.sign_in(&user, &password, address).await {
+        Ok(caller) => {
             let mut request = request;
-            request.extensions_mut().insert(Caller(user));
+            request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        Ok(false) => unauthorized(),
         Err(response) => response,
     }
 }
 
-async fn subjects(State(r): State<Registry>) -> Response {
-    match sqlx::query_scalar::<_, String>(
+/// Whether the caller may read `subject`: its application's team owns the topic (in the
+/// caller's environment), or the application has live access to it there.
+const VISIBLE: &str = "exists (
+    select 1 from schema_subject vs
+      join topic vt on vt.id = vs.topic_id
+      join application va on va.id = $1
+     where vs.subject = {subject}
+       and ((va.team_slug = vt.owning_team
+             and exists (select 1 from topic_environment ve
+                          where ve.topic_id = vt.id and ve.environment = $2))
+            or exists (select 1 from access_grant vg
+                        where vg.application_id = va.id and vg.topic_id = vt.id
+                          and vg.environment = $2 and vg.revoked_at is null)))";
+
+fn visible(subject_expression: &str) -> String {
+    VISIBLE.replace("{subject}", subject_expression)
+}
+
+async fn may_read(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, Response> {
+    sqlx::query_scalar(&format!("select {}", visible("$3")))
+        .bind(caller.application)
+        .bind(&caller.environment)
+        .bind(subject)
+        .fetch_one(db)
+        .await
+        .map_err(internal)
+}
+
+/// 40401 unless the caller may read the subject: a subject it may not see does not exist
+/// for it.
+async fn readable(db: &PgPool, caller: &Caller, subject: &str) -> Result<(), Response> {
+    if may_read(db, caller, subject).await? {
+        Ok(())
+    } else {
+        Err(subject_not_found())
+    }
+}
+
+fn subject_not_found() -> Response {
+    error(StatusCode::NOT_FOUND, 40401, "Subject not found.")
+}
+
+async fn subjects(State(r): State<Registry>, Extension(caller): Extension<Caller>) -> Response {
+    match sqlx::query_scalar::<_, String>(&format!(
         "select subject from schema_subject s
           where exists (select 1 from schema_version v where v.subject = s.subject)
+            and {}
           order by subject",
-    )
+        visible("s.subject")
+    ))
+    .bind(caller.application)
+    .bind(&caller.environment)
     .fetch_all(&r.db)
     .await
     {
@@ -257,19 +319,13 @@ async fn subjects(State(r): State<Registry>) -> Response {
     }
 }
 
-async fn subject_exists(db: &PgPool, subject: &str) -> Result<bool, Response> {
-    sqlx::query_scalar("select exists (select 1 from schema_subject where subject = $1)")
-        .bind(subject)
-        .fetch_one(db)
-        .await
-        .map_err(internal)
-}
-
-async fn versions(State(r): State<Registry>, Path(subject): Path<String>) -> Response {
-    match subject_exists(&r.db, &subject).await {
-        Ok(true) => {}
-        Ok(false) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
-        Err(response) => return response,
+async fn versions(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+) -> Response {
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
     }
     match sqlx::query_scalar::<_, i32>(
         "select version from schema_version where subject = $1 order by version",
@@ -285,6 +341,7 @@ async fn versions(State(r): State<Registry>, Path(subject): Path<String>) -> Res
 
 async fn version(
     State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
     Path((subject, version)): Path<(String, String)>,
 ) -> Response {
     let wanted: Option<i32> = match version.as_str() {
@@ -294,6 +351,9 @@ async fn version(
             _ => return invalid_version(),
         },
     };
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
+    }
     let key = (subject.clone(), wanted);
     if let Some(body) = r.versions.lock().ok().and_then(|cached| {
         cached
@@ -350,7 +410,26 @@ async fn version(
     }
 }
 
-async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Response {
+async fn schema_by_id(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i32>,
+) -> Response {
+    // An id is served to callers who may read a subject that has it.
+    let may: Result<bool, _> = sqlx::query_scalar(&format!(
+        "select exists (select 1 from schema_version v where v.schema_id = $3 and {})",
+        visible("v.subject")
+    ))
+    .bind(caller.application)
+    .bind(&caller.environment)
+    .bind(id)
+    .fetch_one(&r.db)
+    .await;
+    match may {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
+        Err(e) => return internal(e),
+    }
     if let Some(body) = r.ids.lock().ok().and_then(|ids| ids.get(&id).cloned()) {
         return ok(body);
     }
@@ -377,24 +456,40 @@ async fn schema_by_id(State(r): State<Registry>, Path(id): Path<i32>) -> Respons
     ok(body)
 }
 
-async fn schema_versions(State(r): State<Registry>, Path(id): Path<i32>) -> Response {
-    match sqlx::query_as::<_, (String, i32)>(
-        "select subject, version from schema_version where schema_id = $1 order by subject, version",
-    )
+async fn schema_versions(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i32>,
+) -> Response {
+    match sqlx::query_as::<_, (String, i32)>(&format!(
+        "select subject, version from schema_version v where schema_id = $3 and {}
+          order by subject, version",
+        visible("v.subject")
+    ))
+    .bind(caller.application)
+    .bind(&caller.environment)
     .bind(id)
     .fetch_all(&r.db)
     .await
     {
         Ok(rows) if rows.is_empty() => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
-        Ok(rows) => ok(json!(rows
-            .into_iter()
-            .map(|(subject, version)| json!({ "subject": subject, "version": version }))
-            .collect::<Vec<_>>())),
+        Ok(rows) => ok(json!(
+            rows.into_iter()
+                .map(|(subject, version)| json!({ "subject": subject, "version": version }))
+                .collect::<Vec<_>>()
+        )),
         Err(e) => internal(e),
     }
 }
 
-async fn config(State(r): State<Registry>, Path(subject): Path<String>) -> Response {
+async fn config(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+) -> Response {
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
+    }
     match sqlx::query_scalar::<_, String>(
         "select compatibility from schema_subject where subject = $1",
     )
@@ -408,17 +503,41 @@ async fn config(State(r): State<Registry>, Path(subject): Path<String>) -> Respo
     }
 }
 
-/// The schema in a request body (`{"schema": "...", "schemaType": "AVRO" | "JSON"}`), checked.
-fn body_schema(body: &[u8]) -> Result<ParsedSchema, Response> {
-    let invalid = |message: &str| error(StatusCode::UNPROCESSABLE_ENTITY, 42201, message);
-    let json: Value = serde_json::from_slice(body).map_err(|_| invalid("Invalid request body"))?;
+fn invalid_schema(message: &str) -> Response {
+    error(StatusCode::UNPROCESSABLE_ENTITY, 42201, message)
+}
+
+/// The schema work did not get a blocking thread in time.
+fn overloaded() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        50003,
+        "The registry is busy checking schemas; try again",
+    )
+}
+
+/// The schema in a request body (`{"schema": "...", "schemaType": "AVRO" | "JSON"}`), checked
+/// on the blocking pool. Schemas have the portal form's size limit.
+async fn body_schema(body: Bytes) -> Result<ParsedSchema, Response> {
+    let json: Value =
+        serde_json::from_slice(&body).map_err(|_| invalid_schema("Invalid request body"))?;
     let format = SchemaFormat::from_schema_type(json.get("schemaType").and_then(Value::as_str))
-        .ok_or_else(|| invalid("Only AVRO and JSON schemas are served here"))?;
+        .ok_or_else(|| invalid_schema("Only AVRO and JSON schemas are served here"))?;
     let text = json
         .get("schema")
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid("The request has no schema"))?;
-    compat::parse(format, text).map_err(|e| invalid(&format!("Invalid schema: {e}")))
+        .ok_or_else(|| invalid_schema("The request has no schema"))?
+        .to_owned();
+    if text.len() > app::schemas::SCHEMA_MAX_BYTES {
+        return Err(invalid_schema(&format!(
+            "Invalid schema: larger than {} KiB",
+            app::schemas::SCHEMA_MAX_BYTES / 1024
+        )));
+    }
+    store::off_runtime(move || compat::parse(format, &text))
+        .await
+        .map_err(|_| overloaded())?
+        .map_err(|e| invalid_schema(&format!("Invalid schema: {e}")))
 }
 
 /// A version as the API shows it: `schemaType` only when it is not Avro, as Confluent does.
@@ -441,15 +560,18 @@ async fn subject_versions(db: &PgPool, subject: &str) -> Result<Vec<StoredVersio
 }
 
 /// `POST /subjects/{subject}`: is this schema registered under the subject, and as what.
-async fn lookup(State(r): State<Registry>, Path(subject): Path<String>, body: Bytes) -> Response {
-    let schema = match body_schema(&body) {
+async fn lookup(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+    body: Bytes,
+) -> Response {
+    let schema = match body_schema(body).await {
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    match subject_exists(&r.db, &subject).await {
-        Ok(true) => {}
-        Ok(false) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
-        Err(response) => return response,
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
     }
     match subject_versions(&r.db, &subject).await {
         Ok(versions) => match versions.iter().rev().find(|v| same(v, &schema)) {
@@ -473,15 +595,16 @@ async fn may_write(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, 
              join application a on a.id = p.application_id
              join schema_subject s on s.subject = $2
              join topic t on t.id = s.topic_id
-            where p.principal = $1
+            where p.principal = $1 and p.environment = $3
               and (a.team_slug = t.owning_team
                    or exists (select 1 from access_grant g
                                where g.application_id = a.id and g.topic_id = t.id
                                  and g.role = 'producer' and g.revoked_at is null
                                  and g.environment = p.environment)))",
     )
-    .bind(&caller.0)
+    .bind(&caller.principal)
     .bind(subject)
+    .bind(&caller.environment)
     .fetch_one(db)
     .await
     .map_err(internal)
@@ -512,10 +635,13 @@ async fn register(
     Path(subject): Path<String>,
     body: Bytes,
 ) -> Response {
-    let schema = match body_schema(&body) {
+    let schema = match body_schema(body).await {
         Ok(schema) => schema,
         Err(response) => return response,
     };
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
+    }
     match may_write(&r.db, &caller, &subject).await {
         Ok(true) => {}
         Ok(false) => return not_authorized(),
@@ -532,7 +658,7 @@ async fn register(
         Ok(mode) => mode.unwrap_or_default(),
         Err(response) => return response,
     };
-    match findings(mode, &schema, &versions) {
+    match findings(mode, &schema, &versions).await {
         Ok(found) if !found.is_empty() => error(
             StatusCode::CONFLICT,
             409,
@@ -559,22 +685,31 @@ async fn subject_mode(db: &PgPool, subject: &str) -> Result<Option<Compatibility
 }
 
 /// What breaks if `schema` follows `against` under `mode`, one line each.
-fn findings(
+/// Runs on the blocking pool, bounded by the engine's limits; a schema too complex to check
+/// is refused (42201) with the reason.
+async fn findings(
     mode: Compatibility,
     schema: &ParsedSchema,
     against: &[StoredVersion],
 ) -> Result<Vec<String>, Response> {
-    let mut earlier = Vec::with_capacity(against.len());
-    for v in against {
-        match compat::parse(v.format(), &v.original) {
-            Ok(parsed) => earlier.push((v.version, parsed)),
-            Err(e) => {
-                tracing::error!(error = %e, schema.version = v.version, "a stored schema no longer parses");
-                return Err(backend_error());
+    let (schema, against) = (schema.clone(), against.to_vec());
+    let checked = store::off_runtime(move || {
+        let mut earlier = Vec::with_capacity(against.len());
+        for v in &against {
+            match compat::parse(v.format(), &v.original) {
+                Ok(parsed) => earlier.push((v.version, parsed)),
+                Err(e) => {
+                    tracing::error!(error = %e, schema.version = v.version, "a stored schema no longer parses");
+                    return Err(backend_error());
+                }
             }
         }
-    }
-    Ok(store::findings(mode, schema, &earlier)
+        store::findings(mode, &schema, &earlier)
+            .map_err(|too| invalid_schema(&format!("Invalid schema: {too}")))
+    })
+    .await
+    .map_err(|_| overloaded())??;
+    Ok(checked
         .into_iter()
         .map(|f| {
             format!(
@@ -590,13 +725,17 @@ fn findings(
 /// numbered version it compares with that version alone.
 async fn compatibility(
     State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
     Path((subject, version)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let schema = match body_schema(&body) {
+    let schema = match body_schema(body).await {
         Ok(schema) => schema,
         Err(response) => return response,
     };
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
+    }
     let mode = match subject_mode(&r.db, &subject).await {
         Ok(Some(mode)) => mode,
         Ok(None) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
@@ -616,7 +755,7 @@ async fn compatibility(
             _ => return invalid_version(),
         },
     };
-    match findings(mode, &schema, &against) {
+    match findings(mode, &schema, &against).await {
         Ok(messages) => ok(json!({ "is_compatible": messages.is_empty(), "messages": messages })),
         Err(response) => response,
     }
@@ -651,6 +790,9 @@ async fn set_config(
             "Invalid compatibility level. Valid values are NONE, BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, and FULL_TRANSITIVE",
         );
     };
+    if let Err(response) = readable(&r.db, &caller, &subject).await {
+        return response;
+    }
     let current = match subject_mode(&r.db, &subject).await {
         Ok(Some(mode)) => mode,
         Ok(None) => return error(StatusCode::NOT_FOUND, 40401, "Subject not found."),

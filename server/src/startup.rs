@@ -2,6 +2,7 @@
 
 use crate::auth::{self, Oidc};
 use crate::config::Settings;
+use crate::security::{self, BrowserPolicy};
 use crate::state::AppState;
 use crate::{db, ops};
 use anyhow::Context;
@@ -9,12 +10,13 @@ use app::context::PortalContext;
 use app::environments::EnvironmentSummary;
 use app::{App, BUNDLE_NAME, shell};
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::collections::HashSet;
 use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -24,13 +26,24 @@ use tower_sessions_sqlx_store::PostgresStore;
 pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<PortalContext> {
     let vault = app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
         .context("kafka.credential_key")?;
+    install_audit_key(settings)?;
     Ok(PortalContext {
         vault,
+        webhooks: Arc::new(
+            settings
+                .webhooks
+                .policy(settings.server.is_local_development()),
+        ),
         health: app::health::cache::HealthCache::new(settings.health.history_points()),
         db: db.clone(),
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
         roles: Arc::new(settings.auth.roles.clone()),
+        identity_provider_origin: url::Url::parse(&settings.auth.issuer_url)
+            .context("auth.issuer_url")?
+            .origin()
+            .ascii_serialization()
+            .into(),
         public_url: settings
             .server
             .public_url
@@ -49,6 +62,26 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
     })
 }
 
+/// Installs the key that seals audit rows, for this process.
+pub fn install_audit_key(settings: &Settings) -> anyhow::Result<()> {
+    let key = app::audit::ssr::AuditKey::from_base64(&settings.audit.key).context("audit.key")?;
+    app::audit::ssr::install_key(key).map_err(|e| anyhow::anyhow!("audit.key: {e}"))
+}
+
+/// Largest request body accepted anywhere: forms, server functions and registry writes (a
+/// schema is at most `app::schemas::SCHEMA_MAX_BYTES`, which encoding can double or triple).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Serves the router, telling handlers each connection's peer address (the registry counts
+/// failed sign-ins per client address).
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
+}
+
 pub struct Application {
     pub router: Router,
     /// What the health collectors publish and the pages read.
@@ -59,6 +92,7 @@ pub struct Application {
 
 /// Everything the server needs, built from settings and an open pool. Runs migrations.
 pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Application> {
+    settings.check_deployment()?;
     db::migrate(&pool).await?;
     let session_store = PostgresStore::new(pool.clone());
     session_store
@@ -73,34 +107,28 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         .site_addr(settings.server.bind_addr()?)
         .build();
     let oidc = Oidc::new(&settings.auth, &settings.server.public_url)?;
+    let vault = app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)
+        .context("kafka.credential_key")?;
     let state = AppState {
         leptos_options: leptos_options.clone(),
         db: pool,
         settings: Arc::new(settings),
         oidc: Arc::new(oidc),
         metrics: ops::metrics_handle()?,
+        readiness: Arc::default(),
+        vault,
+        sessions: Arc::default(),
     };
 
     let portal = portal_context(&state.settings, &state.db)?;
     let health = portal.health.clone();
     let routes = generate_route_list(App);
-    let mut known_routes: HashSet<String> = routes.iter().map(|r| r.path().to_owned()).collect();
-    known_routes.extend(
-        [
-            "/healthz",
-            "/readyz",
-            "/metrics",
-            "/auth/login",
-            "/auth/callback",
-            "/auth/logout",
-            "/health/events",
-        ]
-        .map(String::from),
-    );
-    known_routes
-        .extend(leptos::server_fn::axum::server_fn_paths().map(|(path, _method)| path.to_owned()));
 
     let secure_cookies = state.settings.server.serves_https();
+    let browser = Arc::new(BrowserPolicy {
+        origin: state.settings.server.origin(),
+        https: secure_cookies,
+    });
     let idle = time::Duration::minutes(state.settings.auth.session_idle_minutes);
     let sessions = SessionManagerLayer::new(session_store.clone())
         .with_name("portal_session")
@@ -119,9 +147,9 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         .route(
             "/health/events",
             get({
-                let health = health.clone();
-                move |session: tower_sessions::Session| {
-                    crate::health::events(session, health.clone())
+                let (health, store) = (health.clone(), session_store.clone());
+                move |State(state): State<AppState>, session: tower_sessions::Session| {
+                    crate::health::events(state, store.clone(), session, health.clone())
                 }
             }),
         )
@@ -144,13 +172,19 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             state.db.clone(),
             state.settings.clone(),
         )))
+        .route_layer(from_fn(ops::label_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn(auth::require_sign_in))
+        .layer(from_fn_with_state(state.clone(), auth::keep_fresh))
         .layer(sessions)
         .layer(from_fn_with_state(
-            Arc::new(known_routes),
-            ops::track_requests,
+            browser.clone(),
+            security::refuse_cross_site,
         ))
+        .layer(from_fn_with_state(browser, security::headers))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(from_fn(ops::track_requests))
         .layer(
             // Paths only: query strings can carry authorization codes.
             TraceLayer::new_for_http().make_span_with(|request: &http::Request<_>| {

@@ -15,4 +15,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub oidc: Arc<Oidc>,
     pub metrics: PrometheusHandle,
+    pub readiness: Arc<crate::ops::ReadinessCache>,
+    /// Seals refresh tokens kept in sessions.
+    pub vault: app::credentials::CredentialVault,
+    /// Refreshes under way and open event streams, per session.
+    pub sessions: Arc<crate::auth::Sessions>,
 }

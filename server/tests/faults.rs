@@ -7,7 +7,6 @@
 //! real server functions over HTTP: the approving transaction is what writes the outbox steps.
 //! Needs PostgreSQL of the local stack (`dev/stack.sh up`), Java and the fetched Kafka jars.
 
-use app::auth::ssr::USER_KEY;
 use app::domain::{Role, TeamSlug, UserIdentity, principal_name};
 use futures::{StreamExt, stream};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -20,12 +19,10 @@ use server::kafka::admin::{
 use server::kafka::{client_config, client_config_as};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tower_sessions::SessionStore;
-use tower_sessions::session::{Id, Record};
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
@@ -166,7 +163,7 @@ impl Portal {
             .await
             .expect("application builds");
         tokio::spawn(async move {
-            axum::serve(listener, application.router)
+            server::startup::serve(listener, application.router)
                 .await
                 .expect("server runs");
         });
@@ -182,18 +179,9 @@ impl Portal {
 
     /// A session written straight into the session store (sign-in is tested elsewhere).
     async fn session_for(&self, user: &UserIdentity) -> String {
-        let mut data = HashMap::new();
-        data.insert(
-            USER_KEY.to_owned(),
-            serde_json::to_value(user).expect("serialize user"),
-        );
-        let mut record = Record {
-            id: Id::default(),
-            data,
-            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        };
-        self.store.create(&mut record).await.expect("store session");
-        format!("portal_session={}", record.id)
+        server::auth::write_signed_in_session(&self.store, user, time::Duration::hours(1))
+            .await
+            .expect("store session")
     }
 
     /// Calls a server function as a browser form does; the answer must be 200. Its JSON.

@@ -221,9 +221,11 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
             }
         }
         ensure_principal(conn, application, environment).await?;
+        // Locked: a credential deletion running now either sees this grant or finishes first,
+        // and then this approval creates a new credential.
         let has_credential: bool = sqlx::query_scalar(
             "select credential_set_at is not null from kafka_principal
-              where application_id = $1 and environment = $2",
+              where application_id = $1 and environment = $2 for update",
         )
         .bind(application)
         .bind(environment)
@@ -286,6 +288,45 @@ async fn revoke_grants(
             }],
         )
         .await?;
+    }
+    // No live credential without a live grant: an application left with no live grant in an
+    // environment loses its credential there too, after its ACLs.
+    let mut left: Vec<(Uuid, String)> = Vec::new();
+    for (grant, environment, _) in grants {
+        let application: Uuid =
+            sqlx::query_scalar("select application_id from access_grant where id = $1")
+                .bind(grant)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(internal("reading a revoked grant"))?;
+        if !left.contains(&(application, environment.clone())) {
+            left.push((application, environment.clone()));
+        }
+    }
+    for (application, environment) in left {
+        let live: bool = sqlx::query_scalar(
+            "select exists (select 1 from access_grant
+                             where application_id = $1 and environment = $2 and revoked_at is null)",
+        )
+        .bind(application)
+        .bind(&environment)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("checking the application's other grants"))?;
+        if !live {
+            insert_steps(
+                conn,
+                owner,
+                &environment,
+                &[NewStep {
+                    kind: StepKind::DeleteCredentials,
+                    topic: None,
+                    application: Some(application),
+                    grant: None,
+                }],
+            )
+            .await?;
+        }
     }
     let mut origins: Vec<Uuid> = grants.iter().map(|(_, _, r)| *r).collect();
     origins.sort();
@@ -380,7 +421,7 @@ async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(),
     sqlx::query(
         "update apply_step set status = 'cancelled'
           where request_id = $1 and status in ('pending', 'waiting_for_cluster', 'failed')
-            and kind <> 'delete_acls'",
+            and kind not in ('delete_acls', 'delete_credentials')",
     )
     .bind(request)
     .execute(conn)
@@ -696,6 +737,53 @@ pub async fn principal_of(
     .bind(environment)
     .fetch_one(conn)
     .await
+}
+
+/// Locks the application's principal in the environment and tells whether the application still
+/// holds a live grant there; its name when it holds none (its credential is to be deleted).
+pub async fn principal_without_grants(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let principal: String = sqlx::query_scalar(
+        "select principal from kafka_principal
+          where application_id = $1 and environment = $2 for update",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_one(&mut *conn)
+    .await?;
+    let live: bool = sqlx::query_scalar(
+        "select exists (select 1 from access_grant
+                         where application_id = $1 and environment = $2 and revoked_at is null)",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((!live).then_some(principal))
+}
+
+/// The credential is gone from the cluster: forget it, and any password waiting to be shown.
+pub async fn forget_credential(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
+    )
+    .bind(application)
+    .bind(environment)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from credential_reveal where application_id = $1 and environment = $2")
+        .bind(application)
+        .bind(environment)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Keeps a new password, sealed, for the owning team to see once.
@@ -1149,6 +1237,20 @@ pub async fn rotate(
             "This application has no Kafka user in that environment yet.".into(),
         ));
     };
+    let live: bool = sqlx::query_scalar(
+        "select exists (select 1 from access_grant
+                         where application_id = $1 and environment = $2 and revoked_at is null)",
+    )
+    .bind(application)
+    .bind(environment)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("checking live access"))?;
+    if !live {
+        return Err(AppError::Conflict(
+            "This application has no live access in that environment, so it has no password to rotate.".into(),
+        ));
+    }
     let pending: bool = sqlx::query_scalar(
         "select exists (select 1 from apply_step where application_id = $1 and environment = $2
                          and kind in ('create_credentials', 'rotate_credentials')

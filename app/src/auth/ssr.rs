@@ -6,6 +6,18 @@ use tower_sessions::Session;
 pub const USER_KEY: &str = "user";
 /// Session key holding the raw ID token, kept only as the hint for the provider's logout.
 pub const ID_TOKEN_KEY: &str = "id_token";
+/// Session key holding [`SessionTimes`].
+pub const TIMES_KEY: &str = "times";
+/// Session key holding the identity provider's refresh token, sealed with the server's key.
+pub const REFRESH_KEY: &str = "oidc_refresh";
+
+/// When the session signed in, and when its roles were last read from the identity provider
+/// (seconds since the Unix epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionTimes {
+    pub signed_in_at: i64,
+    pub roles_checked_at: i64,
+}
 
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()

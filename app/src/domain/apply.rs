@@ -14,16 +14,19 @@ pub enum StepKind {
     RotateCredentials,
     CreateAcls,
     DeleteAcls,
+    /// The application has no live grant left in the environment: its credential goes too.
+    DeleteCredentials,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 6] = [
+    pub const ALL: [StepKind; 7] = [
         StepKind::CreateTopic,
         StepKind::SetTopicConfigs,
         StepKind::CreateCredentials,
         StepKind::RotateCredentials,
         StepKind::CreateAcls,
         StepKind::DeleteAcls,
+        StepKind::DeleteCredentials,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl StepKind {
             Self::RotateCredentials => "rotate_credentials",
             Self::CreateAcls => "create_acls",
             Self::DeleteAcls => "delete_acls",
+            Self::DeleteCredentials => "delete_credentials",
         }
     }
 
@@ -45,6 +49,7 @@ impl StepKind {
             Self::RotateCredentials => "Rotate the application's password",
             Self::CreateAcls => "Grant access (ACLs)",
             Self::DeleteAcls => "Remove access (ACLs)",
+            Self::DeleteCredentials => "Remove the application's credentials",
         }
     }
 }

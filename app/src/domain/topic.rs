@@ -335,6 +335,9 @@ impl From<RetentionDays> for i64 {
 #[serde(try_from = "String", into = "String")]
 pub struct ConsumerGroup(String);
 
+/// The shortest consumer group prefix: a shorter one would cover groups other teams name.
+pub const GROUP_PREFIX_MIN: usize = 6;
+
 impl ConsumerGroup {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
@@ -356,6 +359,25 @@ impl ConsumerGroup {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Checks a group asked for as a prefix.
+    pub fn check_prefix(&self) -> Result<(), String> {
+        if self.0.len() < GROUP_PREFIX_MIN {
+            return Err(format!(
+                "a group prefix needs at least {GROUP_PREFIX_MIN} characters, so it cannot cover other teams' groups"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this group (a prefix when `prefix`) and `other` (a prefix when `other_prefix`)
+    /// can name the same consumer group.
+    pub fn overlaps(&self, prefix: bool, other: &str, other_prefix: bool) -> bool {
+        let mine = self.0.as_str();
+        mine == other
+            || (prefix && other.starts_with(mine))
+            || (other_prefix && mine.starts_with(other))
     }
 }
 
@@ -432,6 +454,21 @@ mod tests {
         assert!(RetentionDays::new(0).is_err());
         assert!(ConsumerGroup::parse("notify-service.v2").is_ok());
         assert!(ConsumerGroup::parse("a b").is_err());
+    }
+
+    #[test]
+    fn group_prefixes_are_long_enough_and_overlaps_are_found() {
+        let group = |text: &str| ConsumerGroup::parse(text).expect("group");
+        assert!(group("bill-").check_prefix().is_err());
+        assert!(group("billing-").check_prefix().is_ok());
+        assert!(group("billing").overlaps(false, "billing", false));
+        assert!(!group("billing").overlaps(false, "billing-eu", false));
+        assert!(group("billing-").overlaps(true, "billing-eu", false));
+        assert!(group("billing-eu").overlaps(false, "billing-", true));
+        assert!(group("billing-eu-").overlaps(true, "billing-", true));
+        assert!(group("billing-").overlaps(true, "billing-eu-", true));
+        assert!(!group("billing-").overlaps(true, "payments-", true));
+        assert!(!group("billing-eu").overlaps(false, "billing-us", false));
     }
 
     proptest! {

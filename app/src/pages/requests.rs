@@ -194,11 +194,12 @@ pub fn NewRequestPage() -> impl IntoView {
                 <EnvironmentChoices environments result />
                 <div class="field">
                     <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
-                    <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-error" />
+                    <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-hint consumer_group-error" />
                     <div class="checkbox">
                         <input type="checkbox" id="group_is_prefix" name="input[group_is_prefix]" value="1" />
                         <label for="group_is_prefix">"Treat it as a prefix (for groups named per instance)"</label>
                     </div>
+                    <p class="hint" id="consumer_group-hint">{format!("A consumer group belongs to one team: a name or prefix another team holds is refused. A prefix needs at least {} characters.", crate::domain::GROUP_PREFIX_MIN)}</p>
                     {field_error(result, FIELD_GROUP, "consumer_group")}
                 </div>
                 <div class="field">

@@ -117,8 +117,15 @@ impl AccessRequestInput {
         }
 
         let group_text = self.consumer_group.trim();
+        let wants_prefix = self.group_is_prefix.is_some();
         let consumer_group = match kind {
             Some(RequestKind::ConsumerAccess) => ConsumerGroup::parse(group_text)
+                .and_then(|group| {
+                    if wants_prefix {
+                        group.check_prefix()?;
+                    }
+                    Ok(group)
+                })
                 .map_err(|m| check(FIELD_GROUP, Err(m)))
                 .ok(),
             // The kind is unknown: its own error says so; the group cannot be judged.
@@ -298,6 +305,14 @@ mod tests {
             (
                 AccessRequestInput {
                     consumer_group: "has space".into(),
+                    ..valid()
+                },
+                FIELD_GROUP,
+            ),
+            (
+                AccessRequestInput {
+                    consumer_group: "ntfy-".into(),
+                    group_is_prefix: Some("on".into()),
                     ..valid()
                 },
                 FIELD_GROUP,

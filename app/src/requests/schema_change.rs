@@ -98,10 +98,14 @@ impl SchemaChange {
     /// The mode the schema was checked under: the promise made so far when the request lowers
     /// it (so governance sees what the lower mode lets through), otherwise the mode it will keep.
     pub fn checked_mode(&self) -> Compatibility {
-        if self.mode_before.is_lowered_by(self.mode_after) {
-            self.mode_before
+        Self::checked_mode_for(self.mode_before, self.mode_after)
+    }
+
+    pub fn checked_mode_for(before: Compatibility, after: Compatibility) -> Compatibility {
+        if before.is_lowered_by(after) {
+            before
         } else {
-            self.mode_after
+            after
         }
     }
 

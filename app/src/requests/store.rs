@@ -10,8 +10,8 @@ use super::{
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{
-    ApprovalPolicy, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
-    RoutingInput, SlotKind, TeamSlug, UserIdentity, may_fill,
+    ApprovalPolicy, ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind,
+    RequestState, Role, RoutingInput, SlotKind, TeamSlug, UserIdentity, may_fill,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
@@ -120,6 +120,9 @@ pub async fn create_access_request(
             ));
         }
     };
+    if let Some(group) = &draft.consumer_group {
+        ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
+    }
 
     if let Some(from) = draft.promoted_from {
         let original: Option<(String, Uuid, Option<Uuid>, String)> = sqlx::query_as(
@@ -1078,8 +1081,89 @@ pub async fn create_revoke_request(
     Ok(id)
 }
 
+/// Consumer groups belong to teams: a group, or any group a prefix covers, that another team
+/// holds (a live grant) or has asked for (a request waiting for a decision) cannot be given to
+/// this team. Claims are serialised, so two teams asking at once cannot both get one.
+pub(crate) async fn ensure_group_is_free(
+    conn: &mut PgConnection,
+    team: &str,
+    group: &ConsumerGroup,
+    prefix: bool,
+    this_request: Option<Uuid>,
+) -> Result<(), AppError> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
+        .execute(&mut *conn)
+        .await
+        .map_err(internal("serialising consumer group claims"))?;
+    let held: Vec<(String, String, bool)> = sqlx::query_as(
+        "select a.team_slug, g.consumer_group, g.consumer_group_is_prefix
+           from access_grant g join application a on a.id = g.application_id
+          where g.revoked_at is null and g.consumer_group is not null and a.team_slug <> $1
+          union all
+         select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+           from access_request r join application a on a.id = r.application_id
+          where r.kind = 'consumer_access' and r.state in ('submitted', 'changes_requested')
+            and r.consumer_group is not null and a.team_slug <> $1
+            and r.id is distinct from $2",
+    )
+    .bind(team)
+    .bind(this_request)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(internal("reading the consumer groups other teams hold"))?;
+    let clash = held
+        .into_iter()
+        .find(|(_, other, other_prefix)| group.overlaps(prefix, other, *other_prefix));
+    match clash {
+        None => Ok(()),
+        Some((owner, other, other_prefix)) => {
+            let theirs = if other_prefix {
+                format!("the groups starting with `{other}`")
+            } else {
+                format!("the group `{other}`")
+            };
+            let mine = if prefix {
+                format!("the prefix `{}` covers", group.as_str())
+            } else {
+                format!("`{}` is", group.as_str())
+            };
+            Err(AppError::invalid(
+                super::form::FIELD_GROUP,
+                format!(
+                    "{mine} {theirs}, which belong to team {owner}: a consumer group belongs to one team. Choose another name, for example one starting with your application's name"
+                ),
+            ))
+        }
+    }
+}
+
 /// An approved access request becomes grants, one per environment.
 async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+    let claim: Option<(String, String, bool)> = sqlx::query_as(
+        "select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+           from access_request r join application a on a.id = r.application_id
+          where r.id = $1 and r.kind = 'consumer_access' and r.consumer_group is not null",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(internal("reading the request's consumer group"))?;
+    if let Some((team, group, prefix)) = claim {
+        let group = ConsumerGroup::parse(&group)
+            .map_err(|m| AppError::internal("stored consumer group unreadable", &m))?;
+        ensure_group_is_free(&mut *conn, &team, &group, prefix, Some(id))
+            .await
+            .map_err(|refused| match refused {
+                AppError::Invalid(errors) => AppError::Conflict(format!(
+                    "This access cannot be granted: {}",
+                    errors
+                        .first()
+                        .map(|e| e.message.clone())
+                        .unwrap_or_default()
+                )),
+                other => other,
+            })?;
+    }
     sqlx::query(
         "insert into access_grant
             (id, request_id, topic_id, application_id, role, environment, consumer_group,
@@ -1171,10 +1255,24 @@ pub async fn resubmit(
         .map_err(internal("reading the request kind"))?;
     let group = if kind == RequestKind::ConsumerAccess.as_str() {
         let text = consumer_group.unwrap_or_default();
-        Some(
-            crate::domain::ConsumerGroup::parse(text)
-                .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?,
+        let group = ConsumerGroup::parse(text)
+            .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?;
+        let (team, prefix): (String, bool) = sqlx::query_as(
+            "select a.team_slug, r.consumer_group_is_prefix
+               from access_request r join application a on a.id = r.application_id
+              where r.id = $1",
         )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("reading the request's team"))?;
+        if prefix {
+            group
+                .check_prefix()
+                .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?;
+        }
+        ensure_group_is_free(&mut tx, &team, &group, prefix, Some(id)).await?;
+        Some(group)
     } else {
         None
     };

@@ -69,6 +69,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use apache_avro::Schema as AvroSchema;
 use apache_avro::schema::{
@@ -179,18 +180,112 @@ pub struct Incompatibility {
     pub why: String,
 }
 
+/// How long one check may take before it gives up.
+pub const CHECK_TIME: Duration = Duration::from_millis(500);
+/// Nesting (through `$ref`s and named types) a check follows.
+pub const MAX_DEPTH: usize = 64;
+/// Pairs of (sub)schemas one check compares.
+pub const MAX_STEPS: usize = 100_000;
+/// Reasons one check reports; nobody reads more.
+const MAX_REASONS: usize = 200;
+
+/// A schema the engine will not finish checking: the work it would take is out of bounds.
+/// Every compared pair is remembered for the whole comparison, so shared definitions cost
+/// once, not once per path; what is left is genuinely deep or huge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TooComplex {
+    #[error(
+        "the schema nests more than {MAX_DEPTH} levels deep (through its references); flatten it"
+    )]
+    TooDeep,
+    #[error(
+        "the schema is too large to check (more than {MAX_STEPS} comparisons); split it or reduce its references"
+    )]
+    TooLarge,
+    #[error("the schema took too long to check; simplify its references")]
+    TooSlow,
+}
+
+/// The work one comparison may still do.
+struct Budget {
+    deadline: Instant,
+    steps: usize,
+    depth: usize,
+    exceeded: Option<TooComplex>,
+}
+
+impl Budget {
+    fn new(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            steps: 0,
+            depth: 0,
+            exceeded: None,
+        }
+    }
+
+    /// Goes one level deeper; false (and nothing to undo) when a bound is reached.
+    fn enter(&mut self) -> bool {
+        if self.exceeded.is_some() {
+            return false;
+        }
+        self.steps += 1;
+        if self.depth >= MAX_DEPTH {
+            self.exceeded = Some(TooComplex::TooDeep);
+        } else if self.steps > MAX_STEPS {
+            self.exceeded = Some(TooComplex::TooLarge);
+        } else if self.steps.is_multiple_of(64) && Instant::now() >= self.deadline {
+            self.exceeded = Some(TooComplex::TooSlow);
+        }
+        if self.exceeded.is_some() {
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+}
+
+/// Reasons in the order found, each once (a shared definition reached by several paths
+/// reports under the first).
+fn dedup(reasons: &mut Vec<Incompatibility>) {
+    let mut seen = HashSet::new();
+    reasons.retain(|r| seen.insert((r.path.clone(), r.change.clone(), r.why.clone())));
+}
+
 /// Checks a new schema against earlier versions under `mode`.
 ///
 /// `previous` holds `(version number, schema)` pairs, oldest first, latest
 /// last; the version numbers only label the reasons. Non-transitive modes
 /// compare with the last entry only, transitive modes with every entry.
 /// `NONE` and an empty history always pass. An empty result means
-/// compatible.
+/// compatible. A check that would take more than [`CHECK_TIME`] is reported
+/// as one reason at the root; [`check_within`] tells it apart.
 pub fn check(
     mode: Compatibility,
     new: &ParsedSchema,
     previous: &[(i32, ParsedSchema)],
 ) -> Vec<Incompatibility> {
+    check_within(mode, new, previous, Instant::now() + CHECK_TIME).unwrap_or_else(|too| {
+        vec![Incompatibility {
+            path: ROOT.to_owned(),
+            change: "the check did not finish".to_owned(),
+            why: too.to_string(),
+        }]
+    })
+}
+
+/// [`check`], giving up at `deadline` or at the engine's bounds.
+pub fn check_within(
+    mode: Compatibility,
+    new: &ParsedSchema,
+    previous: &[(i32, ParsedSchema)],
+    deadline: Instant,
+) -> Result<Vec<Incompatibility>, TooComplex> {
+    let mut budget = Budget::new(deadline);
     let backward = mode.checks_backward();
     let forward = mode.checks_forward();
     let compared: &[(i32, ParsedSchema)] = if mode.is_transitive() {
@@ -210,7 +305,7 @@ pub fn check(
                 reader: "the new schema".to_owned(),
                 reader_is_new: true,
             };
-            compare(old, new, &labels, &mut out);
+            compare(old, new, &labels, &mut budget, &mut out);
         }
         if forward {
             let labels = Labels {
@@ -218,10 +313,14 @@ pub fn check(
                 reader: old_label,
                 reader_is_new: false,
             };
-            compare(new, old, &labels, &mut out);
+            compare(new, old, &labels, &mut budget, &mut out);
+        }
+        if let Some(too) = budget.exceeded {
+            return Err(too);
         }
     }
-    out
+    dedup(&mut out);
+    Ok(out)
 }
 
 const ROOT: &str = "(root)";
@@ -264,11 +363,12 @@ fn compare(
     writer: &ParsedSchema,
     reader: &ParsedSchema,
     labels: &Labels,
+    budget: &mut Budget,
     out: &mut Vec<Incompatibility>,
 ) {
     match (&writer.parsed, &reader.parsed) {
         (Parsed::Avro(w), Parsed::Avro(r)) => {
-            let mut checker = AvroChecker::new(w, r, labels);
+            let mut checker = AvroChecker::new(w, r, labels, budget);
             checker.check(w, r, "");
             out.append(&mut checker.out);
         }
@@ -278,6 +378,8 @@ fn compare(
                 reader_root: r,
                 labels,
                 in_progress: HashSet::new(),
+                done: HashMap::new(),
+                budget,
                 out: Vec::new(),
             };
             checker.check(w, r, "");
@@ -469,12 +571,20 @@ struct AvroChecker<'a, 'l> {
     writer_names: HashMap<String, &'a AvroSchema>,
     reader_names: HashMap<String, &'a AvroSchema>,
     in_progress: HashSet<(String, String)>,
+    /// Record pairs compared so far, with what they found.
+    done: HashMap<(String, String), Vec<Incompatibility>>,
+    budget: &'l mut Budget,
     labels: &'l Labels,
     out: Vec<Incompatibility>,
 }
 
 impl<'a, 'l> AvroChecker<'a, 'l> {
-    fn new(writer: &'a AvroSchema, reader: &'a AvroSchema, labels: &'l Labels) -> Self {
+    fn new(
+        writer: &'a AvroSchema,
+        reader: &'a AvroSchema,
+        labels: &'l Labels,
+        budget: &'l mut Budget,
+    ) -> Self {
         let mut writer_names = HashMap::new();
         collect_avro_names(writer, &mut writer_names);
         let mut reader_names = HashMap::new();
@@ -483,6 +593,8 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
             writer_names,
             reader_names,
             in_progress: HashSet::new(),
+            done: HashMap::new(),
+            budget,
             labels,
             out: Vec::new(),
         }
@@ -496,6 +608,9 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
     }
 
     fn report(&mut self, path: &str, change: String, detail: String) {
+        if self.out.len() >= MAX_REASONS {
+            return;
+        }
         self.out.push(Incompatibility {
             path: display_path(path),
             change,
@@ -517,6 +632,14 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
     }
 
     fn check(&mut self, writer: &'a AvroSchema, reader: &'a AvroSchema, path: &str) {
+        if !self.budget.enter() {
+            return;
+        }
+        self.check_resolved(writer, reader, path);
+        self.budget.leave();
+    }
+
+    fn check_resolved(&mut self, writer: &'a AvroSchema, reader: &'a AvroSchema, path: &str) {
         let writer = Self::resolve(&self.writer_names, writer);
         let reader = Self::resolve(&self.reader_names, reader);
         match (writer, reader) {
@@ -692,10 +815,17 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
             return;
         }
         let key = (writer.name.fullname(None), reader.name.fullname(None));
+        if let Some(found) = self.done.get(&key) {
+            // Compared before, through another path: the same answer.
+            let found = found.clone();
+            self.out.extend(found);
+            return;
+        }
         if !self.in_progress.insert(key.clone()) {
             // Already being compared further up: a recursive type.
             return;
         }
+        let before = self.out.len();
         for reader_field in &reader.fields {
             let writer_field = writer
                 .fields
@@ -732,6 +862,9 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
             }
         }
         self.in_progress.remove(&key);
+        if self.budget.exceeded.is_none() {
+            self.done.insert(key, self.out[before..].to_vec());
+        }
     }
 
     fn check_enum(&mut self, writer: &'a EnumSchema, reader: &'a EnumSchema, path: &str) {
@@ -1053,11 +1186,18 @@ struct JsonChecker<'a, 'l> {
     reader_root: &'a Value,
     labels: &'l Labels,
     in_progress: HashSet<(usize, usize)>,
+    /// Pairs compared so far, with what they found: a definition `$ref`ed from many places
+    /// is compared once.
+    done: HashMap<(usize, usize), Vec<Incompatibility>>,
+    budget: &'l mut Budget,
     out: Vec<Incompatibility>,
 }
 
 impl<'a> JsonChecker<'a, '_> {
     fn report(&mut self, path: &str, change: String, detail: String) {
+        if self.out.len() >= MAX_REASONS {
+            return;
+        }
         self.out.push(Incompatibility {
             path: display_path(path),
             change,
@@ -1096,11 +1236,25 @@ impl<'a> JsonChecker<'a, '_> {
             std::ptr::from_ref(writer) as usize,
             std::ptr::from_ref(reader) as usize,
         );
+        if let Some(found) = self.done.get(&key) {
+            let found = found.clone();
+            self.out.extend(found);
+            return;
+        }
         if !self.in_progress.insert(key) {
             return;
         }
+        if !self.budget.enter() {
+            self.in_progress.remove(&key);
+            return;
+        }
+        let before = self.out.len();
         self.check_schema(writer, reader, path);
+        self.budget.leave();
         self.in_progress.remove(&key);
+        if self.budget.exceeded.is_none() {
+            self.done.insert(key, self.out[before..].to_vec());
+        }
     }
 
     fn accepts_anything(&mut self, reader: &'a Value, path: &str) -> bool {
@@ -2266,6 +2420,123 @@ mod tests {
             "consumers validating with the new schema would reject events written with version 2"
         ));
         assert!(reasons[0].why.contains("1.5"));
+    }
+
+    /// A JSON Schema whose property `p` refers to `d0`; each `d<i>` refers to `d<i+1>` through
+    /// `fanout` properties, `d<levels>` is a string: `fanout^levels` paths.
+    pub(crate) fn ref_chain(levels: usize, fanout: usize) -> String {
+        let mut defs = Vec::new();
+        for i in 0..levels {
+            let props: Vec<String> = (0..fanout)
+                .map(|k| format!(r##""f{k}":{{"$ref":"#/$defs/d{}"}}"##, i + 1))
+                .collect();
+            defs.push(format!(
+                r#""d{i}":{{"type":"object","properties":{{{}}}}}"#,
+                props.join(",")
+            ));
+        }
+        defs.push(format!(r#""d{levels}":{{"type":"string"}}"#));
+        format!(
+            r##"{{"type":"object","properties":{{"p":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{}}}}}"##,
+            defs.join(",")
+        )
+    }
+
+    const OPEN_MODEL: &str = r#"{"type":"object","properties":{"id":{"type":"string"}}}"#;
+
+    #[test]
+    fn shared_definitions_cost_once_not_once_per_path() {
+        // 2^40 paths through 41 definitions, against an open model (every new property is
+        // compared with "anything").
+        let new = json(&ref_chain(40, 2));
+        for mode in [Compatibility::Backward, Compatibility::Full] {
+            let started = Instant::now();
+            let found = check_within(
+                mode,
+                &new,
+                &[(1, json(OPEN_MODEL))],
+                Instant::now() + CHECK_TIME,
+            )
+            .expect("answered");
+            assert!(
+                started.elapsed() < Duration::from_millis(200),
+                "{:?}",
+                started.elapsed()
+            );
+            assert!(
+                found.iter().any(|f| f.path == "/properties/p"),
+                "{found:#?}"
+            );
+        }
+        // The same shape in Avro: each record type used twice by the one above it.
+        let mut avro =
+            r#"{"type":"record","name":"R30","fields":[{"name":"v","type":"string"}]}"#.to_owned();
+        for i in (0..30).rev() {
+            avro = format!(
+                r#"{{"type":"record","name":"R{i}","fields":[{{"name":"a","type":{avro}}},{{"name":"b","type":"R{}"}}]}}"#,
+                i + 1
+            );
+        }
+        let started = Instant::now();
+        let found = check_within(
+            Compatibility::FullTransitive,
+            &self::avro(&avro),
+            &[(1, self::avro(&avro))],
+            Instant::now() + CHECK_TIME,
+        )
+        .expect("answered");
+        assert!(found.is_empty(), "{found:#?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_linear_chain_of_ten_thousand_refs_is_refused_not_overflowed() {
+        let new = json(&ref_chain(10_000, 1));
+        let old = json(OPEN_MODEL);
+        let answer = check_within(
+            Compatibility::Backward,
+            &new,
+            &[(1, old.clone())],
+            Instant::now() + CHECK_TIME,
+        );
+        assert_eq!(answer, Err(TooComplex::TooDeep));
+        let reasons = check(Compatibility::Backward, &new, &[(1, old)]);
+        assert!(
+            reasons[0].why.contains("nests more than 64 levels"),
+            "{reasons:#?}"
+        );
+    }
+
+    #[test]
+    fn a_check_gives_up_at_its_deadline() {
+        let properties: Vec<String> = (0..500)
+            .map(|i| format!(r#""p{i}":{{"type":"string"}}"#))
+            .collect();
+        let wide = json(&format!(
+            r#"{{"type":"object","properties":{{{}}}}}"#,
+            properties.join(",")
+        ));
+        let past = Instant::now() - Duration::from_millis(1);
+        let answer = check_within(
+            Compatibility::Backward,
+            &wide,
+            &[(1, json(OPEN_MODEL))],
+            past,
+        );
+        assert_eq!(answer, Err(TooComplex::TooSlow));
+        assert!(
+            check_within(
+                Compatibility::Backward,
+                &wide,
+                &[(1, json(OPEN_MODEL))],
+                Instant::now() + CHECK_TIME
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -134,29 +134,89 @@ pub async fn topic_consumers(
 
 /// What breaks if `new` follows `earlier` (oldest first) under `mode`, naming the version each
 /// problem is found against: the latest only, or every one for a transitive mode.
+/// One deadline covers every version compared.
 pub fn findings(
     mode: Compatibility,
     new: &ParsedSchema,
     earlier: &[(i32, ParsedSchema)],
-) -> Vec<Finding> {
+) -> Result<Vec<Finding>, compat::TooComplex> {
+    let deadline = std::time::Instant::now() + compat::CHECK_TIME;
     let compared = if mode.is_transitive() {
         earlier
     } else {
         earlier.last().map(std::slice::from_ref).unwrap_or_default()
     };
-    compared
-        .iter()
-        .flat_map(|pair| {
-            compat::check(mode, new, std::slice::from_ref(pair))
-                .into_iter()
-                .map(|i| Finding {
-                    version: pair.0,
-                    path: i.path,
-                    change: i.change,
-                    why: i.why,
-                })
-        })
-        .collect()
+    let mut found = Vec::new();
+    for pair in compared {
+        for i in compat::check_within(mode, new, std::slice::from_ref(pair), deadline)? {
+            found.push(Finding {
+                version: pair.0,
+                path: i.path,
+                change: i.change,
+                why: i.why,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The schema work could not be done in time on the blocking pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOverloaded;
+
+/// Runs CPU-bound schema work (parsing, compatibility checks) on the blocking pool, so a
+/// hostile schema cannot stall the async workers that serve everyone else. The engine bounds
+/// its own work ([`compat::CHECK_TIME`]); this bounds the wait for a free blocking thread too.
+pub async fn off_runtime<T, F>(work: F) -> Result<T, CheckOverloaded>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::time::timeout(compat::CHECK_TIME * 6, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "a schema check task failed");
+            Err(CheckOverloaded)
+        }
+        Err(_) => {
+            tracing::warn!("a schema check did not finish in time");
+            Err(CheckOverloaded)
+        }
+    }
+}
+
+/// The CPU-bound part of a proposal's check: the new schema parsed, and what breaks against
+/// the earlier versions under `mode` (nothing computed when `skip_check`).
+type Checked = Result<(ParsedSchema, Result<Vec<Finding>, compat::TooComplex>), String>;
+
+fn parse_and_check(
+    format: SchemaFormat,
+    text: &str,
+    versions: &[StoredVersion],
+    mode: Compatibility,
+    skip_check: impl FnOnce(&ParsedSchema) -> bool,
+) -> Result<Checked, AppError> {
+    let parsed = match compat::parse(format, text) {
+        Ok(parsed) => parsed,
+        Err(problem) => return Ok(Err(problem.to_string())),
+    };
+    if skip_check(&parsed) {
+        return Ok(Ok((parsed, Ok(Vec::new()))));
+    }
+    let mut earlier = Vec::new();
+    for v in versions {
+        match compat::parse(v.format(), &v.original) {
+            Ok(p) => earlier.push((v.version, p)),
+            Err(e) => {
+                return Err(AppError::internal(
+                    "a stored schema no longer parses",
+                    &e.to_string(),
+                ));
+            }
+        }
+    }
+    let found = findings(mode, &parsed, &earlier);
+    Ok(Ok((parsed, found)))
 }
 
 /// The topic a proposal is for, as the checks need it.
@@ -216,7 +276,6 @@ async fn evaluate(
         .map(|(team, app)| format!("{team} / {app}"))
         .collect();
     let latest = versions.last();
-    let parsed = compat::parse(proposal.format, &proposal.schema);
     let mut check = SchemaCheck {
         subject,
         problem: None,
@@ -230,10 +289,36 @@ async fn evaluate(
         consumers,
         unchanged: false,
     };
-    let parsed = match parsed {
-        Ok(parsed) => parsed,
+    let checked_mode = SchemaChange::checked_mode_for(mode_before, proposal.compatibility);
+    let (format, text, history) = (proposal.format, proposal.schema.clone(), versions.clone());
+    let latest_text = latest.map(|v| (v.format(), v.canonical.clone()));
+    let checked = off_runtime(move || {
+        parse_and_check(format, &text, &history, checked_mode, |parsed| {
+            latest_text.is_some_and(|(f, canonical)| {
+                f == parsed.format() && canonical == parsed.canonical()
+            })
+        })
+    })
+    .await
+    .map_err(|CheckOverloaded| {
+        AppError::Conflict(
+            "The portal is busy checking schemas; please try again in a moment.".into(),
+        )
+    })??;
+    let (parsed, found) = match checked {
+        Ok(done) => done,
         Err(problem) => {
-            check.problem = Some(problem.to_string());
+            check.problem = Some(problem);
+            return Ok(Evaluated {
+                check,
+                change: None,
+            });
+        }
+    };
+    let found = match found {
+        Ok(found) => found,
+        Err(too_complex) => {
+            check.problem = Some(too_complex.to_string());
             return Ok(Evaluated {
                 check,
                 change: None,
@@ -260,21 +345,7 @@ async fn evaluate(
         findings: Vec::new(),
     };
     check.checked_mode = change.checked_mode();
-    if !same_as_latest {
-        let mut earlier = Vec::new();
-        for v in &versions {
-            match compat::parse(v.format(), &v.original) {
-                Ok(p) => earlier.push((v.version, p)),
-                Err(e) => {
-                    return Err(AppError::internal(
-                        "a stored schema no longer parses",
-                        &e.to_string(),
-                    ));
-                }
-            }
-        }
-        change.findings = findings(change.checked_mode(), &parsed, &earlier);
-    }
+    change.findings = found;
     check.unchanged = same_as_latest && mode_before == proposal.compatibility;
     check.governance_because = change.governance_because();
     check.findings = change.findings.clone();

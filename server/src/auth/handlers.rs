@@ -2,7 +2,9 @@ use super::oidc::PendingSignIn;
 use super::pages::auth_error_page;
 use super::safe_next_path;
 use crate::state::AppState;
-use app::auth::ssr::{ID_TOKEN_KEY, USER_KEY, user_from_session};
+use app::auth::ssr::{
+    ID_TOKEN_KEY, REFRESH_KEY, SessionTimes, TIMES_KEY, USER_KEY, user_from_session,
+};
 use app::domain::{UserIdentity, requires_sign_in};
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
@@ -134,10 +136,26 @@ pub async fn callback(
     }
 
     // A new session id at the privilege change defeats session fixation.
+    let now = chrono::Utc::now().timestamp();
     let stored = async {
         session.cycle_id().await?;
         session.insert(USER_KEY, &user).await?;
-        session.insert(ID_TOKEN_KEY, &verified.id_token).await
+        session.insert(ID_TOKEN_KEY, &verified.id_token).await?;
+        session
+            .insert(
+                TIMES_KEY,
+                SessionTimes {
+                    signed_in_at: now,
+                    roles_checked_at: now,
+                },
+            )
+            .await?;
+        if let Some(token) = verified.refresh_token.as_deref() {
+            session
+                .insert(REFRESH_KEY, super::SealedToken::seal(&state.vault, token))
+                .await?;
+        }
+        Ok::<(), tower_sessions::session::Error>(())
     }
     .await;
     if let Err(error) = stored {
@@ -152,9 +170,13 @@ pub async fn callback(
     Redirect::to(&pending.next).into_response()
 }
 
-/// Ends the portal session, then asks the identity provider to end its own.
+/// Ends the portal session and its live event streams, then asks the identity provider to end
+/// its own.
 pub async fn logout(State(state): State<AppState>, session: Session) -> Response {
     let id_token: Option<String> = session.get(ID_TOKEN_KEY).await.ok().flatten();
+    if let Some(id) = session.id() {
+        state.sessions.end_streams(id);
+    }
     if let Err(error) = session.flush().await {
         tracing::error!(%error, "ending the session failed");
         return internal_error();
@@ -191,7 +213,7 @@ fn refused(message: &str) -> Response {
     auth_error_page(StatusCode::BAD_REQUEST, "Sign-in refused", message)
 }
 
-fn internal_error() -> Response {
+pub(super) fn internal_error() -> Response {
     auth_error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",

@@ -1,5 +1,7 @@
-//! The OpenID Connect client: discovery, the authorization URL, the code exchange and ID-token
-//! verification against the provider's published keys.
+//! The OpenID Connect client: discovery, the authorization URL, the code exchange, ID-token
+//! verification against the provider's published keys (fetched again when a token names a key
+//! not seen yet; the code itself is exchanged once), and refreshing a signed-in person's groups
+//! with their refresh token.
 
 use crate::config::AuthSettings;
 use anyhow::{Context, anyhow};
@@ -12,9 +14,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, EndSessionUrl, IdToken, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, Scope,
-    TokenResponse as _,
+    CsrfToken, EndSessionUrl, IdToken, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse as _,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, TokenResponse as _,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -67,7 +69,7 @@ pub struct PendingSignIn {
     pub next: String,
 }
 
-/// A verified sign-in.
+/// A verified sign-in, or a verified refresh of one.
 #[derive(Debug, Clone)]
 pub struct VerifiedSignIn {
     pub subject: String,
@@ -75,6 +77,18 @@ pub struct VerifiedSignIn {
     pub email: Option<String>,
     pub groups: Vec<GroupName>,
     pub id_token: String,
+    /// For reading the person's groups again later, when the provider issues one.
+    pub refresh_token: Option<String>,
+}
+
+/// Why a refresh did not give fresh groups.
+#[derive(Debug)]
+pub enum RefreshFailure {
+    /// The provider no longer honours the session (the person was removed, signed out at the
+    /// provider, or the token was revoked): sign them out.
+    Refused(String),
+    /// The provider could not be asked now.
+    Unavailable(anyhow::Error),
 }
 
 const METADATA_TTL: Duration = Duration::from_secs(300);
@@ -165,75 +179,94 @@ impl Oidc {
         ))
     }
 
-    /// Exchanges the code and verifies the ID token's signature, issuer, audience, expiry and nonce.
+    /// Exchanges the code (once) and verifies the ID token's signature, issuer, audience, expiry
+    /// and nonce. A token signed with a key the cached metadata does not list makes the
+    /// provider's keys be fetched again and the same token verified again.
     pub async fn finish(
         &self,
         pending: PendingSignIn,
         code: String,
     ) -> anyhow::Result<VerifiedSignIn> {
-        let metadata = self.metadata(false).await?;
-        match self.exchange(metadata, &pending, code.clone()).await {
-            Ok(verified) => Ok(verified),
-            Err(SignInFailure::UnknownKey) => {
-                // The provider may have rotated its keys since we cached them.
-                let metadata = self.metadata(true).await?;
-                self.exchange(metadata, &pending, code)
-                    .await
-                    .map_err(SignInFailure::into_anyhow)
-            }
-            Err(other) => Err(other.into_anyhow()),
-        }
-    }
-
-    async fn exchange(
-        &self,
-        metadata: Metadata,
-        pending: &PendingSignIn,
-        code: String,
-    ) -> Result<VerifiedSignIn, SignInFailure> {
-        let client = self.client(metadata);
+        let client = self.client(self.metadata(false).await?);
         let response = client
             .exchange_code(AuthorizationCode::new(code))
-            .map_err(|e| SignInFailure::Other(anyhow!("provider has no token endpoint: {e}")))?
+            .map_err(|e| anyhow!("provider has no token endpoint: {e}"))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| SignInFailure::Other(anyhow!("code exchange failed: {e}")))?;
+            .map_err(|e| anyhow!("code exchange failed: {e}"))?;
         let raw = response
             .id_token()
-            .ok_or_else(|| SignInFailure::Other(anyhow!("token response has no ID token")))?
+            .ok_or_else(|| anyhow!("token response has no ID token"))?
             .to_string();
-        let id_token: GroupsIdToken = raw
-            .parse()
-            .map_err(|e| SignInFailure::Other(anyhow!("ID token is malformed: {e}")))?;
-        let verifier = client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce.clone()))
-            .map_err(|e| match e {
-                openidconnect::ClaimsVerificationError::SignatureVerification(_) => {
-                    SignInFailure::UnknownKey
-                }
-                other => SignInFailure::Other(anyhow!("ID token rejected: {other}")),
-            })?;
-        let subject = claims.subject().to_string();
-        let display_name = claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.to_string())
-            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
-            .unwrap_or_else(|| subject.clone());
-        let groups = claims
-            .additional_claims()
-            .groups
-            .iter()
-            .filter_map(|g| GroupName::parse(g.clone()).ok())
-            .collect();
+        let refresh_token = response.refresh_token().map(|t| t.secret().clone());
+        let nonce = Nonce::new(pending.nonce.clone());
+        let verified = match verify(&client, &raw, Some(&nonce)) {
+            Err(SignInFailure::UnknownKey) => {
+                // The provider may have rotated its keys since we cached them.
+                let client = self.client(self.metadata(true).await?);
+                verify(&client, &raw, Some(&nonce))
+            }
+            other => other,
+        }
+        .map_err(SignInFailure::into_anyhow)?;
         Ok(VerifiedSignIn {
-            subject,
-            display_name,
-            email: claims.email().map(|e| e.to_string()),
-            groups,
-            id_token: raw,
+            refresh_token,
+            ..verified
+        })
+    }
+
+    /// Reads the person's identity and groups again with their refresh token. The new ID token
+    /// must name the same subject.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        subject: &str,
+    ) -> Result<VerifiedSignIn, RefreshFailure> {
+        let metadata = self
+            .metadata(false)
+            .await
+            .map_err(RefreshFailure::Unavailable)?;
+        let client = self.client(metadata);
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .map_err(|e| RefreshFailure::Unavailable(anyhow!("no token endpoint: {e}")))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(answer) => {
+                    RefreshFailure::Refused(format!("the provider answered {}", answer.error()))
+                }
+                other => RefreshFailure::Unavailable(anyhow!("refresh failed: {other}")),
+            })?;
+        let raw = response
+            .id_token()
+            .ok_or_else(|| {
+                RefreshFailure::Unavailable(anyhow!("the refresh answer has no ID token"))
+            })?
+            .to_string();
+        let verified = match verify(&client, &raw, None) {
+            Err(SignInFailure::UnknownKey) => {
+                let metadata = self
+                    .metadata(true)
+                    .await
+                    .map_err(RefreshFailure::Unavailable)?;
+                verify(&self.client(metadata), &raw, None)
+            }
+            other => other,
+        }
+        .map_err(|e| RefreshFailure::Refused(format!("{:#}", e.into_anyhow())))?;
+        if verified.subject != subject {
+            return Err(RefreshFailure::Refused(
+                "the refreshed ID token names another subject".into(),
+            ));
+        }
+        Ok(VerifiedSignIn {
+            refresh_token: response
+                .refresh_token()
+                .map(|t| t.secret().clone())
+                .or_else(|| Some(refresh_token.to_owned())),
+            ..verified
         })
     }
 
@@ -273,6 +306,50 @@ type ClientFor = openidconnect::Client<
     openidconnect::EndpointMaybeSet,
     openidconnect::EndpointMaybeSet,
 >;
+
+/// Verifies an ID token with the client's keys: signature, issuer, audience, expiry, and the
+/// nonce when the token answers a sign-in (a refreshed token carries none).
+fn verify(
+    client: &ClientFor,
+    raw: &str,
+    nonce: Option<&Nonce>,
+) -> Result<VerifiedSignIn, SignInFailure> {
+    let id_token: GroupsIdToken = raw
+        .parse()
+        .map_err(|e| SignInFailure::Other(anyhow!("ID token is malformed: {e}")))?;
+    let verifier = client.id_token_verifier();
+    let checked = match nonce {
+        Some(nonce) => id_token.claims(&verifier, nonce),
+        None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())),
+    };
+    let claims = checked.map_err(|e| match e {
+        openidconnect::ClaimsVerificationError::SignatureVerification(_) => {
+            SignInFailure::UnknownKey
+        }
+        other => SignInFailure::Other(anyhow!("ID token rejected: {other}")),
+    })?;
+    let subject = claims.subject().to_string();
+    let display_name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.to_string())
+        .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+        .unwrap_or_else(|| subject.clone());
+    let groups = claims
+        .additional_claims()
+        .groups
+        .iter()
+        .filter_map(|g| GroupName::parse(g.clone()).ok())
+        .collect();
+    Ok(VerifiedSignIn {
+        subject,
+        display_name,
+        email: claims.email().map(|e| e.to_string()),
+        groups,
+        id_token: raw.to_owned(),
+        refresh_token: None,
+    })
+}
 
 enum SignInFailure {
     UnknownKey,

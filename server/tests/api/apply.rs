@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use server::apply::{ApplyWorker, Clusters, Outcome};
 use server::config::{KafkaEnvironmentSettings, Settings};
 use server::kafka::admin::{AclFilter, KafkaAdmin, TopicSpec};
-use server::kafka::client_config_as;
+use server::kafka::{ClusterCheckError, check_cluster, client_config_as};
 use server::reconcile::Reconciler;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -288,7 +288,23 @@ async fn an_approved_producer_can_write_another_application_cannot_and_revocatio
         Err(RDKafkaErrorCode::TopicAuthorizationFailed)
     );
 
-    // Revoked by the team: the ACLs go, and the same client is refused.
+    // The registry knows the application's password too.
+    let registry = |password: String| {
+        let (app, principal) = (&app, principal.clone());
+        async move {
+            app.client
+                .get(app.url("/subjects"))
+                .basic_auth(principal, Some(password))
+                .send()
+                .await
+                .expect("registry")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(registry(password.clone()).await, 200);
+
+    // Revoked by the team: the ACLs go, and with the application's last grant its credential.
     let version = state(&pool, id).await.1;
     let revoked = app
         .answer(
@@ -302,20 +318,40 @@ async fn an_approved_producer_can_write_another_application_cannot_and_revocatio
         .await;
     revoked.expect_status(200);
     assert_eq!(revoked.json(), "revoked");
-    assert_eq!(drain(&worker).await, 1, "one removal step");
-    eventually("the revoked producer is refused", || {
-        let (env, principal, password, topic) = (
-            env.clone(),
-            principal.clone(),
-            password.clone(),
-            w.topic.clone(),
-        );
+    assert_eq!(
+        drain(&worker).await,
+        2,
+        "its ACLs, then its credential (no grant left)"
+    );
+    // No live credential without a live grant: the same client cannot even sign in.
+    eventually("the revoked application can no longer authenticate", || {
+        let config = client_config_as(&env, &principal, &password);
         async move {
-            produce(&env, &principal, &password, &topic).await
-                == Err(RDKafkaErrorCode::TopicAuthorizationFailed)
+            check_cluster(config, Duration::from_secs(3)).await
+                == Err(ClusterCheckError::AuthenticationFailed)
         }
     })
     .await;
+    assert!(
+        produce(&env, &principal, &password, &w.topic)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        registry(password.clone()).await,
+        401,
+        "the registry refuses it at once"
+    );
+    let (credential_set, waiting): (bool, i64) = sqlx::query_as(
+        "select credential_set_at is not null,
+                (select count(*) from credential_reveal where application_id = $1)
+           from kafka_principal where application_id = $1 and environment = 'sandbox'",
+    )
+    .bind(w.app)
+    .fetch_one(&pool)
+    .await
+    .expect("principal");
+    assert_eq!((credential_set, waiting), (false, 0));
     let left = admin(&settings)
         .describe_acls(&AclFilter {
             principal: Some(format!("User:{principal}")),
@@ -745,7 +781,11 @@ async fn the_owning_team_asks_to_revoke_another_teams_access_and_governance_agre
         .await
         .expect_status(200);
     assert_eq!(state(&pool, granted).await.0, "revoked");
-    assert_eq!(drain(&worker).await, 1, "one removal step");
+    assert_eq!(
+        drain(&worker).await,
+        2,
+        "the ACLs, then the credential of an application left with no grant"
+    );
     assert_eq!(state(&pool, id).await.0, "active");
     let principal = format!(
         "User:{}",
@@ -1058,12 +1098,12 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     );
 
     // Without live producer access (and not of the owning team) the application may not write,
-    // not even an approved schema.
-    sqlx::query("update access_grant set revoked_at = now() where request_id = $1")
+    // not even an approved schema: a consumer reads, and is refused.
+    sqlx::query("update access_grant set role = 'consumer' where request_id = $1")
         .bind(id)
         .execute(&pool)
         .await
-        .expect("revoke");
+        .expect("now a consumer");
     let (status, body) = post(format!("/subjects/{subject}/versions"), written).await;
     assert_eq!(
         (status, body["error_code"].as_u64()),
@@ -1081,6 +1121,120 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
         .await
         .expect("count");
     assert_eq!(versions, 1, "nothing was registered through the API");
+
+    // With no access to the topic at all, its subjects do not exist for the application.
+    sqlx::query("update access_grant set revoked_at = now() where request_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("revoke");
+    let (status, _, body) = get("/subjects".into(), me.clone()).await;
+    assert_eq!((status, body), (200, serde_json::json!([])));
+    for path in [
+        format!("/subjects/{subject}/versions/latest"),
+        format!("/subjects/{subject}/versions"),
+        format!("/config/{subject}"),
+    ] {
+        let (status, _, body) = get(path.clone(), me.clone()).await;
+        assert_eq!(
+            (status, body["error_code"].as_u64()),
+            (404, Some(40401)),
+            "{path}"
+        );
+    }
+    let (status, _, body) = get(format!("/schemas/ids/{schema_id}"), me.clone()).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40403)));
+    let (status, body) = post(format!("/subjects/{subject}/versions"), written).await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (404, Some(40401)),
+        "{body}"
+    );
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn registry_sign_ins_are_limited_and_follow_the_credentials_current_version(pool: PgPool) {
+    let mut settings = settings();
+    settings.registry.max_failures = 3;
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn_with(pool.clone(), settings.clone()).await;
+    approved_request(&app, &w, "producer_access", "").await;
+    let worker = worker(&pool, &settings);
+    drain(&worker).await;
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let secret = reveal(&app, &w, &rita).await;
+    secret.expect_status(200);
+    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
+    let first = secret.json()["password"].as_str().expect("p").to_owned();
+    // A credential set a moment ago is trusted only until every broker has it; these are older.
+    let settled = || async {
+        sqlx::query(
+            "update kafka_principal set credential_set_at = credential_set_at - interval '1 minute'
+              where application_id = $1",
+        )
+        .bind(w.app)
+        .execute(&pool)
+        .await
+        .expect("older credential");
+    };
+    settled().await;
+    let sign_in = |user: String, password: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .get(app.url("/subjects"))
+                .basic_auth(user, Some(password))
+                .send()
+                .await
+                .expect("registry");
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            (response.status().as_u16(), wait)
+        }
+    };
+    assert_eq!(sign_in(principal.clone(), first.clone()).await.0, 200);
+
+    // Rotated: the password verified a moment ago stops working at once.
+    app.answer(
+        "apply/rotate-credential",
+        Some(&rita),
+        Form::new()
+            .field("application", w.app.to_string())
+            .field("environment", "sandbox"),
+    )
+    .await
+    .expect_status(200);
+    assert_eq!(drain(&worker).await, 1);
+    let rotated = reveal(&app, &w, &rita).await;
+    let second = rotated.json()["password"].as_str().expect("p").to_owned();
+    // The portal stops trusting it at once; the cluster itself may take a moment.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sign_in(principal.clone(), first.clone()).await.0 != 401 {
+        assert!(Instant::now() < deadline, "the old password still works");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    settled().await;
+    assert_eq!(sign_in(principal.clone(), second.clone()).await.0, 200);
+
+    // Wrong passwords: the third failure (the old password counted) locks the principal and
+    // the address out; further tries get 429 without asking the cluster.
+    assert_eq!(sign_in(principal.clone(), "wrong-1".into()).await.0, 401);
+    assert_eq!(sign_in(principal.clone(), "wrong-2".into()).await.0, 401);
+    let (status, wait) = sign_in(principal.clone(), "wrong-3".into()).await;
+    assert_eq!(status, 429);
+    assert!(wait.is_some_and(|w| w > 200), "{wait:?}");
+    let (status, _) = sign_in("nobody.at.all".into(), "x".into()).await;
+    assert_eq!(status, 429, "the address is locked out too");
+    // A credential verified before the lockout keeps working: a stranger who knows the
+    // principal's name cannot lock its application out.
+    assert_eq!(sign_in(principal.clone(), second).await.0, 200);
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
 

@@ -265,6 +265,19 @@ impl Setup {
                 .execute(&self.pool)
                 .await
                 .expect("sealed password");
+                // ... and live access there (a credential follows its grants).
+                sqlx::query(
+                    "insert into access_grant (id, request_id, topic_id, application_id, role, environment)
+                     select gen_random_uuid(), $1, t.id, $2, 'producer', 'sandbox'
+                       from topic t where t.name = $3
+                        and not exists (select 1 from access_grant where application_id = $2)",
+                )
+                .bind(self.shared)
+                .bind(PAYMENTS_APP)
+                .bind(crate::fixtures::LOW_TOPIC)
+                .execute(&self.pool)
+                .await
+                .expect("grant");
                 let form = Form::new()
                     .field("application", PAYMENTS_APP.to_string())
                     .field("environment", "sandbox");

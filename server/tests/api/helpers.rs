@@ -1,12 +1,8 @@
-use app::auth::ssr::USER_KEY;
 use app::domain::{Role, TeamSlug, UserIdentity};
 use serde_json::Value;
 use server::config::Settings;
 use server::startup;
 use sqlx::PgPool;
-use std::collections::HashMap;
-use tower_sessions::SessionStore;
-use tower_sessions::session::{Id, Record};
 use tower_sessions_sqlx_store::PostgresStore;
 
 /// The portal served on a random port, with its own database.
@@ -27,18 +23,31 @@ impl TestApp {
         Self::spawn_with(pool, settings()).await
     }
 
-    pub async fn spawn_with(pool: PgPool, mut settings: Settings) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    pub async fn spawn_with(pool: PgPool, settings: Settings) -> Self {
+        Self::spawn_on(Self::listener().await, pool, settings).await
+    }
+
+    /// A free port held open, for tests that must know the portal's address before it starts.
+    pub async fn listener() -> tokio::net::TcpListener {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind a free port");
+            .expect("bind a free port")
+    }
+
+    pub async fn spawn_on(
+        listener: tokio::net::TcpListener,
+        pool: PgPool,
+        mut settings: Settings,
+    ) -> Self {
         let port = listener.local_addr().expect("local address").port();
         settings.server.port = port;
-        settings.server.public_url = format!("http://127.0.0.1:{port}").parse().expect("url");
+        let scheme = settings.server.public_url.scheme().to_owned();
+        settings.server.public_url = format!("{scheme}://127.0.0.1:{port}").parse().expect("url");
         let application = startup::build(settings.clone(), pool)
             .await
             .expect("application builds");
         tokio::spawn(async move {
-            axum::serve(listener, application.router)
+            server::startup::serve(listener, application.router)
                 .await
                 .expect("server runs");
         });
@@ -52,6 +61,32 @@ impl TestApp {
             settings,
             store: application.session_store,
         }
+    }
+
+    /// Moves the session's sign-in and last role check back in time, as if it were older.
+    pub async fn age_session(&self, cookie: &str, since_sign_in: i64, since_role_check: i64) {
+        use app::auth::ssr::{SessionTimes, TIMES_KEY};
+        use tower_sessions::SessionStore;
+        let id: tower_sessions::session::Id = cookie
+            .trim_start_matches("portal_session=")
+            .parse()
+            .expect("session id");
+        let mut record = self
+            .store
+            .load(&id)
+            .await
+            .expect("load")
+            .expect("the session exists");
+        let now = chrono::Utc::now().timestamp();
+        record.data.insert(
+            TIMES_KEY.to_owned(),
+            serde_json::to_value(SessionTimes {
+                signed_in_at: now - since_sign_in,
+                roles_checked_at: now - since_role_check,
+            })
+            .expect("times"),
+        );
+        self.store.save(&record).await.expect("save");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -111,20 +146,12 @@ impl TestApp {
     }
 
     /// A session cookie for a signed-in user, written straight into the session store: the
-    /// sign-in itself is exercised end to end by the browser tests against the real provider.
+    /// sign-in itself is exercised end to end by the browser tests and by `oidc.rs` against
+    /// the real provider.
     pub async fn session_cookie_for(&self, user: &UserIdentity) -> String {
-        let mut data = HashMap::new();
-        data.insert(
-            USER_KEY.to_owned(),
-            serde_json::to_value(user).expect("serialize user"),
-        );
-        let mut record = Record {
-            id: Id::default(),
-            data,
-            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
-        };
-        self.store.create(&mut record).await.expect("store session");
-        format!("portal_session={}", record.id)
+        server::auth::write_signed_in_session(&self.store, user, time::Duration::hours(1))
+            .await
+            .expect("store session")
     }
 }
 

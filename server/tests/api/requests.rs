@@ -633,6 +633,105 @@ async fn a_row_changed_behind_the_triggers_back_is_reported_by_verify(pool: PgPo
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn a_chain_recomputed_with_plain_sha256_after_an_edit_is_still_reported(pool: PgPool) {
+    let app = start(&pool).await;
+    full_journey(&app).await;
+    let ada = app.session_cookie_for(&admin()).await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("ids");
+    let tampered = ids[4];
+
+    // Everything the database role allows: edit a row, then recompute every later link and
+    // SHA-256 hash exactly as the chaining trigger does, so the chain alone looks intact.
+    let mut tx = pool.begin().await.expect("transaction");
+    for statement in [
+        "alter table audit_log disable trigger audit_log_no_update".to_owned(),
+        format!("update audit_log set actor = 'mallory' where id = {tampered}"),
+        format!(
+            "do $$
+             declare r audit_log; prev bytea := '\\x00'::bytea; fresh bytea;
+             begin
+               for r in select * from audit_log order by id loop
+                 if r.id >= {tampered} then
+                   fresh := audit_log_row_digest(prev, r);
+                   update audit_log set prev_hash = prev, hash = fresh where id = r.id;
+                   prev := fresh;
+                 else
+                   prev := r.hash;
+                 end if;
+               end loop;
+             end $$"
+        ),
+        "alter table audit_log enable trigger audit_log_no_update".to_owned(),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut *tx)
+            .await
+            .expect("the table owner may do this");
+    }
+    tx.commit().await.expect("commit");
+
+    let (_, chain_alone): (i64, Option<i64>) =
+        sqlx::query_as("select rows_checked, first_broken_id from audit_log_verify()")
+            .fetch_one(&pool)
+            .await
+            .expect("plain verification");
+    assert_eq!(chain_alone, None, "the SHA-256 chain alone was rewritten");
+    let status = verify_chain(&app, &ada).await;
+    assert_eq!(status["first_broken_id"], tampered, "{status}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_consumer_group_belongs_to_one_team(pool: PgPool) {
+    let app = start(&pool).await;
+    // Shipping asks first for the groups starting with `dispatch-`.
+    let sam = app
+        .session_cookie_for(&user("sam", &[Role::Member], &[fixtures::OTHERS]))
+        .await;
+    let mut theirs = AccessForm::consumer(LOW_TOPIC);
+    theirs.application = fixtures::SHIPPING_APP.to_string();
+    theirs.environments = vec!["sandbox".into()];
+    theirs.consumer_group = "dispatch-".into();
+    app.answer(
+        "requests/access",
+        Some(&sam),
+        theirs.form().field("input[group_is_prefix]", "1"),
+    )
+    .await
+    .expect_status(200);
+
+    let rita = app.session_cookie_for(&requester()).await;
+    let before = Snapshot::take(&pool).await;
+    for (group, prefix, why) in [
+        ("dispatch-eu", false, "belong to team shipping"),
+        ("dispatch", true, "belong to team shipping"),
+        ("disp-", true, "at least 6 characters"),
+    ] {
+        let mut mine = AccessForm::consumer(LOW_TOPIC);
+        mine.consumer_group = group.into();
+        let mut form = mine.form();
+        if prefix {
+            form = form.field("input[group_is_prefix]", "1");
+        }
+        let refused = app.answer("requests/access", Some(&rita), form).await;
+        refused.expect_status(422);
+        assert_eq!(refused.invalid_fields(), vec!["Consumer group"], "{group}");
+        assert!(refused.body.contains(why), "{group}: {}", refused.body);
+    }
+    before.assert_unchanged(&Snapshot::take(&pool).await, "refused consumer groups");
+
+    // A group of its own is fine, and shipping may use more of its own prefix.
+    submit(&app, &rita, &AccessForm::consumer(LOW_TOPIC)).await;
+    let mut more = theirs.clone();
+    more.consumer_group = "dispatch-board".into();
+    app.answer("requests/access", Some(&sam), more.form())
+        .await
+        .expect_status(200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn a_request_is_shown_only_to_the_people_concerned(pool: PgPool) {
     let app = start(&pool).await;
     let rita = app.session_cookie_for(&requester()).await;

@@ -479,3 +479,118 @@ async fn a_json_schema_becomes_the_first_key_schema_of_a_topic(pool: PgPool) {
     assert_eq!(shown["compatibility"], "FULL");
     assert_eq!(shown["fields"][0]["doc"], "The order.");
 }
+
+/// A JSON Schema whose property `p` refers to `d0`, each `d<i>` referring to `d<i+1>` through
+/// `fanout` properties: `fanout^levels` paths through `levels + 1` definitions.
+fn ref_chain(levels: usize, fanout: usize) -> String {
+    let mut defs = Vec::new();
+    for i in 0..levels {
+        let props: Vec<String> = (0..fanout)
+            .map(|k| format!(r##""f{k}":{{"$ref":"#/$defs/d{}"}}"##, i + 1))
+            .collect();
+        defs.push(format!(
+            r#""d{i}":{{"type":"object","properties":{{{}}}}}"#,
+            props.join(",")
+        ));
+    }
+    defs.push(format!(r#""d{levels}":{{"type":"string"}}"#));
+    format!(
+        r##"{{"type":"object","properties":{{"p":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{}}}}}"##,
+        defs.join(",")
+    )
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_server_serves_others(
+    pool: PgPool,
+) {
+    with_first_version(&pool).await;
+    // An open model (additional properties allowed) as the first key schema.
+    let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
+        .bind(LOW_TOPIC)
+        .fetch_one(&pool)
+        .await
+        .expect("topic");
+    let open = r#"{"type":"object","properties":{"id":{"type":"string"}}}"#;
+    let parsed = app::schemas::compat::parse(app::domain::SchemaFormat::Json, open).expect("v1");
+    let mut conn = pool.acquire().await.expect("connection");
+    app::schemas::store::register_version(
+        &mut conn,
+        topic,
+        &format!("{LOW_TOPIC}-key"),
+        &parsed,
+        open,
+        None,
+    )
+    .await
+    .expect("key v1");
+    drop(conn);
+    let app = TestApp::spawn(pool.clone()).await;
+    let cookie = app.session_cookie_for(&olga()).await;
+    let check = |schema: String| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let form = form(&schema, "BACKWARD")
+                .without("input[part]")
+                .without("input[format]")
+                .field("input[part]", "key")
+                .field("input[format]", "json");
+            let started = std::time::Instant::now();
+            let answer = app
+                .answer("requests/schema-check", Some(&cookie), form)
+                .await;
+            (started.elapsed(), answer)
+        }
+    };
+
+    // Meanwhile, the server keeps answering everyone else.
+    let probing = tokio::spawn({
+        let url = app.url("/healthz");
+        let client = app.client.clone();
+        async move {
+            let mut slowest = std::time::Duration::ZERO;
+            for _ in 0..100 {
+                let started = std::time::Instant::now();
+                let status = client.get(&url).send().await.expect("healthz").status();
+                assert_eq!(status, 200);
+                slowest = slowest.max(started.elapsed());
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            slowest
+        }
+    });
+
+    // 2^40 paths through shared definitions: answered, with the reason, well under a second.
+    let (took, answer) = check(ref_chain(40, 2)).await;
+    answer.expect_status(200);
+    let body = answer.json();
+    assert!(took < std::time::Duration::from_millis(1000), "{took:?}");
+    assert!(
+        body["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == "/properties/p")),
+        "{body}"
+    );
+
+    // A chain deeper than the check follows: refused with a clear message.
+    let (took, answer) = check(ref_chain(900, 1)).await;
+    answer.expect_status(200);
+    let body = answer.json();
+    assert!(took < std::time::Duration::from_millis(1000), "{took:?}");
+    assert!(
+        body["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("nests more than 64 levels")),
+        "{body}"
+    );
+
+    // 10,000 references do not fit in a request of the size the portal accepts.
+    let (_, answer) = check(ref_chain(10_000, 1)).await;
+    answer.expect_status(413);
+
+    let slowest = probing.await.expect("probe");
+    assert!(
+        slowest < std::time::Duration::from_millis(250),
+        "the slowest /healthz took {slowest:?}"
+    );
+}
