@@ -74,11 +74,17 @@ export async function expectNoSeriousA11yViolations(page: Page) {
   expect(serious, `axe violations on ${page.url()}`).toEqual([]);
 }
 
-/** Collects browser-side panics (a failed hydration panics in the wasm bundle). */
+/**
+ * Collects browser-side panics (a failed hydration panics in the wasm bundle) and anything the
+ * Content Security Policy refused (a page that needs what the policy forbids).
+ */
 export function watchForPanics(page: Page): string[] {
   const panics: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error' && /panicked|hydration error/i.test(message.text())) {
+    if (
+      message.type() === 'error'
+      && /panicked|hydration error|Content Security Policy|Refused to (execute|load|apply|connect|compile)/i.test(message.text())
+    ) {
       panics.push(`${page.url()}: ${message.text().slice(0, 200)}`);
     }
   });

@@ -33,6 +33,9 @@ pub fn client_config_as(
         .set("sasl.password", password)
         .set("client.id", "event-bus-portal")
         .set_log_level(RDKafkaLogLevel::Warning);
+    if let Some(ca) = &env.ssl_ca_location {
+        config.set("ssl.ca.location", ca);
+    }
     config
 }
 
