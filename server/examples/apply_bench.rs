@@ -38,10 +38,7 @@ use anyhow::{Context, bail};
 use app::apply::store::{self as apply_store, GrantAcl};
 use app::context::PortalContext;
 use app::credentials::CredentialVault;
-use app::domain::{
-    Decision, RequestKind, RequestState, Role, TeamSlug, TopicName, UserIdentity, principal_name,
-};
-use app::requests::AccessRequestDraft;
+use app::domain::{Decision, RequestState, Role, TeamSlug, UserIdentity, principal_name};
 use app::requests::store as requests;
 use chrono::{DateTime, Utc};
 use rdkafka::error::RDKafkaErrorCode;
@@ -543,28 +540,15 @@ async fn produce_until_ok(
 
 /// A request submitted and approved by the owning team: one approval (governance) to go.
 async fn prepare(bench: &Bench, app: &BenchApp, topic: &str) -> anyhow::Result<Uuid> {
-    let draft = AccessRequestDraft {
-        kind: RequestKind::ProducerAccess,
-        topic: TopicName::parse_kafka(topic).map_err(anyhow::Error::msg)?,
-        application: app.id,
-        environments: vec![ENV.to_owned()],
-        consumer_group: None,
-        group_is_prefix: false,
-        purpose: "Benchmark: publish events from this application.".into(),
-        expiry: None,
-        promoted_from: None,
-        save_as_draft: false,
-    };
-    let id = requests::create_access_request(&bench.portal, &bench.requester, &draft)
-        .await
-        .context("submitting a request")?;
-    let state = requests::decide(&bench.portal, &bench.owner, id, 1, Decision::Approve, "")
-        .await
-        .context("the owning team's approval")?;
-    if state != RequestState::Submitted {
-        bail!("after the owning team's approval the request is {state:?}, not submitted");
-    }
-    Ok(id)
+    owner_approved_producer_request(
+        &bench.portal,
+        &bench.requester,
+        &bench.owner,
+        app.id,
+        topic,
+        ENV,
+    )
+    .await
 }
 
 /// The final approval on the real code path; returns when it has committed.

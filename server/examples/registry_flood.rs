@@ -27,8 +27,7 @@
 
 use anyhow::{Context, bail};
 use app::context::PortalContext;
-use app::domain::{Decision, RequestKind, RequestState, Role, TeamSlug, TopicName, UserIdentity};
-use app::requests::AccessRequestDraft;
+use app::domain::{Decision, RequestState, Role, TeamSlug, UserIdentity};
 use app::requests::store as requests;
 use server::apply::{ApplyWorker, Clusters, listen};
 use server::config::Settings;
@@ -129,24 +128,15 @@ struct Bench {
 /// Approval to active, for one application: submitted and approved by the owning team first
 /// (not timed), then the final approval and the wait for the workers.
 async fn apply_once(bench: &Bench, application: Uuid) -> anyhow::Result<Duration> {
-    let draft = AccessRequestDraft {
-        kind: RequestKind::ProducerAccess,
-        topic: TopicName::parse_kafka(TOPIC).map_err(anyhow::Error::msg)?,
+    let id = owner_approved_producer_request(
+        &bench.portal,
+        &bench.requester,
+        &bench.owner,
         application,
-        environments: vec![ENV.to_owned()],
-        consumer_group: None,
-        group_is_prefix: false,
-        purpose: "Benchmark: publish events from this application.".into(),
-        expiry: None,
-        promoted_from: None,
-        save_as_draft: false,
-    };
-    let id = requests::create_access_request(&bench.portal, &bench.requester, &draft)
-        .await
-        .context("submitting")?;
-    requests::decide(&bench.portal, &bench.owner, id, 1, Decision::Approve, "")
-        .await
-        .context("the owning team's approval")?;
+        TOPIC,
+        ENV,
+    )
+    .await?;
     let started = Instant::now();
     let state = requests::decide(
         &bench.portal,

@@ -1795,6 +1795,31 @@ fn reindent_json(text: &str) -> String {
     out
 }
 
+/// Schemas built to make a naive checker do exponential or unbounded work: what the bounds
+/// above are tested and measured with.
+pub mod hostile {
+    /// A JSON Schema whose property `p` refers to `d0`, each `d<i>` referring to `d<i+1>`
+    /// through `fanout` properties, `d<levels>` a string: `fanout^levels` paths through
+    /// `levels + 1` definitions.
+    pub fn ref_chain(levels: usize, fanout: usize) -> String {
+        let mut defs = Vec::new();
+        for i in 0..levels {
+            let props: Vec<String> = (0..fanout)
+                .map(|k| format!(r##""f{k}":{{"$ref":"#/$defs/d{}"}}"##, i + 1))
+                .collect();
+            defs.push(format!(
+                r#""d{i}":{{"type":"object","properties":{{{}}}}}"#,
+                props.join(",")
+            ));
+        }
+        defs.push(format!(r#""d{levels}":{{"type":"string"}}"#));
+        format!(
+            r##"{{"type":"object","properties":{{"p":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{}}}}}"##,
+            defs.join(",")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2422,33 +2447,13 @@ mod tests {
         assert!(reasons[0].why.contains("1.5"));
     }
 
-    /// A JSON Schema whose property `p` refers to `d0`; each `d<i>` refers to `d<i+1>` through
-    /// `fanout` properties, `d<levels>` is a string: `fanout^levels` paths.
-    pub(crate) fn ref_chain(levels: usize, fanout: usize) -> String {
-        let mut defs = Vec::new();
-        for i in 0..levels {
-            let props: Vec<String> = (0..fanout)
-                .map(|k| format!(r##""f{k}":{{"$ref":"#/$defs/d{}"}}"##, i + 1))
-                .collect();
-            defs.push(format!(
-                r#""d{i}":{{"type":"object","properties":{{{}}}}}"#,
-                props.join(",")
-            ));
-        }
-        defs.push(format!(r#""d{levels}":{{"type":"string"}}"#));
-        format!(
-            r##"{{"type":"object","properties":{{"p":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{}}}}}"##,
-            defs.join(",")
-        )
-    }
-
     const OPEN_MODEL: &str = r#"{"type":"object","properties":{"id":{"type":"string"}}}"#;
 
     #[test]
     fn shared_definitions_cost_once_not_once_per_path() {
         // 2^40 paths through 41 definitions, against an open model (every new property is
         // compared with "anything").
-        let new = json(&ref_chain(40, 2));
+        let new = json(&hostile::ref_chain(40, 2));
         for mode in [Compatibility::Backward, Compatibility::Full] {
             let started = Instant::now();
             let found = check_within(
@@ -2495,7 +2500,7 @@ mod tests {
 
     #[test]
     fn a_linear_chain_of_ten_thousand_refs_is_refused_not_overflowed() {
-        let new = json(&ref_chain(10_000, 1));
+        let new = json(&hostile::ref_chain(10_000, 1));
         let old = json(OPEN_MODEL);
         let answer = check_within(
             Compatibility::Backward,

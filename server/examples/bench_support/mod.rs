@@ -156,3 +156,40 @@ impl Histogram {
             )
     }
 }
+
+/// A producer-access request for `application` on `topic` in one environment, submitted and
+/// approved by the owning team on the portal's own code path: the final (governance) approval
+/// is left to the benchmark, which times it.
+pub async fn owner_approved_producer_request(
+    portal: &app::context::PortalContext,
+    requester: &app::domain::UserIdentity,
+    owner: &app::domain::UserIdentity,
+    application: uuid::Uuid,
+    topic: &str,
+    environment: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use app::domain::{Decision, RequestKind, RequestState, TopicName};
+    use app::requests::store as requests;
+    let draft = app::requests::AccessRequestDraft {
+        kind: RequestKind::ProducerAccess,
+        topic: TopicName::parse_kafka(topic).map_err(anyhow::Error::msg)?,
+        application,
+        environments: vec![environment.to_owned()],
+        consumer_group: None,
+        group_is_prefix: false,
+        purpose: "Benchmark: publish events from this application.".into(),
+        expiry: None,
+        promoted_from: None,
+        save_as_draft: false,
+    };
+    let id = requests::create_access_request(portal, requester, &draft)
+        .await
+        .context("submitting a request")?;
+    let state = requests::decide(portal, owner, id, 1, Decision::Approve, "")
+        .await
+        .context("the owning team's approval")?;
+    if state != RequestState::Submitted {
+        anyhow::bail!("after the owning team's approval the request is {state:?}, not submitted");
+    }
+    Ok(id)
+}

@@ -2,9 +2,7 @@ use super::oidc::PendingSignIn;
 use super::pages::auth_error_page;
 use super::safe_next_path;
 use crate::state::AppState;
-use app::auth::ssr::{
-    ID_TOKEN_KEY, REFRESH_KEY, SessionTimes, TIMES_KEY, USER_KEY, user_from_session,
-};
+use app::auth::ssr::{ID_TOKEN_KEY, SessionTimes, user_from_session};
 use app::domain::{UserIdentity, requires_sign_in};
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
@@ -137,25 +135,23 @@ pub async fn callback(
 
     // A new session id at the privilege change defeats session fixation.
     let now = chrono::Utc::now().timestamp();
+    let refresh = verified
+        .refresh_token
+        .as_deref()
+        .map(|token| super::SealedToken::seal(&state.vault, token));
     let stored = async {
         session.cycle_id().await?;
-        session.insert(USER_KEY, &user).await?;
-        session.insert(ID_TOKEN_KEY, &verified.id_token).await?;
-        session
-            .insert(
-                TIMES_KEY,
-                SessionTimes {
-                    signed_in_at: now,
-                    roles_checked_at: now,
-                },
-            )
-            .await?;
-        if let Some(token) = verified.refresh_token.as_deref() {
-            session
-                .insert(REFRESH_KEY, super::SealedToken::seal(&state.vault, token))
-                .await?;
-        }
-        Ok::<(), tower_sessions::session::Error>(())
+        super::session::store_identity(
+            &session,
+            &user,
+            &verified.id_token,
+            SessionTimes {
+                signed_in_at: now,
+                roles_checked_at: now,
+            },
+            refresh.as_ref(),
+        )
+        .await
     }
     .await;
     if let Err(error) = stored {

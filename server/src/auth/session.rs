@@ -317,20 +317,34 @@ async fn store(
     done: &Refreshed,
     signed_in_at: i64,
 ) -> Result<(), tower_sessions::session::Error> {
-    session.insert(USER_KEY, &done.user).await?;
-    session.insert(ID_TOKEN_KEY, &done.id_token).await?;
-    if let Some(refresh) = &done.refresh {
+    store_identity(
+        session,
+        &done.user,
+        &done.id_token,
+        SessionTimes {
+            signed_in_at,
+            roles_checked_at: done.checked_at,
+        },
+        done.refresh.as_ref(),
+    )
+    .await
+}
+
+/// What a signed-in session holds: who, the ID token (the provider's logout hint), when it
+/// signed in and last read its roles, and the sealed refresh token when there is a new one.
+pub async fn store_identity(
+    session: &Session,
+    user: &UserIdentity,
+    id_token: &str,
+    times: SessionTimes,
+    refresh: Option<&SealedToken>,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(USER_KEY, user).await?;
+    session.insert(ID_TOKEN_KEY, id_token).await?;
+    if let Some(refresh) = refresh {
         session.insert(REFRESH_KEY, refresh).await?;
     }
-    session
-        .insert(
-            TIMES_KEY,
-            SessionTimes {
-                signed_in_at,
-                roles_checked_at: done.checked_at,
-            },
-        )
-        .await
+    session.insert(TIMES_KEY, times).await
 }
 
 #[cfg(test)]

@@ -217,6 +217,14 @@ async fn reveal(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answe
     .await
 }
 
+/// The application's principal and the password shown once to its team.
+async fn revealed(app: &TestApp, w: &World, cookie: &str) -> (String, String) {
+    let secret = reveal(app, w, cookie).await;
+    secret.expect_status(200);
+    let field = |name: &str| secret.json()[name].as_str().expect(name).to_owned();
+    (field("principal"), field("password"))
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn an_approved_producer_can_write_another_application_cannot_and_revocation_takes_it_away(
     pool: PgPool,
@@ -378,10 +386,7 @@ async fn an_approved_consumer_reads_with_its_group_prefix_and_expiry_takes_it_aw
     let rita = app
         .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
         .await;
-    let secret = reveal(&app, &w, &rita).await;
-    secret.expect_status(200);
-    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
-    let password = secret.json()["password"].as_str().expect("p").to_owned();
+    let (principal, password) = revealed(&app, &w, &rita).await;
     // Something to read, written by the portal's principal.
     let portal_env = sandbox(&settings);
     let portal = producer(
@@ -917,10 +922,7 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     let rita = app
         .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
         .await;
-    let secret = reveal(&app, &w, &rita).await;
-    secret.expect_status(200);
-    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
-    let password = secret.json()["password"].as_str().expect("p").to_owned();
+    let (principal, password) = revealed(&app, &w, &rita).await;
 
     let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
         .bind(&w.topic)
@@ -1166,10 +1168,7 @@ async fn registry_sign_ins_are_limited_and_follow_the_credentials_current_versio
     let rita = app
         .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
         .await;
-    let secret = reveal(&app, &w, &rita).await;
-    secret.expect_status(200);
-    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
-    let first = secret.json()["password"].as_str().expect("p").to_owned();
+    let (principal, first) = revealed(&app, &w, &rita).await;
     // A credential set a moment ago is trusted only until every broker has it; these are older.
     let settled = || async {
         sqlx::query(
@@ -1256,10 +1255,7 @@ async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_appr
     let rita = app
         .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
         .await;
-    let secret = reveal(&app, &w, &rita).await;
-    secret.expect_status(200);
-    let principal = secret.json()["principal"].as_str().expect("p").to_owned();
-    let password = secret.json()["password"].as_str().expect("p").to_owned();
+    let (principal, password) = revealed(&app, &w, &rita).await;
     let approved = r#"{"type": "record", "name": "OrderApplied", "namespace": "bus.orders", "fields": [{"name": "order_id", "type": "string"}]}"#;
     let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
         .bind(&w.topic)

@@ -595,30 +595,47 @@ async fn the_database_refuses_to_update_or_delete_audit_rows(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn a_row_changed_behind_the_triggers_back_is_reported_by_verify(pool: PgPool) {
-    let app = start(&pool).await;
+/// After a full journey: the app, an admin's cookie, and the fifth audit row's id.
+async fn journey_with_row_to_tamper(pool: &PgPool) -> (TestApp, String, i64) {
+    let app = start(pool).await;
     full_journey(&app).await;
     let ada = app.session_cookie_for(&admin()).await;
     let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id")
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .expect("ids");
-    let tampered = ids[4];
+    (app, ada, ids[4])
+}
 
-    // As the owner of the table, with the guard off for one transaction.
+/// Runs statements as the owner of the table, in one transaction, with the append-only guard
+/// off in between.
+async fn behind_the_triggers_back(pool: &PgPool, statements: Vec<String>) {
     let mut tx = pool.begin().await.expect("transaction");
-    for statement in [
-        "alter table audit_log disable trigger audit_log_no_update".to_owned(),
-        format!("update audit_log set actor = 'mallory' where id = {tampered}"),
-        "alter table audit_log enable trigger audit_log_no_update".to_owned(),
-    ] {
+    let guarded =
+        std::iter::once("alter table audit_log disable trigger audit_log_no_update".into())
+            .chain(statements)
+            .chain(std::iter::once(
+                "alter table audit_log enable trigger audit_log_no_update".into(),
+            ));
+    for statement in guarded {
         sqlx::query(&statement)
             .execute(&mut *tx)
             .await
-            .expect("owner may do this");
+            .expect("the table owner may do this");
     }
     tx.commit().await.expect("commit");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_row_changed_behind_the_triggers_back_is_reported_by_verify(pool: PgPool) {
+    let (app, ada, tampered) = journey_with_row_to_tamper(&pool).await;
+    behind_the_triggers_back(
+        &pool,
+        vec![format!(
+            "update audit_log set actor = 'mallory' where id = {tampered}"
+        )],
+    )
+    .await;
 
     let status = verify_chain(&app, &ada).await;
     assert_eq!(status["first_broken_id"], tampered, "{status}");
@@ -634,44 +651,31 @@ async fn a_row_changed_behind_the_triggers_back_is_reported_by_verify(pool: PgPo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_chain_recomputed_with_plain_sha256_after_an_edit_is_still_reported(pool: PgPool) {
-    let app = start(&pool).await;
-    full_journey(&app).await;
-    let ada = app.session_cookie_for(&admin()).await;
-    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id")
-        .fetch_all(&pool)
-        .await
-        .expect("ids");
-    let tampered = ids[4];
-
+    let (app, ada, tampered) = journey_with_row_to_tamper(&pool).await;
     // Everything the database role allows: edit a row, then recompute every later link and
     // SHA-256 hash exactly as the chaining trigger does, so the chain alone looks intact.
-    let mut tx = pool.begin().await.expect("transaction");
-    for statement in [
-        "alter table audit_log disable trigger audit_log_no_update".to_owned(),
-        format!("update audit_log set actor = 'mallory' where id = {tampered}"),
-        format!(
-            "do $$
-             declare r audit_log; prev bytea := '\\x00'::bytea; fresh bytea;
-             begin
-               for r in select * from audit_log order by id loop
-                 if r.id >= {tampered} then
-                   fresh := audit_log_row_digest(prev, r);
-                   update audit_log set prev_hash = prev, hash = fresh where id = r.id;
-                   prev := fresh;
-                 else
-                   prev := r.hash;
-                 end if;
-               end loop;
-             end $$"
-        ),
-        "alter table audit_log enable trigger audit_log_no_update".to_owned(),
-    ] {
-        sqlx::query(&statement)
-            .execute(&mut *tx)
-            .await
-            .expect("the table owner may do this");
-    }
-    tx.commit().await.expect("commit");
+    behind_the_triggers_back(
+        &pool,
+        vec![
+            format!("update audit_log set actor = 'mallory' where id = {tampered}"),
+            format!(
+                "do $$
+                 declare r audit_log; prev bytea := '\\x00'::bytea; fresh bytea;
+                 begin
+                   for r in select * from audit_log order by id loop
+                     if r.id >= {tampered} then
+                       fresh := audit_log_row_digest(prev, r);
+                       update audit_log set prev_hash = prev, hash = fresh where id = r.id;
+                       prev := fresh;
+                     else
+                       prev := r.hash;
+                     end if;
+                   end loop;
+                 end $$"
+            ),
+        ],
+    )
+    .await;
 
     let (_, chain_alone): (i64, Option<i64>) =
         sqlx::query_as("select rows_checked, first_broken_id from audit_log_verify()")

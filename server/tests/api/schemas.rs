@@ -480,26 +480,6 @@ async fn a_json_schema_becomes_the_first_key_schema_of_a_topic(pool: PgPool) {
     assert_eq!(shown["fields"][0]["doc"], "The order.");
 }
 
-/// A JSON Schema whose property `p` refers to `d0`, each `d<i>` referring to `d<i+1>` through
-/// `fanout` properties: `fanout^levels` paths through `levels + 1` definitions.
-fn ref_chain(levels: usize, fanout: usize) -> String {
-    let mut defs = Vec::new();
-    for i in 0..levels {
-        let props: Vec<String> = (0..fanout)
-            .map(|k| format!(r##""f{k}":{{"$ref":"#/$defs/d{}"}}"##, i + 1))
-            .collect();
-        defs.push(format!(
-            r#""d{i}":{{"type":"object","properties":{{{}}}}}"#,
-            props.join(",")
-        ));
-    }
-    defs.push(format!(r#""d{levels}":{{"type":"string"}}"#));
-    format!(
-        r##"{{"type":"object","properties":{{"p":{{"$ref":"#/$defs/d0"}}}},"$defs":{{{}}}}}"##,
-        defs.join(",")
-    )
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_server_serves_others(
     pool: PgPool,
@@ -527,6 +507,7 @@ async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_serve
     drop(conn);
     let app = TestApp::spawn(pool.clone()).await;
     let cookie = app.session_cookie_for(&olga()).await;
+    let ref_chain = app::schemas::compat::hostile::ref_chain;
     let check = |schema: String| {
         let (app, cookie) = (&app, cookie.clone());
         async move {
