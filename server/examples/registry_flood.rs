@@ -19,9 +19,10 @@
 //!
 //! Run it with `dev/bench-registry-flood`. Knobs (environment):
 //!   BENCH_APPROVALS      approvals per phase (default 30)
-//!   BENCH_CYCLES         health cycles per phase (default 20)
+//!   BENCH_CYCLES         health cycles per phase (default 40)
 //!   BENCH_SECONDS        length of the flood (default 30)
-//!   BENCH_FLOOD_CLIENTS  concurrent flooding clients (default 64)
+//!   BENCH_FLOOD_CLIENTS  concurrent flooding clients, each giving up on an answer after 1 s
+//!                        and sending the next (default 256)
 //!   BENCH_PRINCIPALS     principals the flood names (default 50)
 //!   BENCH_KEEP_DB=1      keep the `event_bus_portal_flood_bench` database afterwards
 
@@ -221,21 +222,48 @@ async fn flood_client(
             .send()
             .await;
         counts.sent.fetch_add(1, Ordering::Relaxed);
-        if let Ok(answer) = answer {
-            let status = answer.status().as_u16();
-            let _ = answer.bytes().await;
-            *counts
-                .by_status
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .entry(status)
-                .or_default() += 1;
-        }
+        let status = match answer {
+            Ok(answer) => {
+                let status = answer.status().as_u16();
+                let _ = answer.bytes().await;
+                status
+            }
+            // Gave up waiting (0 in the table).
+            Err(_) => 0,
+        };
+        *counts
+            .by_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(status)
+            .or_default() += 1;
     }
 }
 
 fn median(sorted: &[Duration]) -> f64 {
     percentile(sorted, 50.0)
+}
+
+/// `registry_signins_total` by outcome, between two scrapes of `/metrics`.
+fn signin_outcomes(before: &str, after: &str) -> String {
+    let read = |text: &str| -> BTreeMap<String, f64> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("registry_signins_total{outcome=\""))
+            .filter_map(|rest| rest.split_once("\"} "))
+            .filter_map(|(outcome, value)| Some((outcome.to_owned(), value.trim().parse().ok()?)))
+            .collect()
+    };
+    let (before, after) = (read(before), read(after));
+    after
+        .iter()
+        .map(|(outcome, n)| {
+            format!(
+                "{outcome}: {:.0}",
+                n - before.get(outcome).copied().unwrap_or(0.0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn clean_cluster(admin: &KafkaAdmin, principals: &[String]) -> anyhow::Result<()> {
@@ -258,9 +286,9 @@ async fn clean_cluster(admin: &KafkaAdmin, principals: &[String]) -> anyhow::Res
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let approvals = number("BENCH_APPROVALS", 30)?;
-    let cycles = number("BENCH_CYCLES", 20)?;
+    let cycles = number("BENCH_CYCLES", 40)?;
     let seconds = number("BENCH_SECONDS", 30)?;
-    let clients = number("BENCH_FLOOD_CLIENTS", 64)?;
+    let clients = number("BENCH_FLOOD_CLIENTS", 256)?;
     let flooded = number("BENCH_PRINCIPALS", 50)?.max(1);
     if std::env::var("RUST_LOG").is_ok() {
         server::telemetry::init(&server::config::LogSettings {
@@ -385,9 +413,13 @@ async fn main() -> anyhow::Result<()> {
     );
     let counts = Arc::new(FloodCounts::default());
     let stop = Arc::new(AtomicBool::new(false));
+    // An attacker does not wait for answers: a second without one and the next guess goes.
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(1))
         .build()?;
+    let scrape_client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let before = scrape(&scrape_client, &base).await?;
     let mut flood = JoinSet::new();
     for i in 0..clients {
         flood.spawn(flood_client(
@@ -410,6 +442,8 @@ async fn main() -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     while flood.join_next().await.is_some() {}
     let flood_for = flood_started.elapsed();
+    let after = scrape(&scrape_client, &base).await?;
+    let signins = signin_outcomes(&before, &after);
 
     let _ = stop_workers.send(true);
     for w in workers {
@@ -460,10 +494,11 @@ async fn main() -> anyhow::Result<()> {
         .join(", ");
     println!();
     println!(
-        "flood: {sent} requests in {:.1} s ({:.0} req/s); answers {statuses}",
+        "flood: {sent} requests in {:.1} s ({:.0} req/s); answers by status (0: gave up after 1 s) {statuses}",
         flood_for.as_secs_f64(),
         sent as f64 / flood_for.as_secs_f64()
     );
+    println!("sign-ins during the flood, by outcome: {signins}");
     println!(
         "took {:.0} s; {} CPUs; load average {}",
         took.elapsed().as_secs_f64(),

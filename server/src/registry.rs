@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use signin::{Busy, SignIn, Verdict};
+use signin::{Refusal, SignIn, Verdict};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -183,9 +183,14 @@ impl Registry {
         let current = row.and_then(|(application, environment, version)| {
             version.map(|version| (application, environment, version))
         });
+        // What sign-ins met, for operators watching for guessing (`/metrics`).
+        let outcome = |outcome: &'static str| {
+            metrics::counter!("registry_signins_total", "outcome" => outcome).increment(1);
+        };
         if let Some((application, environment, version)) = &current
             && self.signin.accepted(&key, *version)
         {
+            outcome("remembered");
             return Ok(Caller {
                 principal: principal.to_owned(),
                 application: *application,
@@ -193,6 +198,7 @@ impl Registry {
             });
         }
         if let Some(wait) = self.signin.blocked(principal, address) {
+            outcome("locked_out");
             return Err(too_many(wait));
         }
         let refuse = || {
@@ -201,37 +207,61 @@ impl Registry {
         };
         // Unknown principals and deleted credentials never cost a handshake.
         let Some((application, environment, version)) = current else {
+            outcome("unknown_principal");
             return Err(refuse());
         };
         let Some(cluster) = self.settings.kafka.environments.get(&environment).cloned() else {
             return Err(refuse());
         };
-        let verdict = self
-            .signin
-            .verify(&key, version, || async {
-                match check_cluster(
-                    client_config_as(&cluster, principal, password),
-                    Duration::from_secs(5),
-                )
-                .await
-                {
-                    Ok(_) => Verdict::Accepted,
-                    Err(ClusterCheckError::AuthenticationFailed) => Verdict::Refused,
-                    Err(other) => {
-                        tracing::warn!(error = %other, "could not check a registry client's password");
-                        Verdict::Unknown
+        // The check runs as a task of its own: a client that hangs up (or gives up) cannot
+        // cancel it halfway, which would free its handshake place while the handshake still
+        // runs and skip counting the failure.
+        let signin = self.signin.clone();
+        let (user, password) = (principal.to_owned(), password.to_owned());
+        let checked = tokio::spawn(async move {
+            let verdict = signin
+                .verify(&key, version, address, || async {
+                    outcome("handshake");
+                    match check_cluster(
+                        client_config_as(&cluster, &user, &password),
+                        Duration::from_secs(5),
+                    )
+                    .await
+                    {
+                        Ok(_) => Verdict::Accepted,
+                        Err(ClusterCheckError::AuthenticationFailed) => Verdict::Refused,
+                        Err(other) => {
+                            tracing::warn!(error = %other, "could not check a registry client's password");
+                            Verdict::Unknown
+                        }
                     }
+                })
+                .await;
+            match verdict {
+                Ok(true) => outcome("accepted"),
+                Ok(false) => {
+                    outcome("refused");
+                    signin.failed(&user, address);
                 }
-            })
-            .await;
-        match verdict {
-            Ok(true) => Ok(Caller {
+                Err(Refusal::Busy) => outcome("busy"),
+                Err(Refusal::Blocked(_)) => outcome("locked_out"),
+            }
+            verdict
+        })
+        .await;
+        match checked {
+            Ok(Ok(true)) => Ok(Caller {
                 principal: principal.to_owned(),
                 application,
                 environment,
             }),
-            Ok(false) => Err(refuse()),
-            Err(Busy) => Err(busy()),
+            Ok(Ok(false)) => Err(unauthorized()),
+            Ok(Err(Refusal::Busy)) => Err(busy()),
+            Ok(Err(Refusal::Blocked(wait))) => Err(too_many(wait)),
+            Err(error) => {
+                tracing::error!(%error, "a registry sign-in check failed");
+                Err(busy())
+            }
         }
     }
 }

@@ -89,9 +89,14 @@ struct State {
     failures: HashMap<Subject, Failures>,
 }
 
-/// No handshake could start in time, or the cluster did not answer: try again shortly.
+/// Why a sign-in got no verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Busy;
+pub enum Refusal {
+    /// No handshake could start in time, or the cluster did not answer: try again shortly.
+    Busy,
+    /// Failures counted while this one waited for its turn: try again after this long.
+    Blocked(Duration),
+}
 
 /// What the handshake with the cluster said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,8 +264,9 @@ impl SignIn {
         &self,
         key: &CredentialKey,
         version: DateTime<Utc>,
+        address: Option<IpAddr>,
         handshake: F,
-    ) -> Result<bool, Busy>
+    ) -> Result<bool, Refusal>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Verdict>,
@@ -283,8 +289,13 @@ impl SignIn {
         }
         let permit = tokio::time::timeout(HANDSHAKE_WAIT, self.handshakes.clone().acquire_owned())
             .await
-            .map_err(|_| Busy)?
-            .map_err(|_| Busy)?;
+            .map_err(|_| Refusal::Busy)?
+            .map_err(|_| Refusal::Busy)?;
+        // Many guesses for one principal arrive together: those counted while this one waited
+        // hold it back too, so a burst costs no more handshakes than the limits allow.
+        if let Some(wait) = self.blocked(&key.0, address) {
+            return Err(Refusal::Blocked(wait));
+        }
         let verdict = handshake().await;
         drop(permit);
         let mut state = self.state();
@@ -314,7 +325,7 @@ impl SignIn {
                 state.refused.insert(key.clone(), Instant::now());
                 Ok(false)
             }
-            Verdict::Unknown => Err(Busy),
+            Verdict::Unknown => Err(Refusal::Busy),
         }
     }
 
@@ -420,7 +431,7 @@ mod tests {
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
                 signin
-                    .verify(&key("a", 1), version, || async {
+                    .verify(&key("a", 1), version, None, || async {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         Verdict::Accepted
@@ -440,7 +451,7 @@ mod tests {
         );
         let fresh = Utc::now();
         let verdict = signin
-            .verify(&key("b", 2), fresh, || async { Verdict::Accepted })
+            .verify(&key("b", 2), fresh, None, || async { Verdict::Accepted })
             .await;
         assert_eq!(verdict, Ok(true));
         assert!(signin.accepted(&key("b", 2), fresh));
@@ -452,13 +463,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_burst_of_guesses_for_one_principal_costs_a_few_handshakes() {
+        let signin = Arc::new(SignIn::new(settings(), &[]));
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let version = Utc::now() - chrono::TimeDelta::minutes(1);
+        let mut tasks = Vec::new();
+        for guess in 0..50u8 {
+            let (signin, handshakes) = (signin.clone(), handshakes.clone());
+            tasks.push(tokio::spawn(async move {
+                let verdict = signin
+                    .verify(&key("app.x.prod", guess), version, None, || async {
+                        handshakes.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        Verdict::Refused
+                    })
+                    .await;
+                if verdict == Ok(false) {
+                    signin.failed("app.x.prod", None);
+                }
+                verdict
+            }));
+        }
+        let mut blocked = 0;
+        for task in tasks {
+            if matches!(task.await.expect("task"), Err(Refusal::Blocked(_))) {
+                blocked += 1;
+            }
+        }
+        let made = handshakes.load(Ordering::SeqCst);
+        assert!(made <= 4, "{made} handshakes for one burst");
+        assert_eq!(blocked, 50 - made);
+    }
+
+    #[tokio::test]
     async fn caches_stay_within_their_bound() {
         let signin = SignIn::new(settings(), &[]);
         let version = Utc::now();
         for n in 0..=250u16 {
             let key = (format!("p{n}"), [0u8; 32]);
             let _ = signin
-                .verify(&key, version, || async { Verdict::Refused })
+                .verify(&key, version, None, || async { Verdict::Refused })
                 .await;
             signin.failed(&key.0, None);
         }
