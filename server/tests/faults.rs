@@ -48,7 +48,9 @@ struct OwnCluster {
     controller_port: u16,
 }
 
-/// Two distinct free ports on 127.0.0.1 (both listeners are held until both are known).
+/// Two distinct free ports on 127.0.0.1 (both listeners are held until both are known). The
+/// broker binds them later, so another process may take one first: [`OwnCluster::started`]
+/// tries again with new ports when the broker cannot start.
 fn free_ports() -> (u16, u16) {
     let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -62,22 +64,51 @@ fn free_ports() -> (u16, u16) {
 
 /// Runs `kafka.sh` with `args`; panics with its output when it fails. How long it took.
 fn kafka_sh(script: &Path, args: &[String]) -> Duration {
+    try_kafka_sh(script, args).unwrap_or_else(|failure| panic!("{failure}"))
+}
+
+/// Runs `kafka.sh` with `args`: how long it took, or what it said when it failed.
+fn try_kafka_sh(script: &Path, args: &[String]) -> Result<Duration, String> {
     let started = Instant::now();
     let output = Command::new(script)
         .args(args)
         .output()
         .expect("running dev/kafka/kafka.sh");
-    assert!(
-        output.status.success(),
-        "kafka.sh {args:?} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    started.elapsed()
+    if output.status.success() {
+        Ok(started.elapsed())
+    } else {
+        Err(format!(
+            "kafka.sh {args:?} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }
 
 impl OwnCluster {
+    /// A broker of its own, started on free ports (new ports and a new state folder when the
+    /// ones picked were taken before the broker bound them). How long the start took.
+    async fn started() -> (Self, Duration) {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let cluster = Self::new();
+            let args = cluster.start_args();
+            let script = cluster.script.clone();
+            let attempt = tokio::task::spawn_blocking(move || try_kafka_sh(&script, &args))
+                .await
+                .expect("kafka.sh task");
+            match attempt {
+                Ok(took) => return (cluster, took),
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!(
+            "the broker did not start on three pairs of ports:\n{}",
+            failures.join("\n")
+        );
+    }
+
     fn new() -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let script = root.join("dev/kafka/kafka.sh");
@@ -99,14 +130,17 @@ impl OwnCluster {
     /// Starts the broker (formats the state dir the first time) and waits until it accepts
     /// SCRAM logins. How long that took.
     async fn start(&self) -> Duration {
-        let args = vec![
+        self.run(self.start_args()).await
+    }
+
+    fn start_args(&self) -> Vec<String> {
+        vec![
             "start".to_owned(),
             ENV.to_owned(),
             self.port.to_string(),
             self.controller_port.to_string(),
             self.state.display().to_string(),
-        ];
-        self.run(args).await
+        ]
     }
 
     async fn stop(&self) -> Duration {
@@ -389,8 +423,7 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
         .expect("test pool");
 
     // 1. A cluster of our own, with the world's topic on it.
-    let cluster = OwnCluster::new();
-    let first_start = cluster.start().await;
+    let (cluster, first_start) = OwnCluster::started().await;
     let mut settings = Settings::load().expect("configuration for the local stack");
     settings.apply.operation_timeout_ms = OPERATION_TIMEOUT_MS;
     let mut faults = settings.kafka.environments["sandbox"].clone();

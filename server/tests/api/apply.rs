@@ -290,7 +290,13 @@ async fn an_approved_producer_can_write_another_application_cannot_and_revocatio
         .upsert_scram_credential(&other, &other_password)
         .await
         .expect("other credential");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Signing in proves the broker has the new credential; only then does a refusal mean the
+    // missing ACLs.
+    eventually("the other application signs in", || {
+        let config = client_config_as(&env, &other, "other-app-password-123");
+        async move { check_cluster(config, Duration::from_secs(3)).await.is_ok() }
+    })
+    .await;
     assert_eq!(
         produce(&env, &other, "other-app-password-123", &w.topic).await,
         Err(RDKafkaErrorCode::TopicAuthorizationFailed)
@@ -558,7 +564,18 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
         .create_acls(std::slice::from_ref(&stranger))
         .await
         .expect("add");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("the broker shows both changes", || {
+        let (kafka, mine, stranger) = (kafka.clone(), mine.clone(), stranger.clone());
+        async move {
+            let stranger_seen = kafka
+                .describe_acls(&AclFilter::from(&stranger))
+                .await
+                .is_ok_and(|found| found.len() == 1);
+            let mine_left = kafka.describe_acls(&mine).await.map(|a| a.len());
+            stranger_seen && mine_left.is_ok_and(|n| n == 1)
+        }
+    })
+    .await;
 
     let pass = reconciler.run_once("sandbox").await.expect("pass");
     assert!(
@@ -1273,8 +1290,18 @@ async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_appr
     .await
     .expect("registered");
     drop(conn);
-    // ACLs reach the broker a moment after the controller commits them.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // ACLs reach the broker a moment after the controller commits them: wait until it shows
+    // all four (WRITE, READ and DESCRIBE on the topic, READ on the group prefix).
+    let kafka = admin(&settings);
+    let mine = AclFilter {
+        principal: Some(format!("User:{principal}")),
+        ..AclFilter::default()
+    };
+    eventually("the broker has the application's ACLs", || {
+        let (kafka, mine) = (kafka.clone(), mine.clone());
+        async move { kafka.describe_acls(&mine).await.is_ok_and(|a| a.len() == 4) }
+    })
+    .await;
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/registry_client.py");
     let mut command = std::process::Command::new(&python);
