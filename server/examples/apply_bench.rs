@@ -44,7 +44,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use secrecy::{ExposeSecret, SecretString};
-use server::apply::{ApplyWorker, Clusters, grant_bindings, listen};
+use server::apply::{ApplyWorker, Clusters, grant_bindings, supervise_workers};
 use server::config::{KafkaEnvironmentSettings, Settings};
 use server::db;
 use server::kafka::admin::{AclBinding, AclFilter, KafkaAdmin, TopicSpec};
@@ -1325,22 +1325,15 @@ async fn run(settings: Settings, bench_url: &str, options: &Options) -> anyhow::
     let vault = CredentialVault::from_base64(&settings.kafka.credential_key)?;
 
     // The portal's workers, as `main` starts them.
-    let (stop, stopped) = watch::channel(false);
-    let wake = listen(pool.clone(), "apply_step", stopped.clone());
     let worker = ApplyWorker::new(
         pool.clone(),
         clusters.clone(),
         vault,
         settings.apply.clone(),
     );
-    let mut workers = Vec::new();
-    for _ in 0..settings.apply.workers {
-        workers.push(tokio::spawn(
-            worker
-                .clone()
-                .run_until_stopped(wake.clone(), stopped.clone()),
-        ));
-    }
+    let mut workers = server::background::Supervisor::default();
+    supervise_workers(&mut workers, &worker, settings.apply.workers)?;
+    let (stop, stopped) = watch::channel(false);
 
     let bench = Arc::new(Bench {
         portal: server::startup::portal_context(&settings, &pool)?,
@@ -1418,9 +1411,7 @@ async fn run(settings: Settings, bench_url: &str, options: &Options) -> anyhow::
         Err(e) => println!("cluster      : clean-up failed: {e:#}"),
     }
     let _ = stop.send(true);
-    for task in workers {
-        let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
-    }
+    workers.stop(Duration::from_secs(15)).await;
 
     print_report(
         &report,

@@ -271,8 +271,8 @@ async fn main() -> anyhow::Result<()> {
     let cpu_percent = 100.0 * cpu / wall;
 
     // 4. Pages under load, with the collector running on its interval in the background.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let background = tokio::spawn(collector.run_until_stopped(stopped));
+    let mut background = server::background::Supervisor::default();
+    background.spawn_task(collector);
     let viewer = UserIdentity {
         subject: "bench-viewer".into(),
         display_name: "Bench Viewer".into(),
@@ -343,8 +343,7 @@ async fn main() -> anyhow::Result<()> {
             percentile(&all, 99.0),
         ));
     }
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(15), background).await;
+    background.stop(Duration::from_secs(15)).await;
 
     println!(
         "\n== topic health benchmark (release build, {} CPUs, loopback)",

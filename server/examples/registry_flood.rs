@@ -30,7 +30,7 @@ use anyhow::{Context, bail};
 use app::context::PortalContext;
 use app::domain::{Decision, RequestState, Role, TeamSlug, UserIdentity};
 use app::requests::store as requests;
-use server::apply::{ApplyWorker, Clusters, listen};
+use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::config::Settings;
 use server::health::Collector;
 use server::kafka::admin::{AclFilter, KafkaAdmin, TopicSpec};
@@ -350,23 +350,15 @@ async fn main() -> anyhow::Result<()> {
         .await;
 
     let portal = startup::portal_context(&settings, &pool)?;
-    let (stop_workers, stopped) = tokio::sync::watch::channel(false);
     let clusters = Clusters::from_settings(&settings)?;
-    let wake = listen(pool.clone(), "apply_step", stopped.clone());
     let worker = ApplyWorker::new(
         pool.clone(),
         clusters,
         portal.vault.clone(),
         settings.apply.clone(),
     );
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        workers.push(tokio::spawn(
-            worker
-                .clone()
-                .run_until_stopped(wake.clone(), stopped.clone()),
-        ));
-    }
+    let mut workers = server::background::Supervisor::default();
+    supervise_workers(&mut workers, &worker, 2)?;
     let mut collector = Collector::new(
         ENV,
         &env,
@@ -445,10 +437,7 @@ async fn main() -> anyhow::Result<()> {
     let after = scrape(&scrape_client, &base).await?;
     let signins = signin_outcomes(&before, &after);
 
-    let _ = stop_workers.send(true);
-    for w in workers {
-        let _ = tokio::time::timeout(Duration::from_secs(15), w).await;
-    }
+    workers.stop(Duration::from_secs(15)).await;
     clean_cluster(&admin, &principals).await?;
     let _ = admin.delete_topic(TOPIC).await;
     drop(pool);

@@ -4,6 +4,7 @@
 //! releases its step with its connection, and every step is idempotent, so a step that ran
 //! against the cluster but was not recorded simply runs again.
 
+use crate::background::{Next, Task};
 use crate::config::Settings;
 use crate::kafka::admin::{
     AclBinding, AclFilter, AclOperation, AclPermission, AdminError, KafkaAdmin, PatternType,
@@ -18,7 +19,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApplySettings {
@@ -159,35 +160,6 @@ impl ApplyWorker {
             clusters,
             vault,
             settings,
-        }
-    }
-
-    /// Runs until `stop` turns true, waking on `wake` (LISTEN/NOTIFY) or the polling interval.
-    pub async fn run_until_stopped(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let idle = Duration::from_millis(self.settings.poll_interval_ms);
-        loop {
-            if *stop.borrow() {
-                break;
-            }
-            // Listen before looking, so a step committed while this worker is busy still wakes it.
-            let notified = wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let pause = match self.try_once().await {
-                Ok(Outcome::Idle) => idle,
-                Ok(_) => Duration::ZERO,
-                Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "apply worker step failed");
-                    idle
-                }
-            };
-            if !pause.is_zero() {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = &mut notified => {}
-                    _ = stop.changed() => {}
-                }
-            }
         }
     }
 
@@ -416,38 +388,63 @@ async fn set_topic_configs(admin: &KafkaAdmin, wanted: &TopicWanted) -> Result<(
     }
 }
 
-/// Wakes `waker`'s waiters on every notification; ends only with the error that lost the
-/// connection.
-async fn relay(
-    db: &PgPool,
-    channel: &str,
-    waker: &Notify,
-) -> Result<std::convert::Infallible, sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect_with(db).await?;
-    listener.listen(channel).await?;
-    loop {
-        listener.recv().await?;
-        waker.notify_waiters();
+/// Starts `count` apply workers and the relay of `NOTIFY apply_step` that wakes them.
+pub fn supervise_workers(
+    supervisor: &mut crate::background::Supervisor,
+    worker: &ApplyWorker,
+    count: usize,
+) -> anyhow::Result<()> {
+    let wake = Arc::new(Notify::new());
+    let (db, relay_wake) = (worker.db.clone(), wake.clone());
+    supervisor.spawn(move || {
+        Ok(crate::background::Relay::new(
+            db.clone(),
+            "apply_step",
+            relay_wake.clone(),
+        ))
+    })?;
+    for number in 1..=count {
+        let (worker, wake) = (worker.clone(), wake.clone());
+        supervisor.spawn(move || {
+            Ok(ApplyTask {
+                worker: worker.clone(),
+                number,
+                wake: wake.clone(),
+            })
+        })?;
     }
+    Ok(())
 }
 
-/// Listens for `channel` notifications and wakes everyone waiting on the returned handle.
-/// Reconnects after a lost connection; the workers' polling covers the gap.
-pub fn listen(db: PgPool, channel: &'static str, mut stop: watch::Receiver<bool>) -> Arc<Notify> {
-    let wake = Arc::new(Notify::new());
-    let waker = wake.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                Err(error) = relay(&db, channel, &waker) => {
-                    tracing::warn!(%error, channel, "LISTEN connection lost; polling until it is back");
-                }
-                _ = stop.changed() => return,
+/// One of the server's apply workers, supervised: woken by `NOTIFY apply_step` (see
+/// [`crate::background::Relay`]) or the polling interval.
+pub struct ApplyTask {
+    pub worker: ApplyWorker,
+    pub number: usize,
+    pub wake: Arc<Notify>,
+}
+
+impl Task for ApplyTask {
+    fn name(&self) -> String {
+        format!("apply-worker-{}", self.number)
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        Ok(match self.worker.try_once().await? {
+            Outcome::Idle => {
+                Next::After(Duration::from_millis(self.worker.settings.poll_interval_ms))
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    });
-    wake
+            Outcome::Applied | Outcome::NotApplied => Next::Now,
+        })
+    }
+
+    fn after_error(&self) -> Duration {
+        Duration::from_millis(self.worker.settings.poll_interval_ms)
+    }
+
+    fn wake(&self) -> Option<Arc<Notify>> {
+        Some(self.wake.clone())
+    }
 }
 
 #[cfg(test)]

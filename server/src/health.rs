@@ -5,6 +5,7 @@
 //! [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes alerts.
 //! The live event stream for the pages (`/health/events`) is here too.
 
+use crate::background::{Next, Task};
 use crate::config::KafkaEnvironmentSettings;
 use crate::kafka::admin::{KafkaAdmin, list_offsets_in_place};
 use anyhow::Context;
@@ -210,40 +211,6 @@ impl Collector {
             state: State::default(),
             started_at: Utc::now(),
         })
-    }
-
-    /// Cycles on the interval until `stop`. A failed cycle keeps the previous figures, marked
-    /// with the reason, and the next cycle tries again.
-    pub async fn run_until_stopped(mut self, mut stop: watch::Receiver<bool>) {
-        let mut ticker = tokio::time::interval(Duration::from_millis(self.settings.interval_ms));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stop.changed() => break,
-            }
-            if *stop.borrow() {
-                break;
-            }
-            match self.try_once().await {
-                Ok(outcome) => tracing::debug!(
-                    environment = self.environment,
-                    topics = outcome.topics,
-                    partitions = outcome.partitions,
-                    groups = outcome.groups,
-                    elapsed_ms = outcome.elapsed.as_millis() as u64,
-                    "health collected"
-                ),
-                Err(error) => {
-                    tracing::warn!(
-                        environment = self.environment,
-                        error = format!("{error:#}"),
-                        "health collection failed"
-                    );
-                    self.publish_failure();
-                }
-            }
-        }
     }
 
     fn publish_failure(&self) {
@@ -944,27 +911,66 @@ fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<Ra
 }
 
 /// Starts one collector per environment; returns their tasks.
-pub fn spawn_collectors(
+/// A collector supervised: a cycle every `health.interval_ms`. A failed cycle keeps the previous
+/// figures, marked with the reason, and the next cycle tries again.
+impl Task for Collector {
+    fn name(&self) -> String {
+        format!("health:{}", self.environment)
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        let interval = Duration::from_millis(self.settings.interval_ms);
+        match self.try_once().await {
+            Ok(outcome) => {
+                tracing::debug!(
+                    topics = outcome.topics,
+                    partitions = outcome.partitions,
+                    groups = outcome.groups,
+                    elapsed_ms = outcome.elapsed.as_millis() as u64,
+                    "health collected"
+                );
+                Ok(Next::After(interval.saturating_sub(outcome.elapsed)))
+            }
+            Err(error) => {
+                self.publish_failure();
+                Err(error.context("health collection failed"))
+            }
+        }
+    }
+
+    fn after_error(&self) -> Duration {
+        Duration::from_millis(self.settings.interval_ms)
+    }
+}
+
+/// Builds the collector of each environment (for the supervisor's factory).
+pub fn collector_factories(
     settings: &crate::config::Settings,
     db: &PgPool,
     cache: &HealthCache,
-    stop: &watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut tasks = Vec::new();
-    for (name, env) in settings.environments() {
-        let collector = Collector::new(
-            name,
-            env,
-            db.clone(),
-            cache.clone(),
-            settings.health.clone(),
-            Arc::new(settings.auth.roles.clone()),
-            settings.server.public_url.as_str(),
-            Duration::from_millis(settings.health.timeout_ms),
-        )?;
-        tasks.push(tokio::spawn(collector.run_until_stopped(stop.clone())));
-    }
-    Ok(tasks)
+) -> Vec<impl Fn() -> anyhow::Result<Collector> + Send + 'static> {
+    settings
+        .environments()
+        .into_iter()
+        .map(|(name, env)| {
+            let (name, env) = (name.to_owned(), env.clone());
+            let (db, cache, health) = (db.clone(), cache.clone(), settings.health.clone());
+            let roles = Arc::new(settings.auth.roles.clone());
+            let public_url = settings.server.public_url.to_string();
+            move || {
+                Collector::new(
+                    &name,
+                    &env,
+                    db.clone(),
+                    cache.clone(),
+                    health.clone(),
+                    roles.clone(),
+                    &public_url,
+                    Duration::from_millis(health.timeout_ms),
+                )
+            }
+        })
+        .collect()
 }
 
 /// `GET /health/events`: a tick each time the collector publishes, for pages to refetch. The

@@ -1,11 +1,13 @@
 use anyhow::Context;
-use server::apply::{ApplyWorker, Clusters, listen};
+use server::apply::{ApplyWorker, Clusters, supervise_workers};
+use server::background::{Exit, Relay, SessionSweeper, Supervisor};
 use server::config::Settings;
-use server::reconcile::Reconciler;
-use server::webhooks::WebhookWorker;
+use server::reconcile::{ReconcileTask, Reconciler};
+use server::webhooks::{WebhookTask, WebhookWorker};
 use server::{db, startup, telemetry};
+use std::sync::Arc;
 use std::time::Duration;
-use tower_sessions::ExpiredDeletion;
+use tokio::sync::Notify;
 
 /// `event-bus-portal --check-config` prints the effective configuration, secrets redacted, and
 /// what would stop it from serving outside local development; it exits 1 when something would.
@@ -83,58 +85,7 @@ async fn serve() -> anyhow::Result<()> {
     let pool = db::pool(&settings.database)?;
     let app = startup::build(settings, pool).await?;
 
-    let deletion = tokio::spawn(
-        app.session_store
-            .clone()
-            .continuously_delete_expired(Duration::from_secs(300)),
-    );
-
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let webhooks = if app.state.settings.webhooks.enabled {
-        let settings = &app.state.settings;
-        let worker = WebhookWorker::new(
-            app.state.db.clone(),
-            settings.webhooks.clone(),
-            settings
-                .webhooks
-                .policy(settings.server.is_local_development()),
-        )?;
-        Some(tokio::spawn(worker.run_until_stopped(stopped.clone())))
-    } else {
-        None
-    };
-
-    let mut background = Vec::new();
-    let apply = app.state.settings.apply.clone();
-    if apply.enabled {
-        let clusters = Clusters::from_settings(&app.state.settings)?;
-        let vault = app::credentials::CredentialVault::from_base64(
-            &app.state.settings.kafka.credential_key,
-        )?;
-        let wake = listen(app.state.db.clone(), "apply_step", stopped.clone());
-        let worker = ApplyWorker::new(app.state.db.clone(), clusters.clone(), vault, apply.clone());
-        for _ in 0..apply.workers {
-            background.push(tokio::spawn(
-                worker
-                    .clone()
-                    .run_until_stopped(wake.clone(), stopped.clone()),
-            ));
-        }
-        let reconcile_wake = listen(app.state.db.clone(), "reconcile", stopped.clone());
-        let reconciler = Reconciler::new(app.state.db.clone(), clusters, apply);
-        background.push(tokio::spawn(
-            reconciler.run_until_stopped(reconcile_wake, stopped.clone()),
-        ));
-    }
-
-    if app.state.settings.health.enabled {
-        background.extend(server::health::spawn_collectors(
-            &app.state.settings,
-            &app.state.db,
-            &app.health,
-            &stopped,
-        )?);
-    }
+    let background = background_work(&app)?;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -153,27 +104,75 @@ async fn serve() -> anyhow::Result<()> {
     })
     .await
     .context("serving HTTP")?;
-    deletion.abort();
-    let _ = stop.send(true);
-    if let Some(worker) = webhooks
-        && tokio::time::timeout(Duration::from_secs(15), worker)
-            .await
-            .is_err()
-    {
-        tracing::warn!("the webhook worker did not stop within 15 s");
-    }
-    for task in background {
-        if tokio::time::timeout(Duration::from_secs(15), task)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "a Kafka worker did not stop within 15 s; its step is released and runs again"
-            );
+    for (task, exit) in background.stop(Duration::from_secs(15)).await {
+        match exit {
+            Exit::Stopped => tracing::debug!(task, "stopped"),
+            Exit::DidNotStop => tracing::warn!(
+                task,
+                "did not stop within 15 s (a claimed step is released and runs again)"
+            ),
+            Exit::Failed(why) => tracing::error!(task, why, "ended abnormally"),
         }
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every background task of the server, supervised: session sweeping, webhook deliveries, the
+/// apply workers and their wake-up relay, the reconciler and its relay, a health collector per
+/// cluster.
+fn background_work(app: &startup::Application) -> anyhow::Result<Supervisor> {
+    let settings = app.state.settings.clone();
+    let db = app.state.db.clone();
+    let mut supervisor = Supervisor::default();
+    let store = app.session_store.clone();
+    supervisor.spawn(move || {
+        Ok(SessionSweeper {
+            store: store.clone(),
+            every: Duration::from_secs(300),
+        })
+    })?;
+    if settings.webhooks.enabled {
+        let (db, settings) = (db.clone(), settings.clone());
+        supervisor.spawn(move || {
+            let policy = settings
+                .webhooks
+                .policy(settings.server.is_local_development());
+            Ok(WebhookTask::new(WebhookWorker::new(
+                db.clone(),
+                settings.webhooks.clone(),
+                policy,
+            )?))
+        })?;
+    }
+    if settings.apply.enabled {
+        let clusters = Clusters::from_settings(&settings)?;
+        let vault = app::credentials::CredentialVault::from_base64(&settings.kafka.credential_key)?;
+        let worker = ApplyWorker::new(db.clone(), clusters.clone(), vault, settings.apply.clone());
+        supervise_workers(&mut supervisor, &worker, settings.apply.workers)?;
+        let reconcile_wake = Arc::new(Notify::new());
+        let (relay_db, relay_wake) = (db.clone(), reconcile_wake.clone());
+        supervisor.spawn(move || {
+            Ok(Relay::new(
+                relay_db.clone(),
+                "reconcile",
+                relay_wake.clone(),
+            ))
+        })?;
+        let apply = settings.apply.clone();
+        supervisor.spawn(move || {
+            Ok(ReconcileTask {
+                reconciler: Reconciler::new(db.clone(), clusters.clone(), apply.clone()),
+                wake: reconcile_wake.clone(),
+            })
+        })?;
+    }
+    if settings.health.enabled {
+        for make in server::health::collector_factories(&settings, &app.state.db, &app.health) {
+            supervisor.spawn(make)?;
+        }
+    }
+    Ok(supervisor)
 }
 
 async fn shutdown_signal() {

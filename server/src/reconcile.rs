@@ -5,6 +5,7 @@
 //! an admin asks (NOTIFY reconcile), and expire grants past their date.
 
 use crate::apply::{ApplySettings, Clusters, grant_bindings, topic_spec};
+use crate::background::{Next, Task};
 use crate::kafka::admin::{
     AclBinding, AclFilter, AclOperation, AclPermission, AdminError, KafkaAdmin, PatternType,
     ResourceType,
@@ -17,7 +18,7 @@ use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 /// The identity of an ACL in findings and adoptions.
 pub fn acl_key(acl: &AclBinding) -> String {
@@ -297,24 +298,33 @@ impl Reconciler {
             .collect();
         Ok((stats, findings))
     }
+}
 
-    /// Runs passes on the schedule and whenever `wake` fires, until `stop`.
-    pub async fn run_until_stopped(self, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let every = match self.settings.reconcile_interval_seconds {
-            0 => Duration::from_secs(365 * 24 * 3600),
-            s => Duration::from_secs(s),
-        };
-        loop {
-            self.run_all().await;
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = wake.notified() => {}
-                _ = stop.changed() => break,
-            }
-            if *stop.borrow() {
-                break;
-            }
-        }
+/// The reconciler, supervised: a pass over every cluster on the schedule
+/// (`apply.reconcile_interval_seconds`, 0 for only when asked) or when an admin asks
+/// (`NOTIFY reconcile`).
+pub struct ReconcileTask {
+    pub reconciler: Reconciler,
+    pub wake: Arc<Notify>,
+}
+
+impl Task for ReconcileTask {
+    fn name(&self) -> String {
+        "reconciler".into()
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        self.reconciler.run_all().await;
+        Ok(Next::After(
+            match self.reconciler.settings.reconcile_interval_seconds {
+                0 => Duration::from_secs(365 * 24 * 3600),
+                s => Duration::from_secs(s),
+            },
+        ))
+    }
+
+    fn wake(&self) -> Option<Arc<Notify>> {
+        Some(self.wake.clone())
     }
 }
 

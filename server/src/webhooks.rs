@@ -12,6 +12,7 @@
 //! number of server replicas can run workers without holding database connections; a lease
 //! that runs out (the server died mid-delivery) makes the row due again.
 
+use crate::background::{Next, Task};
 use anyhow::Context;
 use app::domain::net::IpNet;
 use app::domain::webhook::WebhookPolicy;
@@ -21,7 +22,7 @@ use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,6 +158,85 @@ struct Due {
     attempts: i32,
 }
 
+/// The supervised form of the worker: keeps up to `concurrency` deliveries under way, one per
+/// team, claiming more when one finishes or on the polling interval.
+pub struct WebhookTask {
+    worker: Arc<WebhookWorker>,
+    under_way: JoinSet<()>,
+    /// Rung when a delivery finishes: a place is free.
+    finished: Arc<Notify>,
+}
+
+impl WebhookTask {
+    pub fn new(worker: WebhookWorker) -> Self {
+        Self {
+            worker: Arc::new(worker),
+            under_way: JoinSet::new(),
+            finished: Arc::new(Notify::new()),
+        }
+    }
+}
+
+impl Task for WebhookTask {
+    fn name(&self) -> String {
+        "webhooks".into()
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        while let Some(done) = self.under_way.try_join_next() {
+            if let Err(error) = done {
+                tracing::error!(%error, "a webhook delivery task ended abnormally");
+            }
+        }
+        let idle = Next::After(Duration::from_millis(self.worker.settings.poll_interval_ms));
+        let free = self
+            .worker
+            .settings
+            .concurrency
+            .saturating_sub(self.under_way.len());
+        if free == 0 {
+            return Ok(idle);
+        }
+        let batch = self.worker.claim(free).await?;
+        let claimed = batch.len();
+        for due in batch {
+            let (worker, finished) = (self.worker.clone(), self.finished.clone());
+            self.under_way.spawn(async move {
+                if let Err(error) = worker.deliver(due).await {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "recording a webhook delivery failed"
+                    );
+                }
+                finished.notify_waiters();
+            });
+        }
+        // Every free place taken: more may be due.
+        Ok(if claimed == free { Next::Now } else { idle })
+    }
+
+    fn after_error(&self) -> Duration {
+        Duration::from_millis(self.worker.settings.poll_interval_ms)
+    }
+
+    fn wake(&self) -> Option<Arc<Notify>> {
+        Some(self.finished.clone())
+    }
+
+    async fn finish(&mut self) {
+        let limit = Duration::from_millis(self.worker.settings.timeout_ms + 1000);
+        let under_way = &mut self.under_way;
+        let drained = tokio::time::timeout(limit, async {
+            while under_way.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            // Their leases run out and the deliveries are tried again.
+            self.under_way.abort_all();
+        }
+    }
+}
+
 pub struct WebhookWorker {
     db: PgPool,
     http: reqwest::Client,
@@ -194,64 +274,6 @@ impl WebhookWorker {
     /// How long a claimed delivery stays reserved: the whole delivery, and a margin.
     fn lease_seconds(&self) -> f64 {
         (self.settings.timeout_ms + self.settings.connect_timeout_ms) as f64 / 1000.0 + 30.0
-    }
-
-    /// Runs until `stop` turns true: keeps up to `concurrency` deliveries under way, one per
-    /// team, claiming more as they finish or on the polling interval.
-    pub async fn run_until_stopped(self, mut stop: watch::Receiver<bool>) {
-        let worker = Arc::new(self);
-        let idle = Duration::from_millis(worker.settings.poll_interval_ms);
-        let mut under_way: JoinSet<()> = JoinSet::new();
-        loop {
-            if *stop.borrow() {
-                break;
-            }
-            let free = worker.settings.concurrency.saturating_sub(under_way.len());
-            let mut claimed = 0;
-            if free > 0 {
-                match worker.claim(free).await {
-                    Ok(batch) => {
-                        claimed = batch.len();
-                        for due in batch {
-                            let worker = worker.clone();
-                            under_way.spawn(async move {
-                                if let Err(error) = worker.deliver(due).await {
-                                    tracing::warn!(
-                                        error = format!("{error:#}"),
-                                        "recording a webhook delivery failed"
-                                    );
-                                }
-                            });
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = format!("{error:#}"), "claiming webhooks failed");
-                    }
-                }
-            }
-            if free > 0 && claimed == free {
-                // Every free place was taken: more may be due.
-                continue;
-            }
-            tokio::select! {
-                Some(finished) = under_way.join_next(), if !under_way.is_empty() => {
-                    if let Err(error) = finished {
-                        tracing::error!(%error, "a webhook delivery task ended abnormally");
-                    }
-                }
-                _ = tokio::time::sleep(idle), if free > 0 => {}
-                _ = stop.changed() => {}
-            }
-        }
-        let drain = tokio::time::timeout(
-            Duration::from_millis(worker.settings.timeout_ms + 1000),
-            async { while under_way.join_next().await.is_some() {} },
-        )
-        .await;
-        if drain.is_err() {
-            under_way.abort_all();
-        }
-        tracing::info!("webhook worker stopped");
     }
 
     /// Claims and sends at most one due delivery, waiting for its outcome (for tests and tools).

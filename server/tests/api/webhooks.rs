@@ -279,13 +279,13 @@ async fn a_hook_that_never_answers_holds_up_only_its_own_team(pool: PgPool) {
         .expect("the stuck team's delivery is the oldest");
     queue_for(&pool, "prompt", &url).await;
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = WebhookSettings {
         timeout_ms: 8000,
         ..settings(5)
     };
     let started = Instant::now();
-    let running = tokio::spawn(worker(&pool, settings).run_until_stopped(stopped));
+    let mut running = server::background::Supervisor::default();
+    running.spawn_task(server::webhooks::WebhookTask::new(worker(&pool, settings)));
     let deadline = started + Duration::from_secs(5);
     while receiver.received.lock().expect("lock").is_empty() {
         assert!(
@@ -304,8 +304,8 @@ async fn a_hook_that_never_answers_holds_up_only_its_own_team(pool: PgPool) {
     .expect("row");
     assert!(stuck_pending, "the silent hook is still under way");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
-    let _ = stop.send(true);
-    running.abort();
+    // The silent delivery is abandoned at shutdown (its lease runs out and it is tried again).
+    let _ = running.stop(Duration::from_millis(100)).await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
