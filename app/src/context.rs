@@ -16,14 +16,27 @@ pub struct PortalContext {
     pub roles: Arc<RoleMapping>,
     /// Where team webhooks may point.
     pub webhooks: Arc<crate::domain::webhook::WebhookPolicy>,
-    /// The identity provider's origin: sign-out forms continue there (Content-Security-Policy).
-    pub identity_provider_origin: Arc<str>,
     /// The address people use to reach the portal, for links in webhook messages.
     pub public_url: Arc<str>,
     /// Seals application passwords until their team has seen them once.
     pub vault: CredentialVault,
     /// What the health collector last saw on each cluster; pages read it instead of Kafka.
     pub health: crate::health::cache::HealthCache,
+}
+
+/// The nonce of this response's Content-Security-Policy, minted by the server's header
+/// middleware before the page is rendered (a request extension).
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub Arc<str>);
+
+/// Makes Leptos put the request's [`CspNonce`] on the inline scripts it renders, so the page's
+/// scripts and the policy the middleware sends always agree.
+pub fn provide_request_nonce() {
+    let nonce = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(nonce)) = nonce {
+        leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
 }
 
 pub fn portal() -> Result<PortalContext, AppError> {

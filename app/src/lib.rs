@@ -56,27 +56,8 @@ pub fn page_policy(nonce: &str, identity_provider_origin: &str) -> String {
     )
 }
 
-/// Sets this page's Content-Security-Policy, with the nonce Leptos put on its inline scripts.
-#[cfg(feature = "ssr")]
-fn set_page_policy() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    let provider = use_context::<context::PortalContext>()
-        .map(|p| p.identity_provider_origin.clone())
-        .unwrap_or_default();
-    if let Ok(value) = http::HeaderValue::from_str(&page_policy(&nonce.to_string(), &provider)) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
-}
-
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

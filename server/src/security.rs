@@ -17,6 +17,13 @@ pub struct BrowserPolicy {
     pub origin: String,
     /// Sends `Strict-Transport-Security` (the portal is reached over https).
     pub https: bool,
+    /// Sign-out forms continue at the identity provider (`form-action`).
+    pub identity_provider_origin: String,
+}
+
+/// A fresh nonce: 122 random bits from the OS (a v4 UUID), as hex.
+fn new_nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The policy for responses that are not app pages: JSON, static files, redirects.
@@ -64,13 +71,32 @@ pub async fn refuse_cross_site(
     next.run(request).await
 }
 
-/// Adds the hardening headers to every response.
+/// Adds the hardening headers to every response. Each request gets a nonce (a request extension
+/// the page renderer puts on its inline scripts, `app::context::provide_request_nonce`); an HTML
+/// response gets the page policy with that nonce, anything else a policy that allows nothing.
 pub async fn headers(
     State(policy): State<Arc<BrowserPolicy>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let nonce = new_nonce();
+    request
+        .extensions_mut()
+        .insert(app::context::CspNonce(nonce.as_str().into()));
     let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_page
+        && let Ok(value) =
+            HeaderValue::from_str(&app::page_policy(&nonce, &policy.identity_provider_origin))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers

@@ -39,11 +39,6 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
         roles: Arc::new(settings.auth.roles.clone()),
-        identity_provider_origin: url::Url::parse(&settings.auth.issuer_url)
-            .context("auth.issuer_url")?
-            .origin()
-            .ascii_serialization()
-            .into(),
         public_url: settings
             .server
             .public_url
@@ -60,6 +55,14 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
             })
             .collect(),
     })
+}
+
+/// The identity provider's origin (sign-out forms continue there).
+fn portal_context_origin(settings: &Settings) -> anyhow::Result<String> {
+    Ok(url::Url::parse(&settings.auth.issuer_url)
+        .context("auth.issuer_url")?
+        .origin()
+        .ascii_serialization())
 }
 
 /// Installs the key that seals audit rows, for this process.
@@ -128,6 +131,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
     let browser = Arc::new(BrowserPolicy {
         origin: state.settings.server.origin(),
         https: secure_cookies,
+        identity_provider_origin: portal_context_origin(&state.settings)?,
     });
     let idle = time::Duration::minutes(state.settings.auth.session_idle_minutes);
     let sessions = SessionManagerLayer::new(session_store.clone())
@@ -159,6 +163,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             {
                 let state = state.clone();
                 move || {
+                    app::context::provide_request_nonce();
                     provide_context(state.clone());
                     provide_context(portal.clone());
                 }
@@ -173,7 +178,10 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             state.settings.clone(),
         )))
         .route_layer(from_fn(ops::label_route))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(app::context::provide_request_nonce, shell))
         .layer(from_fn(auth::require_sign_in))
         .layer(from_fn_with_state(state.clone(), auth::keep_fresh))
         .layer(sessions)
