@@ -38,8 +38,7 @@ use anyhow::{Context, bail};
 use app::apply::store::{self as apply_store, GrantAcl};
 use app::context::PortalContext;
 use app::credentials::CredentialVault;
-use app::domain::{Decision, RequestState, Role, TeamSlug, UserIdentity, principal_name};
-use app::requests::store as requests;
+use app::domain::{Role, TeamSlug, UserIdentity, principal_name};
 use chrono::{DateTime, Utc};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -128,15 +127,6 @@ struct Options {
 
 impl Options {
     fn from_env() -> anyhow::Result<Self> {
-        fn number(name: &str, default: usize) -> anyhow::Result<usize> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        }
         let only = std::env::var("BENCH_ONLY")
             .unwrap_or_default()
             .split(',')
@@ -145,11 +135,13 @@ impl Options {
             .map(str::to_owned)
             .collect();
         Ok(Self {
-            approvals: number("BENCH_APPROVALS", 200)?.clamp(1, 999),
-            raw: number("BENCH_RAW", 200)?.max(1),
-            drift_acls: number("BENCH_DRIFT_ACLS", 50_000)?,
-            burst_concurrency: number("BENCH_BURST_CONCURRENCY", 8)?.max(1),
-            poll: Duration::from_millis(u64::try_from(number("BENCH_POLL_MS", 20)?.max(1))?),
+            approvals: env_number::<usize>("BENCH_APPROVALS", 200)?.clamp(1, 999),
+            raw: env_number::<usize>("BENCH_RAW", 200)?.max(1),
+            drift_acls: env_number::<usize>("BENCH_DRIFT_ACLS", 50_000)?,
+            burst_concurrency: env_number::<usize>("BENCH_BURST_CONCURRENCY", 8)?.max(1),
+            poll: Duration::from_millis(u64::try_from(
+                env_number::<usize>("BENCH_POLL_MS", 20)?.max(1),
+            )?),
             only,
             keep_db: std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1"),
         })
@@ -553,22 +545,7 @@ async fn prepare(bench: &Bench, app: &BenchApp, topic: &str) -> anyhow::Result<U
 
 /// The final approval on the real code path; returns when it has committed.
 async fn approve(bench: &Bench, id: Uuid) -> anyhow::Result<(Instant, Duration)> {
-    let started = Instant::now();
-    let state = requests::decide(
-        &bench.portal,
-        &bench.governance,
-        id,
-        2,
-        Decision::Approve,
-        "",
-    )
-    .await
-    .context("the final approval")?;
-    let committed = Instant::now();
-    if state != RequestState::Applying {
-        bail!("after the final approval the request is {state:?}, not applying");
-    }
-    Ok((committed, committed - started))
+    final_approval(&bench.portal, &bench.governance, id).await
 }
 
 /// One approval, from the client's side.

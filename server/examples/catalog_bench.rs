@@ -105,15 +105,6 @@ struct Options {
 
 impl Options {
     fn from_env() -> anyhow::Result<Self> {
-        fn number(name: &str, default: u64) -> anyhow::Result<u64> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        }
         let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "50,200".into());
         let clients = clients
             .split(',')
@@ -141,8 +132,8 @@ impl Options {
         Ok(Self {
             after_seed,
             only,
-            sequential: usize::try_from(number("BENCH_REQUESTS", 300)?)?.max(1),
-            duration: Duration::from_secs(number("BENCH_SECONDS", 10)?.max(1)),
+            sequential: usize::try_from(env_number::<u64>("BENCH_REQUESTS", 300)?)?.max(1),
+            duration: Duration::from_secs(env_number::<u64>("BENCH_SECONDS", 10)?.max(1)),
             clients,
             keep_db: std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1"),
         })

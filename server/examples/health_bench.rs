@@ -11,7 +11,6 @@
 //! Knobs: BENCH_TOPICS (10000), BENCH_PARTITIONS (1), BENCH_GROUPS (500), BENCH_CYCLES (12),
 //! BENCH_CLIENTS (100), BENCH_SECONDS (20), BENCH_DELETE_TOPICS=1 (remove the topics afterwards).
 
-use anyhow::Context;
 use app::domain::{Role, UserIdentity};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -34,15 +33,6 @@ use bench_support::*;
 const BENCH_DB: &str = "event_bus_portal_health_bench";
 const ENV: &str = "sandbox";
 const PREFIX: &str = "bench_health_";
-
-fn number(name: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .with_context(|| format!("{name} must be a number")),
-        Err(_) => Ok(default),
-    }
-}
 
 fn topic_name(i: usize) -> String {
     format!("{PREFIX}{i:05}")
@@ -71,12 +61,12 @@ fn process_cpu_seconds() -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::load()?;
-    let topics = number("BENCH_TOPICS", 10_000)?;
-    let partitions = number("BENCH_PARTITIONS", 1)?;
-    let groups = number("BENCH_GROUPS", 500)?;
-    let cycles = number("BENCH_CYCLES", 12)?;
-    let clients = number("BENCH_CLIENTS", 100)?;
-    let seconds = number("BENCH_SECONDS", 20)?;
+    let topics = env_number::<usize>("BENCH_TOPICS", 10_000)?;
+    let partitions = env_number::<usize>("BENCH_PARTITIONS", 1)?;
+    let groups = env_number::<usize>("BENCH_GROUPS", 500)?;
+    let cycles = env_number::<usize>("BENCH_CYCLES", 12)?;
+    let clients = env_number::<usize>("BENCH_CLIENTS", 100)?;
+    let seconds = env_number::<usize>("BENCH_SECONDS", 20)?;
     let env = settings.kafka.environments[ENV].clone();
 
     // 1. The cluster: topics (in batches; stops at the first batch the broker refuses), a

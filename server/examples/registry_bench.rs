@@ -132,15 +132,6 @@ struct Options {
 
 impl Options {
     fn from_env() -> anyhow::Result<Self> {
-        fn number(name: &str, default: usize) -> anyhow::Result<usize> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{name}={v:?} is not a number")),
-                Err(_) => Ok(default),
-            }
-        }
         let clients = std::env::var("BENCH_CLIENTS").unwrap_or_else(|_| "100".into());
         let clients = clients
             .split(',')
@@ -158,12 +149,12 @@ impl Options {
             .map(str::to_owned)
             .collect();
         Ok(Self {
-            subjects: number("BENCH_SUBJECTS", 1000)?.clamp(1, 9999),
-            sequential: number("BENCH_REQUESTS", 500)?.max(1),
-            duration: Duration::from_secs(number("BENCH_SECONDS", 10)?.max(1) as u64),
+            subjects: env_number::<usize>("BENCH_SUBJECTS", 1000)?.clamp(1, 9999),
+            sequential: env_number::<usize>("BENCH_REQUESTS", 500)?.max(1),
+            duration: Duration::from_secs(env_number::<usize>("BENCH_SECONDS", 10)?.max(1) as u64),
             clients,
-            principals: number("BENCH_PRINCIPALS", 10)?.clamp(1, 999),
-            cold: number("BENCH_COLD", 10)?.min(999),
+            principals: env_number::<usize>("BENCH_PRINCIPALS", 10)?.clamp(1, 999),
+            cold: env_number::<usize>("BENCH_COLD", 10)?.min(999),
             only,
             keep_db: std::env::var("BENCH_KEEP_DB").is_ok_and(|v| v == "1"),
         })

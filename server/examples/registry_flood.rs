@@ -28,8 +28,7 @@
 
 use anyhow::{Context, bail};
 use app::context::PortalContext;
-use app::domain::{Decision, RequestState, Role, TeamSlug, UserIdentity};
-use app::requests::store as requests;
+use app::domain::{Role, TeamSlug, UserIdentity};
 use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::config::Settings;
 use server::health::Collector;
@@ -54,15 +53,6 @@ const TOPIC: &str = "flood_bench_orders";
 const OWNERS: &str = "flood-bench-owners";
 const REQUESTERS: &str = "flood-bench-apps";
 const FLOODED: &str = "flood-bench-flooded";
-
-fn number(name: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(name) {
-        Ok(text) => text
-            .parse()
-            .with_context(|| format!("{name} must be a number")),
-        Err(_) => Ok(default),
-    }
-}
 
 fn user(subject: &str, roles: Vec<Role>, teams: &[&str]) -> anyhow::Result<UserIdentity> {
     Ok(UserIdentity {
@@ -138,20 +128,7 @@ async fn apply_once(bench: &Bench, application: Uuid) -> anyhow::Result<Duration
         ENV,
     )
     .await?;
-    let started = Instant::now();
-    let state = requests::decide(
-        &bench.portal,
-        &bench.governance,
-        id,
-        2,
-        Decision::Approve,
-        "",
-    )
-    .await
-    .context("the final approval")?;
-    if state != RequestState::Applying {
-        bail!("after the final approval the request is {state:?}");
-    }
+    let (started, _) = final_approval(&bench.portal, &bench.governance, id).await?;
     let deadline = started + Duration::from_secs(60);
     loop {
         let state: String =
@@ -285,11 +262,11 @@ async fn clean_cluster(admin: &KafkaAdmin, principals: &[String]) -> anyhow::Res
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let approvals = number("BENCH_APPROVALS", 30)?;
-    let cycles = number("BENCH_CYCLES", 40)?;
-    let seconds = number("BENCH_SECONDS", 30)?;
-    let clients = number("BENCH_FLOOD_CLIENTS", 256)?;
-    let flooded = number("BENCH_PRINCIPALS", 50)?.max(1);
+    let approvals = env_number::<usize>("BENCH_APPROVALS", 30)?;
+    let cycles = env_number::<usize>("BENCH_CYCLES", 40)?;
+    let seconds = env_number::<usize>("BENCH_SECONDS", 30)?;
+    let clients = env_number::<usize>("BENCH_FLOOD_CLIENTS", 256)?;
+    let flooded = env_number::<usize>("BENCH_PRINCIPALS", 50)?.max(1);
     if std::env::var("RUST_LOG").is_ok() {
         server::telemetry::init(&server::config::LogSettings {
             format: server::config::LogFormat::Pretty,

@@ -193,3 +193,33 @@ pub async fn owner_approved_producer_request(
     }
     Ok(id)
 }
+
+/// A numeric knob from the environment (`BENCH_...`), or its default.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// The final (governance) approval on the real code path: when it committed, and how long the
+/// call took. The request must then be applying.
+pub async fn final_approval(
+    portal: &app::context::PortalContext,
+    governance: &app::domain::UserIdentity,
+    id: uuid::Uuid,
+) -> anyhow::Result<(std::time::Instant, Duration)> {
+    use app::domain::{Decision, RequestState};
+    let started = std::time::Instant::now();
+    let state = app::requests::store::decide(portal, governance, id, 2, Decision::Approve, "")
+        .await
+        .context("the final approval")?;
+    let committed = std::time::Instant::now();
+    if state != RequestState::Applying {
+        anyhow::bail!("after the final approval the request is {state:?}, not applying");
+    }
+    Ok((committed, committed - started))
+}

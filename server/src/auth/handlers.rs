@@ -3,7 +3,7 @@ use super::pages::auth_error_page;
 use super::safe_next_path;
 use crate::state::AppState;
 use app::auth::ssr::{ID_TOKEN_KEY, SessionTimes, user_from_session};
-use app::domain::{UserIdentity, requires_sign_in};
+use app::domain::requires_sign_in;
 use axum::extract::{Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -105,27 +105,8 @@ pub async fn callback(
         }
     };
 
-    let (roles, teams) = state.settings.auth.roles.resolve(&verified.groups);
-    let user = UserIdentity {
-        subject: verified.subject.clone(),
-        display_name: verified.display_name.clone(),
-        roles,
-        teams,
-    };
-    let groups: Vec<String> = verified
-        .groups
-        .iter()
-        .map(|g| g.as_str().to_owned())
-        .collect();
-    if let Err(error) = crate::db::record_sign_in(
-        &state.db,
-        &user.subject,
-        &user.display_name,
-        verified.email.as_deref(),
-        &groups,
-    )
-    .await
-    {
+    let user = super::session::identity(&state, &verified);
+    if let Err(error) = super::session::record(&state, &verified).await {
         tracing::error!(
             error = format!("{error:#}"),
             "sign-in could not be recorded"

@@ -159,6 +159,14 @@ pub async fn end_session(sessions: &Sessions, session: &Session, why: &str) {
     }
 }
 
+/// Requests that never read the session: the bundle, the public files and the operations
+/// probes. They are not worth a session load. (Named exactly: page paths may hold dots, as topic
+/// names do, and every page must go through the checks.)
+fn reads_no_session(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.svg")
+}
+
 /// Keeps the signed-in session within its lifetime and its roles current (see the module).
 pub async fn keep_fresh(
     State(state): State<AppState>,
@@ -166,6 +174,9 @@ pub async fn keep_fresh(
     request: Request,
     next: Next,
 ) -> Response {
+    if reads_no_session(request.uri().path()) {
+        return next.run(request).await;
+    }
     if let Err(error) = freshen(&state, &session).await {
         tracing::error!(%error, "checking the session failed");
         return super::handlers::internal_error();
@@ -275,21 +286,7 @@ async fn refreshed(
     after_check: i64,
     now: i64,
 ) -> Refreshed {
-    let (roles, teams) = state.settings.auth.roles.resolve(&verified.groups);
-    let groups: Vec<String> = verified
-        .groups
-        .iter()
-        .map(|g| g.as_str().to_owned())
-        .collect();
-    if let Err(error) = crate::db::record_sign_in(
-        &state.db,
-        &verified.subject,
-        &verified.display_name,
-        verified.email.as_deref(),
-        &groups,
-    )
-    .await
-    {
+    if let Err(error) = record(state, verified).await {
         tracing::warn!(
             error = format!("{error:#}"),
             "recording refreshed groups failed"
@@ -298,18 +295,42 @@ async fn refreshed(
     Refreshed {
         after_check,
         checked_at: now,
-        user: UserIdentity {
-            subject: verified.subject.clone(),
-            display_name: verified.display_name.clone(),
-            roles,
-            teams,
-        },
+        user: identity(state, verified),
         id_token: verified.id_token.clone(),
         refresh: verified
             .refresh_token
             .as_deref()
             .map(|t| SealedToken::seal(&state.vault, t)),
     }
+}
+
+/// Who a verified sign-in (or refresh) says the person is: roles and teams from their groups.
+pub fn identity(state: &AppState, verified: &VerifiedSignIn) -> UserIdentity {
+    let (roles, teams) = state.settings.auth.roles.resolve(&verified.groups);
+    UserIdentity {
+        subject: verified.subject.clone(),
+        display_name: verified.display_name.clone(),
+        roles,
+        teams,
+    }
+}
+
+/// Records the person and their groups as the provider gave them (notifications find people
+/// by group).
+pub async fn record(state: &AppState, verified: &VerifiedSignIn) -> anyhow::Result<()> {
+    let groups: Vec<String> = verified
+        .groups
+        .iter()
+        .map(|g| g.as_str().to_owned())
+        .collect();
+    crate::db::record_sign_in(
+        &state.db,
+        &verified.subject,
+        &verified.display_name,
+        verified.email.as_deref(),
+        &groups,
+    )
+    .await
 }
 
 async fn store(
@@ -367,6 +388,21 @@ mod tests {
         let other = CredentialVault::from_base64(&SecretString::from(STANDARD.encode([6u8; 32])))
             .expect("key");
         assert!(sealed.open(&other).is_none());
+    }
+
+    #[test]
+    fn static_files_and_probes_skip_the_session() {
+        for path in ["/pkg/portal.js", "/favicon.svg", "/healthz", "/metrics"] {
+            assert!(reads_no_session(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/catalog/orders.v1",
+            "/api/requests/decide",
+            "/health/events",
+        ] {
+            assert!(!reads_no_session(path), "{path}");
+        }
     }
 
     #[test]
