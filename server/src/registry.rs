@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use signin::{Refusal, SignIn, Verdict};
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,15 +44,31 @@ const CACHED_ANSWERS: usize = 20_000;
 /// portal server within this time.
 const LATEST_FOR: Duration = Duration::from_secs(5);
 
+/// What one application may read in its environment: subjects, and the schema ids under them,
+/// as of a `registry_generation` (which moves with every change to grants, topics, their
+/// environments and schema versions).
+struct Readable {
+    generation: i64,
+    subjects: HashSet<String>,
+    /// Subjects with at least one version, sorted (what `GET /subjects` lists).
+    listed: Vec<String>,
+    ids: HashSet<i32>,
+}
+
+/// What each (application, environment) may read.
+type ReadableBy = HashMap<(Uuid, String), Arc<Readable>>;
+
 /// A subject and a version number (`None` for `latest`).
 type VersionKey = (String, Option<i32>);
 
-/// The application a request signed in as, in its environment.
+/// The application a request signed in as, in its environment, and the registry generation
+/// read with its credential.
 #[derive(Clone, Debug)]
 struct Caller {
     principal: String,
     application: Uuid,
     environment: String,
+    generation: i64,
 }
 
 #[derive(Clone)]
@@ -65,6 +81,8 @@ pub struct Registry {
     /// `GET /subjects/{s}/versions/{v}` answers (version `None` is `latest`), with when they
     /// were read.
     versions: Arc<Mutex<HashMap<VersionKey, (Instant, Value)>>>,
+    /// What each application (and environment) may read, reused while the generation stays.
+    readable: Arc<Mutex<ReadableBy>>,
 }
 
 /// A Confluent-style error: HTTP status plus `{"error_code", "message"}`.
@@ -155,6 +173,7 @@ impl Registry {
             settings,
             ids: Arc::new(Mutex::new(HashMap::new())),
             versions: Arc::new(Mutex::new(HashMap::new())),
+            readable: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -168,9 +187,10 @@ impl Registry {
     ) -> Result<Caller, Response> {
         use sha2::Digest;
         // Read on every request: a rotated or deleted credential stops working at once.
-        let row: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "select application_id, environment, credential_set_at from kafka_principal
-              where principal = $1",
+        let row: Option<(Uuid, String, Option<DateTime<Utc>>, i64)> = sqlx::query_as(
+            "select application_id, environment, credential_set_at,
+                    (select n from registry_generation)
+               from kafka_principal where principal = $1",
         )
         .bind(principal)
         .fetch_optional(&self.db)
@@ -180,14 +200,14 @@ impl Registry {
             principal.to_owned(),
             sha2::Sha256::digest(password.as_bytes()).into(),
         );
-        let current = row.and_then(|(application, environment, version)| {
-            version.map(|version| (application, environment, version))
+        let current = row.and_then(|(application, environment, version, generation)| {
+            version.map(|version| (application, environment, version, generation))
         });
         // What sign-ins met, for operators watching for guessing (`/metrics`).
         let outcome = |outcome: &'static str| {
             metrics::counter!("registry_signins_total", "outcome" => outcome).increment(1);
         };
-        if let Some((application, environment, version)) = &current
+        if let Some((application, environment, version, generation)) = &current
             && self.signin.accepted(&key, *version)
         {
             outcome("remembered");
@@ -195,6 +215,7 @@ impl Registry {
                 principal: principal.to_owned(),
                 application: *application,
                 environment: environment.clone(),
+                generation: *generation,
             });
         }
         if let Some(wait) = self.signin.blocked(principal, address) {
@@ -206,7 +227,7 @@ impl Registry {
             unauthorized()
         };
         // Unknown principals and deleted credentials never cost a handshake.
-        let Some((application, environment, version)) = current else {
+        let Some((application, environment, version, generation)) = current else {
             outcome("unknown_principal");
             return Err(refuse());
         };
@@ -254,6 +275,7 @@ impl Registry {
                 principal: principal.to_owned(),
                 application,
                 environment,
+                generation,
             }),
             Ok(Ok(false)) => Err(unauthorized()),
             Ok(Err(Refusal::Busy)) => Err(busy()),
@@ -307,23 +329,74 @@ fn visible(subject_expression: &str) -> String {
     VISIBLE.replace("{subject}", subject_expression)
 }
 
-async fn may_read(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, Response> {
-    sqlx::query_scalar(&format!("select {}", visible("$3")))
+impl Registry {
+    /// What the caller may read, loaded again when the generation read with its credential
+    /// moved since.
+    async fn readable_to(&self, caller: &Caller) -> Result<Arc<Readable>, Response> {
+        let key = (caller.application, caller.environment.clone());
+        let cached = self
+            .readable
+            .lock()
+            .ok()
+            .and_then(|all| all.get(&key).cloned())
+            .filter(|r| r.generation == caller.generation);
+        if let Some(readable) = cached {
+            return Ok(readable);
+        }
+        let rows: Vec<(String, Vec<i32>)> = sqlx::query_as(&format!(
+            "select s.subject,
+                    coalesce(array_agg(v.schema_id) filter (where v.schema_id is not null), '{{}}')
+               from schema_subject s left join schema_version v on v.subject = s.subject
+              where {}
+              group by s.subject",
+            visible("s.subject")
+        ))
         .bind(caller.application)
         .bind(&caller.environment)
-        .bind(subject)
-        .fetch_one(db)
+        .fetch_all(&self.db)
         .await
-        .map_err(internal)
-}
+        .map_err(internal)?;
+        let mut listed: Vec<String> = rows
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(subject, _)| subject.clone())
+            .collect();
+        listed.sort();
+        let readable = Arc::new(Readable {
+            generation: caller.generation,
+            ids: rows
+                .iter()
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect(),
+            subjects: rows.into_iter().map(|(subject, _)| subject).collect(),
+            listed,
+        });
+        if let Ok(mut all) = self.readable.lock() {
+            if all.len() >= CACHED_ANSWERS {
+                all.clear();
+            }
+            all.insert(key, readable.clone());
+        }
+        Ok(readable)
+    }
 
-/// 40401 unless the caller may read the subject: a subject it may not see does not exist
-/// for it.
-async fn readable(db: &PgPool, caller: &Caller, subject: &str) -> Result<(), Response> {
-    if may_read(db, caller, subject).await? {
-        Ok(())
-    } else {
-        Err(subject_not_found())
+    /// Whether `found` holds for what the caller may read.
+    async fn may(
+        &self,
+        caller: &Caller,
+        found: impl Fn(&Readable) -> bool,
+    ) -> Result<bool, Response> {
+        Ok(found(&*self.readable_to(caller).await?))
+    }
+
+    /// 40401 unless the caller may read the subject: a subject it may not see does not exist
+    /// for it.
+    async fn readable(&self, caller: &Caller, subject: &str) -> Result<(), Response> {
+        if self.may(caller, |r| r.subjects.contains(subject)).await? {
+            Ok(())
+        } else {
+            Err(subject_not_found())
+        }
     }
 }
 
@@ -332,20 +405,9 @@ fn subject_not_found() -> Response {
 }
 
 async fn subjects(State(r): State<Registry>, Extension(caller): Extension<Caller>) -> Response {
-    match sqlx::query_scalar::<_, String>(&format!(
-        "select subject from schema_subject s
-          where exists (select 1 from schema_version v where v.subject = s.subject)
-            and {}
-          order by subject",
-        visible("s.subject")
-    ))
-    .bind(caller.application)
-    .bind(&caller.environment)
-    .fetch_all(&r.db)
-    .await
-    {
-        Ok(list) => ok(json!(list)),
-        Err(e) => internal(e),
+    match r.readable_to(&caller).await {
+        Ok(readable) => ok(json!(readable.listed)),
+        Err(response) => response,
     }
 }
 
@@ -354,7 +416,7 @@ async fn versions(
     Extension(caller): Extension<Caller>,
     Path(subject): Path<String>,
 ) -> Response {
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     match sqlx::query_scalar::<_, i32>(
@@ -381,7 +443,7 @@ async fn version(
             _ => return invalid_version(),
         },
     };
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     let key = (subject.clone(), wanted);
@@ -446,19 +508,10 @@ async fn schema_by_id(
     Path(id): Path<i32>,
 ) -> Response {
     // An id is served to callers who may read a subject that has it.
-    let may: Result<bool, _> = sqlx::query_scalar(&format!(
-        "select exists (select 1 from schema_version v where v.schema_id = $3 and {})",
-        visible("v.subject")
-    ))
-    .bind(caller.application)
-    .bind(&caller.environment)
-    .bind(id)
-    .fetch_one(&r.db)
-    .await;
-    match may {
+    match r.may(&caller, |readable| readable.ids.contains(&id)).await {
         Ok(true) => {}
         Ok(false) => return error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
-        Err(e) => return internal(e),
+        Err(response) => return response,
     }
     if let Some(body) = r.ids.lock().ok().and_then(|ids| ids.get(&id).cloned()) {
         return ok(body);
@@ -491,17 +544,23 @@ async fn schema_versions(
     Extension(caller): Extension<Caller>,
     Path(id): Path<i32>,
 ) -> Response {
-    match sqlx::query_as::<_, (String, i32)>(&format!(
-        "select subject, version from schema_version v where schema_id = $3 and {}
+    let readable = match r.readable_to(&caller).await {
+        Ok(readable) => readable,
+        Err(response) => return response,
+    };
+    let rows = sqlx::query_as::<_, (String, i32)>(
+        "select subject, version from schema_version where schema_id = $1
           order by subject, version",
-        visible("v.subject")
-    ))
-    .bind(caller.application)
-    .bind(&caller.environment)
+    )
     .bind(id)
     .fetch_all(&r.db)
     .await
-    {
+    .map(|rows| {
+        rows.into_iter()
+            .filter(|(subject, _)| readable.subjects.contains(subject))
+            .collect::<Vec<_>>()
+    });
+    match rows {
         Ok(rows) if rows.is_empty() => error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
         Ok(rows) => ok(json!(
             rows.into_iter()
@@ -517,7 +576,7 @@ async fn config(
     Extension(caller): Extension<Caller>,
     Path(subject): Path<String>,
 ) -> Response {
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     match sqlx::query_scalar::<_, String>(
@@ -600,7 +659,7 @@ async fn lookup(
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     match subject_versions(&r.db, &subject).await {
@@ -669,7 +728,7 @@ async fn register(
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     match may_write(&r.db, &caller, &subject).await {
@@ -763,7 +822,7 @@ async fn compatibility(
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     let mode = match subject_mode(&r.db, &subject).await {
@@ -820,7 +879,7 @@ async fn set_config(
             "Invalid compatibility level. Valid values are NONE, BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, and FULL_TRANSITIVE",
         );
     };
-    if let Err(response) = readable(&r.db, &caller, &subject).await {
+    if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
     let current = match subject_mode(&r.db, &subject).await {

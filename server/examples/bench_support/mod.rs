@@ -90,7 +90,7 @@ impl Histogram {
             let Some((kind, rest)) = rest.split_once('{') else {
                 continue;
             };
-            let Some((labels, value)) = rest.split_once('}') else {
+            let Some((labels, value)) = rest.rsplit_once('}') else {
                 continue;
             };
             let Ok(value) = value.trim().parse::<f64>() else {
