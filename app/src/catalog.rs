@@ -2,7 +2,7 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
-use crate::domain::{DataClassification, Lifecycle};
+use crate::domain::{CleanupPolicy, DataClassification, Lifecycle};
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ pub struct TopicDetail {
     pub source_systems: Vec<String>,
     pub partitions: i32,
     pub retention_days: i64,
-    pub cleanup_policy: String,
+    pub cleanup_policy: CleanupPolicy,
     pub removal_date: Option<chrono::NaiveDate>,
     pub producers: Vec<GrantView>,
     pub consumers: Vec<GrantView>,

@@ -12,7 +12,7 @@ mod topic;
 #[cfg(feature = "ssr")]
 pub mod webhook;
 
-pub use apply::{StepKind, StepStatus, principal_name};
+pub use apply::{GrantRole, StepKind, StepStatus, principal_name};
 pub use area::{Area, requires_sign_in};
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};

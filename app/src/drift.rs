@@ -12,12 +12,24 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 pub mod store;
 
+/// What the reconciler found on a cluster that the portal did not create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "drift_finding_kind", rename_all = "snake_case")
+)]
+pub enum FindingKind {
+    UnknownAcl,
+    UnknownTopic,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingView {
     pub id: Uuid,
     pub environment: String,
-    /// `unknown_acl` or `unknown_topic`.
-    pub kind: String,
+    pub kind: FindingKind,
     pub description: String,
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,

@@ -20,6 +20,11 @@ use serde::{Deserialize, Serialize};
 /// How a topic or consumer group is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "health_status", rename_all = "lowercase")
+)]
 pub enum Status {
     Ok,
     Warning,

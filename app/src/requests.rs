@@ -2,7 +2,7 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
-use crate::domain::{DataClassification, RequestKind, RequestState, SlotKind};
+use crate::domain::{DataClassification, Decision, RequestKind, RequestState, SlotKind};
 use crate::error::AppError;
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
@@ -63,7 +63,7 @@ pub struct SlotView {
     /// Why this approval is needed, in words.
     pub reason: String,
     pub decided_by: Option<String>,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
 }

@@ -335,11 +335,11 @@ pub mod ssr {
             i32,
             i32,
             String,
-            String,
+            crate::domain::SchemaFormat,
             String,
             chrono::DateTime<chrono::Utc>,
         )> = sqlx::query_as(
-            "select v.version, v.schema_id, s.compatibility, t.format::text, t.original,
+            "select v.version, v.schema_id, s.compatibility, t.format, t.original,
                         v.created_at
                    from schema_version v
                    join schema_subject s on s.subject = v.subject
@@ -364,7 +364,7 @@ pub mod ssr {
             .last()
             .map(|(version, id, compatibility, format, text, _)| {
                 let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let json_schema = format == crate::domain::SchemaFormat::Json.as_str();
+                let json_schema = format == crate::domain::SchemaFormat::Json;
                 let (fields, example) = if json_schema {
                     (super::json_fields(&json), super::json_example(&json))
                 } else {

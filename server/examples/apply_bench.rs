@@ -38,7 +38,7 @@ use anyhow::{Context, bail};
 use app::apply::store::{self as apply_store, GrantAcl};
 use app::context::PortalContext;
 use app::credentials::CredentialVault;
-use app::domain::{Role, TeamSlug, UserIdentity, principal_name};
+use app::domain::{GrantRole, Role, TeamSlug, UserIdentity, principal_name};
 use chrono::{DateTime, Utc};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -922,7 +922,7 @@ fn producer_grant(principal: &str, topic: &str) -> GrantAcl {
         grant_id: Uuid::nil(),
         environment: ENV.into(),
         principal: principal.into(),
-        role: "producer".into(),
+        role: GrantRole::Producer,
         topic: topic.into(),
         consumer_group: None,
         consumer_group_is_prefix: false,
@@ -1118,7 +1118,7 @@ async fn drift(bench: &Bench) -> anyhow::Result<(Vec<DriftRow>, Vec<String>)> {
                 'Drift benchmark: many grants of one application.'
            from application a where a.team_slug = '{DRIFT_TEAM}';
          insert into access_grant (id, request_id, topic_id, application_id, role, environment)
-         select gen_random_uuid(), r.id, t.id, r.application_id, 'producer', '{ENV}'
+         select gen_random_uuid(), r.id, t.id, r.application_id, 'producer'::grant_role, '{ENV}'
            from access_request r
            join application a on a.id = r.application_id and a.team_slug = '{DRIFT_TEAM}'
            cross join topic t where t.owning_team = '{DRIFT_TEAM}';",

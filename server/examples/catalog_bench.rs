@@ -545,7 +545,7 @@ analyze t_approved; analyze g_grant;
 insert into access_grant (id, request_id, topic_id, application_id, role, environment, consumer_group,
         consumer_group_is_prefix, expires_on, created_at, revoked_at)
 select gen_random_uuid(), ap.id, t.id, a.id,
-       case when g.r_role < 0.3 then 'producer' else 'consumer' end,
+       (case when g.r_role < 0.3 then 'producer' else 'consumer' end)::grant_role,
        case when g.r_env < 0.6 then 'prod' else 'sandbox' end,
        case when g.r_role >= 0.3 then a.team_slug || '-' || split_part(t.name, '_', 2) || '-' || g.i end,
        g.r_role >= 0.3 and g.i % 10 = 0,

@@ -13,7 +13,7 @@ use crate::kafka::admin::{
 use anyhow::Context;
 use app::apply::store::{self, ClaimedStep, GrantAcl, TopicWanted};
 use app::credentials::{CredentialVault, generate_password, seal_context};
-use app::domain::StepKind;
+use app::domain::{GrantRole, StepKind};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,9 +77,9 @@ pub fn grant_bindings(grant: &GrantAcl) -> Vec<AclBinding> {
         permission: AclPermission::Allow,
     };
     let topic = |op| allow(ResourceType::Topic, &grant.topic, PatternType::Literal, op);
-    match grant.role.as_str() {
-        "producer" => vec![topic(AclOperation::Write), topic(AclOperation::Describe)],
-        _ => {
+    match grant.role {
+        GrantRole::Producer => vec![topic(AclOperation::Write), topic(AclOperation::Describe)],
+        GrantRole::Consumer => {
             let mut acls = vec![topic(AclOperation::Read), topic(AclOperation::Describe)];
             if let Some(group) = &grant.consumer_group {
                 let pattern = if grant.consumer_group_is_prefix {
@@ -110,7 +110,10 @@ pub fn topic_spec(topic: &TopicWanted, settings: &ApplySettings, brokers: usize)
         replication_factor,
         configs: vec![
             ("retention.ms".into(), topic.retention_ms.to_string()),
-            ("cleanup.policy".into(), topic.kafka_cleanup_policy().into()),
+            (
+                "cleanup.policy".into(),
+                topic.cleanup_policy.kafka_value().into(),
+            ),
             ("min.insync.replicas".into(), min_insync.to_string()),
         ],
     }
@@ -175,7 +178,7 @@ impl ApplyWorker {
                 store::step_done(&mut tx, &step)
                     .await
                     .map_err(|e| anyhow::anyhow!("settling a step: {e}"))?;
-                tracing::info!(step.id = %step.id, step.kind = step.kind, environment = step.environment, "step applied");
+                tracing::info!(step.id = %step.id, step.kind = step.kind.as_str(), environment = step.environment, "step applied");
                 Outcome::Applied
             }
             Err(error) => {
@@ -190,7 +193,7 @@ impl ApplyWorker {
                 .map_err(|e| anyhow::anyhow!("recording a failed step: {e}"))?;
                 tracing::warn!(
                     step.id = %step.id,
-                    step.kind = step.kind,
+                    step.kind = step.kind.as_str(),
                     environment = step.environment,
                     status = status.as_str(),
                     error = error.message,
@@ -216,10 +219,7 @@ impl ApplyWorker {
                 message,
             }))
         };
-        let kind = match step.kind() {
-            Ok(kind) => kind,
-            Err(m) => return refuse(m),
-        };
+        let kind = step.kind;
         let Some(admin) = self.clusters.get(&step.environment) else {
             return refuse(format!(
                 "environment {} is not configured on this server",
@@ -358,7 +358,7 @@ async fn set_topic_configs(admin: &KafkaAdmin, wanted: &TopicWanted) -> Result<(
                 ("retention.ms".into(), wanted.retention_ms.to_string()),
                 (
                     "cleanup.policy".into(),
-                    wanted.kafka_cleanup_policy().into(),
+                    wanted.cleanup_policy.kafka_value().into(),
                 ),
             ],
         )
@@ -450,14 +450,15 @@ impl Task for ApplyTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::domain::CleanupPolicy;
     use uuid::Uuid;
 
-    fn grant(role: &str, group: Option<&str>, prefix: bool) -> GrantAcl {
+    fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
             grant_id: Uuid::nil(),
             environment: "sandbox".into(),
             principal: "team.app.sandbox".into(),
-            role: role.into(),
+            role,
             topic: "orders".into(),
             consumer_group: group.map(str::to_owned),
             consumer_group_is_prefix: prefix,
@@ -466,7 +467,7 @@ mod tests {
 
     #[test]
     fn producers_get_write_and_describe_on_the_topic_only() {
-        let acls = grant_bindings(&grant("producer", None, false));
+        let acls = grant_bindings(&grant(GrantRole::Producer, None, false));
         let ops: Vec<_> = acls.iter().map(|a| a.operation).collect();
         assert_eq!(ops, vec![AclOperation::Write, AclOperation::Describe]);
         assert!(acls.iter().all(|a| a.resource_type == ResourceType::Topic
@@ -477,12 +478,12 @@ mod tests {
 
     #[test]
     fn consumers_get_read_on_the_topic_and_their_group() {
-        let literal = grant_bindings(&grant("consumer", Some("billing"), false));
+        let literal = grant_bindings(&grant(GrantRole::Consumer, Some("billing"), false));
         assert_eq!(literal.len(), 3);
         assert_eq!(literal[2].resource_type, ResourceType::Group);
         assert_eq!(literal[2].pattern, PatternType::Literal);
         assert_eq!(literal[2].operation, AclOperation::Read);
-        let prefixed = grant_bindings(&grant("consumer", Some("billing-"), true));
+        let prefixed = grant_bindings(&grant(GrantRole::Consumer, Some("billing-"), true));
         assert_eq!(prefixed[2].pattern, PatternType::Prefixed);
         assert!(!literal.iter().any(|a| a.operation == AclOperation::Write));
     }
@@ -503,7 +504,7 @@ mod tests {
             name: "orders".into(),
             partitions: 6,
             retention_ms: 86_400_000,
-            cleanup_policy: "compact_delete".into(),
+            cleanup_policy: CleanupPolicy::CompactDelete,
         };
         let one = topic_spec(&topic, &settings, 1);
         assert_eq!(one.replication_factor, 1);

@@ -12,6 +12,7 @@ use crate::kafka::admin::{
 };
 use anyhow::Context;
 use app::apply::store as apply_store;
+use app::drift::FindingKind;
 use app::drift::store::{self, Finding, RunStats};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -284,13 +285,13 @@ impl Reconciler {
             .unknown_acls
             .iter()
             .map(|acl| Finding {
-                kind: "unknown_acl",
+                kind: FindingKind::UnknownAcl,
                 key: acl_key(acl),
                 resource: acl_json(acl),
                 description: describe_acl(acl),
             })
             .chain(compared.unknown_topics.iter().map(|name| Finding {
-                kind: "unknown_topic",
+                kind: FindingKind::UnknownTopic,
                 key: topic_key(name),
                 resource: json!({ "name": name }),
                 description: format!("Topic {name}, not in the catalog for this environment"),

@@ -460,12 +460,12 @@ async fn version(
         bool,
         Option<i32>,
         Option<i32>,
-        Option<String>,
+        Option<SchemaFormat>,
         Option<String>,
     );
     let row: Result<Found, _> = sqlx::query_as(
         "select exists (select 1 from schema_subject where subject = $1),
-                    v.version, v.schema_id, t.format::text, t.canonical
+                    v.version, v.schema_id, t.format, t.canonical
                from (select 1) one
                left join lateral (select version, schema_id from schema_version
                                    where subject = $1 and ($2::int is null or version = $2)
@@ -516,17 +516,17 @@ async fn schema_by_id(
     if let Some(body) = r.ids.lock().ok().and_then(|ids| ids.get(&id).cloned()) {
         return ok(body);
     }
-    let body = match sqlx::query_as::<_, (String, String)>(
-        "select canonical, format::text from schema_text where id = $1",
+    let body = match sqlx::query_as::<_, (String, SchemaFormat)>(
+        "select canonical, format from schema_text where id = $1",
     )
     .bind(id)
     .fetch_optional(&r.db)
     .await
     {
-        Ok(Some((schema, format))) if format == SchemaFormat::Json.as_str() => {
+        Ok(Some((schema, SchemaFormat::Json))) => {
             json!({ "schema": schema, "schemaType": SchemaFormat::Json.schema_type() })
         }
-        Ok(Some((schema, _))) => json!({ "schema": schema }),
+        Ok(Some((schema, SchemaFormat::Avro))) => json!({ "schema": schema }),
         Ok(None) => return error(StatusCode::NOT_FOUND, 40403, "Schema not found"),
         Err(e) => return internal(e),
     };

@@ -15,12 +15,22 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
+
+/// The page routes, worked out once per process. Working them out renders the app with resource
+/// loading switched off by a process-wide flag (leptos_server's `SuppressResourceLoad`): a page
+/// rendered by another server in the same process at that moment (tests start many) would wait
+/// forever on its first resource. Done once, before any server built here serves, no render can
+/// overlap it.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 /// What server functions in the `app` crate may read from context.
 pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<PortalContext> {
@@ -125,7 +135,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
 
     let portal = portal_context(&state.settings, &state.db)?;
     let health = portal.health.clone();
-    let routes = generate_route_list(App);
+    let routes = page_routes();
 
     let secure_cookies = state.settings.server.serves_https();
     let browser = Arc::new(BrowserPolicy {

@@ -6,8 +6,8 @@ use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::credentials::{Sealed, seal_context};
 use crate::domain::{
-    RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus, UserIdentity,
-    principal_name,
+    CleanupPolicy, GrantRole, RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus,
+    UserIdentity, principal_name,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
@@ -27,8 +27,7 @@ pub struct GrantAcl {
     pub grant_id: Uuid,
     pub environment: String,
     pub principal: String,
-    /// `producer` or `consumer`.
-    pub role: String,
+    pub role: GrantRole,
     pub topic: String,
     pub consumer_group: Option<String>,
     pub consumer_group_is_prefix: bool,
@@ -40,19 +39,7 @@ pub struct TopicWanted {
     pub name: String,
     pub partitions: i32,
     pub retention_ms: i64,
-    /// `delete`, `compact` or `compact_delete`.
-    pub cleanup_policy: String,
-}
-
-impl TopicWanted {
-    /// The value of Kafka's `cleanup.policy`.
-    pub fn kafka_cleanup_policy(&self) -> &'static str {
-        match self.cleanup_policy.as_str() {
-            "compact" => "compact",
-            "compact_delete" => "compact,delete",
-            _ => "delete",
-        }
-    }
+    pub cleanup_policy: CleanupPolicy,
 }
 
 /// A step a worker holds (its row is locked until the worker's transaction ends).
@@ -61,17 +48,11 @@ pub struct ClaimedStep {
     pub id: Uuid,
     pub request_id: Option<Uuid>,
     pub environment: String,
-    pub kind: String,
+    pub kind: StepKind,
     pub topic_id: Option<Uuid>,
     pub application_id: Option<Uuid>,
     pub grant_id: Option<Uuid>,
     pub attempts: i32,
-}
-
-impl ClaimedStep {
-    pub fn kind(&self) -> Result<StepKind, String> {
-        self.kind.parse()
-    }
 }
 
 fn in_team(user: &UserIdentity, team: &str) -> bool {
@@ -117,7 +98,7 @@ async fn insert_steps(
         .bind(request)
         .bind(environment)
         .bind(start + offset)
-        .bind(step.kind.as_str())
+        .bind(step.kind)
         .bind(step.topic)
         .bind(step.application)
         .bind(step.grant)
@@ -175,17 +156,14 @@ pub async fn ensure_principal(
 
 /// Writes the steps that apply a request just approved, in the approving transaction.
 pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (kind, environments, topic, application): (String, Vec<String>, Option<Uuid>, Uuid) =
+    let (kind, environments, topic, application): (RequestKind, Vec<String>, Option<Uuid>, Uuid) =
         sqlx::query_as(
-            "select kind::text, environments, topic_id, application_id from access_request where id = $1",
+            "select kind, environments, topic_id, application_id from access_request where id = $1",
         )
         .bind(id)
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("reading the approved request"))?;
-    let kind: RequestKind = kind
-        .parse()
-        .map_err(|m: String| AppError::internal("stored kind unreadable", &m))?;
     if kind == RequestKind::RevokeAccess || kind == RequestKind::SchemaChange {
         // A revocation's removal steps were written when its grants were revoked; a schema
         // version is registered by the approval itself and needs nothing from Kafka.
@@ -388,16 +366,12 @@ async fn lock_request(
     conn: &mut PgConnection,
     request: Uuid,
 ) -> Result<(RequestState, String), AppError> {
-    let (state, requester): (String, String) = sqlx::query_as(
-        "select state::text, requester from access_request where id = $1 for update",
-    )
-    .bind(request)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("locking a request"))?;
-    let state = state
-        .parse()
-        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    let (state, requester): (RequestState, String) =
+        sqlx::query_as("select state, requester from access_request where id = $1 for update")
+            .bind(request)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(internal("locking a request"))?;
     Ok((state, requester))
 }
 
@@ -632,7 +606,7 @@ pub async fn retry(
 /// worker that dies releases it with its connection.
 pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx::Error> {
     sqlx::query_as(
-        "select s.id, s.request_id, s.environment, s.kind::text as kind, s.topic_id,
+        "select s.id, s.request_id, s.environment, s.kind, s.topic_id,
                 s.application_id, s.grant_id, s.attempts
            from apply_step s
           where s.status in ('pending', 'waiting_for_cluster') and s.next_attempt_at <= now()
@@ -654,12 +628,10 @@ pub async fn topic_wanted(
     conn: &mut PgConnection,
     topic: Uuid,
 ) -> Result<TopicWanted, sqlx::Error> {
-    sqlx::query_as(
-        "select name, partitions, retention_ms, cleanup_policy::text as cleanup_policy from topic where id = $1",
-    )
-    .bind(topic)
-    .fetch_one(conn)
-    .await
+    sqlx::query_as("select name, partitions, retention_ms, cleanup_policy from topic where id = $1")
+        .bind(topic)
+        .fetch_one(conn)
+        .await
 }
 
 const GRANT_ACL_SELECT: &str =
@@ -685,11 +657,12 @@ pub async fn other_live_grants(
     sqlx::query_as(&format!(
         "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
           where p.principal = $1 and g.environment = $2 and g.id <> $3 and g.revoked_at is null
-            and r.state in ('approved', 'applying', 'active', 'failed')"
+            and r.state = any($4)"
     ))
     .bind(&grant.principal)
     .bind(&grant.environment)
     .bind(grant.grant_id)
+    .bind(&RequestState::APPROVED[..])
     .fetch_all(conn)
     .await
 }
@@ -698,9 +671,10 @@ pub async fn other_live_grants(
 pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantAcl>, sqlx::Error> {
     sqlx::query_as(&format!(
         "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
-          where g.environment = $1 and g.revoked_at is null and r.state in ('approved', 'active')"
+          where g.environment = $1 and g.revoked_at is null and r.state = any($2)"
     ))
     .bind(environment)
+    .bind(&RequestState::IN_FORCE[..])
     .fetch_all(db)
     .await
 }
@@ -711,14 +685,15 @@ pub async fn desired_topics(
     environment: &str,
 ) -> Result<Vec<TopicWanted>, sqlx::Error> {
     sqlx::query_as(
-        "select t.name, t.partitions, t.retention_ms, t.cleanup_policy::text as cleanup_policy
+        "select t.name, t.partitions, t.retention_ms, t.cleanup_policy
            from topic t join topic_environment e on e.topic_id = t.id
           where e.environment = $1
             and not exists (select 1 from access_request r
                              where r.topic_id = t.id and r.kind = 'new_topic'
-                               and r.state not in ('approved', 'active'))",
+                               and r.state <> all($2))",
     )
     .bind(environment)
+    .bind(&RequestState::IN_FORCE[..])
     .fetch_all(db)
     .await
 }
@@ -859,15 +834,18 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     )
     .await
     .map_err(internal("auditing the applied request"))?;
-    let kind: String = sqlx::query_scalar("select kind::text from access_request where id = $1")
+    let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
         .bind(request)
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("reading the request kind"))?;
-    let words = if kind == RequestKind::SchemaChange.as_str() {
-        "Your schema change is active: the registry serves it."
-    } else {
-        "Your request is active: Kafka now enforces it."
+    let words = match kind {
+        RequestKind::SchemaChange => "Your schema change is active: the registry serves it.",
+        RequestKind::NewTopic
+        | RequestKind::ProducerAccess
+        | RequestKind::ConsumerAccess
+        | RequestKind::RevokeAccess
+        | RequestKind::TopicChange => "Your request is active: Kafka now enforces it.",
     };
     notifications::notify(conn, &requester, words, request)
         .await
@@ -921,7 +899,7 @@ pub async fn step_failed(
           where id = $1",
     )
     .bind(step.id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(delay_attempts)
     .bind(message)
     .bind(retry_delay_seconds(delay_attempts))
@@ -978,12 +956,12 @@ pub async fn step_failed(
 /// What the grants of a request allow, in words.
 pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
     let who = format!("User:{}", grant.principal);
-    match grant.role.as_str() {
-        "producer" => format!(
+    match grant.role {
+        GrantRole::Producer => format!(
             "In {environment_label}, {who} may write events to {topic} and read its metadata. It may not read the topic.",
             topic = grant.topic
         ),
-        _ => {
+        GrantRole::Consumer => {
             let group = match (&grant.consumer_group, grant.consumer_group_is_prefix) {
                 (Some(g), true) => format!("as any consumer group whose name starts with {g}"),
                 (Some(g), false) => format!("as consumer group {g}"),
@@ -998,8 +976,8 @@ pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
 }
 
 type RequestRow = (
-    String,
-    String,
+    RequestKind,
+    RequestState,
     i32,
     String,
     String,
@@ -1009,8 +987,8 @@ type RequestRow = (
 );
 type StepRow = (
     String,
-    String,
-    String,
+    StepKind,
+    StepStatus,
     i32,
     Option<String>,
     Option<DateTime<Utc>>,
@@ -1018,7 +996,7 @@ type StepRow = (
 
 pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyProgress, AppError> {
     let row: Option<RequestRow> = sqlx::query_as(
-        "select r.kind::text, r.state::text, r.version, r.requester, a.team_slug, t.owning_team,
+        "select r.kind, r.state, r.version, r.requester, a.team_slug, t.owning_team,
                     r.application_id, r.environments
                from access_request r join application a on a.id = r.application_id
                left join topic t on t.id = r.topic_id
@@ -1033,11 +1011,8 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     if !visible_to(user, &requester, &team, owner.as_deref()) {
         return Err(AppError::NotFound);
     }
-    let decode = |m: String| AppError::internal("stored value unreadable", &m);
-    let state: RequestState = state.parse().map_err(decode)?;
-    let kind: RequestKind = kind.parse().map_err(decode)?;
     let step_rows: Vec<StepRow> = sqlx::query_as(
-        "select environment, kind::text, status::text, attempts, last_error, done_at
+        "select environment, kind, status, attempts, last_error, done_at
                from apply_step where request_id = $1 order by environment, position",
     )
     .bind(id)
@@ -1048,8 +1023,8 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     for (environment, kind, status, attempts, last_error, done_at) in step_rows {
         steps.push(StepView {
             environment,
-            kind: kind.parse().map_err(decode)?,
-            status: status.parse().map_err(decode)?,
+            kind,
+            status,
             attempts,
             last_error,
             done_at,
@@ -1297,12 +1272,12 @@ pub async fn rotate(
 mod tests {
     use super::*;
 
-    fn grant(role: &str, group: Option<&str>, prefix: bool) -> GrantAcl {
+    fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
             grant_id: Uuid::nil(),
             environment: "sandbox".into(),
             principal: "team.app.sandbox".into(),
-            role: role.into(),
+            role,
             topic: "orders".into(),
             consumer_group: group.map(str::to_owned),
             consumer_group_is_prefix: prefix,
@@ -1311,11 +1286,17 @@ mod tests {
 
     #[test]
     fn grants_are_explained_in_words() {
-        let p = grant_in_words(&grant("producer", None, false), "Sandbox");
+        let p = grant_in_words(&grant(GrantRole::Producer, None, false), "Sandbox");
         assert!(p.contains("may write events to orders") && p.contains("may not read"));
-        let c = grant_in_words(&grant("consumer", Some("billing-"), true), "Sandbox");
+        let c = grant_in_words(
+            &grant(GrantRole::Consumer, Some("billing-"), true),
+            "Sandbox",
+        );
         assert!(c.contains("any consumer group whose name starts with billing-"));
-        let c = grant_in_words(&grant("consumer", Some("billing"), false), "Sandbox");
+        let c = grant_in_words(
+            &grant(GrantRole::Consumer, Some("billing"), false),
+            "Sandbox",
+        );
         assert!(c.contains("as consumer group billing") && c.contains("may not write"));
     }
 
@@ -1326,20 +1307,5 @@ mod tests {
         assert_eq!(retry_delay_seconds(5), 16.0);
         assert_eq!(retry_delay_seconds(6), 30.0);
         assert_eq!(retry_delay_seconds(100), 30.0);
-    }
-
-    #[test]
-    fn cleanup_policies_map_to_kafka() {
-        let topic = |p: &str| TopicWanted {
-            name: "t".into(),
-            partitions: 1,
-            retention_ms: 1,
-            cleanup_policy: p.into(),
-        };
-        assert_eq!(
-            topic("compact_delete").kafka_cleanup_policy(),
-            "compact,delete"
-        );
-        assert_eq!(topic("delete").kafka_cleanup_policy(), "delete");
     }
 }

@@ -1,7 +1,7 @@
 //! Catalog queries.
 
 use super::{CatalogFilter, CatalogPage, GrantView, PAGE_SIZE, TopicDetail, TopicSummary};
-use crate::domain::{DataClassification, Lifecycle, UserIdentity};
+use crate::domain::{CleanupPolicy, DataClassification, GrantRole, Lifecycle, UserIdentity};
 use crate::error::AppError;
 use sqlx::PgPool;
 
@@ -52,34 +52,30 @@ struct SummaryRow {
     name: String,
     title: String,
     business_domain: String,
-    lifecycle: String,
+    lifecycle: Lifecycle,
     owning_team: String,
-    data_classification: String,
+    data_classification: DataClassification,
     contains_pii: bool,
     environments: Vec<String>,
 }
 
 impl SummaryRow {
-    fn into_summary(self) -> Result<TopicSummary, sqlx::Error> {
-        let decode = |e: String| sqlx::Error::Decode(e.into());
-        Ok(TopicSummary {
+    fn into_summary(self) -> TopicSummary {
+        TopicSummary {
             name: self.name,
             title: self.title,
             business_domain: self.business_domain,
-            lifecycle: self.lifecycle.parse().map_err(decode)?,
+            lifecycle: self.lifecycle,
             owning_team: self.owning_team,
-            classification: self
-                .data_classification
-                .parse::<DataClassification>()
-                .map_err(decode)?,
+            classification: self.data_classification,
             contains_pii: self.contains_pii,
             environments: self.environments,
-        })
+        }
     }
 }
 
-const SUMMARY_COLUMNS: &str = "t.name, t.title, t.business_domain, t.lifecycle::text as lifecycle, \
-    t.owning_team, t.data_classification::text as data_classification, t.contains_pii, \
+const SUMMARY_COLUMNS: &str = "t.name, t.title, t.business_domain, t.lifecycle, \
+    t.owning_team, t.data_classification, t.contains_pii, \
     coalesce((select array_agg(e.environment order by e.environment) from topic_environment e where e.topic_id = t.id), '{}') as environments";
 
 pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sqlx::Error> {
@@ -94,11 +90,11 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     let where_clause =
         "where ($1::text is null or (t.name || ' ' || t.title || ' ' || t.description) ilike $1)
           and ($2::text is null or t.business_domain = $2)
-          and ($3::text is null or t.lifecycle::text = $3)
+          and ($3::lifecycle is null or t.lifecycle = $3)
           and ($4::text is null or t.owning_team = $4)
           and ($5::text[] is null or t.owning_team = any($5))";
     let offset = (filter.page - 1) * PAGE_SIZE;
-    let lifecycle = filter.lifecycle.map(Lifecycle::as_str);
+    let lifecycle = filter.lifecycle;
     let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
         // The page is cut first, so the per-topic columns are computed for its rows only (a
         // deep page would otherwise compute them for every row it skips).
@@ -130,10 +126,7 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         .fetch_all(db)
         .await?;
     Ok(CatalogPage {
-        topics: rows
-            .into_iter()
-            .map(SummaryRow::into_summary)
-            .collect::<Result<_, _>>()?,
+        topics: rows.into_iter().map(SummaryRow::into_summary).collect(),
         total,
         page: filter.page,
         domains,
@@ -149,13 +142,13 @@ struct DetailRow {
     source_systems: Vec<String>,
     partitions: i32,
     retention_ms: i64,
-    cleanup_policy: String,
+    cleanup_policy: CleanupPolicy,
     removal_date: Option<chrono::NaiveDate>,
 }
 
 #[derive(sqlx::FromRow)]
 struct GrantRow {
-    role: String,
+    role: GrantRole,
     application: String,
     team: String,
     environment: String,
@@ -166,7 +159,7 @@ struct GrantRow {
 pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx::Error> {
     let row: Option<DetailRow> = sqlx::query_as(&format!(
         "select {SUMMARY_COLUMNS}, t.description, t.source_systems, t.partitions, t.retention_ms,
-                t.cleanup_policy::text as cleanup_policy, t.removal_date
+                t.cleanup_policy, t.removal_date
          from topic t where t.name = $1"
     ))
     .bind(name)
@@ -185,8 +178,9 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
     .bind(name)
     .fetch_all(db)
     .await?;
-    let (producers, consumers): (Vec<_>, Vec<_>) =
-        grants.into_iter().partition(|g| g.role == "producer");
+    let (producers, consumers): (Vec<_>, Vec<_>) = grants
+        .into_iter()
+        .partition(|g| g.role == GrantRole::Producer);
     let view = |g: GrantRow| GrantView {
         application: g.application,
         team: g.team,
@@ -197,7 +191,7 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
     Ok(Some(TopicDetail {
         value_schema: None,
         key_schema: None,
-        summary: row.summary.into_summary()?,
+        summary: row.summary.into_summary(),
         description: row.description,
         source_systems: row.source_systems,
         partitions: row.partitions,

@@ -7,6 +7,11 @@ use std::str::FromStr;
 /// cluster as running it once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "apply_step_kind", rename_all = "snake_case")
+)]
 pub enum StepKind {
     CreateTopic,
     SetTopicConfigs,
@@ -66,6 +71,11 @@ impl FromStr for StepKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "apply_step_status", rename_all = "snake_case")
+)]
 pub enum StepStatus {
     Pending,
     /// The cluster could not be reached; tried again with backoff, for as long as it takes.
@@ -119,6 +129,35 @@ impl FromStr for StepStatus {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| format!("unknown step status {s:?}"))
+    }
+}
+
+/// What a grant lets an application do with a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "grant_role", rename_all = "snake_case")
+)]
+pub enum GrantRole {
+    Producer,
+    Consumer,
+}
+
+impl GrantRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Producer => "producer",
+            Self::Consumer => "consumer",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Producer => "Producer",
+            Self::Consumer => "Consumer",
+        }
     }
 }
 

@@ -1,10 +1,16 @@
 //! Requests and their lifecycle. [`RequestState`] owns every allowed transition.
 
+use super::GrantRole;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "request_kind", rename_all = "snake_case")
+)]
 pub enum RequestKind {
     NewTopic,
     ProducerAccess,
@@ -37,6 +43,16 @@ impl RequestKind {
         }
     }
 
+    /// What an approved request of this kind grants its application, if anything: whoever
+    /// proposes a topic produces to it.
+    pub fn grant_role(self) -> Option<GrantRole> {
+        match self {
+            Self::NewTopic | Self::ProducerAccess => Some(GrantRole::Producer),
+            Self::ConsumerAccess => Some(GrantRole::Consumer),
+            Self::RevokeAccess | Self::TopicChange | Self::SchemaChange => None,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::NewTopic => "New topic",
@@ -61,6 +77,11 @@ impl FromStr for RequestKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "request_state", rename_all = "snake_case")
+)]
 pub enum RequestState {
     Draft,
     Submitted,
@@ -122,6 +143,32 @@ impl RequestState {
         RequestState::Expired,
     ];
 
+    /// Being written or waiting for a decision: a second request for the same thing would clash.
+    pub const OPEN: [RequestState; 3] = [
+        RequestState::Draft,
+        RequestState::Submitted,
+        RequestState::ChangesRequested,
+    ];
+    /// Open, or approved and still being applied: a change to the same thing must wait for it.
+    pub const PENDING: [RequestState; 4] = [
+        RequestState::Draft,
+        RequestState::Submitted,
+        RequestState::ChangesRequested,
+        RequestState::Applying,
+    ];
+    /// Sent for approval and neither decided nor taken back (a consumer group it names is held).
+    pub const SENT_FOR_DECISION: [RequestState; 2] =
+        [RequestState::Submitted, RequestState::ChangesRequested];
+    /// Approved, whether or not the cluster enforces it yet.
+    pub const APPROVED: [RequestState; 4] = [
+        RequestState::Approved,
+        RequestState::Applying,
+        RequestState::Active,
+        RequestState::Failed,
+    ];
+    /// Its grants are meant to be on the cluster now.
+    pub const IN_FORCE: [RequestState; 2] = [RequestState::Approved, RequestState::Active];
+
     /// The one place that says what may happen next. `None`: not allowed from here.
     pub fn apply(self, event: RequestEvent) -> Option<RequestState> {
         use RequestEvent as E;
@@ -152,10 +199,7 @@ impl RequestState {
 
     /// Approved, whether or not the cluster enforces it yet.
     pub fn is_approved(self) -> bool {
-        matches!(
-            self,
-            Self::Approved | Self::Applying | Self::Active | Self::Failed
-        )
+        Self::APPROVED.contains(&self)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -201,12 +245,23 @@ impl FromStr for RequestState {
     }
 }
 
-/// A decision an approver can make.
+/// A decision an approver can make. Recorded (in the database and in views) by what it did:
+/// `approved`, `declined`, `changes_requested`; a form names it by the act (see `FromStr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "approval_decision")
+)]
 pub enum Decision {
+    #[serde(rename = "approved")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "approved"))]
     Approve,
+    #[serde(rename = "declined")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "declined"))]
     Decline,
+    #[serde(rename = "changes_requested")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "changes_requested"))]
     RequestChanges,
 }
 
@@ -214,6 +269,15 @@ impl Decision {
     /// Declining and sending back need a reason the requester will read.
     pub fn needs_reason(self) -> bool {
         !matches!(self, Decision::Approve)
+    }
+
+    /// As the approvals list says it: "approved by ...".
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Self::Approve => "approved",
+            Self::Decline => "declined",
+            Self::RequestChanges => "changes requested",
+        }
     }
 
     pub fn as_str(self) -> &'static str {

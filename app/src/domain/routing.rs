@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 /// A required approval on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "approval_slot_kind", rename_all = "snake_case")
+)]
 pub enum SlotKind {
     /// An approver of the team that owns the topic.
     OwningTeam,

@@ -122,6 +122,11 @@ impl FromStr for Compatibility {
 /// The language a schema is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "schema_format", rename_all = "snake_case")
+)]
 pub enum SchemaFormat {
     #[default]
     Avro,

@@ -129,6 +129,11 @@ impl NamingPolicy {
 /// How sensitive a topic's data is (FISMA). High is refused: it is not a fit for the bus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "data_classification", rename_all = "snake_case")
+)]
 pub enum DataClassification {
     Low,
     Moderate,
@@ -161,6 +166,11 @@ impl DataClassification {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "lifecycle", rename_all = "snake_case")
+)]
 pub enum Lifecycle {
     Experimental,
     Development,
@@ -207,6 +217,11 @@ impl FromStr for Lifecycle {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "cleanup_policy", rename_all = "snake_case")
+)]
 pub enum CleanupPolicy {
     Delete,
     Compact,
@@ -220,6 +235,15 @@ impl CleanupPolicy {
             Self::Delete => "delete",
             Self::Compact => "compact",
             Self::CompactDelete => "compact_delete",
+        }
+    }
+
+    /// The value of Kafka's `cleanup.policy`.
+    pub fn kafka_value(self) -> &'static str {
+        match self {
+            Self::Delete => "delete",
+            Self::Compact => "compact",
+            Self::CompactDelete => "compact,delete",
         }
     }
 
@@ -397,6 +421,13 @@ impl From<ConsumerGroup> for String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn cleanup_policies_map_to_kafka() {
+        assert_eq!(CleanupPolicy::CompactDelete.kafka_value(), "compact,delete");
+        assert_eq!(CleanupPolicy::Compact.kafka_value(), "compact");
+        assert_eq!(CleanupPolicy::Delete.kafka_value(), "delete");
+    }
 
     #[test]
     fn kafka_rules() {

@@ -1,6 +1,6 @@
 //! Drift findings and reconciler runs in Postgres.
 
-use super::{DriftReport, FindingView, RunView};
+use super::{DriftReport, FindingKind, FindingView, RunView};
 use crate::audit::ssr::append;
 use crate::domain::UserIdentity;
 use crate::error::AppError;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// Something on a cluster the portal did not create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub kind: &'static str,
+    pub kind: FindingKind,
     pub key: String,
     pub resource: Value,
     pub description: String,
@@ -33,7 +33,7 @@ pub struct RunStats {
 type FindingRow = (
     Uuid,
     String,
-    String,
+    FindingKind,
     String,
     DateTime<Utc>,
     DateTime<Utc>,
@@ -296,13 +296,13 @@ pub async fn record_run(
         .bind(&keys)
         .execute(&mut *tx)
         .await?;
-        let kinds: Vec<&str> = findings.iter().map(|f| f.kind).collect();
+        let kinds: Vec<FindingKind> = findings.iter().map(|f| f.kind).collect();
         let resources: Vec<Value> = findings.iter().map(|f| f.resource.clone()).collect();
         let descriptions: Vec<&str> = findings.iter().map(|f| f.description.as_str()).collect();
         sqlx::query(
             "insert into drift_finding (id, environment, kind, resource_key, resource, description)
              select gen_random_uuid(), $1, k, key, r, d
-               from unnest($2::text[], $3::text[], $4::jsonb[], $5::text[]) as f(k, key, r, d)
+               from unnest($2::drift_finding_kind[], $3::text[], $4::jsonb[], $5::text[]) as f(k, key, r, d)
              on conflict (environment, resource_key) where resolved_at is null
              do update set last_seen_at = now()",
         )

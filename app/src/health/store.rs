@@ -321,8 +321,8 @@ pub struct OpenAlert {
 }
 
 pub async fn open_alerts(db: &PgPool, environment: &str) -> Result<Vec<OpenAlert>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
-        "select id, subject_kind, subject, status::text, team_slug from health_alert
+    let rows: Vec<(i64, String, String, Status, Option<String>)> = sqlx::query_as(
+        "select id, subject_kind, subject, status, team_slug from health_alert
           where environment = $1 and closed_at is null",
     )
     .bind(environment)
@@ -334,7 +334,7 @@ pub async fn open_alerts(db: &PgPool, environment: &str) -> Result<Vec<OpenAlert
             id,
             kind,
             subject,
-            status: Status::parse(&status).unwrap_or(Status::Warning),
+            status,
             team,
         })
         .collect())
@@ -390,7 +390,7 @@ pub async fn record_alert(
             .bind(kind)
             .bind(subject)
             .bind(team)
-            .bind(status.as_str())
+            .bind(status)
             .bind(reason)
             .execute(&mut *tx)
             .await?
@@ -412,7 +412,7 @@ pub async fn record_alert(
                   where id = $1 and closed_at is null and status <> $2::health_status",
             )
             .bind(id)
-            .bind(status.as_str())
+            .bind(status)
             .bind(reason)
             .execute(&mut *tx)
             .await?
@@ -466,17 +466,13 @@ pub async fn alerts_for(
     kind: &str,
     subject: &str,
 ) -> Result<Vec<(Status, String, bool)>, sqlx::Error> {
-    let rows: Vec<(String, String, bool)> = sqlx::query_as(
-        "select status::text, reason, closed_at is not null from health_alert
+    sqlx::query_as(
+        "select status, reason, closed_at is not null from health_alert
           where environment = $1 and subject_kind = $2 and subject = $3 order by id desc",
     )
     .bind(environment)
     .bind(kind)
     .bind(subject)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(s, r, closed)| (Status::parse(&s).unwrap_or(Status::Warning), r, closed))
-        .collect())
+    .await
 }

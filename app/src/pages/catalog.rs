@@ -172,7 +172,7 @@ pub fn TopicPage() -> impl IntoView {
                                     <dt>"Source systems"</dt><dd>{t.source_systems.join(", ")}</dd>
                                     <dt>"Partitions"</dt><dd>{t.partitions}</dd>
                                     <dt>"Retention"</dt><dd>{format!("{} days", t.retention_days)}</dd>
-                                    <dt>"Cleanup policy"</dt><dd>{t.cleanup_policy.clone()}</dd>
+                                    <dt>"Cleanup policy"</dt><dd>{t.cleanup_policy.as_str()}</dd>
                                 </dl>
                                 <p class="actions">
                                     <a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a>

@@ -435,7 +435,7 @@ fn RequestView(
                     {slot.team.map(|t| format!(" ({t})"))}
                     ": "
                     {match (slot.decided_by, slot.decision) {
-                        (Some(by), Some(d)) => format!("{} by {}", d.replace('_', " "), by),
+                        (Some(by), Some(d)) => format!("{} by {}", d.past_tense(), by),
                         _ => "waiting".to_owned(),
                     }}
                     <br/><span class="muted">{slot.reason}</span>
@@ -655,15 +655,15 @@ pub fn TopicChangePage() -> impl IntoView {
             <h2>"Propose new settings"</h2>
             {move || match topic.get_untracked() {
                 Some(Ok(t)) => {
-                    let cleanup = t.cleanup_policy.clone();
+                    let cleanup = t.cleanup_policy;
                     let option = move |value: &'static str, label: &'static str| {
-                        view! { <option value=value selected=cleanup == value>{label}</option> }
+                        view! { <option value=value selected=cleanup.as_str() == value>{label}</option> }
                     };
                     view! {
                         <ActionForm action=action attr:class="request-form" attr:novalidate="">
                             {form_error(result)}
                             <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()}
-                               ". Now: " {t.partitions} " partitions, " {t.retention_days} " days of retention, cleanup " {t.cleanup_policy.clone()} "."</p>
+                               ". Now: " {t.partitions} " partitions, " {t.retention_days} " days of retention, cleanup " {t.cleanup_policy.as_str()} "."</p>
                             <input type="hidden" name="input[topic]" value=t.summary.name.clone() />
                             {field_error(result, FIELD_TOPIC, "topic")}
                             <div class="field">

@@ -10,8 +10,9 @@ use super::{
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{
-    ApprovalPolicy, ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind,
-    RequestState, Role, RoutingInput, SlotKind, TeamSlug, UserIdentity, may_fill,
+    ApprovalPolicy, CleanupPolicy, ConsumerGroup, DataClassification, Decision, GrantRole,
+    RequestEvent, RequestKind, RequestState, Role, RoutingInput, SlotKind, TeamSlug, UserIdentity,
+    may_fill,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
@@ -78,8 +79,8 @@ pub async fn create_access_request(
         .await
         .map_err(internal("recording the requester"))?;
 
-    let topic: Option<(Uuid, String, String, bool, Vec<String>)> = sqlx::query_as(
-        "select t.id, t.owning_team, t.data_classification::text, t.contains_pii,
+    let topic: Option<(Uuid, String, DataClassification, bool, Vec<String>)> = sqlx::query_as(
+        "select t.id, t.owning_team, t.data_classification, t.contains_pii,
                 coalesce((select array_agg(environment) from topic_environment e where e.topic_id = t.id), '{}')
          from topic t where t.name = $1",
     )
@@ -125,20 +126,18 @@ pub async fn create_access_request(
     }
 
     if let Some(from) = draft.promoted_from {
-        let original: Option<(String, Uuid, Option<Uuid>, String)> = sqlx::query_as(
-            "select state::text, application_id, topic_id, kind::text from access_request where id = $1",
+        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query_as(
+            "select state, application_id, topic_id, kind from access_request where id = $1",
         )
         .bind(from)
         .fetch_optional(&mut *tx)
         .await
         .map_err(internal("looking up the promoted request"))?;
         let fits = original.is_some_and(|(state, app, topic, kind)| {
-            state
-                .parse::<RequestState>()
-                .is_ok_and(RequestState::is_approved)
+            state.is_approved()
                 && app == draft.application
                 && topic == Some(topic_id)
-                && kind == draft.kind.as_str()
+                && kind == draft.kind
         });
         if !fits {
             return Err(AppError::invalid(
@@ -147,9 +146,6 @@ pub async fn create_access_request(
             ));
         }
     }
-    let classification: DataClassification = classification
-        .parse()
-        .map_err(|m: String| AppError::internal("stored classification unreadable", &m))?;
     let owning_team = TeamSlug::parse(owner.clone())
         .map_err(|m| AppError::internal("stored team unreadable", &m))?;
     let slots = policy.route(&RoutingInput {
@@ -174,8 +170,8 @@ pub async fn create_access_request(
          values ($1, $2::request_kind, $3::request_state, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(id)
-    .bind(draft.kind.as_str())
-    .bind(state.as_str())
+    .bind(draft.kind)
+    .bind(state)
     .bind(&user.subject)
     .bind(draft.application)
     .bind(topic_id)
@@ -261,10 +257,10 @@ pub async fn create_topic_request(
     let taken: bool = sqlx::query_scalar(
         "select exists (select 1 from topic where name = $1)
              or exists (select 1 from access_request where kind = 'new_topic'
-                          and state in ('draft', 'submitted', 'changes_requested')
-                          and proposed_topic->>'name' = $1)",
+                          and state = any($2) and proposed_topic->>'name' = $1)",
     )
     .bind(name)
+    .bind(&RequestState::OPEN[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking the topic name"))?;
@@ -311,7 +307,7 @@ pub async fn create_topic_request(
          values ($1, 'new_topic', $2::request_state, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(state.as_str())
+    .bind(state)
     .bind(&user.subject)
     .bind(draft.application)
     .bind(&proposal)
@@ -387,7 +383,7 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
     .bind(&p.title)
     .bind(&p.description)
     .bind(&p.business_domain)
-    .bind(p.lifecycle.as_str())
+    .bind(p.lifecycle)
     .bind(&team)
     .bind(&p.source_systems)
     .bind(match p.classification {
@@ -446,7 +442,7 @@ pub(crate) async fn insert_slots(
              values ($1, $2::approval_slot_kind, $3, $4)",
         )
         .bind(id)
-        .bind(slot.kind.as_str())
+        .bind(slot.kind)
         .bind(slot.team.as_ref().map(|t| t.as_str()))
         .bind(&slot.reason)
         .execute(&mut *conn)
@@ -515,8 +511,8 @@ pub(crate) async fn lock(
     id: Uuid,
     seen_version: i32,
 ) -> Result<Locked, AppError> {
-    let row: Option<(String, i32, String, String, Option<String>)> = sqlx::query_as(
-        "select r.state::text, r.version, r.requester, a.team_slug, t.owning_team
+    let row: Option<(RequestState, i32, String, String, Option<String>)> = sqlx::query_as(
+        "select r.state, r.version, r.requester, a.team_slug, t.owning_team
            from access_request r
            join application a on a.id = r.application_id
            left join topic t on t.id = r.topic_id
@@ -534,9 +530,6 @@ pub(crate) async fn lock(
     if version != seen_version {
         return Err(AppError::Conflict(STALE.into()));
     }
-    let state = state
-        .parse()
-        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
     Ok(Locked {
         state,
         version,
@@ -557,7 +550,7 @@ pub(crate) async fn set_state(
           where id = $1",
     )
     .bind(id)
-    .bind(state.as_str())
+    .bind(state)
     .bind(reason)
     .execute(conn)
     .await
@@ -601,8 +594,8 @@ pub async fn decide(
     if locked.requester == user.subject {
         return Err(AppError::Forbidden);
     }
-    let slots: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "select slot::text, team_slug, decided_by from approval_slot where request_id = $1 order by approval_slot.slot",
+    let slots: Vec<(SlotKind, Option<String>, Option<String>)> = sqlx::query_as(
+        "select slot, team_slug, decided_by from approval_slot where request_id = $1 order by approval_slot.slot",
     )
     .bind(id)
     .fetch_all(&mut *tx)
@@ -619,7 +612,7 @@ pub async fn decide(
     let open: Vec<(SlotKind, Option<String>)> = slots
         .iter()
         .filter(|(_, _, by)| by.is_none())
-        .filter_map(|(kind, team, _)| SlotKind::parse(kind).map(|k| (k, team.clone())))
+        .map(|(kind, team, _)| (*kind, team.clone()))
         .collect();
     let fillable = open.iter().find(|(kind, team)| {
         let team = team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
@@ -636,9 +629,9 @@ pub async fn decide(
           where request_id = $1 and slot = $2::approval_slot_kind and decided_by is null",
     )
     .bind(id)
-    .bind(slot.as_str())
+    .bind(slot)
     .bind(&user.subject)
-    .bind(decision.as_str())
+    .bind(decision)
     .bind(reason)
     .execute(&mut *tx)
     .await
@@ -657,25 +650,26 @@ pub async fn decide(
     let shown_reason = decision.needs_reason().then_some(reason);
     set_state(&mut tx, id, next, shown_reason).await?;
     if next == RequestState::Applying {
-        let kind: String =
-            sqlx::query_scalar("select kind::text from access_request where id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(internal("reading the request kind"))?;
-        if kind == RequestKind::NewTopic.as_str() {
-            create_proposed_topic(&mut tx, id).await?;
-        }
-        if kind == RequestKind::TopicChange.as_str() {
-            apply_topic_change(&mut tx, id).await?;
-        }
-        if kind == RequestKind::SchemaChange.as_str() {
-            crate::schemas::store::apply_schema_change(&mut tx, portal, id).await?;
-        }
-        if kind == RequestKind::RevokeAccess.as_str() {
-            crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
-        } else {
-            record_grants(&mut tx, id).await?;
+        let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(internal("reading the request kind"))?;
+        match kind {
+            RequestKind::NewTopic => {
+                create_proposed_topic(&mut tx, id).await?;
+                record_grants(&mut tx, id).await?;
+            }
+            RequestKind::ProducerAccess | RequestKind::ConsumerAccess => {
+                record_grants(&mut tx, id).await?;
+            }
+            RequestKind::TopicChange => apply_topic_change(&mut tx, id).await?,
+            RequestKind::SchemaChange => {
+                crate::schemas::store::apply_schema_change(&mut tx, portal, id).await?;
+            }
+            RequestKind::RevokeAccess => {
+                crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
+            }
         }
         crate::apply::store::enqueue_request(&mut tx, id).await?;
     }
@@ -804,10 +798,19 @@ pub async fn create_topic_change(
     ensure_user(&mut tx, user)
         .await
         .map_err(internal("recording the requester"))?;
-    type TopicRow = (Uuid, String, i32, i64, String, String, bool, Vec<String>);
+    type TopicRow = (
+        Uuid,
+        String,
+        i32,
+        i64,
+        CleanupPolicy,
+        DataClassification,
+        bool,
+        Vec<String>,
+    );
     let topic: Option<TopicRow> = sqlx::query_as(
-        "select t.id, t.owning_team, t.partitions, t.retention_ms, t.cleanup_policy::text,
-                t.data_classification::text, t.contains_pii,
+        "select t.id, t.owning_team, t.partitions, t.retention_ms, t.cleanup_policy,
+                t.data_classification, t.contains_pii,
                 array(select e.environment from topic_environment e
                        where e.topic_id = t.id order by e.environment)
            from topic t
@@ -843,9 +846,10 @@ pub async fn create_topic_change(
     }
     let pending: bool = sqlx::query_scalar(
         "select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
-                         and state in ('draft', 'submitted', 'changes_requested', 'applying'))",
+                         and state = any($2))",
     )
     .bind(topic_id)
+    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending changes"))?;
@@ -859,7 +863,7 @@ pub async fn create_topic_change(
         partitions: crate::domain::Partitions::new(partitions).map_err(decode)?,
         retention_days: crate::domain::RetentionDays::new((retention_ms + 43_200_000) / 86_400_000)
             .map_err(decode)?,
-        cleanup_policy: cleanup.parse().map_err(decode)?,
+        cleanup_policy: cleanup,
     };
     let change = TopicChange {
         before,
@@ -871,7 +875,7 @@ pub async fn create_topic_change(
     let slots = portal.approvals.route(&RoutingInput {
         kind: RequestKind::TopicChange,
         owning_team,
-        classification: classification.parse().map_err(decode)?,
+        classification,
         contains_pii: pii,
     });
     let id = Uuid::new_v4();
@@ -886,7 +890,7 @@ pub async fn create_topic_change(
          values ($1, 'topic_change', $2::request_state, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(state.as_str())
+    .bind(state)
     .bind(&user.subject)
     .bind(draft.application)
     .bind(topic_id)
@@ -960,9 +964,18 @@ pub async fn create_revoke_request(
     ensure_user(&mut tx, user)
         .await
         .map_err(internal("recording the requester"))?;
-    type Row = (Uuid, Uuid, String, String, String, bool, String, String);
+    type Row = (
+        Uuid,
+        Uuid,
+        String,
+        String,
+        DataClassification,
+        bool,
+        String,
+        String,
+    );
     let row: Option<Row> = sqlx::query_as(
-        "select r.topic_id, r.application_id, t.name, t.owning_team, t.data_classification::text,
+        "select r.topic_id, r.application_id, t.name, t.owning_team, t.data_classification,
                 t.contains_pii, a.team_slug, a.name
            from access_request r
            join topic t on t.id = r.topic_id
@@ -1000,11 +1013,11 @@ pub async fn create_revoke_request(
     }
     let pending: bool = sqlx::query_scalar(
         "select exists (select 1 from access_request where kind = 'revoke_access'
-                         and topic_id = $1 and application_id = $2
-                         and state in ('draft', 'submitted', 'changes_requested', 'applying'))",
+                         and topic_id = $1 and application_id = $2 and state = any($3))",
     )
     .bind(topic)
     .bind(application)
+    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending revocations"))?;
@@ -1017,7 +1030,7 @@ pub async fn create_revoke_request(
     let slots = portal.approvals.route(&RoutingInput {
         kind: RequestKind::RevokeAccess,
         owning_team: TeamSlug::parse(owner.clone()).map_err(decode)?,
-        classification: classification.parse().map_err(decode)?,
+        classification,
         contains_pii: pii,
     });
     let id = Uuid::new_v4();
@@ -1030,7 +1043,7 @@ pub async fn create_revoke_request(
          values ($1, 'revoke_access', $2::request_state, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(state.as_str())
+    .bind(state)
     .bind(&user.subject)
     .bind(application)
     .bind(topic)
@@ -1102,12 +1115,13 @@ pub(crate) async fn ensure_group_is_free(
           union all
          select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
            from access_request r join application a on a.id = r.application_id
-          where r.kind = 'consumer_access' and r.state in ('submitted', 'changes_requested')
+          where r.kind = 'consumer_access' and r.state = any($3)
             and r.consumer_group is not null and a.team_slug <> $1
             and r.id is distinct from $2",
     )
     .bind(team)
     .bind(this_request)
+    .bind(&RequestState::SENT_FOR_DECISION[..])
     .fetch_all(&mut *conn)
     .await
     .map_err(internal("reading the consumer groups other teams hold"))?;
@@ -1139,16 +1153,19 @@ pub(crate) async fn ensure_group_is_free(
 
 /// An approved access request becomes grants, one per environment.
 async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let claim: Option<(String, String, bool)> = sqlx::query_as(
-        "select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+    let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query_as(
+        "select r.kind, a.team_slug, r.consumer_group, r.consumer_group_is_prefix
            from access_request r join application a on a.id = r.application_id
-          where r.id = $1 and r.kind = 'consumer_access' and r.consumer_group is not null",
+          where r.id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(internal("reading the request's consumer group"))?;
-    if let Some((team, group, prefix)) = claim {
+    .map_err(internal("reading the request's grant"))?;
+    let Some(role) = kind.grant_role() else {
+        return Ok(());
+    };
+    if let (GrantRole::Consumer, Some(group)) = (role, group) {
         let group = ConsumerGroup::parse(&group)
             .map_err(|m| AppError::internal("stored consumer group unreadable", &m))?;
         ensure_group_is_free(&mut *conn, &team, &group, prefix, Some(id))
@@ -1168,13 +1185,13 @@ async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError
         "insert into access_grant
             (id, request_id, topic_id, application_id, role, environment, consumer_group,
              consumer_group_is_prefix, expires_on)
-         select gen_random_uuid(), r.id, r.topic_id, r.application_id,
-                case r.kind when 'consumer_access' then 'consumer' else 'producer' end,
+         select gen_random_uuid(), r.id, r.topic_id, r.application_id, $2,
                 env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
            from access_request r, unnest(r.environments) as env
-          where r.id = $1 and r.kind in ('producer_access', 'consumer_access', 'new_topic')",
+          where r.id = $1",
     )
     .bind(id)
+    .bind(role)
     .execute(conn)
     .await
     .map_err(internal("recording grants"))?;
@@ -1248,12 +1265,12 @@ pub async fn resubmit(
         "sent again",
     )
     .await?;
-    let kind: String = sqlx::query_scalar("select kind::text from access_request where id = $1")
+    let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
         .bind(id)
         .fetch_one(&mut *tx)
         .await
         .map_err(internal("reading the request kind"))?;
-    let group = if kind == RequestKind::ConsumerAccess.as_str() {
+    let group = if kind == RequestKind::ConsumerAccess {
         let text = consumer_group.unwrap_or_default();
         let group = ConsumerGroup::parse(text)
             .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?;
@@ -1318,7 +1335,7 @@ pub async fn resubmit(
     Ok(next)
 }
 
-const SUMMARY_SELECT: &str = "select r.id, r.kind::text, r.state::text,
+const SUMMARY_SELECT: &str = "select r.id, r.kind, r.state,
         coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
         u.display_name as requester, r.environments, r.updated_at
    from access_request r
@@ -1328,8 +1345,8 @@ const SUMMARY_SELECT: &str = "select r.id, r.kind::text, r.state::text,
 
 type SummaryRow = (
     Uuid,
-    String,
-    String,
+    RequestKind,
+    RequestState,
     Option<String>,
     String,
     String,
@@ -1337,18 +1354,17 @@ type SummaryRow = (
     DateTime<Utc>,
 );
 
-fn summary(row: SummaryRow) -> Result<RequestSummary, sqlx::Error> {
-    let decode = |m: String| sqlx::Error::Decode(m.into());
-    Ok(RequestSummary {
+fn summary(row: SummaryRow) -> RequestSummary {
+    RequestSummary {
         id: row.0,
-        kind: row.1.parse().map_err(decode)?,
-        state: row.2.parse().map_err(decode)?,
+        kind: row.1,
+        state: row.2,
         topic: row.3.unwrap_or_default(),
         application: row.4,
         requester: row.5,
         environments: row.6,
         updated_at: row.7,
-    })
+    }
 }
 
 pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
@@ -1360,7 +1376,7 @@ pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary
     .bind(team_names(user))
     .fetch_all(db)
     .await?;
-    rows.into_iter().map(summary).collect()
+    Ok(rows.into_iter().map(summary).collect())
 }
 
 /// The open slots a user could fill, as SQL: governance slots for approvers, owning-team slots
@@ -1381,7 +1397,7 @@ pub async fn queue(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummar
     .bind(team_names(user))
     .fetch_all(db)
     .await?;
-    rows.into_iter().map(summary).collect()
+    Ok(rows.into_iter().map(summary).collect())
 }
 
 pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::Error> {
@@ -1398,11 +1414,11 @@ pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::
 
 /// slot, team, reason, decided by (name), decision, reason given, decided at
 type SlotRow = (
-    String,
+    SlotKind,
     Option<String>,
     String,
     Option<String>,
-    Option<String>,
+    Option<Decision>,
     Option<String>,
     Option<DateTime<Utc>>,
 );
@@ -1413,8 +1429,8 @@ struct DetailRow {
     schema_change: Option<serde_json::Value>,
     topic_id: Option<Uuid>,
     id: Uuid,
-    kind: String,
-    state: String,
+    kind: RequestKind,
+    state: RequestState,
     topic: Option<String>,
     application: String,
     requester: String,
@@ -1424,7 +1440,7 @@ struct DetailRow {
     requester_subject: String,
     application_team: String,
     topic_owner: Option<String>,
-    classification: Option<String>,
+    classification: Option<DataClassification>,
     topic_pii: Option<bool>,
     consumer_group: Option<String>,
     consumer_group_is_prefix: bool,
@@ -1464,11 +1480,11 @@ pub(crate) fn visible_to(
 
 pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<RequestDetail, AppError> {
     let row: Option<DetailRow> = sqlx::query_as(
-        "select r.id, r.kind::text as kind, r.state::text as state,
+        "select r.id, r.kind, r.state,
                 coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
                 u.display_name as requester, r.environments, r.updated_at, r.version,
                 r.requester as requester_subject, a.team_slug as application_team,
-                t.owning_team as topic_owner, t.data_classification::text as classification,
+                t.owning_team as topic_owner, t.data_classification as classification,
                 t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
                 r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id, r.topic_change,
                 r.schema_change, r.topic_id,
@@ -1501,7 +1517,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     }
 
     let slot_rows: Vec<SlotRow> = sqlx::query_as(
-        "select s.slot::text, s.team_slug, s.reason, u.display_name, s.decision::text,
+        "select s.slot, s.team_slug, s.reason, u.display_name, s.decision,
                     s.decision_reason, s.decided_at
                from approval_slot s left join app_user u on u.subject = s.decided_by
               where s.request_id = $1 order by s.slot",
@@ -1519,16 +1535,10 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     .await
     .map_err(internal("checking earlier decisions"))?;
 
-    let state: RequestState = row
-        .state
-        .parse()
-        .map_err(|m: String| AppError::internal("stored state unreadable", &m))?;
+    let state = row.state;
     let mut slots = Vec::new();
     let mut decidable_slot = None;
     for (kind, team, reason, decided_by, decision, decision_reason, decided_at) in slot_rows {
-        let Some(kind) = SlotKind::parse(&kind) else {
-            continue;
-        };
         let team_slug = team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
         if decidable_slot.is_none()
             && decided_by.is_none()
@@ -1560,7 +1570,6 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     .await
     .map_err(internal("loading the timeline"))?;
 
-    let decode = |m: String| AppError::internal("stored value unreadable", &m);
     let proposal: Option<TopicProposal> = row
         .proposed_topic
         .map(serde_json::from_value)
@@ -1574,13 +1583,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         .unwrap_or_default();
     let (classification, topic_pii) = match &proposal {
         Some(p) if row.classification.is_none() => (Some(p.classification), p.contains_pii),
-        _ => (
-            row.classification
-                .map(|c| c.parse::<DataClassification>())
-                .transpose()
-                .map_err(decode)?,
-            row.topic_pii.unwrap_or(false),
-        ),
+        _ => (row.classification, row.topic_pii.unwrap_or(false)),
     };
     let topic_change: Option<TopicChange> = row
         .topic_change
@@ -1621,13 +1624,13 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         promoted_from: row.promoted_from,
         application_id: row.application_id,
         can_promote: state.is_approved()
-            && row.kind != RequestKind::NewTopic.as_str()
-            && row.kind != RequestKind::SchemaChange.as_str()
+            && row.kind != RequestKind::NewTopic
+            && row.kind != RequestKind::SchemaChange
             && user.has_role(Role::Member)
             && in_team(&row.application_team),
         summary: RequestSummary {
             id: row.id,
-            kind: row.kind.parse::<RequestKind>().map_err(decode)?,
+            kind: row.kind,
             state,
             topic: row.topic.unwrap_or_default(),
             application: row.application,

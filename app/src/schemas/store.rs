@@ -27,18 +27,14 @@ use uuid::Uuid;
 pub struct StoredVersion {
     pub version: i32,
     pub id: i32,
-    pub format: String,
+    pub format: SchemaFormat,
     pub canonical: String,
     pub original: String,
 }
 
 impl StoredVersion {
     pub fn format(&self) -> SchemaFormat {
-        if self.format == SchemaFormat::Json.as_str() {
-            SchemaFormat::Json
-        } else {
-            SchemaFormat::Avro
-        }
+        self.format
     }
 }
 
@@ -48,7 +44,7 @@ pub async fn subject_versions(
     subject: &str,
 ) -> Result<Vec<StoredVersion>, sqlx::Error> {
     sqlx::query_as(
-        "select v.version, v.schema_id as id, t.format::text as format, t.canonical, t.original
+        "select v.version, v.schema_id as id, t.format, t.canonical, t.original
            from schema_version v join schema_text t on t.id = v.schema_id
           where v.subject = $1 order by v.version",
     )
@@ -92,7 +88,7 @@ pub async fn register_version(
                        returning id)
          select id from found union all select id from made",
     )
-    .bind(schema.format().as_str())
+    .bind(schema.format())
     .bind(schema.canonical())
     .bind(compat::pretty(schema.format(), written))
     .fetch_one(&mut *conn)
@@ -400,11 +396,12 @@ pub async fn create_schema_change(
     ensure_owner_proposes(&mut tx, user, &owner, draft.application, "schemas for").await?;
     let subject = proposal.part.subject(proposal.topic.as_str());
     let pending: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_request where kind::text = 'schema_change'
+        "select exists (select 1 from access_request where kind = 'schema_change'
                          and schema_change->>'subject' = $1
-                         and state in ('draft', 'submitted', 'changes_requested', 'applying'))",
+                         and state = any($2))",
     )
     .bind(&subject)
+    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending schema changes"))?;
@@ -446,7 +443,7 @@ pub async fn create_schema_change(
          values ($1, 'schema_change', $2::request_state, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(state.as_str())
+    .bind(state)
     .bind(&user.subject)
     .bind(draft.application)
     .bind(topic.id)

@@ -268,7 +268,7 @@ impl Setup {
                 // ... and live access there (a credential follows its grants).
                 sqlx::query(
                     "insert into access_grant (id, request_id, topic_id, application_id, role, environment)
-                     select gen_random_uuid(), $1, t.id, $2, 'producer', 'sandbox'
+                     select gen_random_uuid(), $1, t.id, $2, 'producer'::grant_role, 'sandbox'
                        from topic t where t.name = $3
                         and not exists (select 1 from access_grant where application_id = $2)",
                 )

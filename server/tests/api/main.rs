@@ -17,4 +17,5 @@ mod race;
 mod requests;
 mod schemas;
 mod teams;
+mod typed_columns;
 mod webhooks;

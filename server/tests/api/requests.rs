@@ -244,7 +244,7 @@ async fn one_person_never_fills_two_slots_and_a_second_governance_approver_compl
         ]
     );
     let grants: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "select environment, role, consumer_group from access_grant
+        "select environment, role::text, consumer_group from access_grant
           where request_id = $1 order by environment",
     )
     .bind(id)
