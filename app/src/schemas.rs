@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-pub mod compat;
+pub use compat;
 pub mod diff;
 #[cfg(feature = "ssr")]
 pub mod store;

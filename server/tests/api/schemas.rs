@@ -51,7 +51,7 @@ async fn with_first_version(pool: &PgPool) {
         .fetch_one(pool)
         .await
         .expect("topic");
-    let parsed = app::schemas::compat::parse(app::domain::SchemaFormat::Avro, V1).expect("v1");
+    let parsed = compat::parse(app::domain::SchemaFormat::Avro, V1).expect("v1");
     let mut conn = pool.acquire().await.expect("connection");
     app::schemas::store::register_version(
         &mut conn,
@@ -492,7 +492,7 @@ async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_serve
         .await
         .expect("topic");
     let open = r#"{"type":"object","properties":{"id":{"type":"string"}}}"#;
-    let parsed = app::schemas::compat::parse(app::domain::SchemaFormat::Json, open).expect("v1");
+    let parsed = compat::parse(app::domain::SchemaFormat::Json, open).expect("v1");
     let mut conn = pool.acquire().await.expect("connection");
     app::schemas::store::register_version(
         &mut conn,
@@ -507,7 +507,7 @@ async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_serve
     drop(conn);
     let app = TestApp::spawn(pool.clone()).await;
     let cookie = app.session_cookie_for(&olga()).await;
-    let ref_chain = app::schemas::compat::hostile::ref_chain;
+    let ref_chain = compat::hostile::ref_chain;
     let check = |schema: String| {
         let (app, cookie) = (&app, cookie.clone());
         async move {
