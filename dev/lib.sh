@@ -6,6 +6,9 @@ export EBP_ROOT
 export EBP_STACK_DIR="${EBP_STACK_DIR:-$EBP_ROOT/.stack}"
 export EBP_CACHE_DIR="${EBP_CACHE_DIR:-$HOME/.cache/event-bus-portal}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$EBP_CACHE_DIR/target}"
+# Checked queries compile against the committed `.sqlx/` data, never a live database
+# (dev/query-data.sh writes and checks that data).
+export SQLX_OFFLINE=true
 
 # Ports, all on 127.0.0.1.
 export EBP_PORTAL_PORT="${EBP_PORTAL_PORT:-3000}"

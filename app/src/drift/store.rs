@@ -30,94 +30,35 @@ pub struct RunStats {
     pub elapsed_ms: u64,
 }
 
-type FindingRow = (
-    Uuid,
-    String,
-    FindingKind,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    bool,
-);
-type RunRow = (
-    String,
-    DateTime<Utc>,
-    i32,
-    i32,
-    i32,
-    i32,
-    i32,
-    i32,
-    Option<String>,
-);
-
 pub async fn report(db: &PgPool) -> Result<DriftReport, AppError> {
-    let findings: Vec<FindingRow> = sqlx::query_as(
-        "select id, environment, kind, description, first_seen_at, last_seen_at,
-                removal_requested_at is not null
-           from drift_finding where resolved_at is null
-          order by environment, kind, resource_key
-          limit 1000",
+    let findings = sqlx::query_as!(
+        FindingView,
+        r#"select id, environment, kind as "kind: FindingKind", description,
+                  first_seen_at as "first_seen_at: DateTime<Utc>",
+                  last_seen_at as "last_seen_at: DateTime<Utc>",
+                  removal_requested_at is not null as "removal_requested!"
+             from drift_finding where resolved_at is null
+            order by environment, kind, resource_key
+            limit 1000"#
     )
     .fetch_all(db)
     .await
     .map_err(internal("loading drift findings"))?;
-    let runs: Vec<RunRow> = sqlx::query_as(
-        "select distinct on (environment) environment, finished_at, acls_seen, topics_seen,
-                restored, unknown, removed, elapsed_ms, error
-           from reconcile_run order by environment, id desc",
+    let runs = sqlx::query_as!(
+        RunView,
+        r#"select distinct on (environment) environment,
+                  finished_at as "finished_at: DateTime<Utc>", acls_seen, topics_seen,
+                  restored, unknown, removed, elapsed_ms, error
+             from reconcile_run order by environment, id desc"#
     )
     .fetch_all(db)
     .await
     .map_err(internal("loading reconciler runs"))?;
-    Ok(DriftReport {
-        findings: findings
-            .into_iter()
-            .map(
-                |(id, environment, kind, description, first, last, removal)| FindingView {
-                    id,
-                    environment,
-                    kind,
-                    description,
-                    first_seen_at: first,
-                    last_seen_at: last,
-                    removal_requested: removal,
-                },
-            )
-            .collect(),
-        runs: runs
-            .into_iter()
-            .map(
-                |(
-                    environment,
-                    finished_at,
-                    acls,
-                    topics,
-                    restored,
-                    unknown,
-                    removed,
-                    ms,
-                    error,
-                )| {
-                    RunView {
-                        environment,
-                        finished_at,
-                        acls_seen: acls,
-                        topics_seen: topics,
-                        restored,
-                        unknown,
-                        removed,
-                        elapsed_ms: ms,
-                        error,
-                    }
-                },
-            )
-            .collect(),
-    })
+    Ok(DriftReport { findings, runs })
 }
 
 pub async fn request_check(db: &PgPool, user: &UserIdentity) -> Result<(), AppError> {
-    sqlx::query("select pg_notify('reconcile', '')")
+    sqlx::query!("notify reconcile")
         .execute(db)
         .await
         .map_err(internal("asking for a drift check"))?;
@@ -139,16 +80,16 @@ pub async fn adopt(
     ensure_user(&mut tx, user)
         .await
         .map_err(internal("recording the admin"))?;
-    let adopted: Vec<(Uuid, String, String, Value)> = sqlx::query_as(
+    let adopted = sqlx::query!(
         "update drift_finding
             set resolved_at = now(), resolution = 'adopted', resolved_by = $3
           where resolved_at is null and removal_requested_at is null
             and (id = $1 or environment = $2)
          returning id, environment, resource_key, resource",
+        id,
+        environment,
+        &user.subject,
     )
-    .bind(id)
-    .bind(environment)
-    .bind(&user.subject)
     .fetch_all(&mut *tx)
     .await
     .map_err(internal("adopting findings"))?;
@@ -157,15 +98,15 @@ pub async fn adopt(
             "This finding is no longer open; reload the page.".into(),
         ));
     }
-    for (finding, environment, key, resource) in &adopted {
-        sqlx::query(
+    for finding in &adopted {
+        sqlx::query!(
             "insert into adopted_resource (environment, resource_key, resource, adopted_by)
              values ($1, $2, $3, $4) on conflict do nothing",
+            finding.environment,
+            finding.resource_key,
+            finding.resource,
+            &user.subject,
         )
-        .bind(environment)
-        .bind(key)
-        .bind(resource)
-        .bind(&user.subject)
         .execute(&mut *tx)
         .await
         .map_err(internal("recording an adopted resource"))?;
@@ -174,9 +115,9 @@ pub async fn adopt(
             &user.subject,
             "drift.adopted",
             "drift_finding",
-            &finding.to_string(),
+            &finding.id.to_string(),
             None,
-            Some(json!({ "environment": environment, "resource": key })),
+            Some(json!({ "environment": finding.environment, "resource": finding.resource_key })),
         )
         .await
         .map_err(internal("auditing an adoption"))?;
@@ -195,17 +136,17 @@ pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Resu
     ensure_user(&mut tx, user)
         .await
         .map_err(internal("recording the admin"))?;
-    let row: Option<(String, String)> = sqlx::query_as(
+    let row = sqlx::query!(
         "update drift_finding set removal_requested_at = now(), removal_requested_by = $2
           where id = $1 and resolved_at is null and removal_requested_at is null
          returning environment, resource_key",
+        id,
+        &user.subject,
     )
-    .bind(id)
-    .bind(&user.subject)
     .fetch_optional(&mut *tx)
     .await
     .map_err(internal("asking for a removal"))?;
-    let Some((environment, key)) = row else {
+    let Some(requested) = row else {
         return Err(AppError::Conflict(
             "This finding is no longer open; reload the page.".into(),
         ));
@@ -217,7 +158,7 @@ pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Resu
         "drift_finding",
         &id.to_string(),
         None,
-        Some(json!({ "environment": environment, "resource": key })),
+        Some(json!({ "environment": requested.environment, "resource": requested.resource_key })),
     )
     .await
     .map_err(internal("auditing a removal request"))?;
@@ -229,11 +170,12 @@ pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Resu
 
 /// Resource keys adopted in an environment.
 pub async fn adopted_keys(db: &PgPool, environment: &str) -> Result<HashSet<String>, sqlx::Error> {
-    let keys: Vec<String> =
-        sqlx::query_scalar("select resource_key from adopted_resource where environment = $1")
-            .bind(environment)
-            .fetch_all(db)
-            .await?;
+    let keys = sqlx::query_scalar!(
+        "select resource_key from adopted_resource where environment = $1",
+        environment
+    )
+    .fetch_all(db)
+    .await?;
     Ok(keys.into_iter().collect())
 }
 
@@ -242,26 +184,30 @@ pub async fn removals_requested(
     db: &PgPool,
     environment: &str,
 ) -> Result<Vec<(Uuid, String, Value)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "select id, resource_key, resource from drift_finding
           where environment = $1 and resolved_at is null and removal_requested_at is not null",
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.resource_key, r.resource))
+        .collect())
 }
 
 pub async fn mark_removed(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "update drift_finding set resolved_at = now(), resolution = 'removed', resolved_by = removal_requested_by
+    let row = sqlx::query!(
+        r#"update drift_finding set resolved_at = now(), resolution = 'removed', resolved_by = removal_requested_by
           where id = $1 and resolved_at is null
-         returning environment, resource_key, coalesce(removal_requested_by, 'portal')",
+         returning environment, resource_key, coalesce(removal_requested_by, 'portal') as "by!""#,
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some((environment, key, by)) = row {
+    if let Some(removed) = row {
         append(
             &mut tx,
             crate::apply::store::PORTAL_ACTOR,
@@ -269,7 +215,11 @@ pub async fn mark_removed(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
             "drift_finding",
             &id.to_string(),
             None,
-            Some(json!({ "environment": environment, "resource": key, "requested_by": by })),
+            Some(json!({
+                "environment": removed.environment,
+                "resource": removed.resource_key,
+                "requested_by": removed.by,
+            })),
         )
         .await?;
     }
@@ -288,29 +238,29 @@ pub async fn record_run(
     let mut tx = db.begin().await?;
     if error.is_none() {
         let keys: Vec<&str> = findings.iter().map(|f| f.key.as_str()).collect();
-        sqlx::query(
+        sqlx::query!(
             "update drift_finding set resolved_at = now(), resolution = 'gone'
               where environment = $1 and resolved_at is null and not (resource_key = any($2))",
+            environment,
+            &keys as &[&str],
         )
-        .bind(environment)
-        .bind(&keys)
         .execute(&mut *tx)
         .await?;
         let kinds: Vec<FindingKind> = findings.iter().map(|f| f.kind).collect();
         let resources: Vec<Value> = findings.iter().map(|f| f.resource.clone()).collect();
         let descriptions: Vec<&str> = findings.iter().map(|f| f.description.as_str()).collect();
-        sqlx::query(
+        sqlx::query!(
             "insert into drift_finding (id, environment, kind, resource_key, resource, description)
              select gen_random_uuid(), $1, k, key, r, d
                from unnest($2::drift_finding_kind[], $3::text[], $4::jsonb[], $5::text[]) as f(k, key, r, d)
              on conflict (environment, resource_key) where resolved_at is null
              do update set last_seen_at = now()",
+            environment,
+            &kinds as &[FindingKind],
+            &keys as &[&str],
+            &resources,
+            &descriptions as &[&str],
         )
-        .bind(environment)
-        .bind(&kinds)
-        .bind(&keys)
-        .bind(&resources)
-        .bind(&descriptions)
         .execute(&mut *tx)
         .await?;
         if !stats.restored.is_empty() {
@@ -328,19 +278,19 @@ pub async fn record_run(
         }
     }
     let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-    sqlx::query(
+    sqlx::query!(
         "insert into reconcile_run (environment, started_at, acls_seen, topics_seen, restored, unknown, removed, elapsed_ms, error)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        environment,
+        started_at as _,
+        count(stats.acls_seen),
+        count(stats.topics_seen),
+        count(stats.restored.len()),
+        count(findings.len()),
+        count(stats.removed),
+        i32::try_from(stats.elapsed_ms).unwrap_or(i32::MAX),
+        error,
     )
-    .bind(environment)
-    .bind(started_at)
-    .bind(count(stats.acls_seen))
-    .bind(count(stats.topics_seen))
-    .bind(count(stats.restored.len()))
-    .bind(count(findings.len()))
-    .bind(count(stats.removed))
-    .bind(i32::try_from(stats.elapsed_ms).unwrap_or(i32::MAX))
-    .bind(error)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
