@@ -237,35 +237,36 @@ pub mod ssr {
         let internal = |e: sqlx::Error| AppError::internal("registering an application failed", &e);
         let mut tx = db.begin().await.map_err(internal)?;
         // Teams come from the identity provider; the first registration records the team.
-        sqlx::query(
+        sqlx::query!(
             "insert into team (slug, display_name) values ($1, $1) on conflict (slug) do nothing",
+            app.team.as_str(),
         )
-        .bind(app.team.as_str())
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
         let id = Uuid::new_v4();
-        let inserted = sqlx::query(
+        // The compliance answers were checked against their lists when the form was parsed.
+        let inserted = sqlx::query!(
             "insert into application (id, team_slug, name, system_registration_id, security_package_id,
                     fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii, hosting_location,
                     technical_contact, product_contact)
-             values ($1, $2, $3, $4, $5, $6::fisma_rating, $7::ato_status, $8, $9::privacy_assessment, $10,
-                     $11::hosting_location, $12, $13)
+             values ($1, $2, $3, $4, $5, $6::text::fisma_rating, $7::text::ato_status, $8,
+                     $9::text::privacy_assessment, $10, $11::text::hosting_location, $12, $13)
              on conflict (team_slug, name) do nothing",
+            id,
+            app.team.as_str(),
+            &app.name,
+            &app.system_registration_id,
+            &app.security_package_id,
+            app.fisma_rating,
+            app.ato_status,
+            app.ato_date as _,
+            app.privacy_assessment,
+            app.contains_pii,
+            app.hosting_location,
+            &app.technical_contact,
+            &app.product_contact,
         )
-        .bind(id)
-        .bind(app.team.as_str())
-        .bind(&app.name)
-        .bind(&app.system_registration_id)
-        .bind(&app.security_package_id)
-        .bind(app.fisma_rating)
-        .bind(app.ato_status)
-        .bind(app.ato_date)
-        .bind(app.privacy_assessment)
-        .bind(app.contains_pii)
-        .bind(app.hosting_location)
-        .bind(&app.technical_contact)
-        .bind(&app.product_contact)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;

@@ -117,23 +117,26 @@ pub mod ssr {
         after: Option<Value>,
     ) -> Result<(), sqlx::Error> {
         let key = key()?;
-        let (id, hash): (i64, Vec<u8>) = sqlx::query_as(
+        let entry = sqlx::query!(
             "insert into audit_log (actor, action, entity_type, entity_id, before, after, prev_hash, hash)
              values ($1, $2, $3, $4, $5, $6, '', '') returning id, hash",
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            before,
+            after,
         )
-        .bind(actor)
-        .bind(action)
-        .bind(entity_type)
-        .bind(entity_id)
-        .bind(before)
-        .bind(after)
         .fetch_one(&mut *conn)
         .await?;
-        sqlx::query("insert into audit_seal (audit_id, seal) values ($1, $2)")
-            .bind(id)
-            .bind(key.seal(id, &hash))
-            .execute(&mut *conn)
-            .await?;
+        let id = entry.id;
+        sqlx::query!(
+            "insert into audit_seal (audit_id, seal) values ($1, $2)",
+            id,
+            key.seal(id, &entry.hash),
+        )
+        .execute(&mut *conn)
+        .await?;
         // The head of the chain, outside the database: comparing the last one logged with the
         // table shows rows removed from its end.
         tracing::info!(audit.id = id, audit.action = action, "audit entry sealed");
@@ -143,17 +146,22 @@ pub mod ssr {
     /// Walks the whole chain: every link and SHA-256 hash (in the database), then every seal.
     pub async fn verify(db: &PgPool) -> Result<ChainStatus, sqlx::Error> {
         let key = key()?;
-        let (rows_checked, hash_broken): (i64, Option<i64>) =
-            sqlx::query_as("select rows_checked, first_broken_id from audit_log_verify()")
-                .fetch_one(db)
-                .await?;
-        let rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
-            "select l.id, l.hash, s.seal from audit_log l
-               left join audit_seal s on s.audit_id = l.id
-              order by l.id",
+        let chain = sqlx::query!(
+            r#"select rows_checked as "rows_checked!", first_broken_id from audit_log_verify()"#
+        )
+        .fetch_one(db)
+        .await?;
+        let (rows_checked, hash_broken) = (chain.rows_checked, chain.first_broken_id);
+        let rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = sqlx::query!(
+            r#"select l.id, l.hash, s.seal as "seal?" from audit_log l
+                 left join audit_seal s on s.audit_id = l.id
+                order by l.id"#
         )
         .fetch_all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.hash, r.seal))
+        .collect();
         let seal_broken = rows
             .iter()
             .find(|(id, hash, seal)| {
@@ -183,29 +191,30 @@ pub mod ssr {
         let key = key()?;
         let mut tx = db.begin().await?;
         // No appends while sealing: the chain trigger takes the same lock.
-        sqlx::query("select pg_advisory_xact_lock(727274)")
+        sqlx::query!("select pg_advisory_xact_lock(727274)")
             .execute(&mut *tx)
             .await?;
-        let (_, broken): (i64, Option<i64>) =
-            sqlx::query_as("select rows_checked, first_broken_id from audit_log_verify()")
-                .fetch_one(&mut *tx)
-                .await?;
+        let broken = sqlx::query_scalar!("select first_broken_id from audit_log_verify()")
+            .fetch_one(&mut *tx)
+            .await?;
         if let Some(id) = broken {
             return Ok(Err(id));
         }
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "select l.id, l.hash from audit_log l
               where not exists (select 1 from audit_seal s where s.audit_id = l.id)
-              order by l.id",
+              order by l.id"
         )
         .fetch_all(&mut *tx)
         .await?;
-        for (id, hash) in &rows {
-            sqlx::query("insert into audit_seal (audit_id, seal) values ($1, $2)")
-                .bind(id)
-                .bind(key.seal(*id, hash))
-                .execute(&mut *tx)
-                .await?;
+        for row in &rows {
+            sqlx::query!(
+                "insert into audit_seal (audit_id, seal) values ($1, $2)",
+                row.id,
+                key.seal(row.id, &row.hash),
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Ok(rows.len()))

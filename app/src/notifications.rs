@@ -26,9 +26,11 @@ pub async fn my_notifications() -> Result<Vec<NotificationView>, AppError> {
 #[server(prefix = "/api", endpoint = "notifications/unread")]
 pub async fn unread_notifications() -> Result<i64, AppError> {
     let user = crate::auth::ssr::require_any_role(&crate::domain::Role::ALL).await?;
-    sqlx::query_scalar("select count(*) from notification where recipient = $1 and read_at is null")
-        .bind(&user.subject)
-        .fetch_one(&crate::context::db()?)
+    sqlx::query_scalar!(
+        r#"select count(*) as "unread!" from notification where recipient = $1 and read_at is null"#,
+        &user.subject
+    )
+    .fetch_one(&crate::context::db()?)
         .await
         .map_err(|e| AppError::internal("counting notifications failed", &e))
 }
@@ -47,28 +49,23 @@ pub mod ssr {
         db: &PgPool,
         subject: &str,
     ) -> Result<Vec<NotificationView>, sqlx::Error> {
-        let rows: Vec<(String, Option<String>, DateTime<Utc>, bool)> = sqlx::query_as(
-            "select message, link, created_at, read_at is null from notification
-              where recipient = $1 order by id desc limit 100",
+        let rows = sqlx::query_as!(
+            NotificationView,
+            r#"select message, link, created_at as "created_at: DateTime<Utc>",
+                      read_at is null as "unread!"
+                 from notification
+                where recipient = $1 order by id desc limit 100"#,
+            subject
         )
-        .bind(subject)
         .fetch_all(db)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "update notification set read_at = now() where recipient = $1 and read_at is null",
+            subject
         )
-        .bind(subject)
         .execute(db)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(message, link, created_at, unread)| NotificationView {
-                message,
-                link,
-                created_at,
-                unread,
-            })
-            .collect())
+        Ok(rows)
     }
 
     pub async fn notify(
@@ -77,12 +74,14 @@ pub mod ssr {
         message: &str,
         request: Uuid,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("insert into notification (recipient, message, link) values ($1, $2, $3)")
-            .bind(recipient)
-            .bind(message)
-            .bind(format!("/requests/{request}"))
-            .execute(conn)
-            .await?;
+        sqlx::query!(
+            "insert into notification (recipient, message, link) values ($1, $2, $3)",
+            recipient,
+            message,
+            format!("/requests/{request}"),
+        )
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -96,13 +95,15 @@ pub mod ssr {
         message: &str,
         request: Uuid,
     ) -> Result<(), sqlx::Error> {
-        let people: Vec<(String, Vec<String>)> =
-            sqlx::query_as("select subject, groups from app_user where subject <> $1")
-                .bind(requester)
-                .fetch_all(&mut *conn)
-                .await?;
-        for (subject, groups) in people {
-            let groups: Vec<GroupName> = groups
+        let people = sqlx::query!(
+            "select subject, groups from app_user where subject <> $1",
+            requester
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for person in people {
+            let groups: Vec<GroupName> = person
+                .groups
                 .into_iter()
                 .filter_map(|g| GroupName::parse(g).ok())
                 .collect();
@@ -117,7 +118,7 @@ pub mod ssr {
                 }
             });
             if concerned {
-                notify(&mut *conn, &subject, message, request).await?;
+                notify(&mut *conn, &person.subject, message, request).await?;
             }
         }
         Ok(())
@@ -132,24 +133,24 @@ pub mod ssr {
         message: &str,
         link: &str,
     ) -> Result<usize, sqlx::Error> {
-        let people: Vec<(String, Vec<String>)> =
-            sqlx::query_as("select subject, groups from app_user")
-                .fetch_all(&mut *conn)
-                .await?;
+        let people = sqlx::query!("select subject, groups from app_user")
+            .fetch_all(&mut *conn)
+            .await?;
         let mut told = 0;
-        for (subject, groups) in people {
-            let groups: Vec<GroupName> = groups
+        for person in people {
+            let groups: Vec<GroupName> = person
+                .groups
                 .into_iter()
                 .filter_map(|g| GroupName::parse(g).ok())
                 .collect();
             let (_, member_of) = roles.resolve(&groups);
             if member_of.iter().any(|t| teams.contains(&t.as_str())) {
-                sqlx::query(
+                sqlx::query!(
                     "insert into notification (recipient, message, link) values ($1, $2, $3)",
+                    person.subject,
+                    message,
+                    link,
                 )
-                .bind(&subject)
-                .bind(message)
-                .bind(link)
                 .execute(&mut *conn)
                 .await?;
                 told += 1;
@@ -167,15 +168,15 @@ pub mod ssr {
         text: &str,
         link: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        sqlx::query!(
             "insert into webhook_delivery (team_slug, url, payload)
              select slug, webhook_url, $2 from team where slug = any($1) and webhook_url is not null",
+            teams as &[&str],
+            json!({
+                "text": format!("{} <{link}|Open in the portal>", slack_escape(text)),
+                "link": link,
+            }),
         )
-        .bind(teams)
-        .bind(json!({
-            "text": format!("{} <{link}|Open in the portal>", slack_escape(text)),
-            "link": link,
-        }))
         .execute(conn)
         .await?;
         Ok(())

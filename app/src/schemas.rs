@@ -331,26 +331,32 @@ pub mod ssr {
 
     /// The latest version of a subject with its version list, if it has one.
     pub async fn latest_schema(db: &PgPool, subject: &str) -> Result<Option<SchemaView>, AppError> {
-        let rows: Vec<(
-            i32,
-            i32,
-            String,
-            crate::domain::SchemaFormat,
-            String,
-            chrono::DateTime<chrono::Utc>,
-        )> = sqlx::query_as(
-            "select v.version, v.schema_id, s.compatibility, t.format, t.original,
-                        v.created_at
-                   from schema_version v
-                   join schema_subject s on s.subject = v.subject
-                   join schema_text t on t.id = v.schema_id
-                  where v.subject = $1
-                  order by v.version",
+        let rows: Vec<_> = sqlx::query!(
+            r#"select v.version, v.schema_id, s.compatibility,
+                      t.format as "format: crate::domain::SchemaFormat", t.original,
+                      v.created_at as "created_at: chrono::DateTime<chrono::Utc>"
+                 from schema_version v
+                 join schema_subject s on s.subject = v.subject
+                 join schema_text t on t.id = v.schema_id
+                where v.subject = $1
+                order by v.version"#,
+            subject
         )
-        .bind(subject)
         .fetch_all(db)
         .await
-        .map_err(|e| AppError::internal("loading the schema", &e))?;
+        .map_err(|e| AppError::internal("loading the schema", &e))?
+        .into_iter()
+        .map(|r| {
+            (
+                r.version,
+                r.schema_id,
+                r.compatibility,
+                r.format,
+                r.original,
+                r.created_at,
+            )
+        })
+        .collect();
         let versions = rows
             .iter()
             .map(|(version, id, .., at)| super::VersionInfo {

@@ -139,34 +139,24 @@ pub mod ssr {
     pub async fn editable(db: &PgPool, user: &UserIdentity) -> Result<Vec<TeamView>, AppError> {
         let own: Vec<String> = user.teams.iter().map(|t| t.as_str().to_owned()).collect();
         // A team the identity provider knows but the portal has not seen yet gets its row now.
-        sqlx::query(
+        sqlx::query!(
             "insert into team (slug, display_name) select s, s from unnest($1::text[]) s
              on conflict (slug) do nothing",
+            &own,
         )
-        .bind(&own)
         .execute(db)
         .await
         .map_err(internal)?;
-        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        sqlx::query_as!(
+            TeamView,
             "select slug, display_name, contact_email, webhook_url from team
               where $2 or slug = any($1) order by slug",
+            &own,
+            user.has_role(Role::Admin),
         )
-        .bind(&own)
-        .bind(user.has_role(Role::Admin))
         .fetch_all(db)
         .await
-        .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(slug, display_name, contact_email, webhook_url)| TeamView {
-                    slug,
-                    display_name,
-                    contact_email,
-                    webhook_url,
-                },
-            )
-            .collect())
+        .map_err(internal)
     }
 
     pub async fn update(
@@ -182,23 +172,23 @@ pub mod ssr {
             ));
         }
         let mut tx = db.begin().await.map_err(internal)?;
-        let before: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        let Some(before) = sqlx::query!(
             "select display_name, contact_email, webhook_url from team where slug = $1 for update",
+            settings.slug.as_str(),
         )
-        .bind(settings.slug.as_str())
         .fetch_optional(&mut *tx)
         .await
-        .map_err(internal)?;
-        let Some((name, email, hook)) = before else {
+        .map_err(internal)?
+        else {
             return Err(AppError::NotFound);
         };
-        sqlx::query(
+        sqlx::query!(
             "update team set display_name = $2, contact_email = $3, webhook_url = $4 where slug = $1",
+            settings.slug.as_str(),
+            &settings.display_name,
+            settings.contact_email.as_deref(),
+            settings.webhook_url.as_deref(),
         )
-        .bind(settings.slug.as_str())
-        .bind(&settings.display_name)
-        .bind(&settings.contact_email)
-        .bind(&settings.webhook_url)
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
@@ -209,9 +199,11 @@ pub mod ssr {
             "team.updated",
             "team",
             settings.slug.as_str(),
-            Some(
-                json!({ "display_name": name, "contact_email": email, "webhook": hook.is_some() }),
-            ),
+            Some(json!({
+                "display_name": before.display_name,
+                "contact_email": before.contact_email,
+                "webhook": before.webhook_url.is_some(),
+            })),
             Some(json!({
                 "display_name": settings.display_name,
                 "contact_email": settings.contact_email,

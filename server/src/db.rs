@@ -19,7 +19,7 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
         // (measured with dev/bench: search page p95 56 ms -> 28 ms).
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                sqlx::query("set plan_cache_mode = force_custom_plan")
+                sqlx::query!("set plan_cache_mode = force_custom_plan")
                     .execute(conn)
                     .await
                     .map(|_| ())
@@ -44,7 +44,7 @@ pub async fn record_sign_in(
     email: Option<&str>,
     groups: &[String],
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into app_user (subject, display_name, email, groups)
          values ($1, $2, $3, $4)
          on conflict (subject) do update
@@ -52,11 +52,11 @@ pub async fn record_sign_in(
                 email = excluded.email,
                 groups = excluded.groups,
                 last_login_at = now()",
+        subject,
+        display_name,
+        email,
+        groups,
     )
-    .bind(subject)
-    .bind(display_name)
-    .bind(email)
-    .bind(groups)
     .execute(pool)
     .await
     .context("recording the sign-in")?;

@@ -76,7 +76,7 @@ async fn check_dependencies(state: &AppState) -> Readiness {
         let started = Instant::now();
         let result = tokio::time::timeout(
             CHECK_TIMEOUT,
-            sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db),
+            sqlx::query_scalar!("select 1 as one").fetch_one(&state.db),
         )
         .await;
         let error = match result {

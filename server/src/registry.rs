@@ -187,15 +187,24 @@ impl Registry {
     ) -> Result<Caller, Response> {
         use sha2::Digest;
         // Read on every request: a rotated or deleted credential stops working at once.
-        let row: Option<(Uuid, String, Option<DateTime<Utc>>, i64)> = sqlx::query_as(
-            "select application_id, environment, credential_set_at,
-                    (select n from registry_generation)
-               from kafka_principal where principal = $1",
+        let row = sqlx::query!(
+            r#"select application_id, environment,
+                      credential_set_at as "credential_set_at: DateTime<Utc>",
+                      (select n from registry_generation) as "generation!"
+                 from kafka_principal where principal = $1"#,
+            principal
         )
-        .bind(principal)
         .fetch_optional(&self.db)
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .map(|r| {
+            (
+                r.application_id,
+                r.environment,
+                r.credential_set_at,
+                r.generation,
+            )
+        });
         let key = (
             principal.to_owned(),
             sha2::Sha256::digest(password.as_bytes()).into(),
@@ -313,22 +322,6 @@ async fn authenticate(State(registry): State<Registry>, request: Request, next: 
 
 /// Whether the caller may read `subject`: its application's team owns the topic (in the
 /// caller's environment), or the application has live access to it there.
-const VISIBLE: &str = "exists (
-    select 1 from schema_subject vs
-      join topic vt on vt.id = vs.topic_id
-      join application va on va.id = $1
-     where vs.subject = {subject}
-       and ((va.team_slug = vt.owning_team
-             and exists (select 1 from topic_environment ve
-                          where ve.topic_id = vt.id and ve.environment = $2))
-            or exists (select 1 from access_grant vg
-                        where vg.application_id = va.id and vg.topic_id = vt.id
-                          and vg.environment = $2 and vg.revoked_at is null)))";
-
-fn visible(subject_expression: &str) -> String {
-    VISIBLE.replace("{subject}", subject_expression)
-}
-
 impl Registry {
     /// What the caller may read, loaded again when the generation read with its credential
     /// moved since.
@@ -343,19 +336,34 @@ impl Registry {
         if let Some(readable) = cached {
             return Ok(readable);
         }
-        let rows: Vec<(String, Vec<i32>)> = sqlx::query_as(&format!(
-            "select s.subject,
-                    coalesce(array_agg(v.schema_id) filter (where v.schema_id is not null), '{{}}')
-               from schema_subject s left join schema_version v on v.subject = s.subject
-              where {}
-              group by s.subject",
-            visible("s.subject")
-        ))
-        .bind(caller.application)
-        .bind(&caller.environment)
+        // Subjects of the application team's own topics in environments they live in, and of
+        // topics it holds a live grant on there.
+        let rows: Vec<(String, Vec<i32>)> = sqlx::query!(
+            r#"select s.subject,
+                      coalesce(array_agg(v.schema_id) filter (where v.schema_id is not null), '{}')
+                        as "ids!"
+                 from schema_subject s left join schema_version v on v.subject = s.subject
+                where exists (
+                      select 1 from schema_subject vs
+                        join topic vt on vt.id = vs.topic_id
+                        join application va on va.id = $1
+                       where vs.subject = s.subject
+                         and ((va.team_slug = vt.owning_team
+                               and exists (select 1 from topic_environment ve
+                                            where ve.topic_id = vt.id and ve.environment = $2))
+                              or exists (select 1 from access_grant vg
+                                          where vg.application_id = va.id and vg.topic_id = vt.id
+                                            and vg.environment = $2 and vg.revoked_at is null)))
+                group by s.subject"#,
+            caller.application,
+            &caller.environment,
+        )
         .fetch_all(&self.db)
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .into_iter()
+        .map(|r| (r.subject, r.ids))
+        .collect();
         let mut listed: Vec<String> = rows
             .iter()
             .filter(|(_, ids)| !ids.is_empty())
@@ -419,10 +427,10 @@ async fn versions(
     if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
-    match sqlx::query_scalar::<_, i32>(
+    match sqlx::query_scalar!(
         "select version from schema_version where subject = $1 order by version",
+        &subject
     )
-    .bind(&subject)
     .fetch_all(&r.db)
     .await
     {
@@ -456,26 +464,21 @@ async fn version(
         return ok(body);
     }
     // One round trip: whether the subject exists, and the version if it has it.
-    type Found = (
-        bool,
-        Option<i32>,
-        Option<i32>,
-        Option<SchemaFormat>,
-        Option<String>,
-    );
-    let row: Result<Found, _> = sqlx::query_as(
-        "select exists (select 1 from schema_subject where subject = $1),
-                    v.version, v.schema_id, t.format, t.canonical
-               from (select 1) one
-               left join lateral (select version, schema_id from schema_version
-                                   where subject = $1 and ($2::int is null or version = $2)
-                                   order by version desc limit 1) v on true
-               left join schema_text t on t.id = v.schema_id",
+    let row = sqlx::query!(
+        r#"select exists (select 1 from schema_subject where subject = $1) as "exists!",
+                  v.version as "version?", v.schema_id as "schema_id?",
+                  t.format as "format?: SchemaFormat", t.canonical as "canonical?"
+             from (select 1) one
+             left join lateral (select version, schema_id from schema_version
+                                 where subject = $1 and ($2::int is null or version = $2)
+                                 order by version desc limit 1) v on true
+             left join schema_text t on t.id = v.schema_id"#,
+        &subject,
+        wanted,
     )
-    .bind(&subject)
-    .bind(wanted)
     .fetch_one(&r.db)
-    .await;
+    .await
+    .map(|r| (r.exists, r.version, r.schema_id, r.format, r.canonical));
     match row {
         Ok((false, ..)) => error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
         Ok((true, Some(version), Some(id), Some(format), Some(canonical))) => {
@@ -516,12 +519,13 @@ async fn schema_by_id(
     if let Some(body) = r.ids.lock().ok().and_then(|ids| ids.get(&id).cloned()) {
         return ok(body);
     }
-    let body = match sqlx::query_as::<_, (String, SchemaFormat)>(
-        "select canonical, format from schema_text where id = $1",
+    let body = match sqlx::query!(
+        r#"select canonical, format as "format: SchemaFormat" from schema_text where id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_optional(&r.db)
     .await
+    .map(|row| row.map(|row| (row.canonical, row.format)))
     {
         Ok(Some((schema, SchemaFormat::Json))) => {
             json!({ "schema": schema, "schemaType": SchemaFormat::Json.schema_type() })
@@ -548,15 +552,16 @@ async fn schema_versions(
         Ok(readable) => readable,
         Err(response) => return response,
     };
-    let rows = sqlx::query_as::<_, (String, i32)>(
+    let rows = sqlx::query!(
         "select subject, version from schema_version where schema_id = $1
           order by subject, version",
+        id
     )
-    .bind(id)
     .fetch_all(&r.db)
     .await
     .map(|rows| {
         rows.into_iter()
+            .map(|row| (row.subject, row.version))
             .filter(|(subject, _)| readable.subjects.contains(subject))
             .collect::<Vec<_>>()
     });
@@ -579,10 +584,10 @@ async fn config(
     if let Err(response) = r.readable(&caller, &subject).await {
         return response;
     }
-    match sqlx::query_scalar::<_, String>(
+    match sqlx::query_scalar!(
         "select compatibility from schema_subject where subject = $1",
+        &subject
     )
-    .bind(&subject)
     .fetch_optional(&r.db)
     .await
     {
@@ -678,22 +683,22 @@ fn same(v: &StoredVersion, schema: &ParsedSchema) -> bool {
 /// Whether the caller's application may write to the subject: an application of the topic's
 /// owning team, or one with live producer access to the topic in the caller's environment.
 async fn may_write(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, Response> {
-    sqlx::query_scalar(
-        "select exists (
-           select 1 from kafka_principal p
-             join application a on a.id = p.application_id
-             join schema_subject s on s.subject = $2
-             join topic t on t.id = s.topic_id
-            where p.principal = $1 and p.environment = $3
-              and (a.team_slug = t.owning_team
-                   or exists (select 1 from access_grant g
-                               where g.application_id = a.id and g.topic_id = t.id
-                                 and g.role = 'producer' and g.revoked_at is null
-                                 and g.environment = p.environment)))",
+    sqlx::query_scalar!(
+        r#"select exists (
+             select 1 from kafka_principal p
+               join application a on a.id = p.application_id
+               join schema_subject s on s.subject = $2
+               join topic t on t.id = s.topic_id
+              where p.principal = $1 and p.environment = $3
+                and (a.team_slug = t.owning_team
+                     or exists (select 1 from access_grant g
+                                 where g.application_id = a.id and g.topic_id = t.id
+                                   and g.role = 'producer' and g.revoked_at is null
+                                   and g.environment = p.environment))) as "may_write!""#,
+        &caller.principal,
+        subject,
+        &caller.environment,
     )
-    .bind(&caller.principal)
-    .bind(subject)
-    .bind(&caller.environment)
     .fetch_one(db)
     .await
     .map_err(internal)

@@ -149,7 +149,7 @@ fn refusal_in(error: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 /// A leased delivery.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Due {
     id: i64,
     team_slug: String,
@@ -287,7 +287,8 @@ impl WebhookWorker {
     /// Leases up to `limit` due deliveries, the oldest of each team whose deliveries are not
     /// already under way anywhere.
     async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Due>> {
-        sqlx::query_as(
+        sqlx::query_as!(
+            Due,
             "with candidate as (
                select distinct on (d.team_slug) d.id, d.next_attempt_at
                  from webhook_delivery d
@@ -308,9 +309,9 @@ impl WebhookWorker {
                 and w.delivered_at is null and w.abandoned_at is null
                 and (w.claimed_until is null or w.claimed_until < now())
              returning w.id, w.team_slug, w.url, w.payload, w.attempts",
+            i64::try_from(limit).unwrap_or(i64::MAX),
+            self.lease_seconds(),
         )
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .bind(self.lease_seconds())
         .fetch_all(&self.db)
         .await
         .context("claiming webhook deliveries")
@@ -349,13 +350,13 @@ impl WebhookWorker {
         };
         match failure {
             None => {
-                sqlx::query(
+                sqlx::query!(
                     "update webhook_delivery
                         set delivered_at = now(), attempts = attempts + 1, last_error = null,
                             claimed_until = null
                       where id = $1",
+                    due.id,
                 )
-                .bind(due.id)
                 .execute(&self.db)
                 .await
                 .context("marking a delivery done")?;
@@ -377,29 +378,29 @@ impl WebhookWorker {
         let abandoned = attempts >= self.settings.max_attempts;
         let backoff = backoff_seconds(attempts) as f64;
         let mut tx = self.db.begin().await.context("starting a transaction")?;
-        sqlx::query(
+        sqlx::query!(
             "update webhook_delivery
                 set attempts = $2, last_error = $3, claimed_until = null,
                     next_attempt_at = now() + make_interval(secs => $4),
                     abandoned_at = case when $5 then now() end
               where id = $1",
+            due.id,
+            attempts,
+            &reason,
+            backoff,
+            abandoned,
         )
-        .bind(due.id)
-        .bind(attempts)
-        .bind(&reason)
-        .bind(backoff)
-        .bind(abandoned)
         .execute(&mut *tx)
         .await
         .context("recording a failed delivery")?;
-        sqlx::query(
+        sqlx::query!(
             "update webhook_delivery
                 set next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => $3))
               where url = $1 and id <> $2 and delivered_at is null and abandoned_at is null",
+            &due.url,
+            due.id,
+            backoff,
         )
-        .bind(&due.url)
-        .bind(due.id)
-        .bind(backoff)
         .execute(&mut *tx)
         .await
         .context("backing off the address")?;
@@ -418,14 +419,14 @@ impl WebhookWorker {
     /// The address is one the portal may not post to: abandoned at once, with the reason.
     async fn refuse(&self, due: &Due, why: String) -> anyhow::Result<Outcome> {
         let reason = format!("refused: {why}");
-        sqlx::query(
+        sqlx::query!(
             "update webhook_delivery
                 set attempts = attempts + 1, last_error = $2, claimed_until = null,
                     abandoned_at = now()
               where id = $1",
+            due.id,
+            &reason,
         )
-        .bind(due.id)
-        .bind(&reason)
         .execute(&self.db)
         .await
         .context("recording a refused delivery")?;
