@@ -13,15 +13,19 @@ pub async fn team_topics(
     db: &PgPool,
     teams: &[String],
 ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "select te.environment, t.name, t.owning_team
            from topic t join topic_environment te on te.topic_id = t.id
           where t.owning_team = any($1)
           order by t.name, te.environment",
+        teams
     )
-    .bind(teams)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.environment, r.name, r.owning_team))
+        .collect())
 }
 
 /// The owning team and the owner's expected interval in seconds; `None` for a topic that is not
@@ -30,15 +34,15 @@ pub async fn expected_interval_setting(
     db: &PgPool,
     topic: &str,
 ) -> Result<Option<(String, Option<i64>)>, sqlx::Error> {
-    let row: Option<(String, Option<i32>)> = sqlx::query_as(
-        "select t.owning_team, s.expected_interval_seconds
-           from topic t left join topic_health_setting s on s.topic_id = t.id
-          where t.name = $1",
+    let row = sqlx::query!(
+        r#"select t.owning_team, s.expected_interval_seconds as "seconds?"
+             from topic t left join topic_health_setting s on s.topic_id = t.id
+            where t.name = $1"#,
+        topic
     )
-    .bind(topic)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(team, seconds)| (team, seconds.map(i64::from))))
+    Ok(row.map(|r| (r.owning_team, r.seconds.map(i64::from))))
 }
 
 /// Sets or clears a topic's expected interval, for a member of the owning team or an admin.
@@ -50,15 +54,16 @@ pub async fn set_expected_interval(
 ) -> Result<(), AppError> {
     let internal = |e: sqlx::Error| AppError::internal("saving the expected interval failed", &e);
     let mut tx = db.begin().await.map_err(internal)?;
-    let row: Option<(uuid::Uuid, String, Option<i32>)> = sqlx::query_as(
-        "select t.id, t.owning_team, s.expected_interval_seconds
-           from topic t left join topic_health_setting s on s.topic_id = t.id
-          where t.name = $1 for update of t",
+    let row = sqlx::query!(
+        r#"select t.id, t.owning_team, s.expected_interval_seconds as "seconds?"
+             from topic t left join topic_health_setting s on s.topic_id = t.id
+            where t.name = $1 for update of t"#,
+        topic
     )
-    .bind(topic)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(internal)?;
+    .map_err(internal)?
+    .map(|r| (r.id, r.owning_team, r.seconds));
     let Some((topic_id, team, before)) = row else {
         return Err(crate::auth::ssr::with_status(AppError::NotFound));
     };
@@ -70,16 +75,16 @@ pub async fn set_expected_interval(
         .map(i32::try_from)
         .transpose()
         .map_err(|_| AppError::invalid("Expected interval", "too long"))?;
-    sqlx::query(
+    sqlx::query!(
         "insert into topic_health_setting (topic_id, expected_interval_seconds, updated_by)
          values ($1, $2, $3)
          on conflict (topic_id) do update
             set expected_interval_seconds = excluded.expected_interval_seconds,
                 updated_by = excluded.updated_by, updated_at = now()",
+        topic_id,
+        seconds,
+        &user.subject,
     )
-    .bind(topic_id)
-    .bind(seconds)
-    .bind(&user.subject)
     .execute(&mut *tx)
     .await
     .map_err(internal)?;
@@ -107,21 +112,23 @@ pub async fn topic_rates(
     from: DateTime<Utc>,
     bin: i64,
 ) -> Result<Vec<(DateTime<Utc>, f64)>, sqlx::Error> {
-    sqlx::query_as(
-        "select b.at, coalesce(sum(m.messages), 0)::float8 / $4
-           from generate_series(date_bin(make_interval(secs => $4), $3, 'epoch'::timestamptz),
-                                now(), make_interval(secs => $4)) b(at)
-           left join topic_health_minute m
-             on m.environment = $1 and m.topic = $2
-            and m.minute >= b.at and m.minute < b.at + make_interval(secs => $4)
-          group by b.at order by b.at",
+    let rows = sqlx::query!(
+        r#"select b.at as "at!: DateTime<Utc>",
+                  coalesce(sum(m.messages), 0)::float8 / $4 as "rate!"
+             from generate_series(date_bin(make_interval(secs => $4), $3, 'epoch'::timestamptz),
+                                  now(), make_interval(secs => $4)) b(at)
+             left join topic_health_minute m
+               on m.environment = $1 and m.topic = $2
+              and m.minute >= b.at and m.minute < b.at + make_interval(secs => $4)
+            group by b.at order by b.at"#,
+        environment,
+        topic,
+        from as _,
+        bin as f64,
     )
-    .bind(environment)
-    .bind(topic)
-    .bind(from)
-    .bind(bin as f64)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.at, r.rate)).collect())
 }
 
 /// The largest lag of a group in bins of `bin` seconds since `from`, from the rollups.
@@ -132,19 +139,21 @@ pub async fn group_lags(
     from: DateTime<Utc>,
     bin: i64,
 ) -> Result<Vec<(DateTime<Utc>, f64)>, sqlx::Error> {
-    sqlx::query_as(
-        "select date_bin(make_interval(secs => $4), minute, 'epoch'::timestamptz) at,
-                max(max_lag)::float8
-           from group_lag_minute
-          where environment = $1 and group_id = $2 and minute >= $3
-          group by 1 order by 1",
+    let rows = sqlx::query!(
+        r#"select date_bin(make_interval(secs => $4), minute, 'epoch'::timestamptz)
+                    as "at!: DateTime<Utc>",
+                  max(max_lag)::float8 as "lag!"
+             from group_lag_minute
+            where environment = $1 and group_id = $2 and minute >= $3
+            group by 1 order by 1"#,
+        environment,
+        group,
+        from as _,
+        bin as f64,
     )
-    .bind(environment)
-    .bind(group)
-    .bind(from)
-    .bind(bin as f64)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.at, r.lag)).collect())
 }
 
 /// One minute of one topic.
@@ -174,34 +183,34 @@ pub async fn write_minute(
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     for chunk in topics.chunks(5000) {
-        sqlx::query(
+        sqlx::query!(
             "insert into topic_health_minute (environment, topic, minute, messages, max_rate, under_replicated)
              select $1, t, $2, m, r, u from unnest($3::text[], $4::int8[], $5::float8[], $6::int4[]) x(t, m, r, u)
              on conflict (environment, topic, minute) do update
                 set messages = excluded.messages, max_rate = excluded.max_rate,
                     under_replicated = excluded.under_replicated",
+            environment,
+            minute as _,
+            &chunk.iter().map(|t| t.topic.as_str()).collect::<Vec<_>>() as &[&str],
+            &chunk.iter().map(|t| t.messages).collect::<Vec<_>>(),
+            &chunk.iter().map(|t| t.max_rate).collect::<Vec<_>>(),
+            &chunk.iter().map(|t| t.under_replicated).collect::<Vec<_>>(),
         )
-        .bind(environment)
-        .bind(minute)
-        .bind(chunk.iter().map(|t| t.topic.as_str()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|t| t.messages).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|t| t.max_rate).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|t| t.under_replicated).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
     for chunk in groups.chunks(5000) {
-        sqlx::query(
+        sqlx::query!(
             "insert into group_lag_minute (environment, group_id, minute, max_lag, max_seconds_behind)
              select $1, g, $2, l, s from unnest($3::text[], $4::int8[], $5::float8[]) x(g, l, s)
              on conflict (environment, group_id, minute) do update
                 set max_lag = excluded.max_lag, max_seconds_behind = excluded.max_seconds_behind",
+            environment,
+            minute as _,
+            &chunk.iter().map(|g| g.group.as_str()).collect::<Vec<_>>() as &[&str],
+            &chunk.iter().map(|g| g.max_lag).collect::<Vec<_>>(),
+            &chunk.iter().map(|g| g.max_seconds_behind).collect::<Vec<_>>(),
         )
-        .bind(environment)
-        .bind(minute)
-        .bind(chunk.iter().map(|g| g.group.as_str()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|g| g.max_lag).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|g| g.max_seconds_behind).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }
@@ -210,16 +219,20 @@ pub async fn write_minute(
 
 /// Deletes rollups older than `cutoff`; returns how many rows went.
 pub async fn delete_rollups_before(db: &PgPool, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let topics = sqlx::query("delete from topic_health_minute where minute < $1")
-        .bind(cutoff)
-        .execute(db)
-        .await?
-        .rows_affected();
-    let groups = sqlx::query("delete from group_lag_minute where minute < $1")
-        .bind(cutoff)
-        .execute(db)
-        .await?
-        .rows_affected();
+    let topics = sqlx::query!(
+        "delete from topic_health_minute where minute < $1",
+        cutoff as _
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    let groups = sqlx::query!(
+        "delete from group_lag_minute where minute < $1",
+        cutoff as _
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
     Ok(topics + groups)
 }
 
@@ -229,14 +242,15 @@ pub async fn last_traffic(
     db: &PgPool,
     environment: &str,
 ) -> Result<HashMap<String, DateTime<Utc>>, sqlx::Error> {
-    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
-        "select topic, max(minute) + interval '1 minute' from topic_health_minute
-          where environment = $1 and messages > 0 group by topic",
+    let rows = sqlx::query!(
+        r#"select topic, max(minute) + interval '1 minute' as "until!: DateTime<Utc>"
+             from topic_health_minute
+            where environment = $1 and messages > 0 group by topic"#,
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|r| (r.topic, r.until)).collect())
 }
 
 /// Per topic, the longest gap in seconds between minutes with traffic over the last week, and
@@ -245,19 +259,20 @@ pub async fn traffic_gaps(
     db: &PgPool,
     environment: &str,
 ) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "select topic, coalesce(max(gap), 0)::int8, count(*)::int8 from (
-            select topic, extract(epoch from minute - lag(minute) over (partition by topic order by minute))::int8 gap
-              from topic_health_minute
-             where environment = $1 and messages > 0 and minute > now() - interval '7 days'
-         ) g group by topic",
+    let rows = sqlx::query!(
+        r#"select topic as "topic!", coalesce(max(gap), 0)::int8 as "gap!", count(*)::int8 as "minutes!"
+             from (
+               select topic, extract(epoch from minute - lag(minute) over (partition by topic order by minute))::int8 gap
+                 from topic_health_minute
+                where environment = $1 and messages > 0 and minute > now() - interval '7 days'
+             ) g group by topic"#,
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(topic, gap, count)| (topic, (gap, count)))
+        .map(|r| (r.topic, (r.gap, r.minutes)))
         .collect())
 }
 
@@ -272,22 +287,22 @@ pub async fn catalog_topics(
     db: &PgPool,
     environment: &str,
 ) -> Result<HashMap<String, CatalogTopic>, sqlx::Error> {
-    let rows: Vec<(String, String, Option<i32>)> = sqlx::query_as(
-        "select t.name, t.owning_team, s.expected_interval_seconds
-           from topic t join topic_environment te on te.topic_id = t.id and te.environment = $1
-           left join topic_health_setting s on s.topic_id = t.id",
+    let rows = sqlx::query!(
+        r#"select t.name, t.owning_team, s.expected_interval_seconds as "seconds?"
+             from topic t join topic_environment te on te.topic_id = t.id and te.environment = $1
+             left join topic_health_setting s on s.topic_id = t.id"#,
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, owner, seconds)| {
+        .map(|r| {
             (
-                name,
+                r.name,
                 CatalogTopic {
-                    owner,
-                    expected_seconds: seconds.map(i64::from),
+                    owner: r.owning_team,
+                    expected_seconds: r.seconds.map(i64::from),
                 },
             )
         })
@@ -299,15 +314,20 @@ pub async fn granted_groups(
     db: &PgPool,
     environment: &str,
 ) -> Result<Vec<(String, bool, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "select distinct g.consumer_group, g.consumer_group_is_prefix, a.team_slug
-           from access_grant g join application a on a.id = g.application_id
-          where g.environment = $1 and g.role = 'consumer' and g.revoked_at is null
-            and g.consumer_group is not null",
+    let rows = sqlx::query!(
+        r#"select distinct g.consumer_group as "consumer_group!", g.consumer_group_is_prefix,
+                  a.team_slug
+             from access_grant g join application a on a.id = g.application_id
+            where g.environment = $1 and g.role = 'consumer' and g.revoked_at is null
+              and g.consumer_group is not null"#,
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.consumer_group, r.consumer_group_is_prefix, r.team_slug))
+        .collect())
 }
 
 /// An alert still open.
@@ -321,23 +341,16 @@ pub struct OpenAlert {
 }
 
 pub async fn open_alerts(db: &PgPool, environment: &str) -> Result<Vec<OpenAlert>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, Status, Option<String>)> = sqlx::query_as(
-        "select id, subject_kind, subject, status, team_slug from health_alert
-          where environment = $1 and closed_at is null",
+    sqlx::query_as!(
+        OpenAlert,
+        r#"select id, subject_kind as kind, subject, status as "status: Status",
+                  team_slug as team
+             from health_alert
+            where environment = $1 and closed_at is null"#,
+        environment
     )
-    .bind(environment)
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, kind, subject, status, team)| OpenAlert {
-            id,
-            kind,
-            subject,
-            status,
-            team,
-        })
-        .collect())
+    .await
 }
 
 /// A status change to tell a team about.
@@ -381,17 +394,17 @@ pub async fn record_alert(
     let mut tx = db.begin().await?;
     let message = match change {
         AlertChange::Open { status, reason } => {
-            let inserted = sqlx::query(
+            let inserted = sqlx::query!(
                 "insert into health_alert (environment, subject_kind, subject, team_slug, status, reason)
-                 values ($1, $2, $3, $4, $5::health_status, $6)
+                 values ($1, $2, $3, $4, $5, $6)
                  on conflict (environment, subject_kind, subject) where closed_at is null do nothing",
+                environment,
+                kind,
+                subject,
+                team,
+                status as &Status,
+                reason,
             )
-            .bind(environment)
-            .bind(kind)
-            .bind(subject)
-            .bind(team)
-            .bind(status)
-            .bind(reason)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -407,13 +420,13 @@ pub async fn record_alert(
             ))
         }
         AlertChange::Escalate { id, status, reason } | AlertChange::Ease { id, status, reason } => {
-            let updated = sqlx::query(
-                "update health_alert set status = $2::health_status, reason = $3, updated_at = now()
-                  where id = $1 and closed_at is null and status <> $2::health_status",
+            let updated = sqlx::query!(
+                "update health_alert set status = $2, reason = $3, updated_at = now()
+                  where id = $1 and closed_at is null and status <> $2",
+                id,
+                status as &Status,
+                reason,
             )
-            .bind(id)
-            .bind(status)
-            .bind(reason)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -424,12 +437,12 @@ pub async fn record_alert(
                 .then(|| super::eval::alert_message(kind, subject, environment, *status, reason))
         }
         AlertChange::Recover { id, reason } => {
-            let closed = sqlx::query(
+            let closed = sqlx::query!(
                 "update health_alert set closed_at = now(), updated_at = now(), recovery_reason = $2
                   where id = $1 and closed_at is null",
+                id,
+                reason,
             )
-            .bind(id)
-            .bind(reason)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -466,13 +479,18 @@ pub async fn alerts_for(
     kind: &str,
     subject: &str,
 ) -> Result<Vec<(Status, String, bool)>, sqlx::Error> {
-    sqlx::query_as(
-        "select status, reason, closed_at is not null from health_alert
-          where environment = $1 and subject_kind = $2 and subject = $3 order by id desc",
+    let rows = sqlx::query!(
+        r#"select status as "status: Status", reason, closed_at is not null as "closed!"
+             from health_alert
+            where environment = $1 and subject_kind = $2 and subject = $3 order by id desc"#,
+        environment,
+        kind,
+        subject,
     )
-    .bind(environment)
-    .bind(kind)
-    .bind(subject)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.status, r.reason, r.closed))
+        .collect())
 }

@@ -23,7 +23,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// One registered version of a subject.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVersion {
     pub version: i32,
     pub id: i32,
@@ -43,12 +43,14 @@ pub async fn subject_versions(
     conn: &mut PgConnection,
     subject: &str,
 ) -> Result<Vec<StoredVersion>, sqlx::Error> {
-    sqlx::query_as(
-        "select v.version, v.schema_id as id, t.format, t.canonical, t.original
-           from schema_version v join schema_text t on t.id = v.schema_id
-          where v.subject = $1 order by v.version",
+    sqlx::query_as!(
+        StoredVersion,
+        r#"select v.version, v.schema_id as id, t.format as "format: SchemaFormat", t.canonical,
+                  t.original
+             from schema_version v join schema_text t on t.id = v.schema_id
+            where v.subject = $1 order by v.version"#,
+        subject
     )
-    .bind(subject)
     .fetch_all(conn)
     .await
 }
@@ -58,12 +60,13 @@ pub async fn subject_mode(
     conn: &mut PgConnection,
     subject: &str,
 ) -> Result<Option<Compatibility>, AppError> {
-    let mode: Option<String> =
-        sqlx::query_scalar("select compatibility from schema_subject where subject = $1")
-            .bind(subject)
-            .fetch_optional(conn)
-            .await
-            .map_err(internal("reading the subject's mode"))?;
+    let mode = sqlx::query_scalar!(
+        "select compatibility from schema_subject where subject = $1",
+        subject
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(internal("reading the subject's mode"))?;
     mode.map(|m| {
         m.parse()
             .map_err(|e: String| AppError::internal("stored mode unreadable", &e))
@@ -81,32 +84,32 @@ pub async fn register_version(
     written: &str,
     request: Option<Uuid>,
 ) -> Result<i32, sqlx::Error> {
-    let id: i32 = sqlx::query_scalar(
-        "with found as (select id from schema_text where format = $1::schema_format and canonical = $2),
-              made as (insert into schema_text (format, canonical, original)
-                       select $1::schema_format, $2, $3 where not exists (select 1 from found)
-                       returning id)
-         select id from found union all select id from made",
+    let id = sqlx::query_scalar!(
+        r#"with found as (select id from schema_text where format = $1 and canonical = $2),
+                made as (insert into schema_text (format, canonical, original)
+                         select $1, $2, $3 where not exists (select 1 from found)
+                         returning id)
+           select id as "id!" from found union all select id from made"#,
+        schema.format() as SchemaFormat,
+        schema.canonical(),
+        compat::pretty(schema.format(), written),
     )
-    .bind(schema.format())
-    .bind(schema.canonical())
-    .bind(compat::pretty(schema.format(), written))
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into schema_subject (subject, topic_id) values ($1, $2) on conflict do nothing",
+        subject,
+        topic,
     )
-    .bind(subject)
-    .bind(topic)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into schema_version (subject, version, schema_id, request_id)
          select $1, coalesce(max(version), 0) + 1, $2, $3 from schema_version where subject = $1",
+        subject,
+        id,
+        request,
     )
-    .bind(subject)
-    .bind(id)
-    .bind(request)
     .execute(conn)
     .await?;
     Ok(id)
@@ -117,15 +120,16 @@ pub async fn topic_consumers(
     conn: &mut PgConnection,
     topic: Uuid,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "select distinct a.team_slug, a.name
            from access_grant g join application a on a.id = g.application_id
           where g.topic_id = $1 and g.role = 'consumer' and g.revoked_at is null
           order by 1, 2",
+        topic
     )
-    .bind(topic)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.team_slug, r.name)).collect())
 }
 
 /// What breaks if `new` follows `earlier` (oldest first) under `mode`, naming the version each
@@ -227,23 +231,30 @@ async fn load_topic(
     name: &str,
     lock: bool,
 ) -> Result<Option<TopicRow>, AppError> {
-    let sql = format!(
-        "select t.id, t.owning_team,
-                array(select e.environment from topic_environment e
-                       where e.topic_id = t.id order by e.environment)
-           from topic t where t.name = $1 {}",
-        if lock { "for update" } else { "" }
-    );
-    let row: Option<(Uuid, String, Vec<String>)> = sqlx::query_as(&sql)
-        .bind(name)
+    let row = if lock {
+        sqlx::query_as!(
+            TopicRow,
+            r#"select t.id, t.owning_team as owner,
+                      array(select e.environment from topic_environment e
+                             where e.topic_id = t.id order by e.environment) as "environments!"
+                 from topic t where t.name = $1 for update"#,
+            name
+        )
         .fetch_optional(conn)
         .await
-        .map_err(internal("looking up the topic"))?;
-    Ok(row.map(|(id, owner, environments)| TopicRow {
-        id,
-        owner,
-        environments,
-    }))
+    } else {
+        sqlx::query_as!(
+            TopicRow,
+            r#"select t.id, t.owning_team as owner,
+                      array(select e.environment from topic_environment e
+                             where e.topic_id = t.id order by e.environment) as "environments!"
+                 from topic t where t.name = $1"#,
+            name
+        )
+        .fetch_optional(conn)
+        .await
+    };
+    row.map_err(internal("looking up the topic"))
 }
 
 /// A proposal checked against its subject.
@@ -395,13 +406,13 @@ pub async fn create_schema_change(
     let owner = topic.owner.clone();
     ensure_owner_proposes(&mut tx, user, &owner, draft.application, "schemas for").await?;
     let subject = proposal.part.subject(proposal.topic.as_str());
-    let pending: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_request where kind = 'schema_change'
-                         and schema_change->>'subject' = $1
-                         and state = any($2))",
+    let pending = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_request where kind = 'schema_change'
+                           and schema_change->>'subject' = $1
+                           and state = any($2)) as "pending!""#,
+        &subject,
+        &RequestState::PENDING[..] as &[RequestState],
     )
-    .bind(&subject)
-    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending schema changes"))?;
@@ -437,19 +448,19 @@ pub async fn create_schema_change(
         .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
     let stored = serde_json::to_value(&change)
         .map_err(|e| AppError::internal("serializing the schema change", &e))?;
-    sqlx::query(
+    sqlx::query!(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, schema_change)
-         values ($1, 'schema_change', $2::request_state, $3, $4, $5, $6, $7, $8)",
+         values ($1, 'schema_change', $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        topic.id,
+        &topic.environments,
+        &draft.purpose,
+        &stored,
     )
-    .bind(id)
-    .bind(state)
-    .bind(&user.subject)
-    .bind(draft.application)
-    .bind(topic.id)
-    .bind(&topic.environments)
-    .bind(&draft.purpose)
-    .bind(&stored)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the schema change"))?;
@@ -502,37 +513,39 @@ pub async fn apply_schema_change(
     portal: &PortalContext,
     id: Uuid,
 ) -> Result<(), AppError> {
-    let (stored, topic, topic_name): (serde_json::Value, Uuid, String) = sqlx::query_as(
-        "select r.schema_change, r.topic_id, t.name
-           from access_request r join topic t on t.id = r.topic_id where r.id = $1",
+    let row = sqlx::query!(
+        r#"select r.schema_change as "schema_change!", r.topic_id as "topic_id!", t.name
+             from access_request r join topic t on t.id = r.topic_id where r.id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_one(&mut *conn)
     .await
     .map_err(internal("loading the schema change"))?;
+    let (stored, topic, topic_name) = (row.schema_change, row.topic_id, row.name);
     let change: SchemaChange = serde_json::from_value(stored)
         .map_err(|e| AppError::internal("stored schema change unreadable", &e))?;
     // Only approvals write versions and one change per subject waits at a time, so the subject
     // is where the request left it; if not, nothing is registered on an outdated check.
-    let latest: Option<i32> =
-        sqlx::query_scalar("select max(version) from schema_version where subject = $1")
-            .bind(&change.subject)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(internal("reading the subject's latest version"))?;
+    let latest = sqlx::query_scalar!(
+        "select max(version) from schema_version where subject = $1",
+        &change.subject
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("reading the subject's latest version"))?;
     if latest != change.follows_version {
         return Err(AppError::Conflict(format!(
             "{} has changed since this request was made; it must be proposed again.",
             change.subject
         )));
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into schema_subject (subject, topic_id, compatibility) values ($1, $2, $3)
          on conflict (subject) do update set compatibility = excluded.compatibility",
+        &change.subject,
+        topic,
+        change.mode_after.as_str(),
     )
-    .bind(&change.subject)
-    .bind(topic)
-    .bind(change.mode_after.as_str())
     .execute(&mut *conn)
     .await
     .map_err(internal("setting the subject's mode"))?;
@@ -614,12 +627,12 @@ pub async fn change_diff(
     let Some(version) = change.follows_version else {
         return Ok(super::diff::side_by_side("", &change.schema));
     };
-    let before: Option<String> = sqlx::query_scalar(
+    let before = sqlx::query_scalar!(
         "select t.original from schema_version v join schema_text t on t.id = v.schema_id
           where v.subject = $1 and v.version = $2",
+        &change.subject,
+        version,
     )
-    .bind(&change.subject)
-    .bind(version)
     .fetch_optional(conn)
     .await
     .map_err(internal("loading the earlier version"))?;
