@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub const PORTAL_ACTOR: &str = "portal";
 
 /// What one grant allows, with the principal it is for.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantAcl {
     pub grant_id: Uuid,
     pub environment: String,
@@ -34,7 +34,7 @@ pub struct GrantAcl {
 }
 
 /// A topic as the catalog wants it on a cluster.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicWanted {
     pub name: String,
     pub partitions: i32,
@@ -43,7 +43,7 @@ pub struct TopicWanted {
 }
 
 /// A step a worker holds (its row is locked until the worker's transaction ends).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClaimedStep {
     pub id: Uuid,
     pub request_id: Option<Uuid>,
@@ -65,11 +65,12 @@ async fn next_position(
     request: Uuid,
     environment: &str,
 ) -> Result<i32, AppError> {
-    sqlx::query_scalar(
-        "select coalesce(max(position) + 1, 0) from apply_step where request_id = $1 and environment = $2",
+    sqlx::query_scalar!(
+        r#"select coalesce(max(position) + 1, 0) as "next!" from apply_step
+            where request_id = $1 and environment = $2"#,
+        request,
+        environment
     )
-    .bind(request)
-    .bind(environment)
     .fetch_one(conn)
     .await
     .map_err(internal("numbering steps"))
@@ -90,18 +91,8 @@ async fn insert_steps(
 ) -> Result<(), AppError> {
     let start = next_position(conn, request, environment).await?;
     for (offset, step) in (0_i32..).zip(steps) {
-        sqlx::query(
-            "insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
-             values ($1, $2, $3, $4, $5::apply_step_kind, $6, $7, $8)",
-        )
-        .bind(Uuid::new_v4())
-        .bind(request)
-        .bind(environment)
-        .bind(start + offset)
-        .bind(step.kind)
-        .bind(step.topic)
-        .bind(step.application)
-        .bind(step.grant)
+        sqlx::query!("insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)", Uuid::new_v4(), request, environment, start + offset, step.kind as StepKind, step.topic, step.application, step.grant)
         .execute(&mut *conn)
         .await
         .map_err(internal("queueing a step"))?;
@@ -115,31 +106,27 @@ pub async fn ensure_principal(
     application: Uuid,
     environment: &str,
 ) -> Result<String, AppError> {
-    let (team, name): (String, String) =
-        sqlx::query_as("select team_slug, name from application where id = $1")
-            .bind(application)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(internal("loading the application"))?;
-    let wanted = principal_name(&team, &name, environment);
+    let app = sqlx::query!(
+        "select team_slug, name from application where id = $1",
+        application
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("loading the application"))?;
+    let wanted = principal_name(&app.team_slug, &app.name, environment);
     // Two applications whose names fold to the same text: the later one gets its id appended.
     let fallback = format!("{wanted}-{}", &application.simple().to_string()[..8]);
     for candidate in [wanted, fallback] {
-        let inserted = sqlx::query(
-            "insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
-             on conflict do nothing",
-        )
-        .bind(application)
-        .bind(environment)
-        .bind(&candidate)
+        let inserted = sqlx::query!("insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
+             on conflict do nothing", application, environment, &candidate)
         .execute(&mut *conn)
         .await
         .map_err(internal("recording the principal"))?;
-        let existing: Option<String> = sqlx::query_scalar(
+        let existing: Option<String> = sqlx::query_scalar!(
             "select principal from kafka_principal where application_id = $1 and environment = $2",
+            application,
+            environment
         )
-        .bind(application)
-        .bind(environment)
         .fetch_optional(&mut *conn)
         .await
         .map_err(internal("reading the principal"))?;
@@ -156,14 +143,20 @@ pub async fn ensure_principal(
 
 /// Writes the steps that apply a request just approved, in the approving transaction.
 pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (kind, environments, topic, application): (RequestKind, Vec<String>, Option<Uuid>, Uuid) =
-        sqlx::query_as(
-            "select kind, environments, topic_id, application_id from access_request where id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("reading the approved request"))?;
+    let approved = sqlx::query!(
+        r#"select kind as "kind: RequestKind", environments, topic_id, application_id
+             from access_request where id = $1"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("reading the approved request"))?;
+    let (kind, environments, topic, application) = (
+        approved.kind,
+        approved.environments,
+        approved.topic_id,
+        approved.application_id,
+    );
     if kind == RequestKind::RevokeAccess || kind == RequestKind::SchemaChange {
         // A revocation's removal steps were written when its grants were revoked; a schema
         // version is registered by the approval itself and needs nothing from Kafka.
@@ -201,12 +194,12 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
         ensure_principal(conn, application, environment).await?;
         // Locked: a credential deletion running now either sees this grant or finishes first,
         // and then this approval creates a new credential.
-        let has_credential: bool = sqlx::query_scalar(
-            "select credential_set_at is not null from kafka_principal
-              where application_id = $1 and environment = $2 for update",
+        let has_credential: bool = sqlx::query_scalar!(
+            r#"select credential_set_at is not null as "set!" from kafka_principal
+                where application_id = $1 and environment = $2 for update"#,
+            application,
+            environment
         )
-        .bind(application)
-        .bind(environment)
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("reading the principal"))?;
@@ -218,11 +211,11 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
                 grant: None,
             });
         }
-        let grants: Vec<Uuid> = sqlx::query_scalar(
+        let grants: Vec<Uuid> = sqlx::query_scalar!(
             "select id from access_grant where request_id = $1 and environment = $2 order by role",
+            id,
+            environment
         )
-        .bind(id)
-        .bind(environment)
         .fetch_all(&mut *conn)
         .await
         .map_err(internal("reading the new grants"))?;
@@ -247,10 +240,10 @@ async fn revoke_grants(
     to: RequestEvent,
 ) -> Result<(), AppError> {
     for (grant, environment, _) in grants {
-        sqlx::query(
+        sqlx::query!(
             "update access_grant set revoked_at = now() where id = $1 and revoked_at is null",
+            grant
         )
-        .bind(grant)
         .execute(&mut *conn)
         .await
         .map_err(internal("revoking a grant"))?;
@@ -271,23 +264,20 @@ async fn revoke_grants(
     // environment loses its credential there too, after its ACLs.
     let mut left: Vec<(Uuid, String)> = Vec::new();
     for (grant, environment, _) in grants {
-        let application: Uuid =
-            sqlx::query_scalar("select application_id from access_grant where id = $1")
-                .bind(grant)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(internal("reading a revoked grant"))?;
+        let application: Uuid = sqlx::query_scalar!(
+            "select application_id from access_grant where id = $1",
+            grant
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(internal("reading a revoked grant"))?;
         if !left.contains(&(application, environment.clone())) {
             left.push((application, environment.clone()));
         }
     }
     for (application, environment) in left {
-        let live: bool = sqlx::query_scalar(
-            "select exists (select 1 from access_grant
-                             where application_id = $1 and environment = $2 and revoked_at is null)",
-        )
-        .bind(application)
-        .bind(&environment)
+        let live: bool = sqlx::query_scalar!(r#"select exists (select 1 from access_grant
+                             where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#, application, &environment)
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("checking the application's other grants"))?;
@@ -351,10 +341,10 @@ async fn lock_with_live_grants(
     request: Uuid,
 ) -> Result<(RequestState, String, bool), AppError> {
     let (state, requester) = lock_request(&mut *conn, request).await?;
-    let live: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_grant where request_id = $1 and revoked_at is null)",
+    let live: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_grant where request_id = $1 and revoked_at is null) as "found!""#,
+        request
     )
-    .bind(request)
     .fetch_one(&mut *conn)
     .await
     .map_err(internal("checking live grants"))?;
@@ -366,38 +356,43 @@ async fn lock_request(
     conn: &mut PgConnection,
     request: Uuid,
 ) -> Result<(RequestState, String), AppError> {
-    let (state, requester): (RequestState, String) =
-        sqlx::query_as("select state, requester from access_request where id = $1 for update")
-            .bind(request)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(internal("locking a request"))?;
-    Ok((state, requester))
+    let locked = sqlx::query!(
+        r#"select state as "state: RequestState", requester from access_request
+            where id = $1 for update"#,
+        request
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("locking a request"))?;
+    Ok((locked.state, locked.requester))
 }
 
 /// A revocation request just approved: revoke the live grants it names.
 pub async fn revoke_matching_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query!(
         "select g.id, g.environment, g.request_id
            from access_grant g join access_request r on r.id = $1
           where g.topic_id = r.topic_id and g.application_id = r.application_id
             and g.environment = any(r.environments) and g.revoked_at is null
           for update of g",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await
-    .map_err(internal("finding the grants to revoke"))?;
+    .map_err(internal("finding the grants to revoke"))?
+    .into_iter()
+    .map(|g| (g.id, g.environment, g.request_id))
+    .collect();
     revoke_grants(conn, &grants, id, PORTAL_ACTOR, RequestEvent::Revoke).await
 }
 
 async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
-    sqlx::query(
+    sqlx::query!(
         "update apply_step set status = 'cancelled'
           where request_id = $1 and status in ('pending', 'waiting_for_cluster', 'failed')
             and kind not in ('delete_acls', 'delete_credentials')",
+        request
     )
-    .bind(request)
     .execute(conn)
     .await
     .map_err(internal("cancelling open steps"))?;
@@ -424,10 +419,7 @@ pub async fn revoke(
         .await
         .map_err(internal("starting a transaction"))?;
     let locked = lock(&mut tx, user, id, version).await?;
-    let team: String = sqlx::query_scalar(
-        "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
-    )
-    .bind(id)
+    let team: String = sqlx::query_scalar!("select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1", id)
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("finding the requesting team"))?;
@@ -441,14 +433,17 @@ pub async fn revoke(
         ))
     })?;
     cancel_open_steps(&mut tx, id).await?;
-    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query!(
         "select id, environment, request_id from access_grant
           where request_id = $1 and revoked_at is null for update",
+        id
     )
-    .bind(id)
     .fetch_all(&mut *tx)
     .await
-    .map_err(internal("finding the grants to revoke"))?;
+    .map_err(internal("finding the grants to revoke"))?
+    .into_iter()
+    .map(|g| (g.id, g.environment, g.request_id))
+    .collect();
     revoke_grants(&mut tx, &grants, id, &user.subject, RequestEvent::Revoke).await?;
     set_state(&mut tx, id, next, (!reason.is_empty()).then_some(reason)).await?;
     append(
@@ -488,35 +483,42 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, AppError> {
         .begin()
         .await
         .map_err(internal("starting a transaction"))?;
-    let soon: Vec<(Uuid, Uuid, String, String, chrono::NaiveDate)> = sqlx::query_as(
-        "update access_grant g set expiry_notified_at = now()
-           from access_request r, topic t
-          where r.id = g.request_id and t.id = g.topic_id
-            and g.revoked_at is null and g.expiry_notified_at is null
-            and g.expires_on <= current_date + 7
-         returning g.id, r.id, r.requester, t.name, g.expires_on",
+    let soon = sqlx::query!(
+        r#"update access_grant g set expiry_notified_at = now()
+             from access_request r, topic t
+            where r.id = g.request_id and t.id = g.topic_id
+              and g.revoked_at is null and g.expiry_notified_at is null
+              and g.expires_on <= current_date + 7
+           returning r.id as request, r.requester, t.name as topic,
+                     g.expires_on as "expires_on!: chrono::NaiveDate""#
     )
     .fetch_all(&mut *tx)
     .await
     .map_err(internal("finding grants about to expire"))?;
-    for (_, request, requester, topic, on) in &soon {
+    for grant in &soon {
         notifications::notify(
             &mut tx,
-            requester,
-            &format!("Access to {topic} expires on {on}. Ask again before then to keep it."),
-            *request,
+            &grant.requester,
+            &format!(
+                "Access to {} expires on {}. Ask again before then to keep it.",
+                grant.topic, grant.expires_on
+            ),
+            grant.request,
         )
         .await
         .map_err(internal("notifying an owner of expiry"))?;
     }
-    let due: Vec<(Uuid, String, Uuid)> = sqlx::query_as(
+    let due: Vec<(Uuid, String, Uuid)> = sqlx::query!(
         "select id, environment, request_id from access_grant
           where revoked_at is null and expires_on < current_date
-          for update skip locked",
+          for update skip locked"
     )
     .fetch_all(&mut *tx)
     .await
-    .map_err(internal("finding expired grants"))?;
+    .map_err(internal("finding expired grants"))?
+    .into_iter()
+    .map(|g| (g.id, g.environment, g.request_id))
+    .collect();
     for (grant, environment, request) in &due {
         revoke_grants(
             &mut tx,
@@ -575,11 +577,8 @@ pub async fn retry(
     let next = locked.state.apply(RequestEvent::Retry).ok_or_else(|| {
         AppError::Conflict("Only a request that failed to apply can be retried.".into())
     })?;
-    sqlx::query(
-        "update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
-          where request_id = $1 and status = 'failed'",
-    )
-    .bind(id)
+    sqlx::query!("update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+          where request_id = $1 and status = 'failed'", id)
     .execute(&mut *tx)
     .await
     .map_err(internal("resetting failed steps"))?;
@@ -605,8 +604,9 @@ pub async fn retry(
 /// The row stays locked until the caller's transaction ends, so no other worker runs it; a
 /// worker that dies releases it with its connection.
 pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx::Error> {
-    sqlx::query_as(
-        "select s.id, s.request_id, s.environment, s.kind, s.topic_id,
+    sqlx::query_as!(
+        ClaimedStep,
+        r#"select s.id, s.request_id, s.environment, s.kind as "kind: StepKind", s.topic_id,
                 s.application_id, s.grant_id, s.attempts
            from apply_step s
           where s.status in ('pending', 'waiting_for_cluster') and s.next_attempt_at <= now()
@@ -618,7 +618,7 @@ pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx:
                    and p.kind not in ('create_credentials', 'rotate_credentials'))
           order by s.next_attempt_at
           limit 1
-          for update of s skip locked",
+          for update of s skip locked"#
     )
     .fetch_optional(conn)
     .await
@@ -628,24 +628,30 @@ pub async fn topic_wanted(
     conn: &mut PgConnection,
     topic: Uuid,
 ) -> Result<TopicWanted, sqlx::Error> {
-    sqlx::query_as("select name, partitions, retention_ms, cleanup_policy from topic where id = $1")
-        .bind(topic)
-        .fetch_one(conn)
-        .await
+    sqlx::query_as!(
+        TopicWanted,
+        r#"select name, partitions, retention_ms, cleanup_policy as "cleanup_policy: CleanupPolicy"
+             from topic where id = $1"#,
+        topic
+    )
+    .fetch_one(conn)
+    .await
 }
 
-const GRANT_ACL_SELECT: &str =
-    "select g.id as grant_id, g.environment, p.principal, g.role, t.name as topic,
-        g.consumer_group, g.consumer_group_is_prefix
-   from access_grant g
-   join topic t on t.id = g.topic_id
-   join kafka_principal p on p.application_id = g.application_id and p.environment = g.environment";
-
 pub async fn grant_acl(conn: &mut PgConnection, grant: Uuid) -> Result<GrantAcl, sqlx::Error> {
-    sqlx::query_as(&format!("{GRANT_ACL_SELECT} where g.id = $1"))
-        .bind(grant)
-        .fetch_one(conn)
-        .await
+    sqlx::query_as!(
+        GrantAcl,
+        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+                  t.name as topic, g.consumer_group, g.consumer_group_is_prefix
+             from access_grant g
+             join topic t on t.id = g.topic_id
+             join kafka_principal p
+               on p.application_id = g.application_id and p.environment = g.environment
+            where g.id = $1"#,
+        grant
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Grants of the same principal, other than `grant`, that are live: their ACLs must stay when
@@ -654,27 +660,41 @@ pub async fn other_live_grants(
     conn: &mut PgConnection,
     grant: &GrantAcl,
 ) -> Result<Vec<GrantAcl>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
-          where p.principal = $1 and g.environment = $2 and g.id <> $3 and g.revoked_at is null
-            and r.state = any($4)"
-    ))
-    .bind(&grant.principal)
-    .bind(&grant.environment)
-    .bind(grant.grant_id)
-    .bind(&RequestState::APPROVED[..])
+    sqlx::query_as!(
+        GrantAcl,
+        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+                  t.name as topic, g.consumer_group, g.consumer_group_is_prefix
+             from access_grant g
+             join topic t on t.id = g.topic_id
+             join kafka_principal p
+               on p.application_id = g.application_id and p.environment = g.environment
+             join access_request r on r.id = g.request_id
+            where p.principal = $1 and g.environment = $2 and g.id <> $3 and g.revoked_at is null
+              and r.state = any($4)"#,
+        &grant.principal,
+        &grant.environment,
+        grant.grant_id,
+        &RequestState::APPROVED[..] as &[RequestState],
+    )
     .fetch_all(conn)
     .await
 }
 
 /// Every grant the cluster of `environment` must enforce.
 pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantAcl>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{GRANT_ACL_SELECT} join access_request r on r.id = g.request_id
-          where g.environment = $1 and g.revoked_at is null and r.state = any($2)"
-    ))
-    .bind(environment)
-    .bind(&RequestState::IN_FORCE[..])
+    sqlx::query_as!(
+        GrantAcl,
+        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+                  t.name as topic, g.consumer_group, g.consumer_group_is_prefix
+             from access_grant g
+             join topic t on t.id = g.topic_id
+             join kafka_principal p
+               on p.application_id = g.application_id and p.environment = g.environment
+             join access_request r on r.id = g.request_id
+            where g.environment = $1 and g.revoked_at is null and r.state = any($2)"#,
+        environment,
+        &RequestState::IN_FORCE[..] as &[RequestState],
+    )
     .fetch_all(db)
     .await
 }
@@ -684,16 +704,18 @@ pub async fn desired_topics(
     db: &PgPool,
     environment: &str,
 ) -> Result<Vec<TopicWanted>, sqlx::Error> {
-    sqlx::query_as(
-        "select t.name, t.partitions, t.retention_ms, t.cleanup_policy
-           from topic t join topic_environment e on e.topic_id = t.id
-          where e.environment = $1
-            and not exists (select 1 from access_request r
-                             where r.topic_id = t.id and r.kind = 'new_topic'
-                               and r.state <> all($2))",
+    sqlx::query_as!(
+        TopicWanted,
+        r#"select t.name, t.partitions, t.retention_ms,
+                  t.cleanup_policy as "cleanup_policy: CleanupPolicy"
+             from topic t join topic_environment e on e.topic_id = t.id
+            where e.environment = $1
+              and not exists (select 1 from access_request r
+                               where r.topic_id = t.id and r.kind = 'new_topic'
+                                 and r.state <> all($2))"#,
+        environment,
+        &RequestState::IN_FORCE[..] as &[RequestState],
     )
-    .bind(environment)
-    .bind(&RequestState::IN_FORCE[..])
     .fetch_all(db)
     .await
 }
@@ -704,14 +726,15 @@ pub async fn principal_of(
     application: Uuid,
     environment: &str,
 ) -> Result<(String, bool), sqlx::Error> {
-    sqlx::query_as(
-        "select principal, credential_set_at is not null from kafka_principal
-          where application_id = $1 and environment = $2",
+    let row = sqlx::query!(
+        r#"select principal, credential_set_at is not null as "set!" from kafka_principal
+            where application_id = $1 and environment = $2"#,
+        application,
+        environment
     )
-    .bind(application)
-    .bind(environment)
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok((row.principal, row.set))
 }
 
 /// Locks the application's principal in the environment and tells whether the application still
@@ -721,20 +744,20 @@ pub async fn principal_without_grants(
     application: Uuid,
     environment: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    let principal: String = sqlx::query_scalar(
+    let principal: String = sqlx::query_scalar!(
         "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
+        application,
+        environment
     )
-    .bind(application)
-    .bind(environment)
     .fetch_one(&mut *conn)
     .await?;
-    let live: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_grant
-                         where application_id = $1 and environment = $2 and revoked_at is null)",
+    let live: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_grant
+                         where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
+        application,
+        environment
     )
-    .bind(application)
-    .bind(environment)
     .fetch_one(&mut *conn)
     .await?;
     Ok((!live).then_some(principal))
@@ -746,18 +769,16 @@ pub async fn forget_credential(
     application: Uuid,
     environment: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
-    )
-    .bind(application)
-    .bind(environment)
+    sqlx::query!("update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2", application, environment)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("delete from credential_reveal where application_id = $1 and environment = $2")
-        .bind(application)
-        .bind(environment)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "delete from credential_reveal where application_id = $1 and environment = $2",
+        application,
+        environment
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -768,23 +789,19 @@ pub async fn store_credential(
     environment: &str,
     sealed: &Sealed,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
-    )
-    .bind(application)
-    .bind(environment)
+    sqlx::query!("update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2", application, environment)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into credential_reveal (application_id, environment, nonce, sealed)
          values ($1, $2, $3, $4)
          on conflict (application_id, environment)
          do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
+        application,
+        environment,
+        &sealed.nonce,
+        &sealed.sealed
     )
-    .bind(application)
-    .bind(environment)
-    .bind(&sealed.nonce)
-    .bind(&sealed.sealed)
     .execute(conn)
     .await?;
     Ok(())
@@ -792,10 +809,7 @@ pub async fn store_credential(
 
 /// Marks a step done; a request whose steps are all settled becomes active.
 pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<(), AppError> {
-    sqlx::query(
-        "update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1",
-    )
-    .bind(step.id)
+    sqlx::query!("update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1", step.id)
     .execute(&mut *conn)
     .await
     .map_err(internal("marking a step done"))?;
@@ -809,10 +823,7 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     // Lock the request first: steps of one request settle in parallel transactions, and only
     // under this lock does the last of them see every other one's outcome.
     let (state, requester) = lock_request(&mut *conn, request).await?;
-    let open: bool = sqlx::query_scalar(
-        "select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled'))",
-    )
-    .bind(request)
+    let open: bool = sqlx::query_scalar!(r#"select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled')) as "found!""#, request)
     .fetch_one(&mut *conn)
     .await
     .map_err(internal("checking open steps"))?;
@@ -834,11 +845,13 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     )
     .await
     .map_err(internal("auditing the applied request"))?;
-    let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
-        .bind(request)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("reading the request kind"))?;
+    let kind: RequestKind = sqlx::query_scalar!(
+        r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
+        request
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(internal("reading the request kind"))?;
     let words = match kind {
         RequestKind::SchemaChange => "Your schema change is active: the registry serves it.",
         RequestKind::NewTopic
@@ -873,11 +886,11 @@ pub async fn step_failed(
     // wait in that environment, and every other open step there waits too, so workers stay free
     // for the environments that answer.
     let delay_attempts = if transient {
-        let longest: i32 = sqlx::query_scalar(
-            "select coalesce(max(attempts), 0) from apply_step
-              where environment = $1 and status = 'waiting_for_cluster'",
+        let longest: i32 = sqlx::query_scalar!(
+            r#"select coalesce(max(attempts), 0) as "longest!" from apply_step
+                where environment = $1 and status = 'waiting_for_cluster'"#,
+            &step.environment
         )
-        .bind(&step.environment)
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("reading the environment's backoff"))?;
@@ -892,23 +905,23 @@ pub async fn step_failed(
     } else {
         StepStatus::Pending
     };
-    sqlx::query(
+    sqlx::query!(
         "update apply_step
-            set status = $2::apply_step_status, attempts = $3, last_error = $4,
+            set status = $2, attempts = $3, last_error = $4,
                 next_attempt_at = now() + make_interval(secs => $5)
           where id = $1",
+        step.id,
+        status as StepStatus,
+        delay_attempts,
+        message,
+        retry_delay_seconds(delay_attempts)
     )
-    .bind(step.id)
-    .bind(status)
-    .bind(delay_attempts)
-    .bind(message)
-    .bind(retry_delay_seconds(delay_attempts))
     .execute(&mut *conn)
     .await
     .map_err(internal("recording a failed step"))?;
     if transient {
         // Rows other workers hold are skipped: they are finding out the same thing.
-        sqlx::query(
+        sqlx::query!(
             "update apply_step
                 set status = 'waiting_for_cluster', last_error = $2,
                     next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => $3))
@@ -916,11 +929,11 @@ pub async fn step_failed(
                             where environment = $1 and id <> $4
                               and status in ('pending', 'waiting_for_cluster')
                             for update skip locked)",
+            &step.environment,
+            message,
+            retry_delay_seconds(delay_attempts),
+            step.id
         )
-        .bind(&step.environment)
-        .bind(message)
-        .bind(retry_delay_seconds(delay_attempts))
-        .bind(step.id)
         .execute(&mut *conn)
         .await
         .map_err(internal("holding the environment's steps"))?;
@@ -975,61 +988,43 @@ pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
     }
 }
 
-type RequestRow = (
-    RequestKind,
-    RequestState,
-    i32,
-    String,
-    String,
-    Option<String>,
-    Uuid,
-    Vec<String>,
-);
-type StepRow = (
-    String,
-    StepKind,
-    StepStatus,
-    i32,
-    Option<String>,
-    Option<DateTime<Utc>>,
-);
-
 pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyProgress, AppError> {
-    let row: Option<RequestRow> = sqlx::query_as(
-        "select r.kind, r.state, r.version, r.requester, a.team_slug, t.owning_team,
-                    r.application_id, r.environments
-               from access_request r join application a on a.id = r.application_id
-               left join topic t on t.id = r.topic_id
-              where r.id = $1",
+    let row = sqlx::query!(
+        r#"select r.kind as "kind: RequestKind", r.state as "state: RequestState", r.version,
+                  r.requester, a.team_slug, t.owning_team as "owning_team?",
+                  r.application_id, r.environments
+             from access_request r join application a on a.id = r.application_id
+             left join topic t on t.id = r.topic_id
+            where r.id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_optional(db)
     .await
-    .map_err(internal("loading a request"))?;
-    let (kind, state, version, requester, team, owner, application, environments) =
-        row.ok_or(AppError::NotFound)?;
+    .map_err(internal("loading a request"))?
+    .ok_or(AppError::NotFound)?;
+    let (kind, state, version, requester, team, owner, application, environments) = (
+        row.kind,
+        row.state,
+        row.version,
+        row.requester,
+        row.team_slug,
+        row.owning_team,
+        row.application_id,
+        row.environments,
+    );
     if !visible_to(user, &requester, &team, owner.as_deref()) {
         return Err(AppError::NotFound);
     }
-    let step_rows: Vec<StepRow> = sqlx::query_as(
-        "select environment, kind, status, attempts, last_error, done_at
-               from apply_step where request_id = $1 order by environment, position",
+    let steps = sqlx::query_as!(
+        StepView,
+        r#"select environment, kind as "kind: StepKind", status as "status: StepStatus",
+                  attempts, last_error, done_at as "done_at: DateTime<Utc>"
+             from apply_step where request_id = $1 order by environment, position"#,
+        id
     )
-    .bind(id)
     .fetch_all(db)
     .await
     .map_err(internal("loading steps"))?;
-    let mut steps = Vec::new();
-    for (environment, kind, status, attempts, last_error, done_at) in step_rows {
-        steps.push(StepView {
-            environment,
-            kind,
-            status,
-            attempts,
-            last_error,
-            done_at,
-        });
-    }
     let can_manage = user.has_role(Role::Member) && in_team(user, &team);
     let mut credentials = Vec::new();
     let grants_access = matches!(
@@ -1037,25 +1032,36 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
         RequestKind::ProducerAccess | RequestKind::ConsumerAccess | RequestKind::NewTopic
     );
     if grants_access && state.is_approved() {
-        let rows: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(
-            "select p.environment, p.principal, p.credential_set_at is not null,
-                    exists (select 1 from credential_reveal c
-                             where c.application_id = p.application_id and c.environment = p.environment),
-                    exists (select 1 from apply_step s
-                             where s.application_id = p.application_id and s.environment = p.environment
-                               and s.kind in ('create_credentials', 'rotate_credentials')
-                               and s.status in ('pending', 'waiting_for_cluster'))
-               from kafka_principal p
-              where p.application_id = $1 and p.environment = any($2)
-              order by p.environment",
+        let rows = sqlx::query!(
+            r#"select p.environment, p.principal, p.credential_set_at is not null as "set!",
+                      exists (select 1 from credential_reveal c
+                               where c.application_id = p.application_id
+                                 and c.environment = p.environment) as "waiting!",
+                      exists (select 1 from apply_step s
+                               where s.application_id = p.application_id
+                                 and s.environment = p.environment
+                                 and s.kind in ('create_credentials', 'rotate_credentials')
+                                 and s.status in ('pending', 'waiting_for_cluster')) as "rotating!"
+                 from kafka_principal p
+                where p.application_id = $1 and p.environment = any($2)
+                order by p.environment"#,
+            application,
+            &environments,
         )
-        .bind(application)
-        .bind(&environments)
         .fetch_all(db)
         .await
         .map_err(internal("loading credentials"))?;
         credentials = rows
             .into_iter()
+            .map(|row| {
+                (
+                    row.environment,
+                    row.principal,
+                    row.set,
+                    row.waiting,
+                    row.rotating,
+                )
+            })
             .map(
                 |(environment, principal, set, waiting, rotating)| CredentialView {
                     application_id: application,
@@ -1072,10 +1078,17 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
             )
             .collect();
     }
-    let grants: Vec<GrantAcl> = sqlx::query_as(&format!(
-        "{GRANT_ACL_SELECT} where g.request_id = $1 and g.revoked_at is null order by g.environment"
-    ))
-    .bind(id)
+    let grants = sqlx::query_as!(
+        GrantAcl,
+        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+                  t.name as topic, g.consumer_group, g.consumer_group_is_prefix
+             from access_grant g
+             join topic t on t.id = g.topic_id
+             join kafka_principal p
+               on p.application_id = g.application_id and p.environment = g.environment
+            where g.request_id = $1 and g.revoked_at is null order by g.environment"#,
+        id
+    )
     .fetch_all(db)
     .await
     .map_err(internal("loading grants"))?;
@@ -1115,12 +1128,13 @@ async fn team_of_application(
     conn: &mut PgConnection,
     application: Uuid,
 ) -> Result<String, AppError> {
-    let team: Option<String> =
-        sqlx::query_scalar("select team_slug from application where id = $1")
-            .bind(application)
-            .fetch_optional(conn)
-            .await
-            .map_err(internal("loading the application"))?;
+    let team: Option<String> = sqlx::query_scalar!(
+        "select team_slug from application where id = $1",
+        application
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(internal("loading the application"))?;
     team.ok_or(AppError::NotFound)
 }
 
@@ -1140,17 +1154,18 @@ pub async fn reveal(
     if !in_team(user, &team) {
         return Err(AppError::NotFound);
     }
-    let sealed: Option<(Vec<u8>, Vec<u8>, String)> = sqlx::query_as(
+    let sealed = sqlx::query!(
         "delete from credential_reveal c using kafka_principal p
           where c.application_id = $1 and c.environment = $2
             and p.application_id = c.application_id and p.environment = c.environment
          returning c.nonce, c.sealed, p.principal",
+        application,
+        environment,
     )
-    .bind(application)
-    .bind(environment)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(internal("taking the sealed password"))?;
+    .map_err(internal("taking the sealed password"))?
+    .map(|row| (row.nonce, row.sealed, row.principal));
     let Some((nonce, sealed, principal)) = sealed else {
         return Err(AppError::Conflict(
             "This password was already shown, and the portal does not keep it. Rotate the password to get a new one; the old one then stops working.".into(),
@@ -1198,26 +1213,26 @@ pub async fn rotate(
     if !in_team(user, &team) {
         return Err(AppError::NotFound);
     }
-    let principal: Option<(String, bool)> = sqlx::query_as(
-        "select principal, true from kafka_principal
+    let principal = sqlx::query_scalar!(
+        "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
+        application,
+        environment,
     )
-    .bind(application)
-    .bind(environment)
     .fetch_optional(&mut *tx)
     .await
     .map_err(internal("loading the principal"))?;
-    let Some((principal, _)) = principal else {
+    let Some(principal) = principal else {
         return Err(AppError::Conflict(
             "This application has no Kafka user in that environment yet.".into(),
         ));
     };
-    let live: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_grant
-                         where application_id = $1 and environment = $2 and revoked_at is null)",
+    let live: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_grant
+                         where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
+        application,
+        environment
     )
-    .bind(application)
-    .bind(environment)
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking live access"))?;
@@ -1226,13 +1241,13 @@ pub async fn rotate(
             "This application has no live access in that environment, so it has no password to rotate.".into(),
         ));
     }
-    let pending: bool = sqlx::query_scalar(
-        "select exists (select 1 from apply_step where application_id = $1 and environment = $2
+    let pending: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from apply_step where application_id = $1 and environment = $2
                          and kind in ('create_credentials', 'rotate_credentials')
-                         and status in ('pending', 'waiting_for_cluster'))",
+                         and status in ('pending', 'waiting_for_cluster')) as "found!""#,
+        application,
+        environment
     )
-    .bind(application)
-    .bind(environment)
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking rotations"))?;
@@ -1241,13 +1256,13 @@ pub async fn rotate(
             "A new password is already being set.".into(),
         ));
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into apply_step (id, environment, position, kind, application_id)
          values ($1, $2, 0, 'rotate_credentials', $3)",
+        Uuid::new_v4(),
+        environment,
+        application
     )
-    .bind(Uuid::new_v4())
-    .bind(environment)
-    .bind(application)
     .execute(&mut *tx)
     .await
     .map_err(internal("queueing the rotation"))?;
