@@ -91,8 +91,18 @@ async fn insert_steps(
 ) -> Result<(), AppError> {
     let start = next_position(conn, request, environment).await?;
     for (offset, step) in (0_i32..).zip(steps) {
-        sqlx::query!("insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)", Uuid::new_v4(), request, environment, start + offset, step.kind as StepKind, step.topic, step.application, step.grant)
+        sqlx::query!(
+            "insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            Uuid::new_v4(),
+            request,
+            environment,
+            start + offset,
+            step.kind as StepKind,
+            step.topic,
+            step.application,
+            step.grant,
+        )
         .execute(&mut *conn)
         .await
         .map_err(internal("queueing a step"))?;
@@ -117,8 +127,13 @@ pub async fn ensure_principal(
     // Two applications whose names fold to the same text: the later one gets its id appended.
     let fallback = format!("{wanted}-{}", &application.simple().to_string()[..8]);
     for candidate in [wanted, fallback] {
-        let inserted = sqlx::query!("insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
-             on conflict do nothing", application, environment, &candidate)
+        let inserted = sqlx::query!(
+            "insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
+             on conflict do nothing",
+            application,
+            environment,
+            &candidate,
+        )
         .execute(&mut *conn)
         .await
         .map_err(internal("recording the principal"))?;
@@ -276,8 +291,12 @@ async fn revoke_grants(
         }
     }
     for (application, environment) in left {
-        let live: bool = sqlx::query_scalar!(r#"select exists (select 1 from access_grant
-                             where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#, application, &environment)
+        let live: bool = sqlx::query_scalar!(
+            r#"select exists (select 1 from access_grant
+                             where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
+            application,
+            &environment,
+        )
         .fetch_one(&mut *conn)
         .await
         .map_err(internal("checking the application's other grants"))?;
@@ -343,7 +362,7 @@ async fn lock_with_live_grants(
     let (state, requester) = lock_request(&mut *conn, request).await?;
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant where request_id = $1 and revoked_at is null) as "found!""#,
-        request
+        request,
     )
     .fetch_one(&mut *conn)
     .await
@@ -419,7 +438,10 @@ pub async fn revoke(
         .await
         .map_err(internal("starting a transaction"))?;
     let locked = lock(&mut tx, user, id, version).await?;
-    let team: String = sqlx::query_scalar!("select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1", id)
+    let team: String = sqlx::query_scalar!(
+        "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
+        id,
+    )
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("finding the requesting team"))?;
@@ -577,8 +599,11 @@ pub async fn retry(
     let next = locked.state.apply(RequestEvent::Retry).ok_or_else(|| {
         AppError::Conflict("Only a request that failed to apply can be retried.".into())
     })?;
-    sqlx::query!("update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
-          where request_id = $1 and status = 'failed'", id)
+    sqlx::query!(
+        "update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+          where request_id = $1 and status = 'failed'",
+        id,
+    )
     .execute(&mut *tx)
     .await
     .map_err(internal("resetting failed steps"))?;
@@ -756,7 +781,7 @@ pub async fn principal_without_grants(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
         application,
-        environment
+        environment,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -769,7 +794,11 @@ pub async fn forget_credential(
     application: Uuid,
     environment: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!("update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2", application, environment)
+    sqlx::query!(
+        "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
+        application,
+        environment,
+    )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
@@ -789,7 +818,11 @@ pub async fn store_credential(
     environment: &str,
     sealed: &Sealed,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!("update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2", application, environment)
+    sqlx::query!(
+        "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
+        application,
+        environment,
+    )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
@@ -809,7 +842,10 @@ pub async fn store_credential(
 
 /// Marks a step done; a request whose steps are all settled becomes active.
 pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<(), AppError> {
-    sqlx::query!("update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1", step.id)
+    sqlx::query!(
+        "update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1",
+        step.id,
+    )
     .execute(&mut *conn)
     .await
     .map_err(internal("marking a step done"))?;
@@ -823,7 +859,10 @@ async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), Ap
     // Lock the request first: steps of one request settle in parallel transactions, and only
     // under this lock does the last of them see every other one's outcome.
     let (state, requester) = lock_request(&mut *conn, request).await?;
-    let open: bool = sqlx::query_scalar!(r#"select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled')) as "found!""#, request)
+    let open: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled')) as "found!""#,
+        request,
+    )
     .fetch_one(&mut *conn)
     .await
     .map_err(internal("checking open steps"))?;
@@ -1231,7 +1270,7 @@ pub async fn rotate(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
         application,
-        environment
+        environment,
     )
     .fetch_one(&mut *tx)
     .await

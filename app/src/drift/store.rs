@@ -203,7 +203,7 @@ pub async fn mark_removed(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
         r#"update drift_finding set resolved_at = now(), resolution = 'removed', resolved_by = removal_requested_by
           where id = $1 and resolved_at is null
          returning environment, resource_key, coalesce(removal_requested_by, 'portal') as "by!""#,
-        id
+        id,
     )
     .fetch_optional(&mut *tx)
     .await?;

@@ -266,7 +266,7 @@ pub async fn traffic_gaps(
                  from topic_health_minute
                 where environment = $1 and messages > 0 and minute > now() - interval '7 days'
              ) g group by topic"#,
-        environment
+        environment,
     )
     .fetch_all(db)
     .await?;

@@ -11,8 +11,8 @@ use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{
     ApprovalPolicy, CleanupPolicy, ConsumerGroup, DataClassification, Decision, GrantRole,
-    RequestEvent, RequestKind, RequestState, Role, RoutingInput, SlotKind, TeamSlug, UserIdentity,
-    may_fill,
+    Lifecycle, RequestEvent, RequestKind, RequestState, Role, RoutingInput, SlotKind, TeamSlug,
+    UserIdentity, may_fill,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
@@ -35,16 +35,14 @@ pub async fn applications_of(
     db: &PgPool,
     user: &UserIdentity,
 ) -> Result<Vec<ApplicationOption>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "select id, name, team_slug from application where team_slug = any($1) order by team_slug, name",
+    sqlx::query_as!(
+        ApplicationOption,
+        "select id, name, team_slug as team from application
+          where team_slug = any($1) order by team_slug, name",
+        &team_names(user)
     )
-    .bind(team_names(user))
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, team)| ApplicationOption { id, name, team })
-        .collect())
+    .await
 }
 
 /// Upserts the person so foreign keys hold even for callers who signed in before this table
@@ -53,12 +51,12 @@ pub(crate) async fn ensure_user(
     conn: &mut PgConnection,
     user: &UserIdentity,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "insert into app_user (subject, display_name) values ($1, $2)
          on conflict (subject) do nothing",
+        &user.subject,
+        &user.display_name
     )
-    .bind(&user.subject)
-    .bind(&user.display_name)
     .execute(conn)
     .await?;
     Ok(())
@@ -79,14 +77,28 @@ pub async fn create_access_request(
         .await
         .map_err(internal("recording the requester"))?;
 
-    let topic: Option<(Uuid, String, DataClassification, bool, Vec<String>)> = sqlx::query_as(
-        "select t.id, t.owning_team, t.data_classification, t.contains_pii,
-                coalesce((select array_agg(environment) from topic_environment e where e.topic_id = t.id), '{}')
-         from topic t where t.name = $1",
+    let topic = sqlx::query!(
+        r#"select t.id, t.owning_team,
+                  t.data_classification as "data_classification: DataClassification",
+                  t.contains_pii,
+                  coalesce((select array_agg(environment) from topic_environment e
+                             where e.topic_id = t.id), '{}') as "environments!"
+             from topic t where t.name = $1"#,
+        draft.topic.as_str()
     )
-    .bind(draft.topic.as_str())
     .fetch_optional(&mut *tx)
     .await
+    .map(|r| {
+        r.map(|r| {
+            (
+                r.id,
+                r.owning_team,
+                r.data_classification,
+                r.contains_pii,
+                r.environments,
+            )
+        })
+    })
     .map_err(internal("looking up the topic"))?;
     let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
         return Err(AppError::invalid(
@@ -106,12 +118,14 @@ pub async fn create_access_request(
             format!("{} is not available in {}", draft.topic, missing.join(", ")),
         ));
     }
-    let app: Option<(String, String)> =
-        sqlx::query_as("select team_slug, name from application where id = $1")
-            .bind(draft.application)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(internal("looking up the application"))?;
+    let app: Option<(String, String)> = sqlx::query!(
+        r#"select team_slug, name from application where id = $1"#,
+        draft.application
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|r| r.map(|r| (r.team_slug, r.name)))
+    .map_err(internal("looking up the application"))?;
     let (app_team, app_name) = match app {
         Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
         _ => {
@@ -126,12 +140,13 @@ pub async fn create_access_request(
     }
 
     if let Some(from) = draft.promoted_from {
-        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query_as(
-            "select state, application_id, topic_id, kind from access_request where id = $1",
+        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query!(
+            r#"select state as "state: RequestState", application_id, topic_id, kind as "kind: RequestKind" from access_request where id = $1"#,
+            from,
         )
-        .bind(from)
         .fetch_optional(&mut *tx)
         .await
+        .map(|r| r.map(|r| (r.state, r.application_id, r.topic_id, r.kind)))
         .map_err(internal("looking up the promoted request"))?;
         let fits = original.is_some_and(|(state, app, topic, kind)| {
             state.is_approved()
@@ -163,24 +178,24 @@ pub async fn create_access_request(
             .apply(RequestEvent::Submit)
             .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?
     };
-    sqlx::query(
+    sqlx::query!(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments,
              consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
-         values ($1, $2::request_kind, $3::request_state, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        id,
+        draft.kind as RequestKind,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        topic_id,
+        &draft.environments,
+        draft.consumer_group.as_ref().map(|g| g.as_str()),
+        draft.group_is_prefix,
+        &draft.purpose,
+        draft.expiry as _,
+        draft.promoted_from
     )
-    .bind(id)
-    .bind(draft.kind)
-    .bind(state)
-    .bind(&user.subject)
-    .bind(draft.application)
-    .bind(topic_id)
-    .bind(&draft.environments)
-    .bind(draft.consumer_group.as_ref().map(|g| g.as_str()))
-    .bind(draft.group_is_prefix)
-    .bind(&draft.purpose)
-    .bind(draft.expiry)
-    .bind(draft.promoted_from)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the request"))?;
@@ -254,13 +269,13 @@ pub async fn create_topic_request(
         crate::schemas::ssr::parse_avro(text)
             .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
     }
-    let taken: bool = sqlx::query_scalar(
-        "select exists (select 1 from topic where name = $1)
-             or exists (select 1 from access_request where kind = 'new_topic'
-                          and state = any($2) and proposed_topic->>'name' = $1)",
+    let taken: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from topic where name = $1)
+               or exists (select 1 from access_request where kind = 'new_topic'
+                           and state = any($2) and proposed_topic->>'name' = $1) as "taken!""#,
+        name,
+        &RequestState::OPEN[..] as &[RequestState],
     )
-    .bind(name)
-    .bind(&RequestState::OPEN[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking the topic name"))?;
@@ -270,12 +285,14 @@ pub async fn create_topic_request(
             format!("{name} already exists or is already proposed"),
         ));
     }
-    let app: Option<(String, String)> =
-        sqlx::query_as("select team_slug, name from application where id = $1")
-            .bind(draft.application)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(internal("looking up the application"))?;
+    let app: Option<(String, String)> = sqlx::query!(
+        r#"select team_slug, name from application where id = $1"#,
+        draft.application
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|r| r.map(|r| (r.team_slug, r.name)))
+    .map_err(internal("looking up the application"))?;
     let (team, app_name) = match app {
         Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
         _ => {
@@ -301,19 +318,19 @@ pub async fn create_topic_request(
         .map_err(|e| AppError::internal("serializing the proposal", &e))?;
     let fit = serde_json::to_value(&draft.fit)
         .map_err(|e| AppError::internal("serializing the fit check", &e))?;
-    sqlx::query(
+    sqlx::query!(
         "insert into access_request
             (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
-         values ($1, 'new_topic', $2::request_state, $3, $4, $5, $6, $7, $8)",
+         values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        &proposal,
+        &draft.environments,
+        &draft.proposal.description,
+        &fit,
     )
-    .bind(id)
-    .bind(state)
-    .bind(&user.subject)
-    .bind(draft.application)
-    .bind(&proposal)
-    .bind(&draft.environments)
-    .bind(&draft.proposal.description)
-    .bind(&fit)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the proposal"))?;
@@ -361,43 +378,37 @@ pub async fn create_topic_request(
 /// On approval of a new-topic request: the topic enters the catalog in the requested
 /// environments, owned by the proposing team.
 async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query_as(
-        "select r.proposed_topic, a.team_slug, r.environments
-           from access_request r join application a on a.id = r.application_id where r.id = $1",
+    let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query!(
+        r#"select r.proposed_topic as "proposed_topic!", a.team_slug, r.environments
+           from access_request r join application a on a.id = r.application_id where r.id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_one(&mut *conn)
     .await
+    .map(|r| (r.proposed_topic, r.team_slug, r.environments))
     .map_err(internal("loading the proposal"))?;
     let p: TopicProposal = serde_json::from_value(proposal)
         .map_err(|e| AppError::internal("stored proposal unreadable", &e))?;
     let topic_id = Uuid::new_v4();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
                 source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
-         values ($1, $2, $3, $4, $5, $6::lifecycle, $7, $8, $9::data_classification, $10, $11, $12, $13::cleanup_policy)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          on conflict (name) do nothing",
+        topic_id,
+        p.name.as_str(),
+        &p.title,
+        &p.description,
+        &p.business_domain,
+        p.lifecycle as Lifecycle,
+        &team,
+        &p.source_systems,
+        p.classification as DataClassification,
+        p.contains_pii,
+        p.partitions.get(),
+        p.retention_days.as_millis(),
+        p.cleanup_policy as CleanupPolicy,
     )
-    .bind(topic_id)
-    .bind(p.name.as_str())
-    .bind(&p.title)
-    .bind(&p.description)
-    .bind(&p.business_domain)
-    .bind(p.lifecycle)
-    .bind(&team)
-    .bind(&p.source_systems)
-    .bind(match p.classification {
-        DataClassification::Low => "low",
-        DataClassification::Moderate => "moderate",
-    })
-    .bind(p.contains_pii)
-    .bind(p.partitions.get())
-    .bind(p.retention_days.as_millis())
-    .bind(match p.cleanup_policy {
-        crate::domain::CleanupPolicy::Delete => "delete",
-        crate::domain::CleanupPolicy::Compact => "compact",
-        crate::domain::CleanupPolicy::CompactDelete => "compact_delete",
-    })
     .execute(&mut *conn)
     .await
     .map_err(internal("creating the topic"))?;
@@ -407,20 +418,22 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
             p.name
         )));
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])",
+        topic_id,
+        &environments
     )
-    .bind(topic_id)
-    .bind(&environments)
     .execute(&mut *conn)
     .await
     .map_err(internal("recording the topic's environments"))?;
-    sqlx::query("update access_request set topic_id = $2 where id = $1")
-        .bind(id)
-        .bind(topic_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(internal("linking the topic"))?;
+    sqlx::query!(
+        "update access_request set topic_id = $2 where id = $1",
+        id,
+        topic_id
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(internal("linking the topic"))?;
     if let Some(text) = &p.value_schema {
         let schema = crate::schemas::ssr::parse_avro(text)
             .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
@@ -437,14 +450,14 @@ pub(crate) async fn insert_slots(
     slots: &[crate::domain::RequiredSlot],
 ) -> Result<(), AppError> {
     for slot in slots {
-        sqlx::query(
+        sqlx::query!(
             "insert into approval_slot (request_id, slot, team_slug, reason)
-             values ($1, $2::approval_slot_kind, $3, $4)",
+             values ($1, $2, $3, $4)",
+            id,
+            slot.kind as SlotKind,
+            slot.team.as_ref().map(|t| t.as_str()),
+            &slot.reason
         )
-        .bind(id)
-        .bind(slot.kind)
-        .bind(slot.team.as_ref().map(|t| t.as_str()))
-        .bind(&slot.reason)
         .execute(&mut *conn)
         .await
         .map_err(internal("inserting an approval slot"))?;
@@ -511,17 +524,19 @@ pub(crate) async fn lock(
     id: Uuid,
     seen_version: i32,
 ) -> Result<Locked, AppError> {
-    let row: Option<(RequestState, i32, String, String, Option<String>)> = sqlx::query_as(
-        "select r.state, r.version, r.requester, a.team_slug, t.owning_team
+    let row: Option<(RequestState, i32, String, String, Option<String>)> = sqlx::query!(
+        r#"select r.state as "state: RequestState", r.version, r.requester, a.team_slug,
+                  t.owning_team as "owning_team?"
            from access_request r
            join application a on a.id = r.application_id
            left join topic t on t.id = r.topic_id
           where r.id = $1
-          for update of r",
+          for update of r"#,
+        id
     )
-    .bind(id)
     .fetch_optional(conn)
     .await
+    .map(|r| r.map(|r| (r.state, r.version, r.requester, r.team_slug, r.owning_team)))
     .map_err(internal("locking the request"))?;
     let (state, version, requester, team, owner) = row.ok_or(AppError::NotFound)?;
     if !visible_to(user, &requester, &team, owner.as_deref()) {
@@ -543,15 +558,15 @@ pub(crate) async fn set_state(
     state: RequestState,
     reason: Option<&str>,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    sqlx::query!(
         "update access_request
-            set state = $2::request_state, version = version + 1, updated_at = now(),
+            set state = $2, version = version + 1, updated_at = now(),
                 decision_reason = coalesce($3, decision_reason)
           where id = $1",
+        id,
+        state as RequestState,
+        reason
     )
-    .bind(id)
-    .bind(state)
-    .bind(reason)
     .execute(conn)
     .await
     .map_err(internal("updating the request state"))?;
@@ -594,12 +609,18 @@ pub async fn decide(
     if locked.requester == user.subject {
         return Err(AppError::Forbidden);
     }
-    let slots: Vec<(SlotKind, Option<String>, Option<String>)> = sqlx::query_as(
-        "select slot, team_slug, decided_by from approval_slot where request_id = $1 order by approval_slot.slot",
+    let slots: Vec<(SlotKind, Option<String>, Option<String>)> = sqlx::query!(
+        r#"select slot as "slot: SlotKind", team_slug, decided_by from approval_slot
+            where request_id = $1 order by approval_slot.slot"#,
+        id
     )
-    .bind(id)
     .fetch_all(&mut *tx)
     .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| (r.slot, r.team_slug, r.decided_by))
+            .collect()
+    })
     .map_err(internal("loading approval slots"))?;
     if slots
         .iter()
@@ -622,17 +643,17 @@ pub async fn decide(
         return Err(AppError::Forbidden);
     };
 
-    sqlx::query(
+    sqlx::query!(
         "update approval_slot
-            set decided_by = $3, decision = $4::approval_decision, decision_reason = nullif($5, ''),
+            set decided_by = $3, decision = $4, decision_reason = nullif($5, ''),
                 decided_at = now()
-          where request_id = $1 and slot = $2::approval_slot_kind and decided_by is null",
+          where request_id = $1 and slot = $2 and decided_by is null",
+        id,
+        slot as SlotKind,
+        &user.subject,
+        decision as Decision,
+        reason
     )
-    .bind(id)
-    .bind(slot)
-    .bind(&user.subject)
-    .bind(decision)
-    .bind(reason)
     .execute(&mut *tx)
     .await
     .map_err(internal("recording the decision"))?;
@@ -650,11 +671,13 @@ pub async fn decide(
     let shown_reason = decision.needs_reason().then_some(reason);
     set_state(&mut tx, id, next, shown_reason).await?;
     if next == RequestState::Applying {
-        let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(internal("reading the request kind"))?;
+        let kind: RequestKind = sqlx::query_scalar!(
+            r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal("reading the request kind"))?;
         match kind {
             RequestKind::NewTopic => {
                 create_proposed_topic(&mut tx, id).await?;
@@ -694,10 +717,10 @@ pub async fn decide(
         .await
         .map_err(internal("notifying the requester"))?;
     if next != RequestState::Submitted {
-        let team: String = sqlx::query_scalar(
+        let team: String = sqlx::query_scalar!(
             "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
+            id,
         )
-        .bind(id)
         .fetch_one(&mut *tx)
         .await
         .map_err(internal("finding the requesting team"))?;
@@ -738,15 +761,15 @@ impl Locked {
 
 /// An approved topic change becomes the catalog's settings; its steps bring the clusters along.
 async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    sqlx::query(
+    sqlx::query!(
         "update topic t
             set partitions = (r.topic_change->'after'->>'partitions')::int,
                 retention_ms = (r.topic_change->'after'->>'retention_days')::bigint * 86400000,
                 cleanup_policy = (r.topic_change->'after'->>'cleanup_policy')::cleanup_policy
            from access_request r
           where r.id = $1 and t.id = r.topic_id",
+        id
     )
-    .bind(id)
     .execute(conn)
     .await
     .map_err(internal("updating the topic's settings"))?;
@@ -768,12 +791,13 @@ pub(crate) async fn ensure_owner_proposes(
             format!("only its owning team, {owner}, can propose {what} this topic"),
         ));
     }
-    let app_team: Option<String> =
-        sqlx::query_scalar("select team_slug from application where id = $1")
-            .bind(application)
-            .fetch_optional(conn)
-            .await
-            .map_err(internal("looking up the application"))?;
+    let app_team: Option<String> = sqlx::query_scalar!(
+        "select team_slug from application where id = $1",
+        application
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(internal("looking up the application"))?;
     if app_team.as_deref() != Some(owner) {
         return Err(AppError::invalid(
             super::form::FIELD_APPLICATION,
@@ -808,18 +832,32 @@ pub async fn create_topic_change(
         bool,
         Vec<String>,
     );
-    let topic: Option<TopicRow> = sqlx::query_as(
-        "select t.id, t.owning_team, t.partitions, t.retention_ms, t.cleanup_policy,
-                t.data_classification, t.contains_pii,
+    let topic: Option<TopicRow> = sqlx::query!(
+        r#"select t.id, t.owning_team, t.partitions, t.retention_ms,
+                t.cleanup_policy as "cleanup_policy: CleanupPolicy",
+                t.data_classification as "data_classification: DataClassification", t.contains_pii,
                 array(select e.environment from topic_environment e
-                       where e.topic_id = t.id order by e.environment)
-           from topic t
+                       where e.topic_id = t.id order by e.environment) as "c7!" from topic t
           where t.name = $1
-          for update",
+          for update"#,
+        draft.topic.as_str()
     )
-    .bind(draft.topic.as_str())
     .fetch_optional(&mut *tx)
     .await
+    .map(|r| {
+        r.map(|r| {
+            (
+                r.id,
+                r.owning_team,
+                r.partitions,
+                r.retention_ms,
+                r.cleanup_policy,
+                r.data_classification,
+                r.contains_pii,
+                r.c7,
+            )
+        })
+    })
     .map_err(internal("looking up the topic"))?;
     let Some((
         topic_id,
@@ -844,12 +882,12 @@ pub async fn create_topic_change(
             "this topic is not in any environment yet",
         ));
     }
-    let pending: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
-                         and state = any($2))",
+    let pending: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
+                           and state = any($2)) as "pending!""#,
+        topic_id,
+        &RequestState::PENDING[..] as &[RequestState],
     )
-    .bind(topic_id)
-    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending changes"))?;
@@ -884,19 +922,19 @@ pub async fn create_topic_change(
         .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
     let stored = serde_json::to_value(change)
         .map_err(|e| AppError::internal("serializing the change", &e))?;
-    sqlx::query(
+    sqlx::query!(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, topic_change)
-         values ($1, 'topic_change', $2::request_state, $3, $4, $5, $6, $7, $8)",
+         values ($1, 'topic_change', $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        topic_id,
+        &environments,
+        &draft.purpose,
+        &stored,
     )
-    .bind(id)
-    .bind(state)
-    .bind(&user.subject)
-    .bind(draft.application)
-    .bind(topic_id)
-    .bind(&environments)
-    .bind(&draft.purpose)
-    .bind(&stored)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the topic change"))?;
@@ -974,17 +1012,32 @@ pub async fn create_revoke_request(
         String,
         String,
     );
-    let row: Option<Row> = sqlx::query_as(
-        "select r.topic_id, r.application_id, t.name, t.owning_team, t.data_classification,
-                t.contains_pii, a.team_slug, a.name
+    let row: Option<Row> = sqlx::query!(
+        r#"select r.topic_id as "topic_id!", r.application_id, t.name,
+                t.owning_team, t.data_classification as "data_classification: DataClassification",
+                t.contains_pii, a.team_slug, a.name as app_name
            from access_request r
            join topic t on t.id = r.topic_id
            join application a on a.id = r.application_id
-          where r.id = $1",
+          where r.id = $1"#,
+        of
     )
-    .bind(of)
     .fetch_optional(&mut *tx)
     .await
+    .map(|r| {
+        r.map(|r| {
+            (
+                r.topic_id,
+                r.application_id,
+                r.name,
+                r.owning_team,
+                r.data_classification,
+                r.contains_pii,
+                r.team_slug,
+                r.app_name,
+            )
+        })
+    })
     .map_err(internal("loading the request"))?;
     let Some((topic, application, topic_name, owner, classification, pii, app_team, app_name)) =
         row
@@ -998,11 +1051,11 @@ pub async fn create_revoke_request(
     if !in_team(&owner) {
         return Err(AppError::Forbidden);
     }
-    let environments: Vec<String> = sqlx::query_scalar(
+    let environments: Vec<String> = sqlx::query_scalar!(
         "select distinct environment from access_grant
           where request_id = $1 and revoked_at is null order by 1",
+        of
     )
-    .bind(of)
     .fetch_all(&mut *tx)
     .await
     .map_err(internal("finding live grants"))?;
@@ -1011,13 +1064,14 @@ pub async fn create_revoke_request(
             "This request grants nothing any more; there is nothing to revoke.".into(),
         ));
     }
-    let pending: bool = sqlx::query_scalar(
-        "select exists (select 1 from access_request where kind = 'revoke_access'
-                         and topic_id = $1 and application_id = $2 and state = any($3))",
+    let pending: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_request where kind = 'revoke_access'
+                           and topic_id = $1 and application_id = $2 and state = any($3))
+             as "pending!""#,
+        topic,
+        application,
+        &RequestState::PENDING[..] as &[RequestState],
     )
-    .bind(topic)
-    .bind(application)
-    .bind(&RequestState::PENDING[..])
     .fetch_one(&mut *tx)
     .await
     .map_err(internal("checking pending revocations"))?;
@@ -1037,19 +1091,19 @@ pub async fn create_revoke_request(
     let state = RequestState::Draft
         .apply(RequestEvent::Submit)
         .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
-    sqlx::query(
+    sqlx::query!(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, promoted_from)
-         values ($1, 'revoke_access', $2::request_state, $3, $4, $5, $6, $7, $8)",
+         values ($1, 'revoke_access', $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state as RequestState,
+        &user.subject,
+        application,
+        topic,
+        &environments,
+        &reason,
+        of,
     )
-    .bind(id)
-    .bind(state)
-    .bind(&user.subject)
-    .bind(application)
-    .bind(topic)
-    .bind(&environments)
-    .bind(&reason)
-    .bind(of)
     .execute(&mut *tx)
     .await
     .map_err(internal("inserting the revocation"))?;
@@ -1104,12 +1158,13 @@ pub(crate) async fn ensure_group_is_free(
     prefix: bool,
     this_request: Option<Uuid>,
 ) -> Result<(), AppError> {
-    sqlx::query("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
         .execute(&mut *conn)
         .await
         .map_err(internal("serialising consumer group claims"))?;
-    let held: Vec<(String, String, bool)> = sqlx::query_as(
-        "select a.team_slug, g.consumer_group, g.consumer_group_is_prefix
+    let held: Vec<(String, String, bool)> = sqlx::query!(
+        r#"select a.team_slug as "team_slug!", g.consumer_group as "consumer_group!",
+                  g.consumer_group_is_prefix as "consumer_group_is_prefix!"
            from access_grant g join application a on a.id = g.application_id
           where g.revoked_at is null and g.consumer_group is not null and a.team_slug <> $1
           union all
@@ -1117,13 +1172,18 @@ pub(crate) async fn ensure_group_is_free(
            from access_request r join application a on a.id = r.application_id
           where r.kind = 'consumer_access' and r.state = any($3)
             and r.consumer_group is not null and a.team_slug <> $1
-            and r.id is distinct from $2",
+            and r.id is distinct from $2"#,
+        team,
+        this_request,
+        &RequestState::SENT_FOR_DECISION[..] as &[RequestState]
     )
-    .bind(team)
-    .bind(this_request)
-    .bind(&RequestState::SENT_FOR_DECISION[..])
     .fetch_all(&mut *conn)
     .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| (r.team_slug, r.consumer_group, r.consumer_group_is_prefix))
+            .collect()
+    })
     .map_err(internal("reading the consumer groups other teams hold"))?;
     let clash = held
         .into_iter()
@@ -1153,14 +1213,22 @@ pub(crate) async fn ensure_group_is_free(
 
 /// An approved access request becomes grants, one per environment.
 async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query_as(
-        "select r.kind, a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+    let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query!(
+        r#"select r.kind as "kind: RequestKind", a.team_slug, r.consumer_group, r.consumer_group_is_prefix
            from access_request r join application a on a.id = r.application_id
-          where r.id = $1",
+          where r.id = $1"#,
+        id,
     )
-    .bind(id)
     .fetch_one(&mut *conn)
     .await
+    .map(|r| {
+        (
+            r.kind,
+            r.team_slug,
+            r.consumer_group,
+            r.consumer_group_is_prefix,
+        )
+    })
     .map_err(internal("reading the request's grant"))?;
     let Some(role) = kind.grant_role() else {
         return Ok(());
@@ -1181,7 +1249,7 @@ async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError
                 other => other,
             })?;
     }
-    sqlx::query(
+    sqlx::query!(
         "insert into access_grant
             (id, request_id, topic_id, application_id, role, environment, consumer_group,
              consumer_group_is_prefix, expires_on)
@@ -1189,9 +1257,9 @@ async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError
                 env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
            from access_request r, unnest(r.environments) as env
           where r.id = $1",
+        id,
+        role as GrantRole
     )
-    .bind(id)
-    .bind(role)
     .execute(conn)
     .await
     .map_err(internal("recording grants"))?;
@@ -1265,23 +1333,26 @@ pub async fn resubmit(
         "sent again",
     )
     .await?;
-    let kind: RequestKind = sqlx::query_scalar("select kind from access_request where id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(internal("reading the request kind"))?;
+    let kind: RequestKind = sqlx::query_scalar!(
+        r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(internal("reading the request kind"))?;
     let group = if kind == RequestKind::ConsumerAccess {
         let text = consumer_group.unwrap_or_default();
         let group = ConsumerGroup::parse(text)
             .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?;
-        let (team, prefix): (String, bool) = sqlx::query_as(
-            "select a.team_slug, r.consumer_group_is_prefix
+        let (team, prefix): (String, bool) = sqlx::query!(
+            r#"select a.team_slug, r.consumer_group_is_prefix
                from access_request r join application a on a.id = r.application_id
-              where r.id = $1",
+              where r.id = $1"#,
+            id
         )
-        .bind(id)
         .fetch_one(&mut *tx)
         .await
+        .map(|r| (r.team_slug, r.consumer_group_is_prefix))
         .map_err(internal("reading the request's team"))?;
         if prefix {
             group
@@ -1293,23 +1364,23 @@ pub async fn resubmit(
     } else {
         None
     };
-    sqlx::query(
+    sqlx::query!(
         "update access_request
             set purpose = $2, consumer_group = coalesce($3, consumer_group), decision_reason = null
           where id = $1",
+        id,
+        &purpose,
+        group.as_ref().map(|g| g.as_str())
     )
-    .bind(id)
-    .bind(&purpose)
-    .bind(group.as_ref().map(|g| g.as_str()))
     .execute(&mut *tx)
     .await
     .map_err(internal("updating the request"))?;
-    sqlx::query(
+    sqlx::query!(
         "update approval_slot
             set decided_by = null, decision = null, decision_reason = null, decided_at = null
           where request_id = $1",
+        id
     )
-    .bind(id)
     .execute(&mut *tx)
     .await
     .map_err(internal("reopening approvals"))?;
@@ -1335,79 +1406,75 @@ pub async fn resubmit(
     Ok(next)
 }
 
-const SUMMARY_SELECT: &str = "select r.id, r.kind, r.state,
-        coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
-        u.display_name as requester, r.environments, r.updated_at
-   from access_request r
-   join application a on a.id = r.application_id
-   join app_user u on u.subject = r.requester
-   left join topic t on t.id = r.topic_id";
-
-type SummaryRow = (
-    Uuid,
-    RequestKind,
-    RequestState,
-    Option<String>,
-    String,
-    String,
-    Vec<String>,
-    DateTime<Utc>,
-);
-
-fn summary(row: SummaryRow) -> RequestSummary {
-    RequestSummary {
-        id: row.0,
-        kind: row.1,
-        state: row.2,
-        topic: row.3.unwrap_or_default(),
-        application: row.4,
-        requester: row.5,
-        environments: row.6,
-        updated_at: row.7,
-    }
-}
+// The summary columns and the queue's filter are written out in each query: the macros check
+// literal SQL only.
 
 pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY_SELECT} where r.requester = $1 or a.team_slug = any($2)
-         order by r.updated_at desc limit 200"
-    ))
-    .bind(&user.subject)
-    .bind(team_names(user))
+    sqlx::query_as!(
+        RequestSummary,
+        r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
+                  coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
+                  a.name as application, u.display_name as requester, r.environments,
+                  r.updated_at as "updated_at: DateTime<Utc>"
+             from access_request r
+             join application a on a.id = r.application_id
+             join app_user u on u.subject = r.requester
+             left join topic t on t.id = r.topic_id
+            where r.requester = $1 or a.team_slug = any($2)
+            order by r.updated_at desc limit 200"#,
+        &user.subject,
+        &team_names(user),
+    )
     .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(summary).collect())
+    .await
 }
 
-/// The open slots a user could fill, as SQL: governance slots for approvers, owning-team slots
-/// for team approvers of that team; never on their own requests or ones they already decided.
-const QUEUE_WHERE: &str = "where r.state = 'submitted' and r.requester <> $1
-    and not exists (select 1 from approval_slot d where d.request_id = r.id and d.decided_by = $1)
-    and exists (select 1 from approval_slot s where s.request_id = r.id and s.decided_by is null
-        and ((s.slot in ('governance', 'second_governance') and $2)
-          or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))";
-
+/// The open slots a user could fill: governance slots for approvers, owning-team slots for team
+/// approvers of that team; never on their own requests or ones they already decided.
 pub async fn queue(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY_SELECT} {QUEUE_WHERE} order by r.updated_at limit 200"
-    ))
-    .bind(&user.subject)
-    .bind(user.has_role(Role::Approver))
-    .bind(user.has_role(Role::TeamApprover))
-    .bind(team_names(user))
+    sqlx::query_as!(
+        RequestSummary,
+        r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
+                  coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
+                  a.name as application, u.display_name as requester, r.environments,
+                  r.updated_at as "updated_at: DateTime<Utc>"
+             from access_request r
+             join application a on a.id = r.application_id
+             join app_user u on u.subject = r.requester
+             left join topic t on t.id = r.topic_id
+            where r.state = 'submitted' and r.requester <> $1
+              and not exists (select 1 from approval_slot d
+                               where d.request_id = r.id and d.decided_by = $1)
+              and exists (select 1 from approval_slot s
+                           where s.request_id = r.id and s.decided_by is null
+                             and ((s.slot in ('governance', 'second_governance') and $2)
+                               or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
+            order by r.updated_at limit 200"#,
+        &user.subject,
+        user.has_role(Role::Approver),
+        user.has_role(Role::TeamApprover),
+        &team_names(user),
+    )
     .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(summary).collect())
+    .await
 }
 
+/// How many requests `queue` would list (without its limit).
 pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(&format!(
-        "select count(*) from access_request r {QUEUE_WHERE}"
-    ))
-    .bind(&user.subject)
-    .bind(user.has_role(Role::Approver))
-    .bind(user.has_role(Role::TeamApprover))
-    .bind(team_names(user))
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from access_request r
+            where r.state = 'submitted' and r.requester <> $1
+              and not exists (select 1 from approval_slot d
+                               where d.request_id = r.id and d.decided_by = $1)
+              and exists (select 1 from approval_slot s
+                           where s.request_id = r.id and s.decided_by is null
+                             and ((s.slot in ('governance', 'second_governance') and $2)
+                               or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))"#,
+        &user.subject,
+        user.has_role(Role::Approver),
+        user.has_role(Role::TeamApprover),
+        &team_names(user),
+    )
     .fetch_one(db)
     .await
 }
@@ -1423,7 +1490,6 @@ type SlotRow = (
     Option<DateTime<Utc>>,
 );
 
-#[derive(sqlx::FromRow)]
 struct DetailRow {
     topic_change: Option<serde_json::Value>,
     schema_change: Option<serde_json::Value>,
@@ -1479,27 +1545,32 @@ pub(crate) fn visible_to(
 }
 
 pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<RequestDetail, AppError> {
-    let row: Option<DetailRow> = sqlx::query_as(
-        "select r.id, r.kind, r.state,
-                coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
-                u.display_name as requester, r.environments, r.updated_at, r.version,
-                r.requester as requester_subject, a.team_slug as application_team,
-                t.owning_team as topic_owner, t.data_classification as classification,
-                t.contains_pii as topic_pii, r.consumer_group, r.consumer_group_is_prefix,
-                r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id, r.topic_change,
-                r.schema_change, r.topic_id,
-                r.purpose, r.requested_expiry, r.decision_reason,
-                a.system_registration_id, a.security_package_id, a.fisma_rating::text as fisma_rating,
-                a.ato_status::text as ato_status, a.ato_date, a.privacy_assessment::text as privacy_assessment,
-                a.contains_pii as app_pii, a.hosting_location::text as hosting_location,
-                a.technical_contact, a.product_contact
-           from access_request r
-           join application a on a.id = r.application_id
-           join app_user u on u.subject = r.requester
-           left join topic t on t.id = r.topic_id
-          where r.id = $1",
+    let row = sqlx::query_as!(
+        DetailRow,
+        r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
+                  coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
+                  u.display_name as requester, r.environments,
+                  r.updated_at as "updated_at: DateTime<Utc>", r.version,
+                  r.requester as requester_subject, a.team_slug as application_team,
+                  t.owning_team as "topic_owner?",
+                  t.data_classification as "classification?: DataClassification",
+                  t.contains_pii as "topic_pii?", r.consumer_group, r.consumer_group_is_prefix,
+                  r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id,
+                  r.topic_change, r.schema_change, r.topic_id,
+                  r.purpose, r.requested_expiry as "requested_expiry: NaiveDate", r.decision_reason,
+                  a.system_registration_id, a.security_package_id,
+                  a.fisma_rating::text as "fisma_rating!",
+                  a.ato_status::text as "ato_status!", a.ato_date as "ato_date: NaiveDate",
+                  a.privacy_assessment::text as "privacy_assessment!",
+                  a.contains_pii as app_pii, a.hosting_location::text as "hosting_location!",
+                  a.technical_contact, a.product_contact
+             from access_request r
+             join application a on a.id = r.application_id
+             join app_user u on u.subject = r.requester
+             left join topic t on t.id = r.topic_id
+            where r.id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_optional(db)
     .await
     .map_err(internal("loading a request"))?;
@@ -1516,21 +1587,38 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         return Err(AppError::NotFound);
     }
 
-    let slot_rows: Vec<SlotRow> = sqlx::query_as(
-        "select s.slot, s.team_slug, s.reason, u.display_name, s.decision,
-                    s.decision_reason, s.decided_at
+    let slot_rows: Vec<SlotRow> = sqlx::query!(
+        r#"select s.slot as "slot: SlotKind", s.team_slug, s.reason,
+                  u.display_name as "display_name?", s.decision as "decision: Decision",
+                  s.decision_reason, s.decided_at as "decided_at: DateTime<Utc>"
                from approval_slot s left join app_user u on u.subject = s.decided_by
-              where s.request_id = $1 order by s.slot",
+              where s.request_id = $1 order by s.slot"#,
+        id
     )
-    .bind(id)
     .fetch_all(db)
     .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| {
+                (
+                    r.slot,
+                    r.team_slug,
+                    r.reason,
+                    r.display_name,
+                    r.decision,
+                    r.decision_reason,
+                    r.decided_at,
+                )
+            })
+            .collect()
+    })
     .map_err(internal("loading approval slots"))?;
-    let decided_by_me: bool = sqlx::query_scalar(
-        "select exists (select 1 from approval_slot where request_id = $1 and decided_by = $2)",
+    let decided_by_me: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from approval_slot where request_id = $1 and decided_by = $2)
+             as "decided!""#,
+        id,
+        &user.subject
     )
-    .bind(id)
-    .bind(&user.subject)
     .fetch_one(db)
     .await
     .map_err(internal("checking earlier decisions"))?;
@@ -1559,15 +1647,21 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         });
     }
 
-    let timeline: Vec<(DateTime<Utc>, String, String, Option<serde_json::Value>)> = sqlx::query_as(
-        "select l.occurred_at, coalesce(u.display_name, l.actor), l.action, l.after
+    let timeline: Vec<(DateTime<Utc>, String, String, Option<serde_json::Value>)> = sqlx::query!(
+        r#"select l.occurred_at as "occurred_at: DateTime<Utc>",
+                  coalesce(u.display_name, l.actor) as "c1!", l.action, l.after
            from audit_log l left join app_user u on u.subject = l.actor
           where l.entity_type = 'access_request' and l.entity_id = $1
-          order by l.id",
+          order by l.id"#,
+        id.to_string()
     )
-    .bind(id.to_string())
     .fetch_all(db)
     .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| (r.occurred_at, r.c1, r.action, r.after))
+            .collect()
+    })
     .map_err(internal("loading the timeline"))?;
 
     let proposal: Option<TopicProposal> = row
