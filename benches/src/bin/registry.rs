@@ -52,8 +52,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-mod bench_support;
-use bench_support::*;
+use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_registry_bench";
 const ENV: &str = "sandbox";
@@ -1018,34 +1017,6 @@ async fn validate(
     }
     lines.push("a wrong password is refused (401)".into());
     Ok(lines)
-}
-
-#[derive(Debug, Default)]
-struct Stats {
-    latencies: Vec<Duration>,
-    errors: u64,
-    first_error: Option<String>,
-    elapsed: Duration,
-}
-
-impl Stats {
-    fn record(&mut self, result: Result<Duration, String>) {
-        match result {
-            Ok(d) => self.latencies.push(d),
-            Err(e) => {
-                self.errors += 1;
-                self.first_error.get_or_insert(e);
-            }
-        }
-    }
-
-    fn merge(&mut self, other: Stats) {
-        self.latencies.extend(other.latencies);
-        self.errors += other.errors;
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
 }
 
 async fn sequential(

@@ -28,7 +28,7 @@
 
 use anyhow::{Context, bail};
 use app::context::PortalContext;
-use app::domain::{Role, TeamSlug, UserIdentity};
+use app::domain::{Role, UserIdentity};
 use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::config::Settings;
 use server::health::Collector;
@@ -44,8 +44,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-mod bench_support;
-use bench_support::*;
+use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_flood_bench";
 const ENV: &str = "sandbox";
@@ -53,18 +52,6 @@ const TOPIC: &str = "flood_bench_orders";
 const OWNERS: &str = "flood-bench-owners";
 const REQUESTERS: &str = "flood-bench-apps";
 const FLOODED: &str = "flood-bench-flooded";
-
-fn user(subject: &str, roles: Vec<Role>, teams: &[&str]) -> anyhow::Result<UserIdentity> {
-    Ok(UserIdentity {
-        subject: subject.into(),
-        display_name: subject.into(),
-        roles,
-        teams: teams
-            .iter()
-            .map(|t| TeamSlug::parse(*t).map_err(anyhow::Error::msg))
-            .collect::<Result<_, _>>()?,
-    })
-}
 
 /// Teams, the applications that ask for access (two per approval: one per phase), the
 /// applications whose principals the flood names, and the topic.

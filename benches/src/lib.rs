@@ -1,9 +1,6 @@
-//! What the benchmarks share: their own database, redacted URLs, the machine's load, latency
-//! percentiles, and the server's request-duration histogram from `/metrics`.
-#![allow(
-    dead_code,
-    reason = "each benchmark includes this module and uses a different part of it"
-)]
+//! What the benchmarks share: their own database, redacted URLs, the machine's load, people to
+//! act as, latency records and percentiles, and the server's request-duration histogram from
+//! `/metrics`. Each benchmark is a binary in `src/bin/`, run by one `dev/bench*` command.
 
 use anyhow::Context;
 use sqlx::PgConnection;
@@ -222,4 +219,50 @@ pub async fn final_approval(
         anyhow::bail!("after the final approval the request is {state:?}, not applying");
     }
     Ok((committed, committed - started))
+}
+
+/// Someone to act as: the display name is the subject with spaces.
+pub fn user(
+    subject: &str,
+    roles: Vec<app::domain::Role>,
+    teams: &[&str],
+) -> anyhow::Result<app::domain::UserIdentity> {
+    Ok(app::domain::UserIdentity {
+        subject: subject.into(),
+        display_name: subject.replace('-', " "),
+        roles,
+        teams: teams
+            .iter()
+            .map(|t| app::domain::TeamSlug::parse(*t).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// Latencies of the requests that answered, and the failures, of one measured run.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    pub fn record(&mut self, result: Result<Duration, String>) {
+        match result {
+            Ok(d) => self.latencies.push(d),
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: Stats) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
 }

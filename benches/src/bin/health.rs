@@ -27,8 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-mod bench_support;
-use bench_support::*;
+use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_health_bench";
 const ENV: &str = "sandbox";

@@ -38,7 +38,7 @@ use anyhow::{Context, bail};
 use app::apply::store::{self as apply_store, GrantAcl};
 use app::context::PortalContext;
 use app::credentials::CredentialVault;
-use app::domain::{GrantRole, Role, TeamSlug, UserIdentity, principal_name};
+use app::domain::{GrantRole, Role, UserIdentity, principal_name};
 use chrono::{DateTime, Utc};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -58,8 +58,7 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-mod bench_support;
-use bench_support::*;
+use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_apply_bench";
 const ENV: &str = "sandbox";
@@ -198,18 +197,6 @@ struct Bench {
 struct BenchApp {
     id: Uuid,
     principal: String,
-}
-
-fn user(subject: &str, roles: Vec<Role>, teams: &[&str]) -> anyhow::Result<UserIdentity> {
-    Ok(UserIdentity {
-        subject: subject.into(),
-        display_name: subject.replace('-', " "),
-        roles,
-        teams: teams
-            .iter()
-            .map(|t| TeamSlug::parse(*t).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<_>>()?,
-    })
 }
 
 async fn seed(pool: &PgPool, approvals: usize) -> anyhow::Result<()> {

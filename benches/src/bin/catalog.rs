@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tower_sessions_sqlx_store::PostgresStore;
 
-mod bench_support;
-use bench_support::*;
+use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_bench";
 /// Sequential requests before each measured workload (connections, plan caches, allocator).
@@ -942,34 +941,6 @@ async fn validate(
 
 // ---------------------------------------------------------------------------------------------
 // Running and measuring
-
-#[derive(Debug, Default)]
-struct Stats {
-    latencies: Vec<Duration>,
-    errors: u64,
-    first_error: Option<String>,
-    elapsed: Duration,
-}
-
-impl Stats {
-    fn record(&mut self, result: Result<Duration, String>) {
-        match result {
-            Ok(d) => self.latencies.push(d),
-            Err(e) => {
-                self.errors += 1;
-                self.first_error.get_or_insert(e);
-            }
-        }
-    }
-
-    fn merge(&mut self, other: Stats) {
-        self.latencies.extend(other.latencies);
-        self.errors += other.errors;
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
-}
 
 async fn sequential(
     client: &reqwest::Client,
