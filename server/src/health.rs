@@ -5,6 +5,10 @@
 //! [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes alerts.
 //! The live event stream for the pages (`/health/events`) is here too.
 
+pub mod store;
+
+use store::{AlertChange, CatalogTopic, GroupMinute, TopicMinute};
+
 use crate::background::{Next, Task};
 use crate::config::KafkaEnvironmentSettings;
 use crate::kafka::admin::{KafkaAdmin, list_offsets_in_place};
@@ -12,7 +16,6 @@ use anyhow::Context;
 use app::domain::{Area, RoleMapping};
 use app::health::cache::HealthCache;
 use app::health::eval::{self, Thresholds, TopicFacts};
-use app::health::store::{self, AlertChange, CatalogTopic, GroupMinute, TopicMinute};
 use app::health::{
     EnvSnapshot, GroupPartitionSample, GroupSample, Health, PartitionSample, Status, SubjectKind,
     TopicSample, health_link,

@@ -4,6 +4,10 @@
 //! an admin adopted it), and removes what an admin asked to remove. Passes run on a schedule, when
 //! an admin asks (NOTIFY reconcile), and expire grants past their date.
 
+mod store;
+
+pub use store::{Finding, RunStats};
+
 use crate::apply::{ApplySettings, Clusters, grant_bindings, topic_spec};
 use crate::background::{Next, Task};
 use crate::kafka::admin::{
@@ -13,7 +17,6 @@ use crate::kafka::admin::{
 use anyhow::Context;
 use app::apply::store as apply_store;
 use app::drift::FindingKind;
-use app::drift::store::{self, Finding, RunStats};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet};

@@ -329,7 +329,7 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
         "lag did not grow: {lags:?}"
     );
     let mut conn = pool.acquire().await.expect("connection");
-    let alerts = app::health::store::alerts_for(&mut conn, ENV, "group", &group)
+    let alerts = server::health::store::alerts_for(&mut conn, ENV, "group", &group)
         .await
         .expect("alerts");
     assert_eq!(
@@ -377,7 +377,7 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
             group_status(&cache)
         );
     }
-    let alerts = app::health::store::alerts_for(&mut conn, ENV, "group", &group)
+    let alerts = server::health::store::alerts_for(&mut conn, ENV, "group", &group)
         .await
         .expect("alerts");
     assert!(alerts.iter().all(|a| a.2), "every alert closed: {alerts:?}");
@@ -442,7 +442,7 @@ async fn a_topic_that_goes_silent_is_flagged_and_its_owners_told(pool: PgPool) {
         assert!(Instant::now() < deadline, "never flagged: {health:?}");
     }
     let mut conn = pool.acquire().await.expect("connection");
-    let alerts = app::health::store::alerts_for(&mut conn, ENV, "topic", &topic)
+    let alerts = server::health::store::alerts_for(&mut conn, ENV, "topic", &topic)
         .await
         .expect("alerts");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -562,8 +562,8 @@ async fn health_pages_and_events_need_a_signed_in_viewer_and_read_only_the_cache
 
 #[sqlx::test(migrations = "../migrations")]
 async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPool) {
-    use app::health::store::{self, GroupMinute, TopicMinute};
     use chrono::{DurationRound, Utc};
+    use server::health::store::{self, GroupMinute, TopicMinute};
     let now = Utc::now()
         .duration_trunc(chrono::Duration::minutes(1))
         .expect("minute");
@@ -604,7 +604,7 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
     .await
     .expect("written again");
     let day_ago = Utc::now() - chrono::Duration::hours(24);
-    let rates = store::topic_rates(&pool, ENV, "orders", day_ago, 300)
+    let rates = app::health::store::topic_rates(&pool, ENV, "orders", day_ago, 300)
         .await
         .expect("rates");
     assert!(rates.len() >= 288, "one bin per 5 minutes: {}", rates.len());
@@ -613,7 +613,7 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
         (total - 900.0).abs() < 1e-6,
         "messages in the last day: {total}"
     );
-    let lags = store::group_lags(&pool, ENV, "readers", day_ago, 300)
+    let lags = app::health::store::group_lags(&pool, ENV, "readers", day_ago, 300)
         .await
         .expect("lags");
     assert_eq!(lags.iter().map(|(_, l)| *l).fold(0.0, f64::max), 600.0);
