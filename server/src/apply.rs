@@ -4,6 +4,8 @@
 //! releases its step with its connection, and every step is idempotent, so a step that ran
 //! against the cluster but was not recorded simply runs again.
 
+pub mod store;
+
 use crate::background::{Next, Task};
 use crate::config::Settings;
 use crate::kafka::admin::{
@@ -11,7 +13,7 @@ use crate::kafka::admin::{
     ResourceType, TopicSpec,
 };
 use anyhow::Context;
-use app::apply::store::{self, ClaimedStep, GrantAcl, TopicWanted};
+use app::apply::store::{self as app_store, ClaimedStep, GrantAcl, TopicWanted};
 use app::credentials::{CredentialVault, generate_password, seal_context};
 use app::domain::{GrantRole, StepKind};
 use serde::Deserialize;
@@ -175,14 +177,14 @@ impl ApplyWorker {
         let result = self.execute(&mut tx, &step).await?;
         let outcome = match result {
             Ok(()) => {
-                store::step_done(&mut tx, &step)
+                app_store::step_done(&mut tx, &step)
                     .await
                     .map_err(|e| anyhow::anyhow!("settling a step: {e}"))?;
                 tracing::info!(step.id = %step.id, step.kind = step.kind.as_str(), environment = step.environment, "step applied");
                 Outcome::Applied
             }
             Err(error) => {
-                let status = store::step_failed(
+                let status = app_store::step_failed(
                     &mut tx,
                     &step,
                     error.transient,
@@ -252,7 +254,7 @@ impl ApplyWorker {
                     return Ok(Ok(()));
                 }
                 if kind == StepKind::RotateCredentials
-                    && store::principal_without_grants(conn, application, &step.environment)
+                    && app_store::principal_without_grants(conn, application, &step.environment)
                         .await
                         .context("locking the principal")?
                         .is_some()
@@ -267,7 +269,7 @@ impl ApplyWorker {
                 let sealed = self
                     .vault
                     .seal(&password, &seal_context(application, &step.environment));
-                store::store_credential(conn, application, &step.environment, &sealed)
+                app_store::store_credential(conn, application, &step.environment, &sealed)
                     .await
                     .context("keeping the new password for its team")?;
                 Ok(())
@@ -277,7 +279,7 @@ impl ApplyWorker {
                     return refuse("the step names no application".into());
                 };
                 let Some(principal) =
-                    store::principal_without_grants(conn, application, &step.environment)
+                    app_store::principal_without_grants(conn, application, &step.environment)
                         .await
                         .context("locking the principal")?
                 else {
@@ -287,7 +289,7 @@ impl ApplyWorker {
                 if let Err(error) = admin.delete_scram_credential(&principal).await {
                     return Ok(Err(error.into()));
                 }
-                store::forget_credential(conn, application, &step.environment)
+                app_store::forget_credential(conn, application, &step.environment)
                     .await
                     .context("forgetting the deleted credential")?;
                 Ok(())

@@ -237,14 +237,15 @@ impl Reconciler {
             stats.removed += 1;
         }
 
-        let desired_acls: BTreeSet<AclBinding> = apply_store::desired_grants(&self.db, environment)
-            .await
-            .context("loading live grants")?
-            .iter()
-            .flat_map(grant_bindings)
-            .collect();
+        let desired_acls: BTreeSet<AclBinding> =
+            crate::apply::store::desired_grants(&self.db, environment)
+                .await
+                .context("loading live grants")?
+                .iter()
+                .flat_map(grant_bindings)
+                .collect();
         let wanted_topics: BTreeMap<String, apply_store::TopicWanted> =
-            apply_store::desired_topics(&self.db, environment)
+            crate::apply::store::desired_topics(&self.db, environment)
                 .await
                 .context("loading catalog topics")?
                 .into_iter()

@@ -1117,7 +1117,7 @@ async fn drift(bench: &Bench) -> anyhow::Result<(Vec<DriftRow>, Vec<String>)> {
         .await
         .context("seeding the drift grants")?;
     // The bindings exactly as the reconciler derives them from the grants.
-    let desired: Vec<AclBinding> = apply_store::desired_grants(&bench.pool, ENV)
+    let desired: Vec<AclBinding> = server::apply::store::desired_grants(&bench.pool, ENV)
         .await?
         .iter()
         .filter(|g| g.principal.starts_with(DRIFT_TEAM))
@@ -1161,7 +1161,7 @@ async fn drift(bench: &Bench) -> anyhow::Result<(Vec<DriftRow>, Vec<String>)> {
     let all = bench.admin.describe_acls(&AclFilter::default()).await?;
     let describe_time = started.elapsed();
     let started = Instant::now();
-    let grants = apply_store::desired_grants(&bench.pool, ENV).await?;
+    let grants = server::apply::store::desired_grants(&bench.pool, ENV).await?;
     let grants_time = started.elapsed();
     let note = format!(
         "parts: DescribeAcls of all {} ACLs on the cluster {:.0} ms; desired_grants ({} grants) {:.0} ms",

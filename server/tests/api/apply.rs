@@ -473,19 +473,19 @@ async fn a_worker_that_dies_mid_step_leaves_the_step_to_the_next_one_which_appli
     // recording anything: their transactions and connections end, as when the process is killed.
     {
         let mut first = pool.begin().await.expect("tx");
-        let a = app::apply::store::claim(&mut first)
+        let a = server::apply::store::claim(&mut first)
             .await
             .expect("claim")
             .expect("a step");
         let mut second = pool.begin().await.expect("tx");
-        let b = app::apply::store::claim(&mut second)
+        let b = server::apply::store::claim(&mut second)
             .await
             .expect("claim")
             .expect("a step");
         assert_ne!(a.id, b.id, "a held step is never handed out twice");
         let mut third = pool.begin().await.expect("tx");
         assert!(
-            app::apply::store::claim(&mut third)
+            server::apply::store::claim(&mut third)
                 .await
                 .expect("claim")
                 .is_none(),
@@ -1346,12 +1346,12 @@ async fn two_steps_of_one_request_settled_at_the_same_moment_make_it_active(pool
     // Two workers hold the request's two steps and record them done at the same moment (the
     // Kafka calls are not the point here).
     let mut first = pool.begin().await.expect("tx");
-    let a = app::apply::store::claim(&mut first)
+    let a = server::apply::store::claim(&mut first)
         .await
         .expect("claim")
         .expect("a step");
     let mut second = pool.begin().await.expect("tx");
-    let b = app::apply::store::claim(&mut second)
+    let b = server::apply::store::claim(&mut second)
         .await
         .expect("claim")
         .expect("a step");
