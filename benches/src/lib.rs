@@ -266,3 +266,16 @@ impl Stats {
         }
     }
 }
+
+/// SQL that registers `count` applications of `team`, named `app-000`, `app-001`, ...
+pub fn applications_sql(team: &str, count: usize) -> String {
+    format!(
+        "insert into application (id, team_slug, name, system_registration_id, security_package_id,
+                fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii,
+                hosting_location, technical_contact, product_contact)
+         select gen_random_uuid(), '{team}', 'app-' || lpad(i::text, 3, '0'), 'SR-' || i, 'SP-' || i,
+                'low', 'granted', '2026-01-15', 'completed', false, 'cloud_account',
+                'dev@example.test', 'owner@example.test'
+           from generate_series(0, {count} - 1) i;"
+    )
+}

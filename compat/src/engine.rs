@@ -324,6 +324,21 @@ fn compare(
     }
 }
 
+/// Enum members one side lacks, each in backquotes and joined, with the noun in the right
+/// number; `None` when there are none.
+fn listed<T: fmt::Display>(
+    members: impl Iterator<Item = T>,
+    one: &'static str,
+    many: &'static str,
+) -> Option<(&'static str, String)> {
+    let members: Vec<String> = members.map(|m| format!("`{m}`")).collect();
+    match members.len() {
+        0 => None,
+        1 => Some((one, members.join(", "))),
+        _ => Some((many, members.join(", "))),
+    }
+}
+
 mod avro;
 pub mod hostile;
 mod json;

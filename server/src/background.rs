@@ -307,9 +307,14 @@ mod tests {
                 Ok(Flaky { steps: s.clone() })
             })
             .expect("spawned");
-        while steps.load(Ordering::SeqCst) < 5 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Waits for the fifth step (past the panic and the backoff), for at most 10 s.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while steps.load(Ordering::SeqCst) < 5 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("five steps within 10 s");
         assert_eq!(
             builds.load(Ordering::SeqCst),
             2,

@@ -200,18 +200,6 @@ struct BenchApp {
 }
 
 async fn seed(pool: &PgPool, approvals: usize) -> anyhow::Result<()> {
-    let application = |team: &str, count: usize| {
-        format!(
-            "insert into application (id, team_slug, name, system_registration_id, security_package_id,
-                    fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii,
-                    hosting_location, technical_contact, product_contact)
-             select gen_random_uuid(), '{team}', 'app-' || lpad(i::text, 3, '0'), 'SR-' || i, 'SP-' || i,
-                    'low', 'granted', '2026-01-15', 'completed', false, 'cloud_account',
-                    'dev@example.test', 'owner@example.test'
-               from generate_series(0, {last}) i;",
-            last = count - 1
-        )
-    };
     let topic = |name: &str, title: &str| {
         format!(
             "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
@@ -233,8 +221,8 @@ async fn seed(pool: &PgPool, approvals: usize) -> anyhow::Result<()> {
          {orders}
          {payments}
          insert into topic_environment (topic_id, environment) select id, '{ENV}' from topic;",
-        seq = application(SEQ_TEAM, approvals),
-        burst = application(BURST_TEAM, approvals),
+        seq = applications_sql(SEQ_TEAM, approvals),
+        burst = applications_sql(BURST_TEAM, approvals),
         orders = topic(TOPIC_NEW, "Orders (apply bench)"),
         payments = topic(TOPIC_SECOND, "Payments (apply bench)"),
     );

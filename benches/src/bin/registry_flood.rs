@@ -56,17 +56,6 @@ const FLOODED: &str = "flood-bench-flooded";
 /// Teams, the applications that ask for access (two per approval: one per phase), the
 /// applications whose principals the flood names, and the topic.
 async fn seed(pool: &PgPool, approvals: usize, flooded: usize) -> anyhow::Result<()> {
-    let applications = |team: &str, count: usize| {
-        format!(
-            "insert into application (id, team_slug, name, system_registration_id, security_package_id,
-                    fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii,
-                    hosting_location, technical_contact, product_contact)
-             select gen_random_uuid(), '{team}', 'app-' || lpad(i::text, 3, '0'), 'SR-' || i, 'SP-' || i,
-                    'low', 'granted', '2026-01-15', 'completed', false, 'cloud_account',
-                    'dev@example.test', 'owner@example.test'
-               from generate_series(1, {count}) i;"
-        )
-    };
     let sql = format!(
         "insert into team (slug, display_name) values
             ('{OWNERS}', 'Flood bench owners'), ('{REQUESTERS}', 'Flood bench applications'),
@@ -87,8 +76,8 @@ async fn seed(pool: &PgPool, approvals: usize, flooded: usize) -> anyhow::Result
          insert into kafka_principal (application_id, environment, principal, credential_set_at)
          select id, '{ENV}', 'flood-bench-flooded.' || name || '.sandbox', now() - interval '1 hour'
            from application where team_slug = '{FLOODED}';",
-        requesting = applications(REQUESTERS, 2 * approvals),
-        flooded = applications(FLOODED, flooded),
+        requesting = applications_sql(REQUESTERS, 2 * approvals),
+        flooded = applications_sql(FLOODED, flooded),
     );
     sqlx::raw_sql(&sql).execute(pool).await.context("seeding")?;
     Ok(())

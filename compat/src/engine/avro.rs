@@ -485,20 +485,12 @@ impl<'a, 'l> AvroChecker<'a, 'l> {
         if reader.default.is_some() {
             return;
         }
-        let missing: Vec<String> = writer
+        let missing = writer
             .symbols
             .iter()
-            .filter(|symbol| !reader.symbols.contains(symbol))
-            .map(|symbol| format!("`{symbol}`"))
-            .collect();
-        if missing.is_empty() {
+            .filter(|symbol| !reader.symbols.contains(symbol));
+        let Some((noun, list)) = listed(missing, "symbol", "symbols") else {
             return;
-        }
-        let list = missing.join(", ");
-        let noun = if missing.len() == 1 {
-            "symbol"
-        } else {
-            "symbols"
         };
         let change = format!(
             "enum {noun} {list} {}",

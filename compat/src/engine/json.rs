@@ -328,19 +328,9 @@ impl<'a, 'l> JsonChecker<'a, 'l> {
                 self.report(path, change, detail);
             }
             Some(writer_values) => {
-                let missing: Vec<String> = writer_values
-                    .iter()
-                    .filter(|v| !reader_values.contains(v))
-                    .map(|v| format!("`{v}`"))
-                    .collect();
-                if missing.is_empty() {
+                let missing = writer_values.iter().filter(|v| !reader_values.contains(v));
+                let Some((noun, list)) = listed(missing, "value", "values") else {
                     return;
-                }
-                let list = missing.join(", ");
-                let noun = if missing.len() == 1 {
-                    "value"
-                } else {
-                    "values"
                 };
                 let change = format!(
                     "enum {noun} {list} {}",

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgHasArrayType, PgTypeInfo};
 use sqlx::{Decode, Encode, PgPool, Postgres, Type};
 use std::fmt::Debug;
 
-async fn same_values<T>(pool: &PgPool, pg_type: &str, rust: &[T])
+async fn same_values<T>(pool: &PgPool, pg_type: &'static str, rust: &[T])
 where
     T: for<'r> Decode<'r, Postgres>
         + for<'q> Encode<'q, Postgres>
@@ -42,11 +42,7 @@ where
         .await
         .unwrap_or_else(|e| panic!("{pg_type}: a Rust variant is not a database value: {e}"));
     assert_eq!(back, rust, "{pg_type}");
-    assert_eq!(T::type_info(), PgTypeInfo::with_name(leak(pg_type)));
-}
-
-fn leak(name: &str) -> &'static str {
-    Box::leak(name.to_owned().into_boxed_str())
+    assert_eq!(T::type_info(), PgTypeInfo::with_name(pg_type));
 }
 
 #[sqlx::test(migrations = "../migrations")]
