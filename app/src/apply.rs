@@ -88,7 +88,7 @@ pub async fn apply_status(id: Uuid) -> Result<ApplyProgress, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     store::status(&crate::context::db()?, &user, id)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Shows a freshly created password once; after this call it is gone from the portal.
@@ -108,7 +108,7 @@ pub async fn reveal_credential(
     }
     store::reveal(&portal, &user, application, &environment)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Sets a new password; the old one stops working as soon as the cluster has the new one.
@@ -117,7 +117,7 @@ pub async fn rotate_credential(application: Uuid, environment: String) -> Result
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     store::rotate(&crate::context::db()?, &user, application, &environment)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Runs the failed steps of a request again (admins).
@@ -126,7 +126,7 @@ pub async fn retry_request(id: Uuid, version: i32) -> Result<RequestState, AppEr
     let user = crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
     store::retry(&crate::context::db()?, &user, id, version)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Takes the access of a request away: its ACLs are removed from every environment.
@@ -139,5 +139,5 @@ pub async fn revoke_request(
     let user = crate::auth::ssr::require_any_role(&[Role::Member, Role::Admin]).await?;
     store::revoke(&crate::context::db()?, &user, id, version, &reason)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }

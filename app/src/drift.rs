@@ -62,7 +62,7 @@ pub async fn get_drift_report() -> Result<DriftReport, AppError> {
     crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
     store::report(&crate::context::db()?)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Asks every server's reconciler to compare the clusters with the database now.
@@ -71,7 +71,7 @@ pub async fn check_drift_now() -> Result<(), AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
     store::request_check(&crate::context::db()?, &user)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// Adopt: keep the resource and stop reporting it. Remove: delete it from the cluster.
@@ -82,9 +82,9 @@ pub async fn resolve_finding(id: Uuid, action: String) -> Result<(), AppError> {
     match action.as_str() {
         "adopt" => store::adopt(&db, &user, Some(id), None).await.map(|_| ()),
         "remove" => store::request_removal(&db, &user, id).await,
-        _ => Err(AppError::invalid("Action", "choose adopt or remove")),
+        _ => Err(AppError::invalid("Action", "choose adopt or remove").into()),
     }
-    .map_err(crate::auth::ssr::with_status)
+    .map_err(AppError::from)
 }
 
 /// Imports a cluster: adopts every open finding of one environment at once, so the portal can
@@ -101,5 +101,5 @@ pub async fn adopt_all(environment: String) -> Result<u64, AppError> {
     }
     store::adopt(&portal.db, &user, None, Some(&environment))
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }

@@ -473,7 +473,9 @@ pub async fn set_expected_interval(topic: String, minutes: String) -> Result<(),
         crate::auth::ssr::with_status(AppError::invalid("Expected interval", message))
     })?;
     let db = crate::context::db()?;
-    store::set_expected_interval(&db, &user, &topic, seconds).await
+    store::set_expected_interval(&db, &user, &topic, seconds)
+        .await
+        .map_err(AppError::from)
 }
 
 #[cfg(feature = "ssr")]

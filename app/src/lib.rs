@@ -21,6 +21,8 @@ pub mod notifications;
 mod pages;
 pub mod requests;
 pub mod schemas;
+#[cfg(feature = "ssr")]
+pub mod store;
 pub mod teams;
 
 use auth::get_session_user;

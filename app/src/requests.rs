@@ -9,7 +9,14 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(feature = "ssr")]
+use kind::Kind;
+
 pub mod form;
+#[cfg(feature = "ssr")]
+pub mod kind;
+#[cfg(feature = "ssr")]
+pub mod lifecycle;
 pub mod schema_change;
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -130,9 +137,9 @@ pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError>
     let draft = input
         .parse(&environments, Utc::now().date_naive())
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    let id = store::create_access_request(&portal, &user, &draft)
+    let id = kind::Access::submit(&portal, &user, &draft)
         .await
-        .map_err(crate::auth::ssr::with_status)?;
+        .map_err(AppError::from)?;
     leptos_axum::redirect(&format!("/requests/{id}"));
     Ok(id)
 }
@@ -146,9 +153,9 @@ pub async fn propose_topic(input: TopicProposalInput) -> Result<Uuid, AppError> 
     let draft = input
         .parse(&portal.naming, &environments)
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    let id = store::create_topic_request(&portal, &user, &draft)
+    let id = kind::NewTopic::submit(&portal, &user, &draft)
         .await
-        .map_err(crate::auth::ssr::with_status)?;
+        .map_err(AppError::from)?;
     leptos_axum::redirect(&format!("/requests/{id}"));
     Ok(id)
 }
@@ -161,9 +168,9 @@ pub async fn propose_topic_change(input: TopicChangeInput) -> Result<Uuid, AppEr
     let draft = input
         .parse()
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    let id = store::create_topic_change(&portal, &user, &draft)
+    let id = kind::ChangeTopic::submit(&portal, &user, &draft)
         .await
-        .map_err(crate::auth::ssr::with_status)?;
+        .map_err(AppError::from)?;
     leptos_axum::redirect(&format!("/requests/{id}"));
     Ok(id)
 }
@@ -177,9 +184,9 @@ pub async fn check_schema_change(input: SchemaChangeInput) -> Result<SchemaCheck
     let proposal = input
         .proposal()
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    crate::schemas::store::check_proposal(&portal, &proposal)
+    kind::check_proposal(&portal, &proposal)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// The owning team proposes a new key or value schema version (and perhaps a new mode).
@@ -190,9 +197,9 @@ pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<Uuid, App
     let draft = input
         .parse()
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
-    let id = crate::schemas::store::create_schema_change(&portal, &user, &draft)
+    let id = kind::ChangeSchema::submit(&portal, &user, &draft)
         .await
-        .map_err(crate::auth::ssr::with_status)?;
+        .map_err(AppError::from)?;
     leptos_axum::redirect(&format!("/requests/{id}"));
     Ok(id)
 }
@@ -202,9 +209,9 @@ pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<Uuid, App
 pub async fn request_revocation(id: Uuid, reason: String) -> Result<Uuid, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
-    let new = store::create_revoke_request(&portal, &user, id, &reason)
+    let new = kind::Revoke::submit(&portal, &user, &kind::Revocation { of: id, reason })
         .await
-        .map_err(crate::auth::ssr::with_status)?;
+        .map_err(AppError::from)?;
     leptos_axum::redirect(&format!("/requests/{new}"));
     Ok(new)
 }
@@ -224,7 +231,7 @@ pub async fn decide_request(
     let portal = crate::context::portal()?;
     store::decide(&portal, &user, id, version, decision, &reason)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// The requester takes their request back.
@@ -234,7 +241,7 @@ pub async fn withdraw_request(id: Uuid, version: i32) -> Result<RequestState, Ap
     let db = crate::context::db()?;
     store::withdraw(&db, &user, id, version)
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// After "changes requested": the requester edits and sends the request again.
@@ -249,7 +256,7 @@ pub async fn resubmit_request(
     let db = crate::context::db()?;
     store::resubmit(&db, &user, id, version, &purpose, consumer_group.as_deref())
         .await
-        .map_err(crate::auth::ssr::with_status)
+        .map_err(AppError::from)
 }
 
 /// One request, if the caller may see it.
@@ -257,9 +264,7 @@ pub async fn resubmit_request(
 pub async fn get_request(id: Uuid) -> Result<RequestDetail, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let db = crate::context::db()?;
-    store::detail(&db, &user, id)
-        .await
-        .map_err(crate::auth::ssr::with_status)
+    store::detail(&db, &user, id).await.map_err(AppError::from)
 }
 
 /// Requests made by the caller or for their teams' applications.

@@ -166,6 +166,7 @@ pub async fn owner_approved_producer_request(
     environment: &str,
 ) -> anyhow::Result<uuid::Uuid> {
     use app::domain::{Decision, RequestKind, RequestState, TopicName};
+    use app::requests::kind::{Access, Kind};
     use app::requests::store as requests;
     let draft = app::requests::AccessRequestDraft {
         kind: RequestKind::ProducerAccess,
@@ -179,7 +180,7 @@ pub async fn owner_approved_producer_request(
         promoted_from: None,
         save_as_draft: false,
     };
-    let id = requests::create_access_request(portal, requester, &draft)
+    let id = Access::submit(portal, requester, &draft)
         .await
         .context("submitting a request")?;
     let state = requests::decide(portal, owner, id, 1, Decision::Approve, "")

@@ -13,7 +13,7 @@ use crate::kafka::admin::{
     ResourceType, TopicSpec,
 };
 use anyhow::Context;
-use app::apply::store::{self as app_store, ClaimedStep, GrantAcl, TopicWanted};
+use app::apply::store::GrantAcl;
 use app::credentials::{CredentialVault, generate_password, seal_context};
 use app::domain::{GrantRole, StepKind};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use store::{ClaimedStep, TopicWanted};
 use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,14 +178,14 @@ impl ApplyWorker {
         let result = self.execute(&mut tx, &step).await?;
         let outcome = match result {
             Ok(()) => {
-                app_store::step_done(&mut tx, &step)
+                store::step_done(&mut tx, &step)
                     .await
-                    .map_err(|e| anyhow::anyhow!("settling a step: {e}"))?;
+                    .context("settling a step")?;
                 tracing::info!(step.id = %step.id, step.kind = step.kind.as_str(), environment = step.environment, "step applied");
                 Outcome::Applied
             }
             Err(error) => {
-                let status = app_store::step_failed(
+                let status = store::step_failed(
                     &mut tx,
                     &step,
                     error.transient,
@@ -192,7 +193,7 @@ impl ApplyWorker {
                     self.settings.max_attempts,
                 )
                 .await
-                .map_err(|e| anyhow::anyhow!("recording a failed step: {e}"))?;
+                .context("recording a failed step")?;
                 tracing::warn!(
                     step.id = %step.id,
                     step.kind = step.kind.as_str(),
@@ -254,7 +255,7 @@ impl ApplyWorker {
                     return Ok(Ok(()));
                 }
                 if kind == StepKind::RotateCredentials
-                    && app_store::principal_without_grants(conn, application, &step.environment)
+                    && store::principal_without_grants(conn, application, &step.environment)
                         .await
                         .context("locking the principal")?
                         .is_some()
@@ -269,7 +270,7 @@ impl ApplyWorker {
                 let sealed = self
                     .vault
                     .seal(&password, &seal_context(application, &step.environment));
-                app_store::store_credential(conn, application, &step.environment, &sealed)
+                store::store_credential(conn, application, &step.environment, &sealed)
                     .await
                     .context("keeping the new password for its team")?;
                 Ok(())
@@ -279,7 +280,7 @@ impl ApplyWorker {
                     return refuse("the step names no application".into());
                 };
                 let Some(principal) =
-                    app_store::principal_without_grants(conn, application, &step.environment)
+                    store::principal_without_grants(conn, application, &step.environment)
                         .await
                         .context("locking the principal")?
                 else {
@@ -289,7 +290,7 @@ impl ApplyWorker {
                 if let Err(error) = admin.delete_scram_credential(&principal).await {
                     return Ok(Err(error.into()));
                 }
-                app_store::forget_credential(conn, application, &step.environment)
+                store::forget_credential(conn, application, &step.environment)
                     .await
                     .context("forgetting the deleted credential")?;
                 Ok(())

@@ -4,10 +4,11 @@
 //! an admin adopted it), and removes what an admin asked to remove. Passes run on a schedule, when
 //! an admin asks (NOTIFY reconcile), and expire grants past their date.
 
-mod store;
+pub mod store;
 
 pub use store::{Finding, RunStats};
 
+use crate::apply::store::TopicWanted;
 use crate::apply::{ApplySettings, Clusters, grant_bindings, topic_spec};
 use crate::background::{Next, Task};
 use crate::kafka::admin::{
@@ -15,7 +16,6 @@ use crate::kafka::admin::{
     ResourceType,
 };
 use anyhow::Context;
-use app::apply::store as apply_store;
 use app::drift::FindingKind;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -163,8 +163,8 @@ impl Reconciler {
 
     /// One pass over every environment; errors of one environment do not stop the others.
     pub async fn run_all(&self) -> Vec<(String, anyhow::Result<RunStats>)> {
-        if let Err(error) = apply_store::expire_grants(&self.db).await {
-            tracing::warn!(%error, "expiring grants failed");
+        if let Err(error) = store::expire_grants(&self.db).await {
+            tracing::warn!(error = error.chain(), "expiring grants failed");
         }
         let mut results = Vec::new();
         for environment in self.clusters.names() {
@@ -244,7 +244,7 @@ impl Reconciler {
                 .iter()
                 .flat_map(grant_bindings)
                 .collect();
-        let wanted_topics: BTreeMap<String, apply_store::TopicWanted> =
+        let wanted_topics: BTreeMap<String, TopicWanted> =
             crate::apply::store::desired_topics(&self.db, environment)
                 .await
                 .context("loading catalog topics")?

@@ -4,22 +4,20 @@
 use super::{ApplyProgress, CredentialState, CredentialView, RevealedCredential, StepView};
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
-use crate::credentials::{Sealed, seal_context};
+use crate::credentials::seal_context;
 use crate::domain::{
-    CleanupPolicy, GrantRole, RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus,
-    UserIdentity, principal_name,
+    GrantRole, RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus, UserIdentity,
+    principal_name,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
-use crate::requests::store::{internal, lock, set_state, visible_to};
+use crate::requests::lifecycle::{lock, lock_request, set_state, visible_to};
+use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-
-/// The actor recorded for what the portal does by itself.
-pub const PORTAL_ACTOR: &str = "portal";
 
 /// What one grant allows, with the principal it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,28 +31,6 @@ pub struct GrantAcl {
     pub consumer_group_is_prefix: bool,
 }
 
-/// A topic as the catalog wants it on a cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicWanted {
-    pub name: String,
-    pub partitions: i32,
-    pub retention_ms: i64,
-    pub cleanup_policy: CleanupPolicy,
-}
-
-/// A step a worker holds (its row is locked until the worker's transaction ends).
-#[derive(Debug, Clone)]
-pub struct ClaimedStep {
-    pub id: Uuid,
-    pub request_id: Option<Uuid>,
-    pub environment: String,
-    pub kind: StepKind,
-    pub topic_id: Option<Uuid>,
-    pub application_id: Option<Uuid>,
-    pub grant_id: Option<Uuid>,
-    pub attempts: i32,
-}
-
 fn in_team(user: &UserIdentity, team: &str) -> bool {
     user.teams.iter().any(|t| t.as_str() == team)
 }
@@ -64,7 +40,7 @@ async fn next_position(
     conn: &mut PgConnection,
     request: Uuid,
     environment: &str,
-) -> Result<i32, AppError> {
+) -> Result<i32, StoreError> {
     sqlx::query_scalar!(
         r#"select coalesce(max(position) + 1, 0) as "next!" from apply_step
             where request_id = $1 and environment = $2"#,
@@ -73,7 +49,7 @@ async fn next_position(
     )
     .fetch_one(conn)
     .await
-    .map_err(internal("numbering steps"))
+    .map_err(failed_while("numbering steps"))
 }
 
 struct NewStep {
@@ -88,7 +64,7 @@ async fn insert_steps(
     request: Uuid,
     environment: &str,
     steps: &[NewStep],
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let start = next_position(conn, request, environment).await?;
     for (offset, step) in (0_i32..).zip(steps) {
         sqlx::query!(
@@ -105,7 +81,7 @@ async fn insert_steps(
         )
         .execute(&mut *conn)
         .await
-        .map_err(internal("queueing a step"))?;
+        .map_err(failed_while("queueing a step"))?;
     }
     Ok(())
 }
@@ -115,14 +91,14 @@ pub async fn ensure_principal(
     conn: &mut PgConnection,
     application: Uuid,
     environment: &str,
-) -> Result<String, AppError> {
+) -> Result<String, StoreError> {
     let app = sqlx::query!(
         "select team_slug, name from application where id = $1",
         application
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(internal("loading the application"))?;
+    .map_err(failed_while("loading the application"))?;
     let wanted = principal_name(&app.team_slug, &app.name, environment);
     // Two applications whose names fold to the same text: the later one gets its id appended.
     let fallback = format!("{wanted}-{}", &application.simple().to_string()[..8]);
@@ -136,7 +112,7 @@ pub async fn ensure_principal(
         )
         .execute(&mut *conn)
         .await
-        .map_err(internal("recording the principal"))?;
+        .map_err(failed_while("recording the principal"))?;
         let existing: Option<String> = sqlx::query_scalar!(
             "select principal from kafka_principal where application_id = $1 and environment = $2",
             application,
@@ -144,68 +120,69 @@ pub async fn ensure_principal(
         )
         .fetch_optional(&mut *conn)
         .await
-        .map_err(internal("reading the principal"))?;
+        .map_err(failed_while("reading the principal"))?;
         if let Some(principal) = existing {
             let _ = inserted;
             return Ok(principal);
         }
     }
-    Err(AppError::internal(
+    Err(StoreError::corrupt(
         "no free principal name",
-        &application.to_string(),
+        application.to_string(),
     ))
 }
 
-/// Writes the steps that apply a request just approved, in the approving transaction.
-pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
+/// Writes the steps that bring the topic of `request` to the clusters it names: created first
+/// when `create`, then its settings. In the approving transaction.
+pub(crate) async fn write_topic_steps(
+    conn: &mut PgConnection,
+    request: Uuid,
+    create: bool,
+) -> Result<(), StoreError> {
     let approved = sqlx::query!(
-        r#"select kind as "kind: RequestKind", environments, topic_id, application_id
-             from access_request where id = $1"#,
-        id
+        "select environments, topic_id from access_request where id = $1",
+        request
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(internal("reading the approved request"))?;
-    let (kind, environments, topic, application) = (
-        approved.kind,
-        approved.environments,
-        approved.topic_id,
-        approved.application_id,
-    );
-    if kind == RequestKind::RevokeAccess || kind == RequestKind::SchemaChange {
-        // A revocation's removal steps were written when its grants were revoked; a schema
-        // version is registered by the approval itself and needs nothing from Kafka.
-        return settle_if_done(conn, id).await;
+    .map_err(failed_while("reading the approved request"))?;
+    let kinds: &[StepKind] = if create {
+        &[StepKind::CreateTopic, StepKind::SetTopicConfigs]
+    } else {
+        &[StepKind::SetTopicConfigs]
+    };
+    for environment in &approved.environments {
+        let steps: Vec<NewStep> = kinds
+            .iter()
+            .map(|&kind| NewStep {
+                kind,
+                topic: approved.topic_id,
+                application: None,
+                grant: None,
+            })
+            .collect();
+        insert_steps(conn, request, environment, &steps).await?;
     }
-    if kind == RequestKind::TopicChange {
-        for environment in &environments {
-            insert_steps(
-                conn,
-                id,
-                environment,
-                &[NewStep {
-                    kind: StepKind::SetTopicConfigs,
-                    topic,
-                    application: None,
-                    grant: None,
-                }],
-            )
-            .await?;
-        }
-        return Ok(());
-    }
-    for environment in &environments {
+    Ok(())
+}
+
+/// Writes the steps that give the application of `request` the grants its approval recorded, in
+/// each environment: a credential when it has none there, then each grant's ACLs. In the
+/// approving transaction, after any steps that must come first (a new topic's).
+pub(crate) async fn write_grant_steps(
+    conn: &mut PgConnection,
+    request: Uuid,
+) -> Result<(), StoreError> {
+    let approved = sqlx::query!(
+        "select environments, application_id from access_request where id = $1",
+        request
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failed_while("reading the approved request"))?;
+    let application = approved.application_id;
+    for environment in &approved.environments {
         let mut steps = Vec::new();
-        if kind == RequestKind::NewTopic {
-            for kind in [StepKind::CreateTopic, StepKind::SetTopicConfigs] {
-                steps.push(NewStep {
-                    kind,
-                    topic,
-                    application: None,
-                    grant: None,
-                });
-            }
-        }
         ensure_principal(conn, application, environment).await?;
         // Locked: a credential deletion running now either sees this grant or finishes first,
         // and then this approval creates a new credential.
@@ -217,7 +194,7 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
         )
         .fetch_one(&mut *conn)
         .await
-        .map_err(internal("reading the principal"))?;
+        .map_err(failed_while("reading the principal"))?;
         if !has_credential {
             steps.push(NewStep {
                 kind: StepKind::CreateCredentials,
@@ -228,32 +205,32 @@ pub async fn enqueue_request(conn: &mut PgConnection, id: Uuid) -> Result<(), Ap
         }
         let grants: Vec<Uuid> = sqlx::query_scalar!(
             "select id from access_grant where request_id = $1 and environment = $2 order by role",
-            id,
+            request,
             environment
         )
         .fetch_all(&mut *conn)
         .await
-        .map_err(internal("reading the new grants"))?;
+        .map_err(failed_while("reading the new grants"))?;
         steps.extend(grants.into_iter().map(|g| NewStep {
             kind: StepKind::CreateAcls,
             topic: None,
             application: None,
             grant: Some(g),
         }));
-        insert_steps(conn, id, environment, &steps).await?;
+        insert_steps(conn, request, environment, &steps).await?;
     }
     Ok(())
 }
 
 /// Revokes grants and writes the steps that remove their ACLs, under `owner` (the request the
 /// removal belongs to). Requests left with no live grant become `to` (revoked or expired).
-async fn revoke_grants(
+pub async fn revoke_grants(
     conn: &mut PgConnection,
     grants: &[(Uuid, String, Uuid)],
     owner: Uuid,
     actor: &str,
     to: RequestEvent,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     for (grant, environment, _) in grants {
         sqlx::query!(
             "update access_grant set revoked_at = now() where id = $1 and revoked_at is null",
@@ -261,7 +238,7 @@ async fn revoke_grants(
         )
         .execute(&mut *conn)
         .await
-        .map_err(internal("revoking a grant"))?;
+        .map_err(failed_while("revoking a grant"))?;
         insert_steps(
             conn,
             owner,
@@ -285,7 +262,7 @@ async fn revoke_grants(
         )
         .fetch_one(&mut *conn)
         .await
-        .map_err(internal("reading a revoked grant"))?;
+        .map_err(failed_while("reading a revoked grant"))?;
         if !left.contains(&(application, environment.clone())) {
             left.push((application, environment.clone()));
         }
@@ -299,7 +276,7 @@ async fn revoke_grants(
         )
         .fetch_one(&mut *conn)
         .await
-        .map_err(internal("checking the application's other grants"))?;
+        .map_err(failed_while("checking the application's other grants"))?;
         if !live {
             insert_steps(
                 conn,
@@ -336,7 +313,7 @@ async fn revoke_grants(
                 Some(json!({ "state": next.as_str(), "by_request": owner })),
             )
             .await
-            .map_err(internal("auditing a revocation"))?;
+            .map_err(failed_while("auditing a revocation"))?;
             notifications::notify(
                 conn,
                 &requester,
@@ -347,7 +324,7 @@ async fn revoke_grants(
                 origin,
             )
             .await
-            .map_err(internal("notifying the requester"))?;
+            .map_err(failed_while("notifying the requester"))?;
         }
     }
     Ok(())
@@ -355,10 +332,10 @@ async fn revoke_grants(
 
 /// Locks a request, then tells whether any of its grants is still live: locking first means a
 /// concurrent revocation of its other grants is seen.
-async fn lock_with_live_grants(
+pub async fn lock_with_live_grants(
     conn: &mut PgConnection,
     request: Uuid,
-) -> Result<(RequestState, String, bool), AppError> {
+) -> Result<(RequestState, String, bool), StoreError> {
     let (state, requester) = lock_request(&mut *conn, request).await?;
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant where request_id = $1 and revoked_at is null) as "found!""#,
@@ -366,46 +343,11 @@ async fn lock_with_live_grants(
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(internal("checking live grants"))?;
+    .map_err(failed_while("checking live grants"))?;
     Ok((state, requester, live))
 }
 
-/// Locks a request row for the rest of the transaction: its state and requester.
-async fn lock_request(
-    conn: &mut PgConnection,
-    request: Uuid,
-) -> Result<(RequestState, String), AppError> {
-    let locked = sqlx::query!(
-        r#"select state as "state: RequestState", requester from access_request
-            where id = $1 for update"#,
-        request
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("locking a request"))?;
-    Ok((locked.state, locked.requester))
-}
-
-/// A revocation request just approved: revoke the live grants it names.
-pub async fn revoke_matching_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query!(
-        "select g.id, g.environment, g.request_id
-           from access_grant g join access_request r on r.id = $1
-          where g.topic_id = r.topic_id and g.application_id = r.application_id
-            and g.environment = any(r.environments) and g.revoked_at is null
-          for update of g",
-        id
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(internal("finding the grants to revoke"))?
-    .into_iter()
-    .map(|g| (g.id, g.environment, g.request_id))
-    .collect();
-    revoke_grants(conn, &grants, id, PORTAL_ACTOR, RequestEvent::Revoke).await
-}
-
-async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
+async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(), StoreError> {
     sqlx::query!(
         "update apply_step set status = 'cancelled'
           where request_id = $1 and status in ('pending', 'waiting_for_cluster', 'failed')
@@ -414,7 +356,7 @@ async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(),
     )
     .execute(conn)
     .await
-    .map_err(internal("cancelling open steps"))?;
+    .map_err(failed_while("cancelling open steps"))?;
     Ok(())
 }
 
@@ -425,18 +367,18 @@ pub async fn revoke(
     id: Uuid,
     version: i32,
     reason: &str,
-) -> Result<RequestState, AppError> {
+) -> Result<RequestState, StoreError> {
     let reason = reason.trim();
     if reason.chars().count() > 2000 {
-        return Err(AppError::invalid(
+        return Err(StoreError::from(AppError::invalid(
             "Reason",
             "a reason is at most 2000 characters",
-        ));
+        )));
     }
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let locked = lock(&mut tx, user, id, version).await?;
     let team: String = sqlx::query_scalar!(
         "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
@@ -444,9 +386,9 @@ pub async fn revoke(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(internal("finding the requesting team"))?;
+    .map_err(failed_while("finding the requesting team"))?;
     if !(user.has_role(Role::Admin) || (user.has_role(Role::Member) && in_team(user, &team))) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Forbidden.into());
     }
     let next = locked.state.apply(RequestEvent::Revoke).ok_or_else(|| {
         AppError::Conflict(format!(
@@ -462,7 +404,7 @@ pub async fn revoke(
     )
     .fetch_all(&mut *tx)
     .await
-    .map_err(internal("finding the grants to revoke"))?
+    .map_err(failed_while("finding the grants to revoke"))?
     .into_iter()
     .map(|g| (g.id, g.environment, g.request_id))
     .collect();
@@ -481,7 +423,7 @@ pub async fn revoke(
         ),
     )
     .await
-    .map_err(internal("auditing the revocation"))?;
+    .map_err(failed_while("auditing the revocation"))?;
     if locked.requester != user.subject {
         notifications::notify(
             &mut tx,
@@ -490,98 +432,13 @@ pub async fn revoke(
             id,
         )
         .await
-        .map_err(internal("notifying the requester"))?;
+        .map_err(failed_while("notifying the requester"))?;
     }
     tx.commit()
         .await
-        .map_err(internal("committing the revocation"))?;
+        .map_err(failed_while("committing the revocation"))?;
     tracing::info!(request.id = %id, "request revoked");
     Ok(next)
-}
-
-/// Grants past their expiry date are revoked; owners hear a week ahead. Returns how many expired.
-pub async fn expire_grants(db: &PgPool) -> Result<usize, AppError> {
-    let mut tx = db
-        .begin()
-        .await
-        .map_err(internal("starting a transaction"))?;
-    let soon = sqlx::query!(
-        r#"update access_grant g set expiry_notified_at = now()
-             from access_request r, topic t
-            where r.id = g.request_id and t.id = g.topic_id
-              and g.revoked_at is null and g.expiry_notified_at is null
-              and g.expires_on <= current_date + 7
-           returning r.id as request, r.requester, t.name as topic,
-                     g.expires_on as "expires_on!: chrono::NaiveDate""#
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(internal("finding grants about to expire"))?;
-    for grant in &soon {
-        notifications::notify(
-            &mut tx,
-            &grant.requester,
-            &format!(
-                "Access to {} expires on {}. Ask again before then to keep it.",
-                grant.topic, grant.expires_on
-            ),
-            grant.request,
-        )
-        .await
-        .map_err(internal("notifying an owner of expiry"))?;
-    }
-    let due: Vec<(Uuid, String, Uuid)> = sqlx::query!(
-        "select id, environment, request_id from access_grant
-          where revoked_at is null and expires_on < current_date
-          for update skip locked"
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(internal("finding expired grants"))?
-    .into_iter()
-    .map(|g| (g.id, g.environment, g.request_id))
-    .collect();
-    for (grant, environment, request) in &due {
-        revoke_grants(
-            &mut tx,
-            &[(*grant, environment.clone(), *request)],
-            *request,
-            PORTAL_ACTOR,
-            RequestEvent::Expire,
-        )
-        .await?;
-    }
-    // The expired requests themselves (revoke_grants only moves other requests).
-    let mut requests: Vec<Uuid> = due.iter().map(|(_, _, r)| *r).collect();
-    requests.sort();
-    requests.dedup();
-    for request in requests {
-        let (state, requester, live) = lock_with_live_grants(&mut tx, request).await?;
-        if let (false, Some(next)) = (live, state.apply(RequestEvent::Expire)) {
-            set_state(&mut tx, request, next, None).await?;
-            append(
-                &mut tx,
-                PORTAL_ACTOR,
-                "request.expired",
-                "access_request",
-                &request.to_string(),
-                Some(json!({ "state": state.as_str() })),
-                Some(json!({ "state": next.as_str() })),
-            )
-            .await
-            .map_err(internal("auditing an expiry"))?;
-            notifications::notify(
-                &mut tx,
-                &requester,
-                "Access you asked for has expired.",
-                request,
-            )
-            .await
-            .map_err(internal("notifying an owner of expiry"))?;
-        }
-    }
-    tx.commit().await.map_err(internal("committing expiries"))?;
-    Ok(due.len())
 }
 
 /// An admin runs the failed steps of a request again.
@@ -590,11 +447,11 @@ pub async fn retry(
     user: &UserIdentity,
     id: Uuid,
     version: i32,
-) -> Result<RequestState, AppError> {
+) -> Result<RequestState, StoreError> {
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let locked = lock(&mut tx, user, id, version).await?;
     let next = locked.state.apply(RequestEvent::Retry).ok_or_else(|| {
         AppError::Conflict("Only a request that failed to apply can be retried.".into())
@@ -606,7 +463,7 @@ pub async fn retry(
     )
     .execute(&mut *tx)
     .await
-    .map_err(internal("resetting failed steps"))?;
+    .map_err(failed_while("resetting failed steps"))?;
     set_state(&mut tx, id, next, None).await?;
     append(
         &mut tx,
@@ -618,254 +475,11 @@ pub async fn retry(
         Some(json!({ "state": next.as_str(), "version": locked.version + 1 })),
     )
     .await
-    .map_err(internal("auditing the retry"))?;
+    .map_err(failed_while("auditing the retry"))?;
     tx.commit()
         .await
-        .map_err(internal("committing the retry"))?;
+        .map_err(failed_while("committing the retry"))?;
     Ok(next)
-}
-
-/// Locks the application's principal in the environment and tells whether the application still
-/// holds a live grant there; its name when it holds none (its credential is to be deleted).
-pub async fn principal_without_grants(
-    conn: &mut PgConnection,
-    application: Uuid,
-    environment: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    let principal: String = sqlx::query_scalar!(
-        "select principal from kafka_principal
-          where application_id = $1 and environment = $2 for update",
-        application,
-        environment
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let live: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from access_grant
-                         where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
-        application,
-        environment,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((!live).then_some(principal))
-}
-
-/// The credential is gone from the cluster: forget it, and any password waiting to be shown.
-pub async fn forget_credential(
-    conn: &mut PgConnection,
-    application: Uuid,
-    environment: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
-        application,
-        environment,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "delete from credential_reveal where application_id = $1 and environment = $2",
-        application,
-        environment
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Keeps a new password, sealed, for the owning team to see once.
-pub async fn store_credential(
-    conn: &mut PgConnection,
-    application: Uuid,
-    environment: &str,
-    sealed: &Sealed,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
-        application,
-        environment,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "insert into credential_reveal (application_id, environment, nonce, sealed)
-         values ($1, $2, $3, $4)
-         on conflict (application_id, environment)
-         do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
-        application,
-        environment,
-        &sealed.nonce,
-        &sealed.sealed
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Marks a step done; a request whose steps are all settled becomes active.
-pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<(), AppError> {
-    sqlx::query!(
-        "update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1",
-        step.id,
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(internal("marking a step done"))?;
-    match step.request_id {
-        Some(request) => settle_if_done(conn, request).await,
-        None => Ok(()),
-    }
-}
-
-async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), AppError> {
-    // Lock the request first: steps of one request settle in parallel transactions, and only
-    // under this lock does the last of them see every other one's outcome.
-    let (state, requester) = lock_request(&mut *conn, request).await?;
-    let open: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled')) as "found!""#,
-        request,
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("checking open steps"))?;
-    if open {
-        return Ok(());
-    }
-    let Some(next) = state.apply(RequestEvent::StepsDone) else {
-        return Ok(());
-    };
-    set_state(conn, request, next, None).await?;
-    append(
-        conn,
-        PORTAL_ACTOR,
-        "request.applied",
-        "access_request",
-        &request.to_string(),
-        Some(json!({ "state": state.as_str() })),
-        Some(json!({ "state": next.as_str() })),
-    )
-    .await
-    .map_err(internal("auditing the applied request"))?;
-    let kind: RequestKind = sqlx::query_scalar!(
-        r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
-        request
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(internal("reading the request kind"))?;
-    let words = match kind {
-        RequestKind::SchemaChange => "Your schema change is active: the registry serves it.",
-        RequestKind::NewTopic
-        | RequestKind::ProducerAccess
-        | RequestKind::ConsumerAccess
-        | RequestKind::RevokeAccess
-        | RequestKind::TopicChange => "Your request is active: Kafka now enforces it.",
-    };
-    notifications::notify(conn, &requester, words, request)
-        .await
-        .map_err(internal("notifying the requester"))?;
-    Ok(())
-}
-
-/// Seconds before the next try after `attempts` failures: 1, 2, 4, ... at most 30.
-pub fn retry_delay_seconds(attempts: i32) -> f64 {
-    let exponent = attempts.clamp(1, 10) - 1;
-    f64::from(1_i32 << exponent).min(30.0)
-}
-
-/// Records a failed try. A cluster that cannot be reached is waited for, however long it takes;
-/// a refusal is tried `max_attempts` times, then the step and its request fail.
-pub async fn step_failed(
-    conn: &mut PgConnection,
-    step: &ClaimedStep,
-    transient: bool,
-    message: &str,
-    max_attempts: i32,
-) -> Result<StepStatus, AppError> {
-    let attempts = step.attempts + 1;
-    // An unreachable cluster is one problem, not one per step: the delay grows with the longest
-    // wait in that environment, and every other open step there waits too, so workers stay free
-    // for the environments that answer.
-    let delay_attempts = if transient {
-        let longest: i32 = sqlx::query_scalar!(
-            r#"select coalesce(max(attempts), 0) as "longest!" from apply_step
-                where environment = $1 and status = 'waiting_for_cluster'"#,
-            &step.environment
-        )
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(internal("reading the environment's backoff"))?;
-        attempts.max(longest + 1)
-    } else {
-        attempts
-    };
-    let status = if transient {
-        StepStatus::WaitingForCluster
-    } else if attempts >= max_attempts {
-        StepStatus::Failed
-    } else {
-        StepStatus::Pending
-    };
-    sqlx::query!(
-        "update apply_step
-            set status = $2, attempts = $3, last_error = $4,
-                next_attempt_at = now() + make_interval(secs => $5)
-          where id = $1",
-        step.id,
-        status as StepStatus,
-        delay_attempts,
-        message,
-        retry_delay_seconds(delay_attempts)
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(internal("recording a failed step"))?;
-    if transient {
-        // Rows other workers hold are skipped: they are finding out the same thing.
-        sqlx::query!(
-            "update apply_step
-                set status = 'waiting_for_cluster', last_error = $2,
-                    next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => $3))
-              where id in (select id from apply_step
-                            where environment = $1 and id <> $4
-                              and status in ('pending', 'waiting_for_cluster')
-                            for update skip locked)",
-            &step.environment,
-            message,
-            retry_delay_seconds(delay_attempts),
-            step.id
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(internal("holding the environment's steps"))?;
-    }
-    if let (StepStatus::Failed, Some(request)) = (status, step.request_id) {
-        let (state, requester) = lock_request(&mut *conn, request).await?;
-        if let Some(next) = state.apply(RequestEvent::StepFailed) {
-            set_state(conn, request, next, None).await?;
-            append(
-                conn,
-                PORTAL_ACTOR,
-                "request.failed",
-                "access_request",
-                &request.to_string(),
-                Some(json!({ "state": state.as_str() })),
-                Some(json!({ "state": next.as_str(), "reason": message })),
-            )
-            .await
-            .map_err(internal("auditing the failure"))?;
-            notifications::notify(
-                conn,
-                &requester,
-                "Your approved request could not be applied to Kafka; an admin has been asked to look.",
-                request,
-            )
-            .await
-            .map_err(internal("notifying the requester"))?;
-        }
-    }
-    Ok(status)
 }
 
 /// What the grants of a request allow, in words.
@@ -890,7 +504,11 @@ pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
     }
 }
 
-pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyProgress, AppError> {
+pub async fn status(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: Uuid,
+) -> Result<ApplyProgress, StoreError> {
     let row = sqlx::query!(
         r#"select r.kind as "kind: RequestKind", r.state as "state: RequestState", r.version,
                   r.requester, a.team_slug, t.owning_team as "owning_team?",
@@ -902,7 +520,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     )
     .fetch_optional(db)
     .await
-    .map_err(internal("loading a request"))?
+    .map_err(failed_while("loading a request"))?
     .ok_or(AppError::NotFound)?;
     let (kind, state, version, requester, team, owner, application, environments) = (
         row.kind,
@@ -915,7 +533,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
         row.environments,
     );
     if !visible_to(user, &requester, &team, owner.as_deref()) {
-        return Err(AppError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     let steps = sqlx::query_as!(
         StepView,
@@ -926,7 +544,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     )
     .fetch_all(db)
     .await
-    .map_err(internal("loading steps"))?;
+    .map_err(failed_while("loading steps"))?;
     let can_manage = user.has_role(Role::Member) && in_team(user, &team);
     let mut credentials = Vec::new();
     let grants_access = matches!(
@@ -952,7 +570,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
         )
         .fetch_all(db)
         .await
-        .map_err(internal("loading credentials"))?;
+        .map_err(failed_while("loading credentials"))?;
         credentials = rows
             .into_iter()
             .map(|row| {
@@ -993,7 +611,7 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
     )
     .fetch_all(db)
     .await
-    .map_err(internal("loading grants"))?;
+    .map_err(failed_while("loading grants"))?;
     let label = |env: &str| {
         crate::context::portal()
             .ok()
@@ -1029,15 +647,15 @@ pub async fn status(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<ApplyP
 async fn team_of_application(
     conn: &mut PgConnection,
     application: Uuid,
-) -> Result<String, AppError> {
+) -> Result<String, StoreError> {
     let team: Option<String> = sqlx::query_scalar!(
         "select team_slug from application where id = $1",
         application
     )
     .fetch_optional(conn)
     .await
-    .map_err(internal("loading the application"))?;
-    team.ok_or(AppError::NotFound)
+    .map_err(failed_while("loading the application"))?;
+    team.ok_or(StoreError::from(AppError::NotFound))
 }
 
 /// Shows the waiting password to a member of the owning team, and forgets it.
@@ -1046,15 +664,15 @@ pub async fn reveal(
     user: &UserIdentity,
     application: Uuid,
     environment: &str,
-) -> Result<RevealedCredential, AppError> {
+) -> Result<RevealedCredential, StoreError> {
     let mut tx = portal
         .db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let team = team_of_application(&mut tx, application).await?;
     if !in_team(user, &team) {
-        return Err(AppError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     let sealed = sqlx::query!(
         "delete from credential_reveal c using kafka_principal p
@@ -1066,17 +684,17 @@ pub async fn reveal(
     )
     .fetch_optional(&mut *tx)
     .await
-    .map_err(internal("taking the sealed password"))?
+    .map_err(failed_while("taking the sealed password"))?
     .map(|row| (row.nonce, row.sealed, row.principal));
     let Some((nonce, sealed, principal)) = sealed else {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "This password was already shown, and the portal does not keep it. Rotate the password to get a new one; the old one then stops working.".into(),
-        ));
+        )));
     };
     let password = portal
         .vault
         .open(&nonce, &sealed, &seal_context(application, environment))
-        .map_err(|e| AppError::internal("opening a sealed password", &e))?;
+        .map_err(|e| StoreError::corrupt("opening a sealed password", e))?;
     append(
         &mut tx,
         &user.subject,
@@ -1087,10 +705,10 @@ pub async fn reveal(
         Some(json!({ "environment": environment, "principal": principal })),
     )
     .await
-    .map_err(internal("auditing the reveal"))?;
+    .map_err(failed_while("auditing the reveal"))?;
     tx.commit()
         .await
-        .map_err(internal("committing the reveal"))?;
+        .map_err(failed_while("committing the reveal"))?;
     tracing::info!(application.id = %application, environment, "credential shown once");
     Ok(RevealedCredential {
         environment: environment.to_owned(),
@@ -1106,14 +724,14 @@ pub async fn rotate(
     user: &UserIdentity,
     application: Uuid,
     environment: &str,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let team = team_of_application(&mut tx, application).await?;
     if !in_team(user, &team) {
-        return Err(AppError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     let principal = sqlx::query_scalar!(
         "select principal from kafka_principal
@@ -1123,11 +741,11 @@ pub async fn rotate(
     )
     .fetch_optional(&mut *tx)
     .await
-    .map_err(internal("loading the principal"))?;
+    .map_err(failed_while("loading the principal"))?;
     let Some(principal) = principal else {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "This application has no Kafka user in that environment yet.".into(),
-        ));
+        )));
     };
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant
@@ -1137,11 +755,11 @@ pub async fn rotate(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(internal("checking live access"))?;
+    .map_err(failed_while("checking live access"))?;
     if !live {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "This application has no live access in that environment, so it has no password to rotate.".into(),
-        ));
+        )));
     }
     let pending: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from apply_step where application_id = $1 and environment = $2
@@ -1152,11 +770,11 @@ pub async fn rotate(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(internal("checking rotations"))?;
+    .map_err(failed_while("checking rotations"))?;
     if pending {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "A new password is already being set.".into(),
-        ));
+        )));
     }
     sqlx::query!(
         "insert into apply_step (id, environment, position, kind, application_id)
@@ -1167,7 +785,7 @@ pub async fn rotate(
     )
     .execute(&mut *tx)
     .await
-    .map_err(internal("queueing the rotation"))?;
+    .map_err(failed_while("queueing the rotation"))?;
     append(
         &mut tx,
         &user.subject,
@@ -1178,10 +796,10 @@ pub async fn rotate(
         Some(json!({ "environment": environment, "principal": principal })),
     )
     .await
-    .map_err(internal("auditing the rotation"))?;
+    .map_err(failed_while("auditing the rotation"))?;
     tx.commit()
         .await
-        .map_err(internal("committing the rotation"))?;
+        .map_err(failed_while("committing the rotation"))?;
     Ok(())
 }
 
@@ -1215,14 +833,5 @@ mod tests {
             "Sandbox",
         );
         assert!(c.contains("as consumer group billing") && c.contains("may not write"));
-    }
-
-    #[test]
-    fn retries_back_off_to_thirty_seconds() {
-        assert_eq!(retry_delay_seconds(1), 1.0);
-        assert_eq!(retry_delay_seconds(2), 2.0);
-        assert_eq!(retry_delay_seconds(5), 16.0);
-        assert_eq!(retry_delay_seconds(6), 30.0);
-        assert_eq!(retry_delay_seconds(100), 30.0);
     }
 }

@@ -53,6 +53,18 @@ impl RequestKind {
         }
     }
 
+    /// Whether an approved request of this kind can be asked again, as it is, for another
+    /// environment. A topic is proposed once, and a schema version belongs to its subject.
+    pub fn can_be_promoted(self) -> bool {
+        match self {
+            Self::ProducerAccess
+            | Self::ConsumerAccess
+            | Self::RevokeAccess
+            | Self::TopicChange => true,
+            Self::NewTopic | Self::SchemaChange => false,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::NewTopic => "New topic",

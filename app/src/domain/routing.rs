@@ -89,7 +89,13 @@ impl ApprovalPolicy {
     pub fn route(&self, input: &RoutingInput) -> Vec<RequiredSlot> {
         let mut slots = Vec::new();
         // A new topic, or new settings for one, concern the topic itself: governance decides.
-        let new_topic = matches!(input.kind, RequestKind::NewTopic | RequestKind::TopicChange);
+        let new_topic = match input.kind {
+            RequestKind::NewTopic | RequestKind::TopicChange => true,
+            RequestKind::ProducerAccess
+            | RequestKind::ConsumerAccess
+            | RequestKind::RevokeAccess
+            | RequestKind::SchemaChange => false,
+        };
         if !new_topic && self.access_needs_owning_team {
             slots.push(RequiredSlot {
                 kind: SlotKind::OwningTeam,

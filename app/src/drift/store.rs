@@ -5,13 +5,14 @@ use super::{DriftReport, FindingKind, FindingView, RunView};
 use crate::audit::ssr::append;
 use crate::domain::UserIdentity;
 use crate::error::AppError;
-use crate::requests::store::{ensure_user, internal};
+use crate::requests::lifecycle::ensure_user;
+use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub async fn report(db: &PgPool) -> Result<DriftReport, AppError> {
+pub async fn report(db: &PgPool) -> Result<DriftReport, StoreError> {
     let findings = sqlx::query_as!(
         FindingView,
         r#"select id, environment, kind as "kind: FindingKind", description,
@@ -24,7 +25,7 @@ pub async fn report(db: &PgPool) -> Result<DriftReport, AppError> {
     )
     .fetch_all(db)
     .await
-    .map_err(internal("loading drift findings"))?;
+    .map_err(failed_while("loading drift findings"))?;
     let runs = sqlx::query_as!(
         RunView,
         r#"select distinct on (environment) environment,
@@ -34,15 +35,15 @@ pub async fn report(db: &PgPool) -> Result<DriftReport, AppError> {
     )
     .fetch_all(db)
     .await
-    .map_err(internal("loading reconciler runs"))?;
+    .map_err(failed_while("loading reconciler runs"))?;
     Ok(DriftReport { findings, runs })
 }
 
-pub async fn request_check(db: &PgPool, user: &UserIdentity) -> Result<(), AppError> {
+pub async fn request_check(db: &PgPool, user: &UserIdentity) -> Result<(), StoreError> {
     sqlx::query!("notify reconcile")
         .execute(db)
         .await
-        .map_err(internal("asking for a drift check"))?;
+        .map_err(failed_while("asking for a drift check"))?;
     tracing::info!(actor = user.subject, "drift check requested");
     Ok(())
 }
@@ -53,14 +54,14 @@ pub async fn adopt(
     user: &UserIdentity,
     id: Option<Uuid>,
     environment: Option<&str>,
-) -> Result<u64, AppError> {
+) -> Result<u64, StoreError> {
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     ensure_user(&mut tx, user)
         .await
-        .map_err(internal("recording the admin"))?;
+        .map_err(failed_while("recording the admin"))?;
     let adopted = sqlx::query!(
         "update drift_finding
             set resolved_at = now(), resolution = 'adopted', resolved_by = $3
@@ -73,11 +74,11 @@ pub async fn adopt(
     )
     .fetch_all(&mut *tx)
     .await
-    .map_err(internal("adopting findings"))?;
+    .map_err(failed_while("adopting findings"))?;
     if id.is_some() && adopted.is_empty() {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "This finding is no longer open; reload the page.".into(),
-        ));
+        )));
     }
     for finding in &adopted {
         sqlx::query!(
@@ -90,7 +91,7 @@ pub async fn adopt(
         )
         .execute(&mut *tx)
         .await
-        .map_err(internal("recording an adopted resource"))?;
+        .map_err(failed_while("recording an adopted resource"))?;
         append(
             &mut tx,
             &user.subject,
@@ -101,22 +102,22 @@ pub async fn adopt(
             Some(json!({ "environment": finding.environment, "resource": finding.resource_key })),
         )
         .await
-        .map_err(internal("auditing an adoption"))?;
+        .map_err(failed_while("auditing an adoption"))?;
     }
     tx.commit()
         .await
-        .map_err(internal("committing adoptions"))?;
+        .map_err(failed_while("committing adoptions"))?;
     Ok(adopted.len() as u64)
 }
 
-pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<(), AppError> {
+pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<(), StoreError> {
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     ensure_user(&mut tx, user)
         .await
-        .map_err(internal("recording the admin"))?;
+        .map_err(failed_while("recording the admin"))?;
     let row = sqlx::query!(
         "update drift_finding set removal_requested_at = now(), removal_requested_by = $2
           where id = $1 and resolved_at is null and removal_requested_at is null
@@ -126,11 +127,11 @@ pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Resu
     )
     .fetch_optional(&mut *tx)
     .await
-    .map_err(internal("asking for a removal"))?;
+    .map_err(failed_while("asking for a removal"))?;
     let Some(requested) = row else {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "This finding is no longer open; reload the page.".into(),
-        ));
+        )));
     };
     append(
         &mut tx,
@@ -142,9 +143,9 @@ pub async fn request_removal(db: &PgPool, user: &UserIdentity, id: Uuid) -> Resu
         Some(json!({ "environment": requested.environment, "resource": requested.resource_key })),
     )
     .await
-    .map_err(internal("auditing a removal request"))?;
+    .map_err(failed_while("auditing a removal request"))?;
     tx.commit()
         .await
-        .map_err(internal("committing a removal request"))?;
+        .map_err(failed_while("committing a removal request"))?;
     Ok(())
 }

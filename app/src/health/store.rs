@@ -3,6 +3,7 @@
 
 use crate::domain::{Role, UserIdentity};
 use crate::error::AppError;
+use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
@@ -50,8 +51,8 @@ pub async fn set_expected_interval(
     user: &UserIdentity,
     topic: &str,
     seconds: Option<i64>,
-) -> Result<(), AppError> {
-    let internal = |e: sqlx::Error| AppError::internal("saving the expected interval failed", &e);
+) -> Result<(), StoreError> {
+    let internal = failed_while("saving the expected interval");
     let mut tx = db.begin().await.map_err(internal)?;
     let row = sqlx::query!(
         r#"select t.id, t.owning_team, s.expected_interval_seconds as "seconds?"
@@ -64,11 +65,15 @@ pub async fn set_expected_interval(
     .map_err(internal)?
     .map(|r| (r.id, r.owning_team, r.seconds));
     let Some((topic_id, team, before)) = row else {
-        return Err(crate::auth::ssr::with_status(AppError::NotFound));
+        return Err(StoreError::from(crate::auth::ssr::with_status(
+            AppError::NotFound,
+        )));
     };
     let member = user.teams.iter().any(|t| t.as_str() == team);
     if !member && !user.has_role(Role::Admin) {
-        return Err(crate::auth::ssr::with_status(AppError::Forbidden));
+        return Err(StoreError::from(crate::auth::ssr::with_status(
+            AppError::Forbidden,
+        )));
     }
     let seconds = seconds
         .map(i32::try_from)

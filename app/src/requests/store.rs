@@ -1,35 +1,29 @@
-//! Requests in Postgres. Every change happens in one transaction together with its audit entry,
-//! under a row lock on the request, and names the version it was made on.
+//! Requests as people act on them: deciding, withdrawing, resubmitting, and the lists and detail
+//! pages. Every change happens in one transaction together with its audit entry, under a row lock
+//! on the request, and names the version it was made on. What differs by kind of request lives in
+//! `kind/`; the shared transitions in `lifecycle`.
 
-use super::topic_change::{TopicChange, TopicChangeDraft, TopicSettings};
-use super::topic_form::{FitAnswer, TopicProposal, TopicProposalDraft};
+use super::topic_change::TopicChange;
+use super::topic_form::{FitAnswer, TopicProposal};
 use super::{
-    AccessRequestDraft, ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView,
-    TimelineEntry,
+    ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView, TimelineEntry,
 };
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{
-    ApprovalPolicy, CleanupPolicy, ConsumerGroup, DataClassification, Decision, GrantRole,
-    Lifecycle, RequestEvent, RequestKind, RequestState, Role, RoutingInput, SlotKind, TeamSlug,
-    UserIdentity, may_fill,
+    ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
+    SlotKind, TeamSlug, UserIdentity, may_fill,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
+use crate::requests::lifecycle::{
+    ensure_user, lock, requester_step, set_state, team_names, visible_to,
+};
+use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
-
-const STALE: &str = "This request changed while you were looking at it. Reload the page to see the latest version before deciding.";
-
-pub(crate) fn internal(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
-    move |e| AppError::internal(context, &e)
-}
-
-fn team_names(user: &UserIdentity) -> Vec<String> {
-    user.teams.iter().map(|t| t.as_str().to_owned()).collect()
-}
 
 pub async fn applications_of(
     db: &PgPool,
@@ -45,534 +39,6 @@ pub async fn applications_of(
     .await
 }
 
-/// Upserts the person so foreign keys hold even for callers who signed in before this table
-/// existed or whose row was never written.
-pub(crate) async fn ensure_user(
-    conn: &mut PgConnection,
-    user: &UserIdentity,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into app_user (subject, display_name) values ($1, $2)
-         on conflict (subject) do nothing",
-        &user.subject,
-        &user.display_name
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn create_access_request(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &AccessRequestDraft,
-) -> Result<Uuid, AppError> {
-    let policy: &ApprovalPolicy = &portal.approvals;
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(internal("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(internal("recording the requester"))?;
-
-    let topic = sqlx::query!(
-        r#"select t.id, t.owning_team,
-                  t.data_classification as "data_classification: DataClassification",
-                  t.contains_pii,
-                  coalesce((select array_agg(environment) from topic_environment e
-                             where e.topic_id = t.id), '{}') as "environments!"
-             from topic t where t.name = $1"#,
-        draft.topic.as_str()
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| {
-        r.map(|r| {
-            (
-                r.id,
-                r.owning_team,
-                r.data_classification,
-                r.contains_pii,
-                r.environments,
-            )
-        })
-    })
-    .map_err(internal("looking up the topic"))?;
-    let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
-        return Err(AppError::invalid(
-            super::form::FIELD_TOPIC,
-            format!("there is no topic named {} in the catalog", draft.topic),
-        ));
-    };
-    let missing: Vec<&str> = draft
-        .environments
-        .iter()
-        .filter(|e| !present_in.contains(e))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(AppError::invalid(
-            super::form::FIELD_ENVIRONMENTS,
-            format!("{} is not available in {}", draft.topic, missing.join(", ")),
-        ));
-    }
-    let app: Option<(String, String)> = sqlx::query!(
-        r#"select team_slug, name from application where id = $1"#,
-        draft.application
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| r.map(|r| (r.team_slug, r.name)))
-    .map_err(internal("looking up the application"))?;
-    let (app_team, app_name) = match app {
-        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
-        _ => {
-            return Err(AppError::invalid(
-                super::form::FIELD_APPLICATION,
-                "choose one of your team's applications",
-            ));
-        }
-    };
-    if let Some(group) = &draft.consumer_group {
-        ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
-    }
-
-    if let Some(from) = draft.promoted_from {
-        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query!(
-            r#"select state as "state: RequestState", application_id, topic_id, kind as "kind: RequestKind" from access_request where id = $1"#,
-            from,
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map(|r| r.map(|r| (r.state, r.application_id, r.topic_id, r.kind)))
-        .map_err(internal("looking up the promoted request"))?;
-        let fits = original.is_some_and(|(state, app, topic, kind)| {
-            state.is_approved()
-                && app == draft.application
-                && topic == Some(topic_id)
-                && kind == draft.kind
-        });
-        if !fits {
-            return Err(AppError::invalid(
-                super::form::FIELD_PROMOTED_FROM,
-                "only an approved request for the same application, topic and access can be promoted",
-            ));
-        }
-    }
-    let owning_team = TeamSlug::parse(owner.clone())
-        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
-    let slots = policy.route(&RoutingInput {
-        kind: draft.kind,
-        owning_team,
-        classification,
-        contains_pii: topic_pii,
-    });
-
-    let id = Uuid::new_v4();
-    let state = if draft.save_as_draft {
-        RequestState::Draft
-    } else {
-        RequestState::Draft
-            .apply(RequestEvent::Submit)
-            .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?
-    };
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, topic_id, environments,
-             consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        id,
-        draft.kind as RequestKind,
-        state as RequestState,
-        &user.subject,
-        draft.application,
-        topic_id,
-        &draft.environments,
-        draft.consumer_group.as_ref().map(|g| g.as_str()),
-        draft.group_is_prefix,
-        &draft.purpose,
-        draft.expiry as _,
-        draft.promoted_from
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(internal("inserting the request"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        if draft.save_as_draft {
-            "request.drafted"
-        } else {
-            "request.submitted"
-        },
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": draft.kind.as_str(),
-            "state": state.as_str(),
-            "topic": draft.topic.as_str(),
-            "application": draft.application,
-            "environments": draft.environments,
-            "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
-            "promoted_from": draft.promoted_from,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(internal("auditing the request"))?;
-    let message = format!(
-        "{} asks for {} to {} for {}.",
-        user.display_name,
-        draft.kind.label().to_lowercase(),
-        draft.topic,
-        app_name
-    );
-    if !draft.save_as_draft {
-        announce(
-            &mut tx,
-            portal,
-            user,
-            &slots,
-            &message,
-            id,
-            &[app_team.as_str(), owner.as_str()],
-        )
-        .await?;
-    }
-    tx.commit()
-        .await
-        .map_err(internal("committing the request"))?;
-    tracing::info!(request.id = %id, request.kind = draft.kind.as_str(), "access request submitted");
-    Ok(id)
-}
-
-/// A new topic, with producer access for the proposing application: one bundle, one approval.
-pub async fn create_topic_request(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &TopicProposalDraft,
-) -> Result<Uuid, AppError> {
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(internal("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(internal("recording the requester"))?;
-    let name = draft.proposal.name.as_str();
-    if let Some(text) = &draft.proposal.value_schema {
-        crate::schemas::ssr::parse_avro(text)
-            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
-    }
-    let taken: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from topic where name = $1)
-               or exists (select 1 from access_request where kind = 'new_topic'
-                           and state = any($2) and proposed_topic->>'name' = $1) as "taken!""#,
-        name,
-        &RequestState::OPEN[..] as &[RequestState],
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(internal("checking the topic name"))?;
-    if taken {
-        return Err(AppError::invalid(
-            super::topic_form::FIELD_NAME,
-            format!("{name} already exists or is already proposed"),
-        ));
-    }
-    let app: Option<(String, String)> = sqlx::query!(
-        r#"select team_slug, name from application where id = $1"#,
-        draft.application
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| r.map(|r| (r.team_slug, r.name)))
-    .map_err(internal("looking up the application"))?;
-    let (team, app_name) = match app {
-        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
-        _ => {
-            return Err(AppError::invalid(
-                super::form::FIELD_APPLICATION,
-                "choose one of your team's applications",
-            ));
-        }
-    };
-    let owning_team = TeamSlug::parse(team.clone())
-        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
-    let slots = portal.approvals.route(&RoutingInput {
-        kind: RequestKind::NewTopic,
-        owning_team,
-        classification: draft.proposal.classification,
-        contains_pii: draft.proposal.contains_pii,
-    });
-    let id = Uuid::new_v4();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
-    let proposal = serde_json::to_value(&draft.proposal)
-        .map_err(|e| AppError::internal("serializing the proposal", &e))?;
-    let fit = serde_json::to_value(&draft.fit)
-        .map_err(|e| AppError::internal("serializing the fit check", &e))?;
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
-         values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
-        id,
-        state as RequestState,
-        &user.subject,
-        draft.application,
-        &proposal,
-        &draft.environments,
-        &draft.proposal.description,
-        &fit,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(internal("inserting the proposal"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        "request.submitted",
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": "new_topic",
-            "state": state.as_str(),
-            "proposal": proposal,
-            "fit": fit,
-            "application": draft.application,
-            "environments": draft.environments,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(internal("auditing the proposal"))?;
-    let message = format!(
-        "{} proposes a new topic, {name}, produced by {app_name}.",
-        user.display_name
-    );
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[team.as_str()],
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(internal("committing the proposal"))?;
-    tracing::info!(request.id = %id, "new topic proposed");
-    Ok(id)
-}
-
-/// On approval of a new-topic request: the topic enters the catalog in the requested
-/// environments, owned by the proposing team.
-async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query!(
-        r#"select r.proposed_topic as "proposed_topic!", a.team_slug, r.environments
-           from access_request r join application a on a.id = r.application_id where r.id = $1"#,
-        id
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map(|r| (r.proposed_topic, r.team_slug, r.environments))
-    .map_err(internal("loading the proposal"))?;
-    let p: TopicProposal = serde_json::from_value(proposal)
-        .map_err(|e| AppError::internal("stored proposal unreadable", &e))?;
-    let topic_id = Uuid::new_v4();
-    let inserted = sqlx::query!(
-        "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
-                source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         on conflict (name) do nothing",
-        topic_id,
-        p.name.as_str(),
-        &p.title,
-        &p.description,
-        &p.business_domain,
-        p.lifecycle as Lifecycle,
-        &team,
-        &p.source_systems,
-        p.classification as DataClassification,
-        p.contains_pii,
-        p.partitions.get(),
-        p.retention_days.as_millis(),
-        p.cleanup_policy as CleanupPolicy,
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(internal("creating the topic"))?;
-    if inserted.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!(
-            "A topic named {} was created meanwhile; this proposal cannot be approved as it is.",
-            p.name
-        )));
-    }
-    sqlx::query!(
-        "insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])",
-        topic_id,
-        &environments
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(internal("recording the topic's environments"))?;
-    sqlx::query!(
-        "update access_request set topic_id = $2 where id = $1",
-        id,
-        topic_id
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(internal("linking the topic"))?;
-    if let Some(text) = &p.value_schema {
-        let schema = crate::schemas::ssr::parse_avro(text)
-            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
-        crate::schemas::ssr::register_value_schema(conn, topic_id, p.name.as_str(), &schema, id)
-            .await
-            .map_err(internal("registering the first schema"))?;
-    }
-    Ok(())
-}
-
-pub(crate) async fn insert_slots(
-    conn: &mut PgConnection,
-    id: Uuid,
-    slots: &[crate::domain::RequiredSlot],
-) -> Result<(), AppError> {
-    for slot in slots {
-        sqlx::query!(
-            "insert into approval_slot (request_id, slot, team_slug, reason)
-             values ($1, $2, $3, $4)",
-            id,
-            slot.kind as SlotKind,
-            slot.team.as_ref().map(|t| t.as_str()),
-            &slot.reason
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(internal("inserting an approval slot"))?;
-    }
-    Ok(())
-}
-
-/// Tells the people who can approve, and the teams' webhooks, that a request is waiting.
-pub(crate) async fn announce(
-    conn: &mut PgConnection,
-    portal: &PortalContext,
-    user: &UserIdentity,
-    slots: &[crate::domain::RequiredSlot],
-    message: &str,
-    id: Uuid,
-    teams: &[&str],
-) -> Result<(), AppError> {
-    let open: Vec<(SlotKind, Option<TeamSlug>)> =
-        slots.iter().map(|s| (s.kind, s.team.clone())).collect();
-    notifications::notify_approvers(&mut *conn, &portal.roles, &open, &user.subject, message, id)
-        .await
-        .map_err(internal("notifying approvers"))?;
-    let link = format!("{}/requests/{id}", portal.public_url);
-    notifications::enqueue_webhooks(&mut *conn, teams, message, &link)
-        .await
-        .map_err(internal("queueing webhooks"))?;
-    Ok(())
-}
-
-/// A step only the requester may take: locks the request, checks the caller and the version,
-/// and returns the state `event` leads to.
-async fn requester_step(
-    conn: &mut PgConnection,
-    user: &UserIdentity,
-    id: Uuid,
-    seen_version: i32,
-    event: RequestEvent,
-    refused_verb: &str,
-) -> Result<(Locked, RequestState), AppError> {
-    let locked = lock(conn, user, id, seen_version).await?;
-    if locked.requester != user.subject {
-        return Err(AppError::Forbidden);
-    }
-    let next = locked.state.apply(event).ok_or_else(|| {
-        AppError::Conflict(format!(
-            "A request that is {} cannot be {refused_verb}.",
-            locked.state.label().to_lowercase()
-        ))
-    })?;
-    Ok((locked, next))
-}
-
-pub(crate) struct Locked {
-    pub(crate) state: RequestState,
-    pub(crate) version: i32,
-    pub(crate) requester: String,
-}
-
-/// Locks the request row for the rest of the transaction, checks that the caller may see it (a
-/// request they may not see does not exist for them) and the version they saw.
-pub(crate) async fn lock(
-    conn: &mut PgConnection,
-    user: &UserIdentity,
-    id: Uuid,
-    seen_version: i32,
-) -> Result<Locked, AppError> {
-    let row: Option<(RequestState, i32, String, String, Option<String>)> = sqlx::query!(
-        r#"select r.state as "state: RequestState", r.version, r.requester, a.team_slug,
-                  t.owning_team as "owning_team?"
-           from access_request r
-           join application a on a.id = r.application_id
-           left join topic t on t.id = r.topic_id
-          where r.id = $1
-          for update of r"#,
-        id
-    )
-    .fetch_optional(conn)
-    .await
-    .map(|r| r.map(|r| (r.state, r.version, r.requester, r.team_slug, r.owning_team)))
-    .map_err(internal("locking the request"))?;
-    let (state, version, requester, team, owner) = row.ok_or(AppError::NotFound)?;
-    if !visible_to(user, &requester, &team, owner.as_deref()) {
-        return Err(AppError::NotFound);
-    }
-    if version != seen_version {
-        return Err(AppError::Conflict(STALE.into()));
-    }
-    Ok(Locked {
-        state,
-        version,
-        requester,
-    })
-}
-
-pub(crate) async fn set_state(
-    conn: &mut PgConnection,
-    id: Uuid,
-    state: RequestState,
-    reason: Option<&str>,
-) -> Result<(), AppError> {
-    sqlx::query!(
-        "update access_request
-            set state = $2, version = version + 1, updated_at = now(),
-                decision_reason = coalesce($3, decision_reason)
-          where id = $1",
-        id,
-        state as RequestState,
-        reason
-    )
-    .execute(conn)
-    .await
-    .map_err(internal("updating the request state"))?;
-    Ok(())
-}
-
 pub async fn decide(
     portal: &PortalContext,
     user: &UserIdentity,
@@ -580,34 +46,34 @@ pub async fn decide(
     seen_version: i32,
     decision: Decision,
     reason: &str,
-) -> Result<RequestState, AppError> {
+) -> Result<RequestState, StoreError> {
     let reason = reason.trim();
     if decision.needs_reason() {
         crate::domain::bounded_text(reason, "a reason", 5, 2000)
             .map_err(|m| AppError::invalid("Reason", m))?;
     } else if reason.chars().count() > 2000 {
-        return Err(AppError::invalid(
+        return Err(StoreError::from(AppError::invalid(
             "Reason",
             "a note is at most 2000 characters",
-        ));
+        )));
     }
     let mut tx = portal
         .db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     ensure_user(&mut tx, user)
         .await
-        .map_err(internal("recording the approver"))?;
+        .map_err(failed_while("recording the approver"))?;
     let locked = lock(&mut tx, user, id, seen_version).await?;
     if !locked.state_allows_decisions() {
-        return Err(AppError::Conflict(format!(
+        return Err(StoreError::from(AppError::Conflict(format!(
             "This request is no longer waiting for a decision: it is {}.",
             locked.state.label().to_lowercase()
-        )));
+        ))));
     }
     if locked.requester == user.subject {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Forbidden.into());
     }
     let slots: Vec<(SlotKind, Option<String>, Option<String>)> = sqlx::query!(
         r#"select slot as "slot: SlotKind", team_slug, decided_by from approval_slot
@@ -621,14 +87,14 @@ pub async fn decide(
             .map(|r| (r.slot, r.team_slug, r.decided_by))
             .collect()
     })
-    .map_err(internal("loading approval slots"))?;
+    .map_err(failed_while("loading approval slots"))?;
     if slots
         .iter()
         .any(|(_, _, by)| by.as_deref() == Some(user.subject.as_str()))
     {
-        return Err(AppError::Conflict(
+        return Err(StoreError::from(AppError::Conflict(
             "You have already given your approval on this request; the next one must come from someone else.".into(),
-        ));
+        )));
     }
     let open: Vec<(SlotKind, Option<String>)> = slots
         .iter()
@@ -640,7 +106,7 @@ pub async fn decide(
         may_fill(user, *kind, team.as_ref(), &locked.requester).is_ok()
     });
     let Some((slot, _)) = fillable.cloned() else {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Forbidden.into());
     };
 
     sqlx::query!(
@@ -656,7 +122,7 @@ pub async fn decide(
     )
     .execute(&mut *tx)
     .await
-    .map_err(internal("recording the decision"))?;
+    .map_err(failed_while("recording the decision"))?;
 
     let event = match decision {
         Decision::Approve if open.len() == 1 => RequestEvent::ApproveFinal,
@@ -677,24 +143,8 @@ pub async fn decide(
         )
         .fetch_one(&mut *tx)
         .await
-        .map_err(internal("reading the request kind"))?;
-        match kind {
-            RequestKind::NewTopic => {
-                create_proposed_topic(&mut tx, id).await?;
-                record_grants(&mut tx, id).await?;
-            }
-            RequestKind::ProducerAccess | RequestKind::ConsumerAccess => {
-                record_grants(&mut tx, id).await?;
-            }
-            RequestKind::TopicChange => apply_topic_change(&mut tx, id).await?,
-            RequestKind::SchemaChange => {
-                crate::schemas::store::apply_schema_change(&mut tx, portal, id).await?;
-            }
-            RequestKind::RevokeAccess => {
-                crate::apply::store::revoke_matching_grants(&mut tx, id).await?;
-            }
-        }
-        crate::apply::store::enqueue_request(&mut tx, id).await?;
+        .map_err(failed_while("reading the request kind"))?;
+        super::kind::approved(kind, &mut tx, portal, id).await?;
     }
     append(
         &mut tx,
@@ -711,11 +161,11 @@ pub async fn decide(
         })),
     )
     .await
-    .map_err(internal("auditing the decision"))?;
+    .map_err(failed_while("auditing the decision"))?;
     let words = format!("Your request was {}.", decision_words(next, slot));
     notifications::notify(&mut tx, &locked.requester, &words, id)
         .await
-        .map_err(internal("notifying the requester"))?;
+        .map_err(failed_while("notifying the requester"))?;
     if next != RequestState::Submitted {
         let team: String = sqlx::query_scalar!(
             "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
@@ -723,7 +173,7 @@ pub async fn decide(
         )
         .fetch_one(&mut *tx)
         .await
-        .map_err(internal("finding the requesting team"))?;
+        .map_err(failed_while("finding the requesting team"))?;
         let text = format!(
             "A request of team {team} was {}.",
             decision_words(next, slot)
@@ -731,11 +181,11 @@ pub async fn decide(
         let link = format!("{}/requests/{id}", portal.public_url);
         notifications::enqueue_webhooks(&mut tx, &[team.as_str()], &text, &link)
             .await
-            .map_err(internal("queueing webhooks"))?;
+            .map_err(failed_while("queueing webhooks"))?;
     }
     tx.commit()
         .await
-        .map_err(internal("committing the decision"))?;
+        .map_err(failed_while("committing the decision"))?;
     tracing::info!(request.id = %id, decision = decision.as_str(), state = next.as_str(), "request decided");
     Ok(next)
 }
@@ -753,529 +203,16 @@ fn decision_words(next: RequestState, slot: SlotKind) -> String {
     }
 }
 
-impl Locked {
-    fn state_allows_decisions(&self) -> bool {
-        self.state.apply(RequestEvent::Decline).is_some()
-    }
-}
-
-/// An approved topic change becomes the catalog's settings; its steps bring the clusters along.
-async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    sqlx::query!(
-        "update topic t
-            set partitions = (r.topic_change->'after'->>'partitions')::int,
-                retention_ms = (r.topic_change->'after'->>'retention_days')::bigint * 86400000,
-                cleanup_policy = (r.topic_change->'after'->>'cleanup_policy')::cleanup_policy
-           from access_request r
-          where r.id = $1 and t.id = r.topic_id",
-        id
-    )
-    .execute(conn)
-    .await
-    .map_err(internal("updating the topic's settings"))?;
-    Ok(())
-}
-
-/// A change to a topic comes from its owning team, for one of that team's applications.
-/// `what` completes "only its owning team can propose ... this topic".
-pub(crate) async fn ensure_owner_proposes(
-    conn: &mut PgConnection,
-    user: &UserIdentity,
-    owner: &str,
-    application: Uuid,
-    what: &str,
-) -> Result<(), AppError> {
-    if !user.teams.iter().any(|t| t.as_str() == owner) {
-        return Err(AppError::invalid(
-            super::form::FIELD_TOPIC,
-            format!("only its owning team, {owner}, can propose {what} this topic"),
-        ));
-    }
-    let app_team: Option<String> = sqlx::query_scalar!(
-        "select team_slug from application where id = $1",
-        application
-    )
-    .fetch_optional(conn)
-    .await
-    .map_err(internal("looking up the application"))?;
-    if app_team.as_deref() != Some(owner) {
-        return Err(AppError::invalid(
-            super::form::FIELD_APPLICATION,
-            format!("choose an application of the owning team, {owner}"),
-        ));
-    }
-    Ok(())
-}
-
-/// The owning team proposes new settings for one of its topics.
-pub async fn create_topic_change(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &TopicChangeDraft,
-) -> Result<Uuid, AppError> {
-    use super::form::FIELD_TOPIC;
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(internal("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(internal("recording the requester"))?;
-    type TopicRow = (
-        Uuid,
-        String,
-        i32,
-        i64,
-        CleanupPolicy,
-        DataClassification,
-        bool,
-        Vec<String>,
-    );
-    let topic: Option<TopicRow> = sqlx::query!(
-        r#"select t.id, t.owning_team, t.partitions, t.retention_ms,
-                t.cleanup_policy as "cleanup_policy: CleanupPolicy",
-                t.data_classification as "data_classification: DataClassification", t.contains_pii,
-                array(select e.environment from topic_environment e
-                       where e.topic_id = t.id order by e.environment) as "c7!" from topic t
-          where t.name = $1
-          for update"#,
-        draft.topic.as_str()
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| {
-        r.map(|r| {
-            (
-                r.id,
-                r.owning_team,
-                r.partitions,
-                r.retention_ms,
-                r.cleanup_policy,
-                r.data_classification,
-                r.contains_pii,
-                r.c7,
-            )
-        })
-    })
-    .map_err(internal("looking up the topic"))?;
-    let Some((
-        topic_id,
-        owner,
-        partitions,
-        retention_ms,
-        cleanup,
-        classification,
-        pii,
-        environments,
-    )) = topic
-    else {
-        return Err(AppError::invalid(
-            FIELD_TOPIC,
-            "no topic of that name in the catalog",
-        ));
-    };
-    ensure_owner_proposes(&mut tx, user, &owner, draft.application, "changes to").await?;
-    if environments.is_empty() {
-        return Err(AppError::invalid(
-            FIELD_TOPIC,
-            "this topic is not in any environment yet",
-        ));
-    }
-    let pending: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
-                           and state = any($2)) as "pending!""#,
-        topic_id,
-        &RequestState::PENDING[..] as &[RequestState],
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(internal("checking pending changes"))?;
-    if pending {
-        return Err(AppError::Conflict(
-            "A change to this topic is already waiting; decide or withdraw it first.".into(),
-        ));
-    }
-    let decode = |m: String| AppError::internal("stored topic unreadable", &m);
-    let before = TopicSettings {
-        partitions: crate::domain::Partitions::new(partitions).map_err(decode)?,
-        retention_days: crate::domain::RetentionDays::new((retention_ms + 43_200_000) / 86_400_000)
-            .map_err(decode)?,
-        cleanup_policy: cleanup,
-    };
-    let change = TopicChange {
-        before,
-        after: draft.settings,
-    };
-    change.check().map_err(AppError::Invalid)?;
-    let owning_team = TeamSlug::parse(owner.clone())
-        .map_err(|m| AppError::internal("stored team unreadable", &m))?;
-    let slots = portal.approvals.route(&RoutingInput {
-        kind: RequestKind::TopicChange,
-        owning_team,
-        classification,
-        contains_pii: pii,
-    });
-    let id = Uuid::new_v4();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
-    let stored = serde_json::to_value(change)
-        .map_err(|e| AppError::internal("serializing the change", &e))?;
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, topic_id, environments, purpose, topic_change)
-         values ($1, 'topic_change', $2, $3, $4, $5, $6, $7, $8)",
-        id,
-        state as RequestState,
-        &user.subject,
-        draft.application,
-        topic_id,
-        &environments,
-        &draft.purpose,
-        &stored,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(internal("inserting the topic change"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        "request.submitted",
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": "topic_change",
-            "state": state.as_str(),
-            "topic": draft.topic.as_str(),
-            "change": stored,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(internal("auditing the topic change"))?;
-    let message = format!(
-        "{} proposes new settings for {}: {}.",
-        user.display_name,
-        draft.topic.as_str(),
-        change.in_words().join("; ")
-    );
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[owner.as_str()],
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(internal("committing the topic change"))?;
-    tracing::info!(request.id = %id, "topic change proposed");
-    Ok(id)
-}
-
-/// A member of a topic's owning team asks for another team's access to it to be taken away.
-/// Governance and a second person of the owning team decide, like any access.
-pub async fn create_revoke_request(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    of: Uuid,
-    reason: &str,
-) -> Result<Uuid, AppError> {
-    let reason = crate::domain::bounded_text(
-        reason,
-        "the reason",
-        super::form::PURPOSE_MIN,
-        super::form::PURPOSE_MAX,
-    )
-    .map_err(|m| AppError::invalid("Reason", m))?;
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(internal("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(internal("recording the requester"))?;
-    type Row = (
-        Uuid,
-        Uuid,
-        String,
-        String,
-        DataClassification,
-        bool,
-        String,
-        String,
-    );
-    let row: Option<Row> = sqlx::query!(
-        r#"select r.topic_id as "topic_id!", r.application_id, t.name,
-                t.owning_team, t.data_classification as "data_classification: DataClassification",
-                t.contains_pii, a.team_slug, a.name as app_name
-           from access_request r
-           join topic t on t.id = r.topic_id
-           join application a on a.id = r.application_id
-          where r.id = $1"#,
-        of
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| {
-        r.map(|r| {
-            (
-                r.topic_id,
-                r.application_id,
-                r.name,
-                r.owning_team,
-                r.data_classification,
-                r.contains_pii,
-                r.team_slug,
-                r.app_name,
-            )
-        })
-    })
-    .map_err(internal("loading the request"))?;
-    let Some((topic, application, topic_name, owner, classification, pii, app_team, app_name)) =
-        row
-    else {
-        return Err(AppError::NotFound);
-    };
-    let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
-    if !visible_to(user, "", &app_team, Some(&owner)) && !in_team(&owner) {
-        return Err(AppError::NotFound);
-    }
-    if !in_team(&owner) {
-        return Err(AppError::Forbidden);
-    }
-    let environments: Vec<String> = sqlx::query_scalar!(
-        "select distinct environment from access_grant
-          where request_id = $1 and revoked_at is null order by 1",
-        of
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(internal("finding live grants"))?;
-    if environments.is_empty() {
-        return Err(AppError::Conflict(
-            "This request grants nothing any more; there is nothing to revoke.".into(),
-        ));
-    }
-    let pending: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from access_request where kind = 'revoke_access'
-                           and topic_id = $1 and application_id = $2 and state = any($3))
-             as "pending!""#,
-        topic,
-        application,
-        &RequestState::PENDING[..] as &[RequestState],
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(internal("checking pending revocations"))?;
-    if pending {
-        return Err(AppError::Conflict(
-            "A revocation of this access is already waiting for a decision.".into(),
-        ));
-    }
-    let decode = |m: String| AppError::internal("stored value unreadable", &m);
-    let slots = portal.approvals.route(&RoutingInput {
-        kind: RequestKind::RevokeAccess,
-        owning_team: TeamSlug::parse(owner.clone()).map_err(decode)?,
-        classification,
-        contains_pii: pii,
-    });
-    let id = Uuid::new_v4();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| AppError::internal("transition table", &"draft cannot be submitted"))?;
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, topic_id, environments, purpose, promoted_from)
-         values ($1, 'revoke_access', $2, $3, $4, $5, $6, $7, $8)",
-        id,
-        state as RequestState,
-        &user.subject,
-        application,
-        topic,
-        &environments,
-        &reason,
-        of,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(internal("inserting the revocation"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        "request.submitted",
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": "revoke_access",
-            "state": state.as_str(),
-            "topic": topic_name,
-            "application": application,
-            "of": of,
-            "environments": environments,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(internal("auditing the revocation request"))?;
-    let message = format!(
-        "{} asks to revoke the access of {app_name} to {topic_name}.",
-        user.display_name
-    );
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[owner.as_str(), app_team.as_str()],
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(internal("committing the revocation request"))?;
-    tracing::info!(request.id = %id, "revocation requested");
-    Ok(id)
-}
-
-/// Consumer groups belong to teams: a group, or any group a prefix covers, that another team
-/// holds (a live grant) or has asked for (a request waiting for a decision) cannot be given to
-/// this team. Claims are serialised, so two teams asking at once cannot both get one.
-pub(crate) async fn ensure_group_is_free(
-    conn: &mut PgConnection,
-    team: &str,
-    group: &ConsumerGroup,
-    prefix: bool,
-    this_request: Option<Uuid>,
-) -> Result<(), AppError> {
-    sqlx::query!("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
-        .execute(&mut *conn)
-        .await
-        .map_err(internal("serialising consumer group claims"))?;
-    let held: Vec<(String, String, bool)> = sqlx::query!(
-        r#"select a.team_slug as "team_slug!", g.consumer_group as "consumer_group!",
-                  g.consumer_group_is_prefix as "consumer_group_is_prefix!"
-           from access_grant g join application a on a.id = g.application_id
-          where g.revoked_at is null and g.consumer_group is not null and a.team_slug <> $1
-          union all
-         select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
-           from access_request r join application a on a.id = r.application_id
-          where r.kind = 'consumer_access' and r.state = any($3)
-            and r.consumer_group is not null and a.team_slug <> $1
-            and r.id is distinct from $2"#,
-        team,
-        this_request,
-        &RequestState::SENT_FOR_DECISION[..] as &[RequestState]
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map(|rows| {
-        rows.into_iter()
-            .map(|r| (r.team_slug, r.consumer_group, r.consumer_group_is_prefix))
-            .collect()
-    })
-    .map_err(internal("reading the consumer groups other teams hold"))?;
-    let clash = held
-        .into_iter()
-        .find(|(_, other, other_prefix)| group.overlaps(prefix, other, *other_prefix));
-    match clash {
-        None => Ok(()),
-        Some((owner, other, other_prefix)) => {
-            let theirs = if other_prefix {
-                format!("the groups starting with `{other}`")
-            } else {
-                format!("the group `{other}`")
-            };
-            let mine = if prefix {
-                format!("the prefix `{}` covers", group.as_str())
-            } else {
-                format!("`{}` is", group.as_str())
-            };
-            Err(AppError::invalid(
-                super::form::FIELD_GROUP,
-                format!(
-                    "{mine} {theirs}, which belong to team {owner}: a consumer group belongs to one team. Choose another name, for example one starting with your application's name"
-                ),
-            ))
-        }
-    }
-}
-
-/// An approved access request becomes grants, one per environment.
-async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), AppError> {
-    let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query!(
-        r#"select r.kind as "kind: RequestKind", a.team_slug, r.consumer_group, r.consumer_group_is_prefix
-           from access_request r join application a on a.id = r.application_id
-          where r.id = $1"#,
-        id,
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map(|r| {
-        (
-            r.kind,
-            r.team_slug,
-            r.consumer_group,
-            r.consumer_group_is_prefix,
-        )
-    })
-    .map_err(internal("reading the request's grant"))?;
-    let Some(role) = kind.grant_role() else {
-        return Ok(());
-    };
-    if let (GrantRole::Consumer, Some(group)) = (role, group) {
-        let group = ConsumerGroup::parse(&group)
-            .map_err(|m| AppError::internal("stored consumer group unreadable", &m))?;
-        ensure_group_is_free(&mut *conn, &team, &group, prefix, Some(id))
-            .await
-            .map_err(|refused| match refused {
-                AppError::Invalid(errors) => AppError::Conflict(format!(
-                    "This access cannot be granted: {}",
-                    errors
-                        .first()
-                        .map(|e| e.message.clone())
-                        .unwrap_or_default()
-                )),
-                other => other,
-            })?;
-    }
-    sqlx::query!(
-        "insert into access_grant
-            (id, request_id, topic_id, application_id, role, environment, consumer_group,
-             consumer_group_is_prefix, expires_on)
-         select gen_random_uuid(), r.id, r.topic_id, r.application_id, $2,
-                env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
-           from access_request r, unnest(r.environments) as env
-          where r.id = $1",
-        id,
-        role as GrantRole
-    )
-    .execute(conn)
-    .await
-    .map_err(internal("recording grants"))?;
-    Ok(())
-}
-
 pub async fn withdraw(
     db: &PgPool,
     user: &UserIdentity,
     id: Uuid,
     seen_version: i32,
-) -> Result<RequestState, AppError> {
+) -> Result<RequestState, StoreError> {
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let (locked, next) = requester_step(
         &mut tx,
         user,
@@ -1296,10 +233,10 @@ pub async fn withdraw(
         Some(json!({ "state": next.as_str() })),
     )
     .await
-    .map_err(internal("auditing the withdrawal"))?;
+    .map_err(failed_while("auditing the withdrawal"))?;
     tx.commit()
         .await
-        .map_err(internal("committing the withdrawal"))?;
+        .map_err(failed_while("committing the withdrawal"))?;
     Ok(next)
 }
 
@@ -1312,7 +249,7 @@ pub async fn resubmit(
     seen_version: i32,
     purpose: &str,
     consumer_group: Option<&str>,
-) -> Result<RequestState, AppError> {
+) -> Result<RequestState, StoreError> {
     let purpose = crate::domain::bounded_text(
         purpose,
         "the purpose",
@@ -1323,7 +260,7 @@ pub async fn resubmit(
     let mut tx = db
         .begin()
         .await
-        .map_err(internal("starting a transaction"))?;
+        .map_err(failed_while("starting a transaction"))?;
     let (locked, next) = requester_step(
         &mut tx,
         user,
@@ -1339,7 +276,7 @@ pub async fn resubmit(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(internal("reading the request kind"))?;
+    .map_err(failed_while("reading the request kind"))?;
     let group = if kind == RequestKind::ConsumerAccess {
         let text = consumer_group.unwrap_or_default();
         let group = ConsumerGroup::parse(text)
@@ -1353,13 +290,13 @@ pub async fn resubmit(
         .fetch_one(&mut *tx)
         .await
         .map(|r| (r.team_slug, r.consumer_group_is_prefix))
-        .map_err(internal("reading the request's team"))?;
+        .map_err(failed_while("reading the request's team"))?;
         if prefix {
             group
                 .check_prefix()
                 .map_err(|m| AppError::invalid(super::form::FIELD_GROUP, m))?;
         }
-        ensure_group_is_free(&mut tx, &team, &group, prefix, Some(id)).await?;
+        super::kind::ensure_group_is_free(&mut tx, &team, &group, prefix, Some(id)).await?;
         Some(group)
     } else {
         None
@@ -1374,7 +311,7 @@ pub async fn resubmit(
     )
     .execute(&mut *tx)
     .await
-    .map_err(internal("updating the request"))?;
+    .map_err(failed_while("updating the request"))?;
     sqlx::query!(
         "update approval_slot
             set decided_by = null, decision = null, decision_reason = null, decided_at = null
@@ -1383,7 +320,7 @@ pub async fn resubmit(
     )
     .execute(&mut *tx)
     .await
-    .map_err(internal("reopening approvals"))?;
+    .map_err(failed_while("reopening approvals"))?;
     set_state(&mut tx, id, next, None).await?;
     append(
         &mut tx,
@@ -1399,10 +336,10 @@ pub async fn resubmit(
         })),
     )
     .await
-    .map_err(internal("auditing the resubmission"))?;
+    .map_err(failed_while("auditing the resubmission"))?;
     tx.commit()
         .await
-        .map_err(internal("committing the resubmission"))?;
+        .map_err(failed_while("committing the resubmission"))?;
     Ok(next)
 }
 
@@ -1529,22 +466,11 @@ struct DetailRow {
     product_contact: String,
 }
 
-/// Who may see a request: its requester, the requesting team, governance and admins, and the
-/// topic owner's approvers.
-pub(crate) fn visible_to(
+pub async fn detail(
+    db: &PgPool,
     user: &UserIdentity,
-    requester: &str,
-    application_team: &str,
-    topic_owner: Option<&str>,
-) -> bool {
-    let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
-    requester == user.subject
-        || in_team(application_team)
-        || user.has_any_role(&[Role::Approver, Role::Admin])
-        || (user.has_role(Role::TeamApprover) && topic_owner.is_some_and(in_team))
-}
-
-pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<RequestDetail, AppError> {
+    id: Uuid,
+) -> Result<RequestDetail, StoreError> {
     let row = sqlx::query_as!(
         DetailRow,
         r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
@@ -1573,7 +499,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     )
     .fetch_optional(db)
     .await
-    .map_err(internal("loading a request"))?;
+    .map_err(failed_while("loading a request"))?;
     let row = row.ok_or(AppError::NotFound)?;
 
     let in_team = |team: &str| user.teams.iter().any(|t| t.as_str() == team);
@@ -1584,7 +510,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         row.topic_owner.as_deref(),
     ) {
         // Not knowing a request exists is the same as it not existing, for this caller.
-        return Err(AppError::NotFound);
+        return Err(AppError::NotFound.into());
     }
 
     let slot_rows: Vec<SlotRow> = sqlx::query!(
@@ -1612,7 +538,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
             })
             .collect()
     })
-    .map_err(internal("loading approval slots"))?;
+    .map_err(failed_while("loading approval slots"))?;
     let decided_by_me: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from approval_slot where request_id = $1 and decided_by = $2)
              as "decided!""#,
@@ -1621,7 +547,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
     )
     .fetch_one(db)
     .await
-    .map_err(internal("checking earlier decisions"))?;
+    .map_err(failed_while("checking earlier decisions"))?;
 
     let state = row.state;
     let mut slots = Vec::new();
@@ -1662,18 +588,18 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
             .map(|r| (r.occurred_at, r.c1, r.action, r.after))
             .collect()
     })
-    .map_err(internal("loading the timeline"))?;
+    .map_err(failed_while("loading the timeline"))?;
 
     let proposal: Option<TopicProposal> = row
         .proposed_topic
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|e| AppError::internal("stored proposal unreadable", &e))?;
+        .map_err(|e| StoreError::corrupt("stored proposal unreadable", e))?;
     let fit: Vec<FitAnswer> = row
         .fit_answers
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|e| AppError::internal("stored fit check unreadable", &e))?
+        .map_err(|e| StoreError::corrupt("stored fit check unreadable", e))?
         .unwrap_or_default();
     let (classification, topic_pii) = match &proposal {
         Some(p) if row.classification.is_none() => (Some(p.classification), p.contains_pii),
@@ -1683,20 +609,20 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         .topic_change
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|e| AppError::internal("stored topic change unreadable", &e))?;
+        .map_err(|e| StoreError::corrupt("stored topic change unreadable", e))?;
     let schema_change = match row.schema_change {
         Some(stored) => {
             let change: super::schema_change::SchemaChange = serde_json::from_value(stored)
-                .map_err(|e| AppError::internal("stored schema change unreadable", &e))?;
+                .map_err(|e| StoreError::corrupt("stored schema change unreadable", e))?;
             let mut conn = db
                 .acquire()
                 .await
-                .map_err(internal("connecting to the database"))?;
+                .map_err(failed_while("connecting to the database"))?;
             let diff = crate::schemas::store::change_diff(&mut conn, &change).await?;
             let consumers = match row.topic_id {
                 Some(topic) => crate::schemas::store::topic_consumers(&mut conn, topic)
                     .await
-                    .map_err(internal("listing the topic's consumers"))?
+                    .map_err(failed_while("listing the topic's consumers"))?
                     .into_iter()
                     .map(|(team, app)| format!("{team} / {app}"))
                     .collect(),
@@ -1718,8 +644,7 @@ pub async fn detail(db: &PgPool, user: &UserIdentity, id: Uuid) -> Result<Reques
         promoted_from: row.promoted_from,
         application_id: row.application_id,
         can_promote: state.is_approved()
-            && row.kind != RequestKind::NewTopic
-            && row.kind != RequestKind::SchemaChange
+            && row.kind.can_be_promoted()
             && user.has_role(Role::Member)
             && in_team(&row.application_team),
         summary: RequestSummary {

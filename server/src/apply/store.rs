@@ -1,11 +1,234 @@
-//! What the apply workers and the reconciler read in Postgres: the next due step, the topic and
-//! grants a step applies, and what each cluster must hold. What changes a request's state when a
-//! step settles is in `app/src/apply/store.rs`, with the rest of the request's lifecycle.
+//! What the apply workers and the reconciler read and write in Postgres: the next due step, the
+//! topic, grants and principal a step applies, the credential a step sets or removes, how a step
+//! settles (done, waiting for its cluster, refused, failed) and what each cluster must hold. A
+//! request whose steps have all settled moves on through the request lifecycle
+//! (`app::requests::lifecycle`).
 
-use app::apply::store::{ClaimedStep, GrantAcl, TopicWanted};
-use app::domain::{CleanupPolicy, GrantRole, RequestState, StepKind};
+use app::apply::store::GrantAcl;
+use app::audit::ssr::append;
+use app::credentials::Sealed;
+use app::domain::{CleanupPolicy, GrantRole, RequestEvent, RequestState, StepKind, StepStatus};
+use app::notifications::ssr as notifications;
+use app::requests::lifecycle::{PORTAL_ACTOR, lock_request, set_state, settle_if_done};
+use app::store::{StoreError, failed_while};
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+/// A topic as the catalog wants it on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicWanted {
+    pub name: String,
+    pub partitions: i32,
+    pub retention_ms: i64,
+    pub cleanup_policy: CleanupPolicy,
+}
+
+/// A step a worker holds (its row is locked until the worker's transaction ends).
+#[derive(Debug, Clone)]
+pub struct ClaimedStep {
+    pub id: Uuid,
+    pub request_id: Option<Uuid>,
+    pub environment: String,
+    pub kind: StepKind,
+    pub topic_id: Option<Uuid>,
+    pub application_id: Option<Uuid>,
+    pub grant_id: Option<Uuid>,
+    pub attempts: i32,
+}
+
+/// Locks the application's principal in the environment and tells whether the application still
+/// holds a live grant there; its name when it holds none (its credential is to be deleted).
+pub async fn principal_without_grants(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let principal: String = sqlx::query_scalar!(
+        "select principal from kafka_principal
+          where application_id = $1 and environment = $2 for update",
+        application,
+        environment
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let live: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from access_grant
+                         where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
+        application,
+        environment,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((!live).then_some(principal))
+}
+
+/// The credential is gone from the cluster: forget it, and any password waiting to be shown.
+pub async fn forget_credential(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
+        application,
+        environment,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "delete from credential_reveal where application_id = $1 and environment = $2",
+        application,
+        environment
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a new password, sealed, for the owning team to see once.
+pub async fn store_credential(
+    conn: &mut PgConnection,
+    application: Uuid,
+    environment: &str,
+    sealed: &Sealed,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
+        application,
+        environment,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into credential_reveal (application_id, environment, nonce, sealed)
+         values ($1, $2, $3, $4)
+         on conflict (application_id, environment)
+         do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
+        application,
+        environment,
+        &sealed.nonce,
+        &sealed.sealed
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a step done; a request whose steps are all settled becomes active.
+pub async fn step_done(conn: &mut PgConnection, step: &ClaimedStep) -> Result<(), StoreError> {
+    sqlx::query!(
+        "update apply_step set status = 'done', attempts = attempts + 1, done_at = now(), last_error = null where id = $1",
+        step.id,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("marking a step done"))?;
+    match step.request_id {
+        Some(request) => settle_if_done(conn, request).await,
+        None => Ok(()),
+    }
+}
+
+/// Seconds before the next try after `attempts` failures: 1, 2, 4, ... at most 30.
+pub fn retry_delay_seconds(attempts: i32) -> f64 {
+    let exponent = attempts.clamp(1, 10) - 1;
+    f64::from(1_i32 << exponent).min(30.0)
+}
+
+/// Records a failed try. A cluster that cannot be reached is waited for, however long it takes;
+/// a refusal is tried `max_attempts` times, then the step and its request fail.
+pub async fn step_failed(
+    conn: &mut PgConnection,
+    step: &ClaimedStep,
+    transient: bool,
+    message: &str,
+    max_attempts: i32,
+) -> Result<StepStatus, StoreError> {
+    let attempts = step.attempts + 1;
+    // An unreachable cluster is one problem, not one per step: the delay grows with the longest
+    // wait in that environment, and every other open step there waits too, so workers stay free
+    // for the environments that answer.
+    let delay_attempts = if transient {
+        let longest: i32 = sqlx::query_scalar!(
+            r#"select coalesce(max(attempts), 0) as "longest!" from apply_step
+                where environment = $1 and status = 'waiting_for_cluster'"#,
+            &step.environment
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(failed_while("reading the environment's backoff"))?;
+        attempts.max(longest + 1)
+    } else {
+        attempts
+    };
+    let status = if transient {
+        StepStatus::WaitingForCluster
+    } else if attempts >= max_attempts {
+        StepStatus::Failed
+    } else {
+        StepStatus::Pending
+    };
+    sqlx::query!(
+        "update apply_step
+            set status = $2, attempts = $3, last_error = $4,
+                next_attempt_at = now() + make_interval(secs => $5)
+          where id = $1",
+        step.id,
+        status as StepStatus,
+        delay_attempts,
+        message,
+        retry_delay_seconds(delay_attempts)
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("recording a failed step"))?;
+    if transient {
+        // Rows other workers hold are skipped: they are finding out the same thing.
+        sqlx::query!(
+            "update apply_step
+                set status = 'waiting_for_cluster', last_error = $2,
+                    next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => $3))
+              where id in (select id from apply_step
+                            where environment = $1 and id <> $4
+                              and status in ('pending', 'waiting_for_cluster')
+                            for update skip locked)",
+            &step.environment,
+            message,
+            retry_delay_seconds(delay_attempts),
+            step.id
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(failed_while("holding the environment's steps"))?;
+    }
+    if let (StepStatus::Failed, Some(request)) = (status, step.request_id) {
+        let (state, requester) = lock_request(&mut *conn, request).await?;
+        if let Some(next) = state.apply(RequestEvent::StepFailed) {
+            set_state(conn, request, next, None).await?;
+            append(
+                conn,
+                PORTAL_ACTOR,
+                "request.failed",
+                "access_request",
+                &request.to_string(),
+                Some(json!({ "state": state.as_str() })),
+                Some(json!({ "state": next.as_str(), "reason": message })),
+            )
+            .await
+            .map_err(failed_while("auditing the failure"))?;
+            notifications::notify(
+                conn,
+                &requester,
+                "Your approved request could not be applied to Kafka; an admin has been asked to look.",
+                request,
+            )
+            .await
+            .map_err(failed_while("notifying the requester"))?;
+        }
+    }
+    Ok(status)
+}
 
 /// Claims the next due step whose earlier steps (same request, same environment) are done.
 /// The row stays locked until the caller's transaction ends, so no other worker runs it; a
@@ -142,4 +365,18 @@ pub async fn principal_of(
     .fetch_one(conn)
     .await?;
     Ok((row.principal, row.set))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_thirty_seconds() {
+        assert_eq!(retry_delay_seconds(1), 1.0);
+        assert_eq!(retry_delay_seconds(2), 2.0);
+        assert_eq!(retry_delay_seconds(5), 16.0);
+        assert_eq!(retry_delay_seconds(6), 30.0);
+        assert_eq!(retry_delay_seconds(100), 30.0);
+    }
 }

@@ -1,9 +1,13 @@
 //! What the reconciler reads and writes in Postgres: adopted resources, removals admins asked
 //! for, and each pass's findings and figures.
 
-use app::apply::store::PORTAL_ACTOR;
+use app::apply::store::{lock_with_live_grants, revoke_grants};
 use app::audit::ssr::append;
+use app::domain::RequestEvent;
 use app::drift::FindingKind;
+use app::notifications::ssr as notifications;
+use app::requests::lifecycle::{PORTAL_ACTOR, set_state};
+use app::store::{StoreError, failed_while};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -155,4 +159,91 @@ pub async fn record_run(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Grants past their expiry date are revoked; owners hear a week ahead. Returns how many expired.
+pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(failed_while("starting a transaction"))?;
+    let soon = sqlx::query!(
+        r#"update access_grant g set expiry_notified_at = now()
+             from access_request r, topic t
+            where r.id = g.request_id and t.id = g.topic_id
+              and g.revoked_at is null and g.expiry_notified_at is null
+              and g.expires_on <= current_date + 7
+           returning r.id as request, r.requester, t.name as topic,
+                     g.expires_on as "expires_on!: chrono::NaiveDate""#
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed_while("finding grants about to expire"))?;
+    for grant in &soon {
+        notifications::notify(
+            &mut tx,
+            &grant.requester,
+            &format!(
+                "Access to {} expires on {}. Ask again before then to keep it.",
+                grant.topic, grant.expires_on
+            ),
+            grant.request,
+        )
+        .await
+        .map_err(failed_while("notifying an owner of expiry"))?;
+    }
+    let due: Vec<(Uuid, String, Uuid)> = sqlx::query!(
+        "select id, environment, request_id from access_grant
+          where revoked_at is null and expires_on < current_date
+          for update skip locked"
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failed_while("finding expired grants"))?
+    .into_iter()
+    .map(|g| (g.id, g.environment, g.request_id))
+    .collect();
+    for (grant, environment, request) in &due {
+        revoke_grants(
+            &mut tx,
+            &[(*grant, environment.clone(), *request)],
+            *request,
+            PORTAL_ACTOR,
+            RequestEvent::Expire,
+        )
+        .await?;
+    }
+    // The expired requests themselves (revoke_grants only moves other requests).
+    let mut requests: Vec<Uuid> = due.iter().map(|(_, _, r)| *r).collect();
+    requests.sort();
+    requests.dedup();
+    for request in requests {
+        let (state, requester, live) = lock_with_live_grants(&mut tx, request).await?;
+        if let (false, Some(next)) = (live, state.apply(RequestEvent::Expire)) {
+            set_state(&mut tx, request, next, None).await?;
+            append(
+                &mut tx,
+                PORTAL_ACTOR,
+                "request.expired",
+                "access_request",
+                &request.to_string(),
+                Some(json!({ "state": state.as_str() })),
+                Some(json!({ "state": next.as_str() })),
+            )
+            .await
+            .map_err(failed_while("auditing an expiry"))?;
+            notifications::notify(
+                &mut tx,
+                &requester,
+                "Access you asked for has expired.",
+                request,
+            )
+            .await
+            .map_err(failed_while("notifying an owner of expiry"))?;
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(failed_while("committing expiries"))?;
+    Ok(due.len())
 }

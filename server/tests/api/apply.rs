@@ -446,7 +446,7 @@ async fn an_approved_consumer_reads_with_its_group_prefix_and_expiry_takes_it_aw
         .execute(&pool)
         .await
         .expect("backdate");
-    let expired = app::apply::store::expire_grants(&pool)
+    let expired = server::reconcile::store::expire_grants(&pool)
         .await
         .expect("expire");
     assert_eq!(expired, 1);
@@ -1356,7 +1356,7 @@ async fn two_steps_of_one_request_settled_at_the_same_moment_make_it_active(pool
         .expect("claim")
         .expect("a step");
     let settle = |mut tx: sqlx::Transaction<'static, sqlx::Postgres>, step| async move {
-        app::apply::store::step_done(&mut tx, &step)
+        server::apply::store::step_done(&mut tx, &step)
             .await
             .expect("done");
         tx.commit().await.expect("commit");

@@ -1,0 +1,351 @@
+//! Producer and consumer access to an existing topic, for one of the requesting team's
+//! applications. Routed to the topic's owning team and governance (a second governance approver
+//! for sensitive data); a consumer group must be free of other teams' claims. Approval records
+//! one grant per environment and writes the steps that give the application its credential and
+//! ACLs.
+
+use crate::audit::ssr::append;
+use crate::context::PortalContext;
+use crate::domain::{
+    ApprovalPolicy, ConsumerGroup, DataClassification, GrantRole, RequestEvent, RequestKind,
+    RequestState, RoutingInput, TeamSlug, UserIdentity,
+};
+use crate::error::AppError;
+use crate::requests::AccessRequestDraft;
+use crate::requests::lifecycle::{announce, ensure_user, insert_slots};
+use crate::store::{StoreError, failed_while};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+async fn submit(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    draft: &AccessRequestDraft,
+) -> Result<Uuid, StoreError> {
+    let policy: &ApprovalPolicy = &portal.approvals;
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(failed_while("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(failed_while("recording the requester"))?;
+
+    let topic = sqlx::query!(
+        r#"select t.id, t.owning_team,
+                  t.data_classification as "data_classification: DataClassification",
+                  t.contains_pii,
+                  coalesce((select array_agg(environment) from topic_environment e
+                             where e.topic_id = t.id), '{}') as "environments!"
+             from topic t where t.name = $1"#,
+        draft.topic.as_str()
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|r| {
+        r.map(|r| {
+            (
+                r.id,
+                r.owning_team,
+                r.data_classification,
+                r.contains_pii,
+                r.environments,
+            )
+        })
+    })
+    .map_err(failed_while("looking up the topic"))?;
+    let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
+        return Err(StoreError::from(AppError::invalid(
+            crate::requests::form::FIELD_TOPIC,
+            format!("there is no topic named {} in the catalog", draft.topic),
+        )));
+    };
+    let missing: Vec<&str> = draft
+        .environments
+        .iter()
+        .filter(|e| !present_in.contains(e))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(StoreError::from(AppError::invalid(
+            crate::requests::form::FIELD_ENVIRONMENTS,
+            format!("{} is not available in {}", draft.topic, missing.join(", ")),
+        )));
+    }
+    let app: Option<(String, String)> = sqlx::query!(
+        r#"select team_slug, name from application where id = $1"#,
+        draft.application
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|r| r.map(|r| (r.team_slug, r.name)))
+    .map_err(failed_while("looking up the application"))?;
+    let (app_team, app_name) = match app {
+        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+        _ => {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_APPLICATION,
+                "choose one of your team's applications",
+            )));
+        }
+    };
+    if let Some(group) = &draft.consumer_group {
+        ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
+    }
+
+    if let Some(from) = draft.promoted_from {
+        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query!(
+            r#"select state as "state: RequestState", application_id, topic_id, kind as "kind: RequestKind" from access_request where id = $1"#,
+            from,
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map(|r| r.map(|r| (r.state, r.application_id, r.topic_id, r.kind)))
+        .map_err(failed_while("looking up the promoted request"))?;
+        let fits = original.is_some_and(|(state, app, topic, kind)| {
+            state.is_approved()
+                && app == draft.application
+                && topic == Some(topic_id)
+                && kind == draft.kind
+        });
+        if !fits {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_PROMOTED_FROM,
+                "only an approved request for the same application, topic and access can be promoted",
+            )));
+        }
+    }
+    let owning_team = TeamSlug::parse(owner.clone())
+        .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+    let slots = policy.route(&RoutingInput {
+        kind: draft.kind,
+        owning_team,
+        classification,
+        contains_pii: topic_pii,
+    });
+
+    let id = Uuid::new_v4();
+    let state = if draft.save_as_draft {
+        RequestState::Draft
+    } else {
+        RequestState::Draft
+            .apply(RequestEvent::Submit)
+            .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?
+    };
+    sqlx::query!(
+        "insert into access_request
+            (id, kind, state, requester, application_id, topic_id, environments,
+             consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        id,
+        draft.kind as RequestKind,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        topic_id,
+        &draft.environments,
+        draft.consumer_group.as_ref().map(|g| g.as_str()),
+        draft.group_is_prefix,
+        &draft.purpose,
+        draft.expiry as _,
+        draft.promoted_from
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(failed_while("inserting the request"))?;
+    insert_slots(&mut tx, id, &slots).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        if draft.save_as_draft {
+            "request.drafted"
+        } else {
+            "request.submitted"
+        },
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": draft.kind.as_str(),
+            "state": state.as_str(),
+            "topic": draft.topic.as_str(),
+            "application": draft.application,
+            "environments": draft.environments,
+            "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
+            "promoted_from": draft.promoted_from,
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(failed_while("auditing the request"))?;
+    let message = format!(
+        "{} asks for {} to {} for {}.",
+        user.display_name,
+        draft.kind.label().to_lowercase(),
+        draft.topic,
+        app_name
+    );
+    if !draft.save_as_draft {
+        announce(
+            &mut tx,
+            portal,
+            user,
+            &slots,
+            &message,
+            id,
+            &[app_team.as_str(), owner.as_str()],
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .map_err(failed_while("committing the request"))?;
+    tracing::info!(request.id = %id, request.kind = draft.kind.as_str(), "access request submitted");
+    Ok(id)
+}
+
+/// Consumer groups belong to teams: a group, or any group a prefix covers, that another team
+/// holds (a live grant) or has asked for (a request waiting for a decision) cannot be given to
+/// this team. Claims are serialised, so two teams asking at once cannot both get one.
+pub(crate) async fn ensure_group_is_free(
+    conn: &mut PgConnection,
+    team: &str,
+    group: &ConsumerGroup,
+    prefix: bool,
+    this_request: Option<Uuid>,
+) -> Result<(), StoreError> {
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
+        .execute(&mut *conn)
+        .await
+        .map_err(failed_while("serialising consumer group claims"))?;
+    let held: Vec<(String, String, bool)> = sqlx::query!(
+        r#"select a.team_slug as "team_slug!", g.consumer_group as "consumer_group!",
+                  g.consumer_group_is_prefix as "consumer_group_is_prefix!"
+           from access_grant g join application a on a.id = g.application_id
+          where g.revoked_at is null and g.consumer_group is not null and a.team_slug <> $1
+          union all
+         select a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+           from access_request r join application a on a.id = r.application_id
+          where r.kind = 'consumer_access' and r.state = any($3)
+            and r.consumer_group is not null and a.team_slug <> $1
+            and r.id is distinct from $2"#,
+        team,
+        this_request,
+        &RequestState::SENT_FOR_DECISION[..] as &[RequestState]
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map(|rows| {
+        rows.into_iter()
+            .map(|r| (r.team_slug, r.consumer_group, r.consumer_group_is_prefix))
+            .collect()
+    })
+    .map_err(failed_while("reading the consumer groups other teams hold"))?;
+    let clash = held
+        .into_iter()
+        .find(|(_, other, other_prefix)| group.overlaps(prefix, other, *other_prefix));
+    match clash {
+        None => Ok(()),
+        Some((owner, other, other_prefix)) => {
+            let theirs = if other_prefix {
+                format!("the groups starting with `{other}`")
+            } else {
+                format!("the group `{other}`")
+            };
+            let mine = if prefix {
+                format!("the prefix `{}` covers", group.as_str())
+            } else {
+                format!("`{}` is", group.as_str())
+            };
+            Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_GROUP,
+                format!(
+                    "{mine} {theirs}, which belong to team {owner}: a consumer group belongs to one team. Choose another name, for example one starting with your application's name"
+                ),
+            )))
+        }
+    }
+}
+
+/// An approved access request becomes grants, one per environment.
+pub(super) async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+    let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query!(
+        r#"select r.kind as "kind: RequestKind", a.team_slug, r.consumer_group, r.consumer_group_is_prefix
+           from access_request r join application a on a.id = r.application_id
+          where r.id = $1"#,
+        id,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map(|r| {
+        (
+            r.kind,
+            r.team_slug,
+            r.consumer_group,
+            r.consumer_group_is_prefix,
+        )
+    })
+    .map_err(failed_while("reading the request's grant"))?;
+    let Some(role) = kind.grant_role() else {
+        return Ok(());
+    };
+    if let (GrantRole::Consumer, Some(group)) = (role, group) {
+        let group = ConsumerGroup::parse(&group)
+            .map_err(|m| StoreError::corrupt("stored consumer group unreadable", m))?;
+        ensure_group_is_free(&mut *conn, &team, &group, prefix, Some(id))
+            .await
+            .map_err(|refused| match refused {
+                StoreError::Refused(AppError::Invalid(errors)) => {
+                    StoreError::Refused(AppError::Conflict(format!(
+                        "This access cannot be granted: {}",
+                        errors
+                            .first()
+                            .map(|e| e.message.clone())
+                            .unwrap_or_default()
+                    )))
+                }
+                other => other,
+            })?;
+    }
+    sqlx::query!(
+        "insert into access_grant
+            (id, request_id, topic_id, application_id, role, environment, consumer_group,
+             consumer_group_is_prefix, expires_on)
+         select gen_random_uuid(), r.id, r.topic_id, r.application_id, $2,
+                env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
+           from access_request r, unnest(r.environments) as env
+          where r.id = $1",
+        id,
+        role as GrantRole
+    )
+    .execute(conn)
+    .await
+    .map_err(failed_while("recording grants"))?;
+    Ok(())
+}
+
+/// Producer or consumer access (the draft's kind says which).
+pub struct Access;
+
+impl super::Kind for Access {
+    type Draft = AccessRequestDraft;
+
+    async fn submit(
+        portal: &PortalContext,
+        user: &UserIdentity,
+        draft: &AccessRequestDraft,
+    ) -> Result<Uuid, StoreError> {
+        submit(portal, user, draft).await
+    }
+
+    async fn approved(
+        conn: &mut PgConnection,
+        _portal: &PortalContext,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        record_grants(conn, id).await?;
+        crate::apply::store::write_grant_steps(conn, id).await
+    }
+}

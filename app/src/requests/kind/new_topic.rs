@@ -1,0 +1,238 @@
+//! A new topic, proposed with producer access for one of the proposing team's applications.
+//! Routed to governance (twice for sensitive data). Approval puts the topic in the catalog, owned
+//! by the proposing team, registers its first value schema, records the producer grant and writes
+//! the steps that create the topic and then give the application its access.
+
+use crate::audit::ssr::append;
+use crate::context::PortalContext;
+use crate::domain::{
+    CleanupPolicy, DataClassification, Lifecycle, RequestEvent, RequestKind, RequestState,
+    RoutingInput, TeamSlug, UserIdentity,
+};
+use crate::error::AppError;
+use crate::requests::lifecycle::{announce, ensure_user, insert_slots};
+use crate::requests::topic_form::{TopicProposal, TopicProposalDraft};
+use crate::store::{StoreError, failed_while};
+use serde_json::json;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A new topic, with producer access for the proposing application: one bundle, one approval.
+async fn submit(
+    portal: &PortalContext,
+    user: &UserIdentity,
+    draft: &TopicProposalDraft,
+) -> Result<Uuid, StoreError> {
+    let mut tx = portal
+        .db
+        .begin()
+        .await
+        .map_err(failed_while("starting a transaction"))?;
+    ensure_user(&mut tx, user)
+        .await
+        .map_err(failed_while("recording the requester"))?;
+    let name = draft.proposal.name.as_str();
+    if let Some(text) = &draft.proposal.value_schema {
+        crate::schemas::ssr::parse_avro(text)
+            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
+    }
+    let taken: bool = sqlx::query_scalar!(
+        r#"select exists (select 1 from topic where name = $1)
+               or exists (select 1 from access_request where kind = 'new_topic'
+                           and state = any($2) and proposed_topic->>'name' = $1) as "taken!""#,
+        name,
+        &RequestState::OPEN[..] as &[RequestState],
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(failed_while("checking the topic name"))?;
+    if taken {
+        return Err(StoreError::from(AppError::invalid(
+            crate::requests::topic_form::FIELD_NAME,
+            format!("{name} already exists or is already proposed"),
+        )));
+    }
+    let app: Option<(String, String)> = sqlx::query!(
+        r#"select team_slug, name from application where id = $1"#,
+        draft.application
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|r| r.map(|r| (r.team_slug, r.name)))
+    .map_err(failed_while("looking up the application"))?;
+    let (team, app_name) = match app {
+        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+        _ => {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_APPLICATION,
+                "choose one of your team's applications",
+            )));
+        }
+    };
+    let owning_team = TeamSlug::parse(team.clone())
+        .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+    let slots = portal.approvals.route(&RoutingInput {
+        kind: RequestKind::NewTopic,
+        owning_team,
+        classification: draft.proposal.classification,
+        contains_pii: draft.proposal.contains_pii,
+    });
+    let id = Uuid::new_v4();
+    let state = RequestState::Draft
+        .apply(RequestEvent::Submit)
+        .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
+    let proposal = serde_json::to_value(&draft.proposal)
+        .map_err(|e| StoreError::corrupt("serializing the proposal", e))?;
+    let fit = serde_json::to_value(&draft.fit)
+        .map_err(|e| StoreError::corrupt("serializing the fit check", e))?;
+    sqlx::query!(
+        "insert into access_request
+            (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
+         values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
+        id,
+        state as RequestState,
+        &user.subject,
+        draft.application,
+        &proposal,
+        &draft.environments,
+        &draft.proposal.description,
+        &fit,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(failed_while("inserting the proposal"))?;
+    insert_slots(&mut tx, id, &slots).await?;
+    append(
+        &mut tx,
+        &user.subject,
+        "request.submitted",
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(json!({
+            "kind": "new_topic",
+            "state": state.as_str(),
+            "proposal": proposal,
+            "fit": fit,
+            "application": draft.application,
+            "environments": draft.environments,
+            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+        })),
+    )
+    .await
+    .map_err(failed_while("auditing the proposal"))?;
+    let message = format!(
+        "{} proposes a new topic, {name}, produced by {app_name}.",
+        user.display_name
+    );
+    announce(
+        &mut tx,
+        portal,
+        user,
+        &slots,
+        &message,
+        id,
+        &[team.as_str()],
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(failed_while("committing the proposal"))?;
+    tracing::info!(request.id = %id, "new topic proposed");
+    Ok(id)
+}
+
+/// On approval of a new-topic request: the topic enters the catalog in the requested
+/// environments, owned by the proposing team.
+async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+    let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query!(
+        r#"select r.proposed_topic as "proposed_topic!", a.team_slug, r.environments
+           from access_request r join application a on a.id = r.application_id where r.id = $1"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map(|r| (r.proposed_topic, r.team_slug, r.environments))
+    .map_err(failed_while("loading the proposal"))?;
+    let p: TopicProposal = serde_json::from_value(proposal)
+        .map_err(|e| StoreError::corrupt("stored proposal unreadable", e))?;
+    let topic_id = Uuid::new_v4();
+    let inserted = sqlx::query!(
+        "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
+                source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         on conflict (name) do nothing",
+        topic_id,
+        p.name.as_str(),
+        &p.title,
+        &p.description,
+        &p.business_domain,
+        p.lifecycle as Lifecycle,
+        &team,
+        &p.source_systems,
+        p.classification as DataClassification,
+        p.contains_pii,
+        p.partitions.get(),
+        p.retention_days.as_millis(),
+        p.cleanup_policy as CleanupPolicy,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("creating the topic"))?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::from(AppError::Conflict(format!(
+            "A topic named {} was created meanwhile; this proposal cannot be approved as it is.",
+            p.name
+        ))));
+    }
+    sqlx::query!(
+        "insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])",
+        topic_id,
+        &environments
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("recording the topic's environments"))?;
+    sqlx::query!(
+        "update access_request set topic_id = $2 where id = $1",
+        id,
+        topic_id
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("linking the topic"))?;
+    if let Some(text) = &p.value_schema {
+        let schema = crate::schemas::ssr::parse_avro(text)
+            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
+        crate::schemas::ssr::register_value_schema(conn, topic_id, p.name.as_str(), &schema, id)
+            .await
+            .map_err(failed_while("registering the first schema"))?;
+    }
+    Ok(())
+}
+
+/// A new topic with its first producer.
+pub struct NewTopic;
+
+impl super::Kind for NewTopic {
+    type Draft = TopicProposalDraft;
+
+    async fn submit(
+        portal: &PortalContext,
+        user: &UserIdentity,
+        draft: &TopicProposalDraft,
+    ) -> Result<Uuid, StoreError> {
+        submit(portal, user, draft).await
+    }
+
+    async fn approved(
+        conn: &mut PgConnection,
+        _portal: &PortalContext,
+        id: Uuid,
+    ) -> Result<(), StoreError> {
+        create_proposed_topic(conn, id).await?;
+        super::access::record_grants(conn, id).await?;
+        crate::apply::store::write_topic_steps(conn, id, true).await?;
+        crate::apply::store::write_grant_steps(conn, id).await
+    }
+}
