@@ -6,7 +6,6 @@ use crate::error::AppError;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// The registration form as typed. A missing field reads as empty, so its rule names it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,7 +204,9 @@ impl ApplicationInput {
 
 /// Registers an application for one of the caller's teams.
 #[server(prefix = "/api", endpoint = "applications/register")]
-pub async fn register_application(input: ApplicationInput) -> Result<Uuid, AppError> {
+pub async fn register_application(
+    input: ApplicationInput,
+) -> Result<crate::domain::ApplicationId, AppError> {
     use crate::auth::ssr::{require_any_role, with_status};
     let user = require_any_role(&[crate::domain::Role::Member]).await?;
     let application = input
@@ -228,12 +229,16 @@ pub async fn register_application(input: ApplicationInput) -> Result<Uuid, AppEr
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::Application;
+    use crate::domain::ApplicationId;
     use crate::error::AppError;
     use serde_json::json;
     use sqlx::PgPool;
-    use uuid::Uuid;
 
-    pub async fn register(db: &PgPool, actor: &str, app: &Application) -> Result<Uuid, AppError> {
+    pub async fn register(
+        db: &PgPool,
+        actor: &str,
+        app: &Application,
+    ) -> Result<ApplicationId, AppError> {
         let internal = |e: sqlx::Error| AppError::internal("registering an application failed", &e);
         let mut tx = db.begin().await.map_err(internal)?;
         // Teams come from the identity provider; the first registration records the team.
@@ -244,7 +249,7 @@ pub mod ssr {
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
-        let id = Uuid::new_v4();
+        let id = ApplicationId::random();
         // The compliance answers were checked against their lists when the form was parsed.
         let inserted = sqlx::query!(
             "insert into application (id, team_slug, name, system_registration_id, security_package_id,
@@ -253,7 +258,7 @@ pub mod ssr {
              values ($1, $2, $3, $4, $5, $6::text::fisma_rating, $7::text::ato_status, $8,
                      $9::text::privacy_assessment, $10, $11::text::hosting_location, $12, $13)
              on conflict (team_slug, name) do nothing",
-            id,
+            id as ApplicationId,
             app.team.as_str(),
             &app.name,
             &app.system_registration_id,

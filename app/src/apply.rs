@@ -3,12 +3,12 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
+use crate::domain::{ApplicationId, RequestId};
 use crate::domain::{RequestState, StepKind, StepStatus};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -39,7 +39,7 @@ pub enum CredentialState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialView {
-    pub application_id: Uuid,
+    pub application_id: ApplicationId,
     pub environment: String,
     /// The SCRAM user name, without the `User:` prefix.
     pub principal: String,
@@ -84,7 +84,7 @@ pub struct RevealedCredential {
 }
 
 #[server(prefix = "/api", endpoint = "apply/status")]
-pub async fn apply_status(id: Uuid) -> Result<ApplyProgress, AppError> {
+pub async fn apply_status(id: RequestId) -> Result<ApplyProgress, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     store::status(&crate::context::db()?, &user, id)
         .await
@@ -94,7 +94,7 @@ pub async fn apply_status(id: Uuid) -> Result<ApplyProgress, AppError> {
 /// Shows a freshly created password once; after this call it is gone from the portal.
 #[server(prefix = "/api", endpoint = "apply/reveal-credential")]
 pub async fn reveal_credential(
-    application: Uuid,
+    application: ApplicationId,
     environment: String,
 ) -> Result<RevealedCredential, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
@@ -113,7 +113,10 @@ pub async fn reveal_credential(
 
 /// Sets a new password; the old one stops working as soon as the cluster has the new one.
 #[server(prefix = "/api", endpoint = "apply/rotate-credential")]
-pub async fn rotate_credential(application: Uuid, environment: String) -> Result<(), AppError> {
+pub async fn rotate_credential(
+    application: ApplicationId,
+    environment: String,
+) -> Result<(), AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     store::rotate(&crate::context::db()?, &user, application, &environment)
         .await
@@ -122,7 +125,7 @@ pub async fn rotate_credential(application: Uuid, environment: String) -> Result
 
 /// Runs the failed steps of a request again (admins).
 #[server(prefix = "/api", endpoint = "apply/retry")]
-pub async fn retry_request(id: Uuid, version: i32) -> Result<RequestState, AppError> {
+pub async fn retry_request(id: RequestId, version: i32) -> Result<RequestState, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
     store::retry(&crate::context::db()?, &user, id, version)
         .await
@@ -132,7 +135,7 @@ pub async fn retry_request(id: Uuid, version: i32) -> Result<RequestState, AppEr
 /// Takes the access of a request away: its ACLs are removed from every environment.
 #[server(prefix = "/api", endpoint = "apply/revoke")]
 pub async fn revoke_request(
-    id: Uuid,
+    id: RequestId,
     version: i32,
     #[server(default)] reason: String,
 ) -> Result<RequestState, AppError> {

@@ -92,7 +92,7 @@ impl CredentialVault {
 }
 
 /// What binds a sealed password to its row.
-pub fn seal_context(application: uuid::Uuid, environment: &str) -> String {
+pub fn seal_context(application: crate::domain::ApplicationId, environment: &str) -> String {
     format!("{application}/{environment}")
 }
 

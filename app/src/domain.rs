@@ -3,6 +3,7 @@
 mod apply;
 mod area;
 mod identity;
+mod ids;
 pub mod net;
 mod request;
 mod routing;
@@ -15,6 +16,7 @@ pub mod webhook;
 pub use apply::{GrantRole, StepKind, StepStatus, principal_name};
 pub use area::{Area, requires_sign_in};
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
+pub use ids::{ApplicationId, GrantId, RequestId, TopicId};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};
 pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};
 pub use schema::{Compatibility, SchemaFormat, SubjectPart};

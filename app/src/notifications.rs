@@ -39,11 +39,10 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 pub mod ssr {
     use super::NotificationView;
     use crate::domain::webhook::slack_escape;
-    use crate::domain::{GroupName, Role, RoleMapping, SlotKind, TeamSlug};
+    use crate::domain::{GroupName, RequestId, Role, RoleMapping, SlotKind, TeamSlug};
     use chrono::{DateTime, Utc};
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
-    use uuid::Uuid;
 
     pub async fn list_and_mark_read(
         db: &PgPool,
@@ -72,7 +71,7 @@ pub mod ssr {
         conn: &mut PgConnection,
         recipient: &str,
         message: &str,
-        request: Uuid,
+        request: RequestId,
     ) -> Result<(), sqlx::Error> {
         sqlx::query!(
             "insert into notification (recipient, message, link) values ($1, $2, $3)",
@@ -93,7 +92,7 @@ pub mod ssr {
         slots: &[(SlotKind, Option<TeamSlug>)],
         requester: &str,
         message: &str,
-        request: Uuid,
+        request: RequestId,
     ) -> Result<(), sqlx::Error> {
         let people = sqlx::query!(
             "select subject, groups from app_user where subject <> $1",

@@ -2,12 +2,12 @@
 
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
+use crate::domain::{ApplicationId, RequestId};
 use crate::domain::{DataClassification, Decision, RequestKind, RequestState, SlotKind};
 use crate::error::AppError;
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 use kind::Kind;
@@ -31,14 +31,14 @@ pub use topic_form::{FitAnswer, TopicProposal, TopicProposalInput};
 /// An application the caller may request access for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationOption {
-    pub id: Uuid,
+    pub id: RequestId,
     pub name: String,
     pub team: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestSummary {
-    pub id: Uuid,
+    pub id: RequestId,
     pub kind: RequestKind,
     pub state: RequestState,
     pub topic: String,
@@ -113,8 +113,8 @@ pub struct RequestDetail {
     pub schema_change: Option<SchemaChangeView>,
     pub fit: Vec<FitAnswer>,
     /// The approved request this one repeats for another environment.
-    pub promoted_from: Option<Uuid>,
-    pub application_id: Uuid,
+    pub promoted_from: Option<RequestId>,
+    pub application_id: ApplicationId,
     /// Approved access the caller's team can repeat in another environment.
     pub can_promote: bool,
 }
@@ -130,7 +130,7 @@ pub async fn my_applications() -> Result<Vec<ApplicationOption>, AppError> {
 
 /// Asks for producer or consumer access to a topic. Sent for approval at once.
 #[server(prefix = "/api", endpoint = "requests/access")]
-pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError> {
+pub async fn request_access(input: AccessRequestInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
     let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
@@ -146,7 +146,7 @@ pub async fn request_access(input: AccessRequestInput) -> Result<Uuid, AppError>
 
 /// Proposes a new topic, with producer access for one of the caller's applications.
 #[server(prefix = "/api", endpoint = "requests/topic")]
-pub async fn propose_topic(input: TopicProposalInput) -> Result<Uuid, AppError> {
+pub async fn propose_topic(input: TopicProposalInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
     let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
@@ -162,7 +162,7 @@ pub async fn propose_topic(input: TopicProposalInput) -> Result<Uuid, AppError> 
 
 /// The owning team proposes new settings for one of its topics.
 #[server(prefix = "/api", endpoint = "requests/topic-change")]
-pub async fn propose_topic_change(input: TopicChangeInput) -> Result<Uuid, AppError> {
+pub async fn propose_topic_change(input: TopicChangeInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
     let draft = input
@@ -191,7 +191,7 @@ pub async fn check_schema_change(input: SchemaChangeInput) -> Result<SchemaCheck
 
 /// The owning team proposes a new key or value schema version (and perhaps a new mode).
 #[server(prefix = "/api", endpoint = "requests/schema-change")]
-pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<Uuid, AppError> {
+pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
     let draft = input
@@ -206,7 +206,7 @@ pub async fn propose_schema_change(input: SchemaChangeInput) -> Result<Uuid, App
 
 /// The topic's owning team asks governance to take another team's access away.
 #[server(prefix = "/api", endpoint = "requests/revoke")]
-pub async fn request_revocation(id: Uuid, reason: String) -> Result<Uuid, AppError> {
+pub async fn request_revocation(id: RequestId, reason: String) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
     let new = kind::Revoke::submit(&portal, &user, &kind::Revocation { of: id, reason })
@@ -219,7 +219,7 @@ pub async fn request_revocation(id: Uuid, reason: String) -> Result<Uuid, AppErr
 /// Approve, decline or send back a request. `version` is the version the decision was made on.
 #[server(prefix = "/api", endpoint = "requests/decide")]
 pub async fn decide_request(
-    id: Uuid,
+    id: RequestId,
     version: i32,
     decision: String,
     #[server(default)] reason: String,
@@ -236,7 +236,7 @@ pub async fn decide_request(
 
 /// The requester takes their request back.
 #[server(prefix = "/api", endpoint = "requests/withdraw")]
-pub async fn withdraw_request(id: Uuid, version: i32) -> Result<RequestState, AppError> {
+pub async fn withdraw_request(id: RequestId, version: i32) -> Result<RequestState, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let db = crate::context::db()?;
     store::withdraw(&db, &user, id, version)
@@ -247,7 +247,7 @@ pub async fn withdraw_request(id: Uuid, version: i32) -> Result<RequestState, Ap
 /// After "changes requested": the requester edits and sends the request again.
 #[server(prefix = "/api", endpoint = "requests/resubmit")]
 pub async fn resubmit_request(
-    id: Uuid,
+    id: RequestId,
     version: i32,
     purpose: String,
     #[server(default)] consumer_group: Option<String>,
@@ -261,7 +261,7 @@ pub async fn resubmit_request(
 
 /// One request, if the caller may see it.
 #[server(prefix = "/api", endpoint = "requests/get")]
-pub async fn get_request(id: Uuid) -> Result<RequestDetail, AppError> {
+pub async fn get_request(id: RequestId) -> Result<RequestDetail, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let db = crate::context::db()?;
     store::detail(&db, &user, id).await.map_err(AppError::from)

@@ -272,9 +272,9 @@ mod tests {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{SchemaView, record_fields};
+    use crate::domain::{RequestId, TopicId};
     use crate::error::AppError;
     use sqlx::{PgConnection, PgPool};
-    use uuid::Uuid;
 
     /// A checked Avro value schema.
     #[derive(Debug, Clone)]
@@ -313,10 +313,10 @@ pub mod ssr {
     /// Registers a schema as the next version of `<topic>-value` (version 1 for a new topic).
     pub async fn register_value_schema(
         conn: &mut PgConnection,
-        topic: Uuid,
+        topic: TopicId,
         topic_name: &str,
         schema: &AvroSchema,
-        request: Uuid,
+        request: RequestId,
     ) -> Result<i32, sqlx::Error> {
         super::store::register_version(
             conn,

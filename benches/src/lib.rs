@@ -161,10 +161,10 @@ pub async fn owner_approved_producer_request(
     portal: &app::context::PortalContext,
     requester: &app::domain::UserIdentity,
     owner: &app::domain::UserIdentity,
-    application: uuid::Uuid,
+    application: app::domain::ApplicationId,
     topic: &str,
     environment: &str,
-) -> anyhow::Result<uuid::Uuid> {
+) -> anyhow::Result<app::domain::RequestId> {
     use app::domain::{Decision, RequestKind, RequestState, TopicName};
     use app::requests::kind::{Access, Kind};
     use app::requests::store as requests;
@@ -208,7 +208,7 @@ pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Resul
 pub async fn final_approval(
     portal: &app::context::PortalContext,
     governance: &app::domain::UserIdentity,
-    id: uuid::Uuid,
+    id: app::domain::RequestId,
 ) -> anyhow::Result<(std::time::Instant, Duration)> {
     use app::domain::{Decision, RequestState};
     let started = std::time::Instant::now();

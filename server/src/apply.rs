@@ -453,12 +453,12 @@ impl Task for ApplyTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::domain::CleanupPolicy;
+    use app::domain::{CleanupPolicy, GrantId};
     use uuid::Uuid;
 
     fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
-            grant_id: Uuid::nil(),
+            grant_id: GrantId::from(Uuid::nil()),
             environment: "sandbox".into(),
             principal: "team.app.sandbox".into(),
             role,

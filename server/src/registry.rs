@@ -15,6 +15,7 @@ pub use signin::RegistrySettings;
 
 use crate::config::Settings;
 use crate::kafka::{ClusterCheckError, check_cluster, client_config_as};
+use app::domain::ApplicationId;
 use app::domain::{Compatibility, SchemaFormat};
 use app::schemas::store::{self, StoredVersion};
 use axum::Router;
@@ -35,7 +36,6 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 /// Answers kept in memory (schemas by id, numbered versions: they never change).
@@ -56,7 +56,7 @@ struct Readable {
 }
 
 /// What each (application, environment) may read.
-type ReadableBy = HashMap<(Uuid, String), Arc<Readable>>;
+type ReadableBy = HashMap<(ApplicationId, String), Arc<Readable>>;
 
 /// A subject and a version number (`None` for `latest`).
 type VersionKey = (String, Option<i32>);
@@ -66,7 +66,7 @@ type VersionKey = (String, Option<i32>);
 #[derive(Clone, Debug)]
 struct Caller {
     principal: String,
-    application: Uuid,
+    application: ApplicationId,
     environment: String,
     generation: i64,
 }
@@ -188,7 +188,7 @@ impl Registry {
         use sha2::Digest;
         // Read on every request: a rotated or deleted credential stops working at once.
         let row = sqlx::query!(
-            r#"select application_id, environment,
+            r#"select application_id as "application_id: ApplicationId", environment,
                       credential_set_at as "credential_set_at: DateTime<Utc>",
                       (select n from registry_generation) as "generation!"
                  from kafka_principal where principal = $1"#,
@@ -355,7 +355,7 @@ impl Registry {
                                           where vg.application_id = va.id and vg.topic_id = vt.id
                                             and vg.environment = $2 and vg.revoked_at is null)))
                 group by s.subject"#,
-            caller.application,
+            caller.application as ApplicationId,
             &caller.environment,
         )
         .fetch_all(&self.db)

@@ -5,6 +5,7 @@ use super::{ApplyProgress, CredentialState, CredentialView, RevealedCredential, 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::credentials::seal_context;
+use crate::domain::{ApplicationId, GrantId, RequestId, TopicId};
 use crate::domain::{
     GrantRole, RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus, UserIdentity,
     principal_name,
@@ -22,7 +23,7 @@ use uuid::Uuid;
 /// What one grant allows, with the principal it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantAcl {
-    pub grant_id: Uuid,
+    pub grant_id: GrantId,
     pub environment: String,
     pub principal: String,
     pub role: GrantRole,
@@ -38,13 +39,13 @@ fn in_team(user: &UserIdentity, team: &str) -> bool {
 /// The next position of a request's steps in one environment.
 async fn next_position(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
     environment: &str,
 ) -> Result<i32, StoreError> {
     sqlx::query_scalar!(
         r#"select coalesce(max(position) + 1, 0) as "next!" from apply_step
             where request_id = $1 and environment = $2"#,
-        request,
+        request as RequestId,
         environment
     )
     .fetch_one(conn)
@@ -54,14 +55,14 @@ async fn next_position(
 
 struct NewStep {
     kind: StepKind,
-    topic: Option<Uuid>,
-    application: Option<Uuid>,
-    grant: Option<Uuid>,
+    topic: Option<TopicId>,
+    application: Option<ApplicationId>,
+    grant: Option<GrantId>,
 }
 
 async fn insert_steps(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
     environment: &str,
     steps: &[NewStep],
 ) -> Result<(), StoreError> {
@@ -71,13 +72,13 @@ async fn insert_steps(
             "insert into apply_step (id, request_id, environment, position, kind, topic_id, application_id, grant_id)
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
             Uuid::new_v4(),
-            request,
+            request as RequestId,
             environment,
             start + offset,
             step.kind as StepKind,
-            step.topic,
-            step.application,
-            step.grant,
+            step.topic as Option<TopicId>,
+            step.application as Option<ApplicationId>,
+            step.grant as Option<GrantId>,
         )
         .execute(&mut *conn)
         .await
@@ -89,24 +90,24 @@ async fn insert_steps(
 /// Makes sure the application has its principal in the environment and returns its name.
 pub async fn ensure_principal(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<String, StoreError> {
     let app = sqlx::query!(
         "select team_slug, name from application where id = $1",
-        application
+        application as ApplicationId
     )
     .fetch_one(&mut *conn)
     .await
     .map_err(failed_while("loading the application"))?;
     let wanted = principal_name(&app.team_slug, &app.name, environment);
     // Two applications whose names fold to the same text: the later one gets its id appended.
-    let fallback = format!("{wanted}-{}", &application.simple().to_string()[..8]);
+    let fallback = format!("{wanted}-{}", &application.uuid().simple().to_string()[..8]);
     for candidate in [wanted, fallback] {
         let inserted = sqlx::query!(
             "insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
              on conflict do nothing",
-            application,
+            application as ApplicationId,
             environment,
             &candidate,
         )
@@ -115,7 +116,7 @@ pub async fn ensure_principal(
         .map_err(failed_while("recording the principal"))?;
         let existing: Option<String> = sqlx::query_scalar!(
             "select principal from kafka_principal where application_id = $1 and environment = $2",
-            application,
+            application as ApplicationId,
             environment
         )
         .fetch_optional(&mut *conn)
@@ -136,12 +137,12 @@ pub async fn ensure_principal(
 /// when `create`, then its settings. In the approving transaction.
 pub(crate) async fn write_topic_steps(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
     create: bool,
 ) -> Result<(), StoreError> {
     let approved = sqlx::query!(
-        "select environments, topic_id from access_request where id = $1",
-        request
+        r#"select environments, topic_id as "topic_id: TopicId" from access_request where id = $1"#,
+        request as RequestId
     )
     .fetch_one(&mut *conn)
     .await
@@ -171,11 +172,11 @@ pub(crate) async fn write_topic_steps(
 /// approving transaction, after any steps that must come first (a new topic's).
 pub(crate) async fn write_grant_steps(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
 ) -> Result<(), StoreError> {
     let approved = sqlx::query!(
-        "select environments, application_id from access_request where id = $1",
-        request
+        r#"select environments, application_id as "application_id: ApplicationId" from access_request where id = $1"#,
+        request as RequestId
     )
     .fetch_one(&mut *conn)
     .await
@@ -189,7 +190,7 @@ pub(crate) async fn write_grant_steps(
         let has_credential: bool = sqlx::query_scalar!(
             r#"select credential_set_at is not null as "set!" from kafka_principal
                 where application_id = $1 and environment = $2 for update"#,
-            application,
+            application as ApplicationId,
             environment
         )
         .fetch_one(&mut *conn)
@@ -203,9 +204,9 @@ pub(crate) async fn write_grant_steps(
                 grant: None,
             });
         }
-        let grants: Vec<Uuid> = sqlx::query_scalar!(
-            "select id from access_grant where request_id = $1 and environment = $2 order by role",
-            request,
+        let grants: Vec<GrantId> = sqlx::query_scalar!(
+            r#"select id as "id: GrantId" from access_grant where request_id = $1 and environment = $2 order by role"#,
+            request as RequestId,
             environment
         )
         .fetch_all(&mut *conn)
@@ -226,15 +227,15 @@ pub(crate) async fn write_grant_steps(
 /// removal belongs to). Requests left with no live grant become `to` (revoked or expired).
 pub async fn revoke_grants(
     conn: &mut PgConnection,
-    grants: &[(Uuid, String, Uuid)],
-    owner: Uuid,
+    grants: &[(GrantId, String, RequestId)],
+    owner: RequestId,
     actor: &str,
     to: RequestEvent,
 ) -> Result<(), StoreError> {
     for (grant, environment, _) in grants {
         sqlx::query!(
             "update access_grant set revoked_at = now() where id = $1 and revoked_at is null",
-            grant
+            *grant as GrantId
         )
         .execute(&mut *conn)
         .await
@@ -254,11 +255,11 @@ pub async fn revoke_grants(
     }
     // No live credential without a live grant: an application left with no live grant in an
     // environment loses its credential there too, after its ACLs.
-    let mut left: Vec<(Uuid, String)> = Vec::new();
+    let mut left: Vec<(ApplicationId, String)> = Vec::new();
     for (grant, environment, _) in grants {
-        let application: Uuid = sqlx::query_scalar!(
-            "select application_id from access_grant where id = $1",
-            grant
+        let application: ApplicationId = sqlx::query_scalar!(
+            r#"select application_id as "application_id: ApplicationId" from access_grant where id = $1"#,
+            *grant as GrantId
         )
         .fetch_one(&mut *conn)
         .await
@@ -271,7 +272,7 @@ pub async fn revoke_grants(
         let live: bool = sqlx::query_scalar!(
             r#"select exists (select 1 from access_grant
                              where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
-            application,
+            application as ApplicationId,
             &environment,
         )
         .fetch_one(&mut *conn)
@@ -292,7 +293,7 @@ pub async fn revoke_grants(
             .await?;
         }
     }
-    let mut origins: Vec<Uuid> = grants.iter().map(|(_, _, r)| *r).collect();
+    let mut origins: Vec<RequestId> = grants.iter().map(|(_, _, r)| *r).collect();
     origins.sort();
     origins.dedup();
     for origin in origins.into_iter().filter(|r| *r != owner) {
@@ -334,12 +335,12 @@ pub async fn revoke_grants(
 /// concurrent revocation of its other grants is seen.
 pub async fn lock_with_live_grants(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
 ) -> Result<(RequestState, String, bool), StoreError> {
     let (state, requester) = lock_request(&mut *conn, request).await?;
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant where request_id = $1 and revoked_at is null) as "found!""#,
-        request,
+        request as RequestId,
     )
     .fetch_one(&mut *conn)
     .await
@@ -347,12 +348,12 @@ pub async fn lock_with_live_grants(
     Ok((state, requester, live))
 }
 
-async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(), StoreError> {
+async fn cancel_open_steps(conn: &mut PgConnection, request: RequestId) -> Result<(), StoreError> {
     sqlx::query!(
         "update apply_step set status = 'cancelled'
           where request_id = $1 and status in ('pending', 'waiting_for_cluster', 'failed')
             and kind not in ('delete_acls', 'delete_credentials')",
-        request
+        request as RequestId
     )
     .execute(conn)
     .await
@@ -364,7 +365,7 @@ async fn cancel_open_steps(conn: &mut PgConnection, request: Uuid) -> Result<(),
 pub async fn revoke(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     version: i32,
     reason: &str,
 ) -> Result<RequestState, StoreError> {
@@ -382,7 +383,7 @@ pub async fn revoke(
     let locked = lock(&mut tx, user, id, version).await?;
     let team: String = sqlx::query_scalar!(
         "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
-        id,
+        id as RequestId,
     )
     .fetch_one(&mut *tx)
     .await
@@ -397,10 +398,11 @@ pub async fn revoke(
         ))
     })?;
     cancel_open_steps(&mut tx, id).await?;
-    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query!(
-        "select id, environment, request_id from access_grant
-          where request_id = $1 and revoked_at is null for update",
-        id
+    let grants: Vec<(GrantId, String, RequestId)> = sqlx::query!(
+        r#"select id as "id: GrantId", environment, request_id as "request_id: RequestId"
+             from access_grant
+            where request_id = $1 and revoked_at is null for update"#,
+        id as RequestId
     )
     .fetch_all(&mut *tx)
     .await
@@ -445,7 +447,7 @@ pub async fn revoke(
 pub async fn retry(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     version: i32,
 ) -> Result<RequestState, StoreError> {
     let mut tx = db
@@ -459,7 +461,7 @@ pub async fn retry(
     sqlx::query!(
         "update apply_step set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
           where request_id = $1 and status = 'failed'",
-        id,
+        id as RequestId,
     )
     .execute(&mut *tx)
     .await
@@ -507,16 +509,16 @@ pub fn grant_in_words(grant: &GrantAcl, environment_label: &str) -> String {
 pub async fn status(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<ApplyProgress, StoreError> {
     let row = sqlx::query!(
         r#"select r.kind as "kind: RequestKind", r.state as "state: RequestState", r.version,
                   r.requester, a.team_slug, t.owning_team as "owning_team?",
-                  r.application_id, r.environments
+                  r.application_id as "application_id: ApplicationId", r.environments
              from access_request r join application a on a.id = r.application_id
              left join topic t on t.id = r.topic_id
             where r.id = $1"#,
-        id
+        id as RequestId
     )
     .fetch_optional(db)
     .await
@@ -540,17 +542,14 @@ pub async fn status(
         r#"select environment, kind as "kind: StepKind", status as "status: StepStatus",
                   attempts, last_error, done_at as "done_at: DateTime<Utc>"
              from apply_step where request_id = $1 order by environment, position"#,
-        id
+        id as RequestId
     )
     .fetch_all(db)
     .await
     .map_err(failed_while("loading steps"))?;
     let can_manage = user.has_role(Role::Member) && in_team(user, &team);
     let mut credentials = Vec::new();
-    let grants_access = matches!(
-        kind,
-        RequestKind::ProducerAccess | RequestKind::ConsumerAccess | RequestKind::NewTopic
-    );
+    let grants_access = kind.grant_role().is_some();
     if grants_access && state.is_approved() {
         let rows = sqlx::query!(
             r#"select p.environment, p.principal, p.credential_set_at is not null as "set!",
@@ -565,7 +564,7 @@ pub async fn status(
                  from kafka_principal p
                 where p.application_id = $1 and p.environment = any($2)
                 order by p.environment"#,
-            application,
+            application as ApplicationId,
             &environments,
         )
         .fetch_all(db)
@@ -600,14 +599,14 @@ pub async fn status(
     }
     let grants = sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
              join kafka_principal p
                on p.application_id = g.application_id and p.environment = g.environment
             where g.request_id = $1 and g.revoked_at is null order by g.environment"#,
-        id
+        id as RequestId
     )
     .fetch_all(db)
     .await
@@ -646,11 +645,11 @@ pub async fn status(
 
 async fn team_of_application(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
 ) -> Result<String, StoreError> {
     let team: Option<String> = sqlx::query_scalar!(
         "select team_slug from application where id = $1",
-        application
+        application as ApplicationId
     )
     .fetch_optional(conn)
     .await
@@ -662,7 +661,7 @@ async fn team_of_application(
 pub async fn reveal(
     portal: &PortalContext,
     user: &UserIdentity,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<RevealedCredential, StoreError> {
     let mut tx = portal
@@ -679,7 +678,7 @@ pub async fn reveal(
           where c.application_id = $1 and c.environment = $2
             and p.application_id = c.application_id and p.environment = c.environment
          returning c.nonce, c.sealed, p.principal",
-        application,
+        application as ApplicationId,
         environment,
     )
     .fetch_optional(&mut *tx)
@@ -722,7 +721,7 @@ pub async fn reveal(
 pub async fn rotate(
     db: &PgPool,
     user: &UserIdentity,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<(), StoreError> {
     let mut tx = db
@@ -736,7 +735,7 @@ pub async fn rotate(
     let principal = sqlx::query_scalar!(
         "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
-        application,
+        application as ApplicationId,
         environment,
     )
     .fetch_optional(&mut *tx)
@@ -750,7 +749,7 @@ pub async fn rotate(
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
-        application,
+        application as ApplicationId,
         environment,
     )
     .fetch_one(&mut *tx)
@@ -765,7 +764,7 @@ pub async fn rotate(
         r#"select exists (select 1 from apply_step where application_id = $1 and environment = $2
                          and kind in ('create_credentials', 'rotate_credentials')
                          and status in ('pending', 'waiting_for_cluster')) as "found!""#,
-        application,
+        application as ApplicationId,
         environment
     )
     .fetch_one(&mut *tx)
@@ -781,7 +780,7 @@ pub async fn rotate(
          values ($1, $2, 0, 'rotate_credentials', $3)",
         Uuid::new_v4(),
         environment,
-        application
+        application as ApplicationId
     )
     .execute(&mut *tx)
     .await
@@ -809,7 +808,7 @@ mod tests {
 
     fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
-            grant_id: Uuid::nil(),
+            grant_id: GrantId::from(Uuid::nil()),
             environment: "sandbox".into(),
             principal: "team.app.sandbox".into(),
             role,

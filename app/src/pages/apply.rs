@@ -6,11 +6,11 @@ use crate::apply::{
     ApplyProgress, CredentialState, CredentialView, RetryRequest, RevealCredential, RevokeRequest,
     RotateCredential,
 };
+use crate::domain::RequestId;
 use crate::domain::StepStatus;
 use crate::error::AppError;
 use crate::requests::RequestRevocation;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 /// The actions the panel offers; created by the page so their results survive refreshes.
 #[derive(Clone, Copy)]
@@ -74,7 +74,7 @@ fn error_of<T: Clone + Send + Sync + 'static>(
 }
 
 #[component]
-pub fn ApplyPanel(id: Uuid, progress: ApplyProgress, actions: ApplyActions) -> impl IntoView {
+pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions) -> impl IntoView {
     // The password button waits for JavaScript: a plain form post would use up the one showing
     // without a page to show it on (it never travels in an address).
     let hydrated = RwSignal::new(false);

@@ -3,6 +3,7 @@
 use super::apply::{ApplyActions, ApplyPanel};
 use super::areas::{AreaPage, Preload};
 use crate::apply::apply_status;
+use crate::domain::RequestId;
 use crate::domain::{Area, RequestState};
 use crate::environments::list_environments;
 use crate::error::AppError;
@@ -16,7 +17,6 @@ use crate::requests::{
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use uuid::Uuid;
 
 fn state_badge(state: RequestState) -> impl IntoView {
     let class = match state {
@@ -102,9 +102,9 @@ pub fn ApprovalsPage() -> impl IntoView {
 }
 
 /// The summary above a form after a refused submission.
-pub(super) fn form_error(
-    result: MappedSignal<Option<Result<Uuid, AppError>>>,
-) -> impl IntoView + use<> {
+pub(super) fn form_error<T: Send + Sync + 'static>(
+    result: MappedSignal<Option<Result<T, AppError>>>,
+) -> impl IntoView + use<T> {
     move || {
         result
             .with(|r| match r {
@@ -119,11 +119,11 @@ pub(super) fn form_error(
 }
 
 /// A field's error from the last submission, shown under the field and linked to it.
-pub(super) fn field_error(
-    result: MappedSignal<Option<Result<Uuid, AppError>>>,
+pub(super) fn field_error<T: Send + Sync + 'static>(
+    result: MappedSignal<Option<Result<T, AppError>>>,
     field: &'static str,
     id: &'static str,
-) -> impl IntoView + use<> {
+) -> impl IntoView + use<T> {
     move || {
         result.with(|r| match r {
             Some(Err(e)) => e.field_message(field).map(|m| {
@@ -249,7 +249,7 @@ pub fn RequestPage() -> impl IntoView {
         params
             .read()
             .get("id")
-            .and_then(|id| Uuid::parse_str(&id).ok())
+            .and_then(|id| id.parse::<RequestId>().ok())
     };
     let request = Resource::new(
         move || {
@@ -740,7 +740,7 @@ pub(super) fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -
 #[component]
 fn EnvironmentChoices(
     environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
-    result: MappedSignal<Option<Result<Uuid, AppError>>>,
+    result: MappedSignal<Option<Result<RequestId, AppError>>>,
 ) -> impl IntoView {
     let choices = environments
         .get_untracked()

@@ -1,10 +1,11 @@
 //! The access-request form, parsed by the same rules in the browser (inline errors) and on the
 //! server (the check that counts).
 
+use crate::domain::{ApplicationId, RequestId};
 use crate::domain::{ConsumerGroup, FieldError, RequestKind, TopicName, bounded_text};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use std::str::FromStr;
 
 pub const PURPOSE_MIN: usize = 10;
 pub const PURPOSE_MAX: usize = 2000;
@@ -40,13 +41,13 @@ pub struct AccessRequestInput {
 pub struct AccessRequestDraft {
     pub kind: RequestKind,
     pub topic: TopicName,
-    pub application: Uuid,
+    pub application: ApplicationId,
     pub environments: Vec<String>,
     pub consumer_group: Option<ConsumerGroup>,
     pub group_is_prefix: bool,
     pub purpose: String,
     pub expiry: Option<NaiveDate>,
-    pub promoted_from: Option<Uuid>,
+    pub promoted_from: Option<RequestId>,
     /// Kept as a draft instead of being sent for approval.
     pub save_as_draft: bool,
 }
@@ -88,7 +89,7 @@ impl AccessRequestInput {
         };
         let topic = TopicName::parse_kafka(&self.topic);
         let topic = topic.map_err(|m| check(FIELD_TOPIC, Err(m))).ok();
-        let application = Uuid::parse_str(self.application.trim())
+        let application = ApplicationId::from_str(self.application.trim())
             .map_err(|_| {
                 check(
                     FIELD_APPLICATION,
@@ -172,7 +173,7 @@ impl AccessRequestInput {
 
         let promoted_from = match self.promoted_from.trim() {
             "" => None,
-            text => Uuid::parse_str(text)
+            text => RequestId::from_str(text)
                 .map_err(|_| {
                     check(
                         FIELD_PROMOTED_FROM,

@@ -19,10 +19,10 @@ pub use schema_change::{ChangeSchema, check_proposal};
 pub use topic_change::ChangeTopic;
 
 use crate::context::PortalContext;
+use crate::domain::RequestId;
 use crate::domain::{RequestKind, UserIdentity};
 use crate::store::StoreError;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// What one kind of request decides for itself.
 // Implemented only in this module's children and always called on a concrete type, so each
@@ -39,7 +39,7 @@ pub trait Kind {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &Self::Draft,
-    ) -> Result<Uuid, StoreError>;
+    ) -> Result<RequestId, StoreError>;
 
     /// In the transaction of the last approval: what the approval changes in the catalog, and
     /// the apply steps that bring the clusters along (or, with nothing to apply, the request
@@ -47,7 +47,7 @@ pub trait Kind {
     async fn approved(
         conn: &mut PgConnection,
         portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError>;
 }
 
@@ -56,7 +56,7 @@ pub(crate) async fn approved(
     kind: RequestKind,
     conn: &mut PgConnection,
     portal: &PortalContext,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<(), StoreError> {
     match kind {
         RequestKind::ProducerAccess | RequestKind::ConsumerAccess => {

@@ -6,6 +6,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::RequestId;
 use crate::domain::{
     RequestEvent, RequestKind, RequestState, Role, SlotKind, TeamSlug, UserIdentity,
 };
@@ -14,7 +15,6 @@ use crate::notifications::ssr as notifications;
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 const STALE: &str = "This request changed while you were looking at it. Reload the page to see the latest version before deciding.";
 
@@ -41,14 +41,14 @@ pub(crate) async fn ensure_user(
 
 pub(crate) async fn insert_slots(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: RequestId,
     slots: &[crate::domain::RequiredSlot],
 ) -> Result<(), StoreError> {
     for slot in slots {
         sqlx::query!(
             "insert into approval_slot (request_id, slot, team_slug, reason)
              values ($1, $2, $3, $4)",
-            id,
+            id as RequestId,
             slot.kind as SlotKind,
             slot.team.as_ref().map(|t| t.as_str()),
             &slot.reason
@@ -67,7 +67,7 @@ pub(crate) async fn announce(
     user: &UserIdentity,
     slots: &[crate::domain::RequiredSlot],
     message: &str,
-    id: Uuid,
+    id: RequestId,
     teams: &[&str],
 ) -> Result<(), StoreError> {
     let open: Vec<(SlotKind, Option<TeamSlug>)> =
@@ -87,7 +87,7 @@ pub(crate) async fn announce(
 pub(crate) async fn requester_step(
     conn: &mut PgConnection,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     seen_version: i32,
     event: RequestEvent,
     refused_verb: &str,
@@ -122,7 +122,7 @@ impl Locked {
 pub(crate) async fn lock(
     conn: &mut PgConnection,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     seen_version: i32,
 ) -> Result<Locked, StoreError> {
     let row: Option<(RequestState, i32, String, String, Option<String>)> = sqlx::query!(
@@ -133,7 +133,7 @@ pub(crate) async fn lock(
            left join topic t on t.id = r.topic_id
           where r.id = $1
           for update of r"#,
-        id
+        id as RequestId
     )
     .fetch_optional(conn)
     .await
@@ -155,7 +155,7 @@ pub(crate) async fn lock(
 
 pub async fn set_state(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: RequestId,
     state: RequestState,
     reason: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -164,7 +164,7 @@ pub async fn set_state(
             set state = $2, version = version + 1, updated_at = now(),
                 decision_reason = coalesce($3, decision_reason)
           where id = $1",
-        id,
+        id as RequestId,
         state as RequestState,
         reason
     )
@@ -195,12 +195,12 @@ pub const PORTAL_ACTOR: &str = "portal";
 /// Locks a request row for the rest of the transaction: its state and requester.
 pub async fn lock_request(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RequestId,
 ) -> Result<(RequestState, String), StoreError> {
     let locked = sqlx::query!(
         r#"select state as "state: RequestState", requester from access_request
             where id = $1 for update"#,
-        request
+        request as RequestId
     )
     .fetch_one(&mut *conn)
     .await
@@ -210,13 +210,13 @@ pub async fn lock_request(
 
 /// A request whose apply steps are all done or cancelled becomes active (audited, its requester
 /// told); one with steps still open is left as it is.
-pub async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<(), StoreError> {
+pub async fn settle_if_done(conn: &mut PgConnection, request: RequestId) -> Result<(), StoreError> {
     // Lock the request first: steps of one request settle in parallel transactions, and only
     // under this lock does the last of them see every other one's outcome.
     let (state, requester) = lock_request(&mut *conn, request).await?;
     let open: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from apply_step where request_id = $1 and status not in ('done', 'cancelled')) as "found!""#,
-        request,
+        request as RequestId,
     )
     .fetch_one(&mut *conn)
     .await
@@ -241,7 +241,7 @@ pub async fn settle_if_done(conn: &mut PgConnection, request: Uuid) -> Result<()
     .map_err(failed_while("auditing the applied request"))?;
     let kind: RequestKind = sqlx::query_scalar!(
         r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
-        request
+        request as RequestId
     )
     .fetch_one(&mut *conn)
     .await

@@ -3,12 +3,13 @@
 //! the server; the server then checks the schema against the subject's earlier versions.
 
 use super::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN};
+use crate::domain::ApplicationId;
 use crate::domain::{
     Compatibility, FieldError, SchemaFormat, SubjectPart, TopicName, bounded_text,
 };
 use crate::schemas::diff::DiffRow;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use std::str::FromStr;
 
 pub const FIELD_PART: &str = "Key or value";
 pub const FIELD_FORMAT: &str = "Format";
@@ -42,7 +43,7 @@ pub struct SchemaProposal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaChangeDraft {
     pub proposal: SchemaProposal,
-    pub application: Uuid,
+    pub application: ApplicationId,
     pub purpose: String,
 }
 
@@ -222,7 +223,7 @@ impl SchemaChangeInput {
     pub fn parse(&self) -> Result<SchemaChangeDraft, Vec<FieldError>> {
         let proposal = self.proposal();
         let mut errors = proposal.as_ref().err().cloned().unwrap_or_default();
-        let application = Uuid::parse_str(self.application.trim())
+        let application = ApplicationId::from_str(self.application.trim())
             .map_err(|_| {
                 errors.push(FieldError::new(
                     FIELD_APPLICATION,
@@ -249,6 +250,7 @@ impl SchemaChangeInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn input() -> SchemaChangeInput {
         SchemaChangeInput {

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
     SlotKind, TeamSlug, UserIdentity, may_fill,
@@ -23,7 +24,6 @@ use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 pub async fn applications_of(
     db: &PgPool,
@@ -42,7 +42,7 @@ pub async fn applications_of(
 pub async fn decide(
     portal: &PortalContext,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     seen_version: i32,
     decision: Decision,
     reason: &str,
@@ -78,7 +78,7 @@ pub async fn decide(
     let slots: Vec<(SlotKind, Option<String>, Option<String>)> = sqlx::query!(
         r#"select slot as "slot: SlotKind", team_slug, decided_by from approval_slot
             where request_id = $1 order by approval_slot.slot"#,
-        id
+        id as RequestId
     )
     .fetch_all(&mut *tx)
     .await
@@ -114,7 +114,7 @@ pub async fn decide(
             set decided_by = $3, decision = $4, decision_reason = nullif($5, ''),
                 decided_at = now()
           where request_id = $1 and slot = $2 and decided_by is null",
-        id,
+        id as RequestId,
         slot as SlotKind,
         &user.subject,
         decision as Decision,
@@ -139,7 +139,7 @@ pub async fn decide(
     if next == RequestState::Applying {
         let kind: RequestKind = sqlx::query_scalar!(
             r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
-            id
+            id as RequestId
         )
         .fetch_one(&mut *tx)
         .await
@@ -169,7 +169,7 @@ pub async fn decide(
     if next != RequestState::Submitted {
         let team: String = sqlx::query_scalar!(
             "select a.team_slug from access_request r join application a on a.id = r.application_id where r.id = $1",
-            id,
+            id as RequestId,
         )
         .fetch_one(&mut *tx)
         .await
@@ -206,7 +206,7 @@ fn decision_words(next: RequestState, slot: SlotKind) -> String {
 pub async fn withdraw(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     seen_version: i32,
 ) -> Result<RequestState, StoreError> {
     let mut tx = db
@@ -245,7 +245,7 @@ pub async fn withdraw(
 pub async fn resubmit(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
     seen_version: i32,
     purpose: &str,
     consumer_group: Option<&str>,
@@ -272,7 +272,7 @@ pub async fn resubmit(
     .await?;
     let kind: RequestKind = sqlx::query_scalar!(
         r#"select kind as "kind: RequestKind" from access_request where id = $1"#,
-        id
+        id as RequestId
     )
     .fetch_one(&mut *tx)
     .await
@@ -285,7 +285,7 @@ pub async fn resubmit(
             r#"select a.team_slug, r.consumer_group_is_prefix
                from access_request r join application a on a.id = r.application_id
               where r.id = $1"#,
-            id
+            id as RequestId
         )
         .fetch_one(&mut *tx)
         .await
@@ -305,7 +305,7 @@ pub async fn resubmit(
         "update access_request
             set purpose = $2, consumer_group = coalesce($3, consumer_group), decision_reason = null
           where id = $1",
-        id,
+        id as RequestId,
         &purpose,
         group.as_ref().map(|g| g.as_str())
     )
@@ -316,7 +316,7 @@ pub async fn resubmit(
         "update approval_slot
             set decided_by = null, decision = null, decision_reason = null, decided_at = null
           where request_id = $1",
-        id
+        id as RequestId
     )
     .execute(&mut *tx)
     .await
@@ -430,8 +430,8 @@ type SlotRow = (
 struct DetailRow {
     topic_change: Option<serde_json::Value>,
     schema_change: Option<serde_json::Value>,
-    topic_id: Option<Uuid>,
-    id: Uuid,
+    topic_id: Option<TopicId>,
+    id: RequestId,
     kind: RequestKind,
     state: RequestState,
     topic: Option<String>,
@@ -449,8 +449,8 @@ struct DetailRow {
     consumer_group_is_prefix: bool,
     proposed_topic: Option<serde_json::Value>,
     fit_answers: Option<serde_json::Value>,
-    promoted_from: Option<Uuid>,
-    application_id: Uuid,
+    promoted_from: Option<RequestId>,
+    application_id: ApplicationId,
     purpose: String,
     requested_expiry: Option<NaiveDate>,
     decision_reason: Option<String>,
@@ -469,7 +469,7 @@ struct DetailRow {
 pub async fn detail(
     db: &PgPool,
     user: &UserIdentity,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<RequestDetail, StoreError> {
     let row = sqlx::query_as!(
         DetailRow,
@@ -481,8 +481,9 @@ pub async fn detail(
                   t.owning_team as "topic_owner?",
                   t.data_classification as "classification?: DataClassification",
                   t.contains_pii as "topic_pii?", r.consumer_group, r.consumer_group_is_prefix,
-                  r.proposed_topic, r.fit_answers, r.promoted_from, r.application_id,
-                  r.topic_change, r.schema_change, r.topic_id,
+                  r.proposed_topic, r.fit_answers, r.promoted_from as "promoted_from: RequestId",
+                  r.application_id as "application_id: ApplicationId",
+                  r.topic_change, r.schema_change, r.topic_id as "topic_id: TopicId",
                   r.purpose, r.requested_expiry as "requested_expiry: NaiveDate", r.decision_reason,
                   a.system_registration_id, a.security_package_id,
                   a.fisma_rating::text as "fisma_rating!",
@@ -495,7 +496,7 @@ pub async fn detail(
              join app_user u on u.subject = r.requester
              left join topic t on t.id = r.topic_id
             where r.id = $1"#,
-        id
+        id as RequestId
     )
     .fetch_optional(db)
     .await
@@ -519,7 +520,7 @@ pub async fn detail(
                   s.decision_reason, s.decided_at as "decided_at: DateTime<Utc>"
                from approval_slot s left join app_user u on u.subject = s.decided_by
               where s.request_id = $1 order by s.slot"#,
-        id
+        id as RequestId
     )
     .fetch_all(db)
     .await
@@ -542,7 +543,7 @@ pub async fn detail(
     let decided_by_me: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from approval_slot where request_id = $1 and decided_by = $2)
              as "decided!""#,
-        id,
+        id as RequestId,
         &user.subject
     )
     .fetch_one(db)

@@ -4,11 +4,12 @@
 
 use super::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN};
 use super::topic_form::{FIELD_CLEANUP, FIELD_PARTITIONS, FIELD_RETENTION};
+use crate::domain::ApplicationId;
 use crate::domain::{
     CleanupPolicy, FieldError, Partitions, RetentionDays, TopicName, bounded_text,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use std::str::FromStr;
 
 /// The form as typed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +93,7 @@ impl TopicChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicChangeDraft {
     pub topic: TopicName,
-    pub application: Uuid,
+    pub application: ApplicationId,
     pub settings: TopicSettings,
     pub purpose: String,
 }
@@ -109,7 +110,7 @@ impl TopicChangeInput {
         let topic = TopicName::parse_kafka(self.topic.trim())
             .map_err(|m| field(FIELD_TOPIC, Err(m)))
             .ok();
-        let application = Uuid::parse_str(self.application.trim())
+        let application = ApplicationId::from_str(self.application.trim())
             .map_err(|_| {
                 field(
                     FIELD_APPLICATION,
@@ -164,6 +165,7 @@ impl TopicChangeInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn input() -> TopicChangeInput {
         TopicChangeInput {

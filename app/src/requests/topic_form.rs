@@ -1,12 +1,13 @@
 //! The new-topic proposal: the fit check and the topic's settings, parsed by the same rules in
 //! the browser and on the server.
 
+use crate::domain::ApplicationId;
 use crate::domain::{
     CleanupPolicy, DataClassification, FieldError, Lifecycle, NamingPolicy, Partitions,
     RetentionDays, TopicName, bounded_text,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use std::str::FromStr;
 
 /// One question of the fit check, built from the bus's good-fit / not-a-fit table.
 pub struct FitQuestion {
@@ -118,7 +119,7 @@ pub struct FitAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicProposalDraft {
     pub proposal: TopicProposal,
-    pub application: Uuid,
+    pub application: ApplicationId,
     pub environments: Vec<String>,
     pub fit: Vec<FitAnswer>,
 }
@@ -222,7 +223,7 @@ impl TopicProposalInput {
                 Err("list at most 20 systems, each at most 80 characters".into()),
             );
         }
-        let application = Uuid::parse_str(self.application.trim())
+        let application = ApplicationId::from_str(self.application.trim())
             .map_err(|_| {
                 field(
                     super::form::FIELD_APPLICATION,

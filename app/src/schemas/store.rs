@@ -4,10 +4,10 @@
 
 use super::compat::{self, ParsedSchema};
 use crate::domain::{Compatibility, SchemaFormat, SubjectPart};
+use crate::domain::{RequestId, TopicId};
 use crate::requests::schema_change::{Finding, SchemaChange};
 use crate::store::{StoreError, failed_while};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// One registered version of a subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,11 +65,11 @@ pub async fn subject_mode(
 /// registers it as the subject's next version, creating the subject if needed.
 pub async fn register_version(
     conn: &mut PgConnection,
-    topic: Uuid,
+    topic: TopicId,
     subject: &str,
     schema: &ParsedSchema,
     written: &str,
-    request: Option<Uuid>,
+    request: Option<RequestId>,
 ) -> Result<i32, sqlx::Error> {
     let id = sqlx::query_scalar!(
         r#"with found as (select id from schema_text where format = $1 and canonical = $2),
@@ -86,7 +86,7 @@ pub async fn register_version(
     sqlx::query!(
         "insert into schema_subject (subject, topic_id) values ($1, $2) on conflict do nothing",
         subject,
-        topic,
+        topic as TopicId,
     )
     .execute(&mut *conn)
     .await?;
@@ -95,7 +95,7 @@ pub async fn register_version(
          select $1, coalesce(max(version), 0) + 1, $2, $3 from schema_version where subject = $1",
         subject,
         id,
-        request,
+        request as Option<RequestId>,
     )
     .execute(conn)
     .await?;
@@ -105,14 +105,14 @@ pub async fn register_version(
 /// Applications that may read the topic now, as "team / application".
 pub async fn topic_consumers(
     conn: &mut PgConnection,
-    topic: Uuid,
+    topic: TopicId,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     let rows = sqlx::query!(
         "select distinct a.team_slug, a.name
            from access_grant g join application a on a.id = g.application_id
           where g.topic_id = $1 and g.role = 'consumer' and g.revoked_at is null
           order by 1, 2",
-        topic
+        topic as TopicId
     )
     .fetch_all(conn)
     .await?;

@@ -506,12 +506,16 @@ async fn produce_until_ok(
 // Approvals
 
 /// A request submitted and approved by the owning team: one approval (governance) to go.
-async fn prepare(bench: &Bench, app: &BenchApp, topic: &str) -> anyhow::Result<Uuid> {
+async fn prepare(
+    bench: &Bench,
+    app: &BenchApp,
+    topic: &str,
+) -> anyhow::Result<app::domain::RequestId> {
     owner_approved_producer_request(
         &bench.portal,
         &bench.requester,
         &bench.owner,
-        app.id,
+        app.id.into(),
         topic,
         ENV,
     )
@@ -519,13 +523,13 @@ async fn prepare(bench: &Bench, app: &BenchApp, topic: &str) -> anyhow::Result<U
 }
 
 /// The final approval on the real code path; returns when it has committed.
-async fn approve(bench: &Bench, id: Uuid) -> anyhow::Result<(Instant, Duration)> {
+async fn approve(bench: &Bench, id: app::domain::RequestId) -> anyhow::Result<(Instant, Duration)> {
     final_approval(&bench.portal, &bench.governance, id).await
 }
 
 /// One approval, from the client's side.
 struct Sample {
-    request: Uuid,
+    request: app::domain::RequestId,
     /// The `decide` call itself.
     approve: Duration,
     /// Approving commit -> first successful produce: the headline number.
@@ -543,7 +547,7 @@ struct Sample {
 async fn new_application(
     bench: &Bench,
     app: &BenchApp,
-    request: Uuid,
+    request: app::domain::RequestId,
     gate: Option<&Semaphore>,
 ) -> anyhow::Result<(Sample, String)> {
     let ready = bench.watch.register(app.id);
@@ -558,7 +562,7 @@ async fn new_application(
         .await
         .context("the credential was not stored within the limit")?
         .context("the credential watch stopped")?;
-    let revealed = apply_store::reveal(&bench.portal, &bench.requester, app.id, ENV)
+    let revealed = apply_store::reveal(&bench.portal, &bench.requester, app.id.into(), ENV)
         .await
         .context("revealing the password")?;
     if revealed.principal != app.principal {
@@ -597,7 +601,7 @@ async fn existing_application(
     bench: &Bench,
     app: &BenchApp,
     password: &str,
-    request: Uuid,
+    request: app::domain::RequestId,
 ) -> anyhow::Result<Sample> {
     let client = producer(&bench.env, &app.principal, password, bench.options.poll)?;
     // Connected, logged in and refused: the client knows the topic and keeps asking about it.
@@ -654,7 +658,7 @@ type TimingRow = (
 );
 
 async fn breakdown(probe: &PgPool, samples: &[Sample]) -> anyhow::Result<(Vec<Breakdown>, i64)> {
-    let ids: Vec<Uuid> = samples.iter().map(|s| s.request).collect();
+    let ids: Vec<Uuid> = samples.iter().map(|s| s.request.uuid()).collect();
     // `done_at` is now() of the worker's transaction: the moment it began, just before the
     // claim. The audit log's time is clock_timestamp() at the insert, near the commit.
     let rows: Vec<TimingRow> = sqlx::query_as(
@@ -677,7 +681,7 @@ async fn breakdown(probe: &PgPool, samples: &[Sample]) -> anyhow::Result<(Vec<Br
     let mut retried = 0;
     for sample in samples {
         let Some(&(_, Some(approved), Some(credential), Some(acl), Some(applied), extra)) =
-            by_id.get(&sample.request)
+            by_id.get(&sample.request.uuid())
         else {
             continue;
         };
@@ -894,7 +898,7 @@ impl Workload {
 
 fn producer_grant(principal: &str, topic: &str) -> GrantAcl {
     GrantAcl {
-        grant_id: Uuid::nil(),
+        grant_id: Uuid::nil().into(),
         environment: ENV.into(),
         principal: principal.into(),
         role: GrantRole::Producer,

@@ -99,7 +99,7 @@ async fn apply_once(bench: &Bench, application: Uuid) -> anyhow::Result<Duration
         &bench.portal,
         &bench.requester,
         &bench.owner,
-        application,
+        application.into(),
         TOPIC,
         ENV,
     )

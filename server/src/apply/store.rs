@@ -7,6 +7,7 @@
 use app::apply::store::GrantAcl;
 use app::audit::ssr::append;
 use app::credentials::Sealed;
+use app::domain::{ApplicationId, GrantId, RequestId, TopicId};
 use app::domain::{CleanupPolicy, GrantRole, RequestEvent, RequestState, StepKind, StepStatus};
 use app::notifications::ssr as notifications;
 use app::requests::lifecycle::{PORTAL_ACTOR, lock_request, set_state, settle_if_done};
@@ -28,12 +29,12 @@ pub struct TopicWanted {
 #[derive(Debug, Clone)]
 pub struct ClaimedStep {
     pub id: Uuid,
-    pub request_id: Option<Uuid>,
+    pub request_id: Option<RequestId>,
     pub environment: String,
     pub kind: StepKind,
-    pub topic_id: Option<Uuid>,
-    pub application_id: Option<Uuid>,
-    pub grant_id: Option<Uuid>,
+    pub topic_id: Option<TopicId>,
+    pub application_id: Option<ApplicationId>,
+    pub grant_id: Option<GrantId>,
     pub attempts: i32,
 }
 
@@ -41,13 +42,13 @@ pub struct ClaimedStep {
 /// holds a live grant there; its name when it holds none (its credential is to be deleted).
 pub async fn principal_without_grants(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let principal: String = sqlx::query_scalar!(
         "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
-        application,
+        application as ApplicationId,
         environment
     )
     .fetch_one(&mut *conn)
@@ -55,7 +56,7 @@ pub async fn principal_without_grants(
     let live: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
-        application,
+        application as ApplicationId,
         environment,
     )
     .fetch_one(&mut *conn)
@@ -66,19 +67,19 @@ pub async fn principal_without_grants(
 /// The credential is gone from the cluster: forget it, and any password waiting to be shown.
 pub async fn forget_credential(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
-        application,
+        application as ApplicationId,
         environment,
     )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
         "delete from credential_reveal where application_id = $1 and environment = $2",
-        application,
+        application as ApplicationId,
         environment
     )
     .execute(conn)
@@ -89,13 +90,13 @@ pub async fn forget_credential(
 /// Keeps a new password, sealed, for the owning team to see once.
 pub async fn store_credential(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
     sealed: &Sealed,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
-        application,
+        application as ApplicationId,
         environment,
     )
     .execute(&mut *conn)
@@ -105,7 +106,7 @@ pub async fn store_credential(
          values ($1, $2, $3, $4)
          on conflict (application_id, environment)
          do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
-        application,
+        application as ApplicationId,
         environment,
         &sealed.nonce,
         &sealed.sealed
@@ -236,8 +237,10 @@ pub async fn step_failed(
 pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx::Error> {
     sqlx::query_as!(
         ClaimedStep,
-        r#"select s.id, s.request_id, s.environment, s.kind as "kind: StepKind", s.topic_id,
-                s.application_id, s.grant_id, s.attempts
+        r#"select s.id, s.request_id as "request_id: RequestId", s.environment,
+                s.kind as "kind: StepKind", s.topic_id as "topic_id: TopicId",
+                s.application_id as "application_id: ApplicationId",
+                s.grant_id as "grant_id: GrantId", s.attempts
            from apply_step s
           where s.status in ('pending', 'waiting_for_cluster') and s.next_attempt_at <= now()
             and not exists (
@@ -256,29 +259,29 @@ pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx:
 
 pub async fn topic_wanted(
     conn: &mut PgConnection,
-    topic: Uuid,
+    topic: TopicId,
 ) -> Result<TopicWanted, sqlx::Error> {
     sqlx::query_as!(
         TopicWanted,
         r#"select name, partitions, retention_ms, cleanup_policy as "cleanup_policy: CleanupPolicy"
              from topic where id = $1"#,
-        topic
+        topic as TopicId
     )
     .fetch_one(conn)
     .await
 }
 
-pub async fn grant_acl(conn: &mut PgConnection, grant: Uuid) -> Result<GrantAcl, sqlx::Error> {
+pub async fn grant_acl(conn: &mut PgConnection, grant: GrantId) -> Result<GrantAcl, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
              join kafka_principal p
                on p.application_id = g.application_id and p.environment = g.environment
             where g.id = $1"#,
-        grant
+        grant as GrantId
     )
     .fetch_one(conn)
     .await
@@ -292,7 +295,7 @@ pub async fn other_live_grants(
 ) -> Result<Vec<GrantAcl>, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -303,7 +306,7 @@ pub async fn other_live_grants(
               and r.state = any($4)"#,
         &grant.principal,
         &grant.environment,
-        grant.grant_id,
+        grant.grant_id as GrantId,
         &RequestState::APPROVED[..] as &[RequestState],
     )
     .fetch_all(conn)
@@ -314,7 +317,7 @@ pub async fn other_live_grants(
 pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantAcl>, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as grant_id, g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -353,13 +356,13 @@ pub async fn desired_topics(
 /// The principal of an application in an environment, and whether its credential is set.
 pub async fn principal_of(
     conn: &mut PgConnection,
-    application: Uuid,
+    application: ApplicationId,
     environment: &str,
 ) -> Result<(String, bool), sqlx::Error> {
     let row = sqlx::query!(
         r#"select principal, credential_set_at is not null as "set!" from kafka_principal
             where application_id = $1 and environment = $2"#,
-        application,
+        application as ApplicationId,
         environment
     )
     .fetch_one(conn)

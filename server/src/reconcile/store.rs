@@ -4,6 +4,7 @@
 use app::apply::store::{lock_with_live_grants, revoke_grants};
 use app::audit::ssr::append;
 use app::domain::RequestEvent;
+use app::domain::{GrantId, RequestId};
 use app::drift::FindingKind;
 use app::notifications::ssr as notifications;
 use app::requests::lifecycle::{PORTAL_ACTOR, set_state};
@@ -173,7 +174,7 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
             where r.id = g.request_id and t.id = g.topic_id
               and g.revoked_at is null and g.expiry_notified_at is null
               and g.expires_on <= current_date + 7
-           returning r.id as request, r.requester, t.name as topic,
+           returning r.id as "request: RequestId", r.requester, t.name as topic,
                      g.expires_on as "expires_on!: chrono::NaiveDate""#
     )
     .fetch_all(&mut *tx)
@@ -192,10 +193,11 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
         .await
         .map_err(failed_while("notifying an owner of expiry"))?;
     }
-    let due: Vec<(Uuid, String, Uuid)> = sqlx::query!(
-        "select id, environment, request_id from access_grant
-          where revoked_at is null and expires_on < current_date
-          for update skip locked"
+    let due: Vec<(GrantId, String, RequestId)> = sqlx::query!(
+        r#"select id as "id: GrantId", environment, request_id as "request_id: RequestId"
+             from access_grant
+            where revoked_at is null and expires_on < current_date
+            for update skip locked"#
     )
     .fetch_all(&mut *tx)
     .await
@@ -214,7 +216,7 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
         .await?;
     }
     // The expired requests themselves (revoke_grants only moves other requests).
-    let mut requests: Vec<Uuid> = due.iter().map(|(_, _, r)| *r).collect();
+    let mut requests: Vec<RequestId> = due.iter().map(|(_, _, r)| *r).collect();
     requests.sort();
     requests.dedup();
     for request in requests {

@@ -951,10 +951,15 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     )
     .expect("schema");
     let mut conn = pool.acquire().await.expect("connection");
-    let schema_id =
-        app::schemas::ssr::register_value_schema(&mut conn, topic, &w.topic, &schema, id)
-            .await
-            .expect("registered");
+    let schema_id = app::schemas::ssr::register_value_schema(
+        &mut conn,
+        topic.into(),
+        &w.topic,
+        &schema,
+        id.into(),
+    )
+    .await
+    .expect("registered");
     drop(conn);
     let subject = format!("{}-value", w.topic);
 
@@ -1282,10 +1287,10 @@ async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_appr
     let mut conn = pool.acquire().await.expect("connection");
     app::schemas::ssr::register_value_schema(
         &mut conn,
-        topic,
+        topic.into(),
         &w.topic,
         &app::schemas::ssr::parse_avro(approved).expect("schema"),
-        produce,
+        produce.into(),
     )
     .await
     .expect("registered");

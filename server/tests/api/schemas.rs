@@ -55,7 +55,7 @@ async fn with_first_version(pool: &PgPool) {
     let mut conn = pool.acquire().await.expect("connection");
     app::schemas::store::register_version(
         &mut conn,
-        topic,
+        topic.into(),
         &format!("{LOW_TOPIC}-value"),
         &parsed,
         V1,
@@ -496,7 +496,7 @@ async fn schemas_built_to_exhaust_the_check_are_answered_quickly_while_the_serve
     let mut conn = pool.acquire().await.expect("connection");
     app::schemas::store::register_version(
         &mut conn,
-        topic,
+        topic.into(),
         &format!("{LOW_TOPIC}-key"),
         &parsed,
         open,

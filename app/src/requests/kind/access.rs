@@ -6,6 +6,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     ApprovalPolicy, ConsumerGroup, DataClassification, GrantRole, RequestEvent, RequestKind,
     RequestState, RoutingInput, TeamSlug, UserIdentity,
@@ -16,13 +17,12 @@ use crate::requests::lifecycle::{announce, ensure_user, insert_slots};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 async fn submit(
     portal: &PortalContext,
     user: &UserIdentity,
     draft: &AccessRequestDraft,
-) -> Result<Uuid, StoreError> {
+) -> Result<RequestId, StoreError> {
     let policy: &ApprovalPolicy = &portal.approvals;
     let mut tx = portal
         .db
@@ -34,7 +34,7 @@ async fn submit(
         .map_err(failed_while("recording the requester"))?;
 
     let topic = sqlx::query!(
-        r#"select t.id, t.owning_team,
+        r#"select t.id as "id: TopicId", t.owning_team,
                   t.data_classification as "data_classification: DataClassification",
                   t.contains_pii,
                   coalesce((select array_agg(environment) from topic_environment e
@@ -76,7 +76,7 @@ async fn submit(
     }
     let app: Option<(String, String)> = sqlx::query!(
         r#"select team_slug, name from application where id = $1"#,
-        draft.application
+        draft.application as ApplicationId
     )
     .fetch_optional(&mut *tx)
     .await
@@ -96,9 +96,11 @@ async fn submit(
     }
 
     if let Some(from) = draft.promoted_from {
-        let original: Option<(RequestState, Uuid, Option<Uuid>, RequestKind)> = sqlx::query!(
-            r#"select state as "state: RequestState", application_id, topic_id, kind as "kind: RequestKind" from access_request where id = $1"#,
-            from,
+        let original: Option<(RequestState, ApplicationId, Option<TopicId>, RequestKind)> = sqlx::query!(
+            r#"select state as "state: RequestState", application_id as "application_id: ApplicationId",
+                      topic_id as "topic_id: TopicId", kind as "kind: RequestKind"
+                 from access_request where id = $1"#,
+            from as RequestId,
         )
         .fetch_optional(&mut *tx)
         .await
@@ -126,7 +128,7 @@ async fn submit(
         contains_pii: topic_pii,
     });
 
-    let id = Uuid::new_v4();
+    let id = RequestId::random();
     let state = if draft.save_as_draft {
         RequestState::Draft
     } else {
@@ -139,18 +141,18 @@ async fn submit(
             (id, kind, state, requester, application_id, topic_id, environments,
              consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        id,
+        id as RequestId,
         draft.kind as RequestKind,
         state as RequestState,
         &user.subject,
-        draft.application,
-        topic_id,
+        draft.application as ApplicationId,
+        topic_id as TopicId,
         &draft.environments,
         draft.consumer_group.as_ref().map(|g| g.as_str()),
         draft.group_is_prefix,
         &draft.purpose,
         draft.expiry as _,
-        draft.promoted_from
+        draft.promoted_from as Option<RequestId>
     )
     .execute(&mut *tx)
     .await
@@ -214,7 +216,7 @@ pub(crate) async fn ensure_group_is_free(
     team: &str,
     group: &ConsumerGroup,
     prefix: bool,
-    this_request: Option<Uuid>,
+    this_request: Option<RequestId>,
 ) -> Result<(), StoreError> {
     sqlx::query!("select pg_advisory_xact_lock(hashtext('consumer_group_ownership'))")
         .execute(&mut *conn)
@@ -232,7 +234,7 @@ pub(crate) async fn ensure_group_is_free(
             and r.consumer_group is not null and a.team_slug <> $1
             and r.id is distinct from $2"#,
         team,
-        this_request,
+        this_request as Option<RequestId>,
         &RequestState::SENT_FOR_DECISION[..] as &[RequestState]
     )
     .fetch_all(&mut *conn)
@@ -270,12 +272,15 @@ pub(crate) async fn ensure_group_is_free(
 }
 
 /// An approved access request becomes grants, one per environment.
-pub(super) async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+pub(super) async fn record_grants(
+    conn: &mut PgConnection,
+    id: RequestId,
+) -> Result<(), StoreError> {
     let (kind, team, group, prefix): (RequestKind, String, Option<String>, bool) = sqlx::query!(
         r#"select r.kind as "kind: RequestKind", a.team_slug, r.consumer_group, r.consumer_group_is_prefix
            from access_request r join application a on a.id = r.application_id
           where r.id = $1"#,
-        id,
+        id as RequestId,
     )
     .fetch_one(&mut *conn)
     .await
@@ -317,7 +322,7 @@ pub(super) async fn record_grants(conn: &mut PgConnection, id: Uuid) -> Result<(
                 env, r.consumer_group, r.consumer_group_is_prefix, r.requested_expiry
            from access_request r, unnest(r.environments) as env
           where r.id = $1",
-        id,
+        id as RequestId,
         role as GrantRole
     )
     .execute(conn)
@@ -336,14 +341,14 @@ impl super::Kind for Access {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &AccessRequestDraft,
-    ) -> Result<Uuid, StoreError> {
+    ) -> Result<RequestId, StoreError> {
         submit(portal, user, draft).await
     }
 
     async fn approved(
         conn: &mut PgConnection,
         _portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError> {
         record_grants(conn, id).await?;
         crate::apply::store::write_grant_steps(conn, id).await

@@ -5,6 +5,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     CleanupPolicy, DataClassification, Lifecycle, RequestEvent, RequestKind, RequestState,
     RoutingInput, TeamSlug, UserIdentity,
@@ -15,14 +16,13 @@ use crate::requests::topic_form::{TopicProposal, TopicProposalDraft};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A new topic, with producer access for the proposing application: one bundle, one approval.
 async fn submit(
     portal: &PortalContext,
     user: &UserIdentity,
     draft: &TopicProposalDraft,
-) -> Result<Uuid, StoreError> {
+) -> Result<RequestId, StoreError> {
     let mut tx = portal
         .db
         .begin()
@@ -54,7 +54,7 @@ async fn submit(
     }
     let app: Option<(String, String)> = sqlx::query!(
         r#"select team_slug, name from application where id = $1"#,
-        draft.application
+        draft.application as ApplicationId
     )
     .fetch_optional(&mut *tx)
     .await
@@ -77,7 +77,7 @@ async fn submit(
         classification: draft.proposal.classification,
         contains_pii: draft.proposal.contains_pii,
     });
-    let id = Uuid::new_v4();
+    let id = RequestId::random();
     let state = RequestState::Draft
         .apply(RequestEvent::Submit)
         .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
@@ -89,10 +89,10 @@ async fn submit(
         "insert into access_request
             (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
          values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
-        id,
+        id as RequestId,
         state as RequestState,
         &user.subject,
-        draft.application,
+        draft.application as ApplicationId,
         &proposal,
         &draft.environments,
         &draft.proposal.description,
@@ -144,11 +144,11 @@ async fn submit(
 
 /// On approval of a new-topic request: the topic enters the catalog in the requested
 /// environments, owned by the proposing team.
-async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+async fn create_proposed_topic(conn: &mut PgConnection, id: RequestId) -> Result<(), StoreError> {
     let (proposal, team, environments): (serde_json::Value, String, Vec<String>) = sqlx::query!(
         r#"select r.proposed_topic as "proposed_topic!", a.team_slug, r.environments
            from access_request r join application a on a.id = r.application_id where r.id = $1"#,
-        id
+        id as RequestId
     )
     .fetch_one(&mut *conn)
     .await
@@ -156,13 +156,13 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
     .map_err(failed_while("loading the proposal"))?;
     let p: TopicProposal = serde_json::from_value(proposal)
         .map_err(|e| StoreError::corrupt("stored proposal unreadable", e))?;
-    let topic_id = Uuid::new_v4();
+    let topic_id = TopicId::random();
     let inserted = sqlx::query!(
         "insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
                 source_systems, data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          on conflict (name) do nothing",
-        topic_id,
+        topic_id as TopicId,
         p.name.as_str(),
         &p.title,
         &p.description,
@@ -187,7 +187,7 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
     }
     sqlx::query!(
         "insert into topic_environment (topic_id, environment) select $1, unnest($2::text[])",
-        topic_id,
+        topic_id as TopicId,
         &environments
     )
     .execute(&mut *conn)
@@ -195,8 +195,8 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: Uuid) -> Result<(), 
     .map_err(failed_while("recording the topic's environments"))?;
     sqlx::query!(
         "update access_request set topic_id = $2 where id = $1",
-        id,
-        topic_id
+        id as RequestId,
+        topic_id as TopicId
     )
     .execute(&mut *conn)
     .await
@@ -221,14 +221,14 @@ impl super::Kind for NewTopic {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &TopicProposalDraft,
-    ) -> Result<Uuid, StoreError> {
+    ) -> Result<RequestId, StoreError> {
         submit(portal, user, draft).await
     }
 
     async fn approved(
         conn: &mut PgConnection,
         _portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError> {
         create_proposed_topic(conn, id).await?;
         super::access::record_grants(conn, id).await?;

@@ -5,6 +5,7 @@
 use crate::apply::store::revoke_grants;
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, GrantId, RequestId, TopicId};
 use crate::domain::{
     DataClassification, RequestEvent, RequestKind, RequestState, RoutingInput, TeamSlug,
     UserIdentity,
@@ -16,7 +17,6 @@ use crate::requests::lifecycle::{
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A member of a topic's owning team asks for another team's access to it to be taken away.
 /// Governance and a second person of the owning team decide, like any access.
@@ -24,7 +24,7 @@ async fn submit(
     portal: &PortalContext,
     user: &UserIdentity,
     draft: &Revocation,
-) -> Result<Uuid, StoreError> {
+) -> Result<RequestId, StoreError> {
     let (of, reason) = (draft.of, draft.reason.as_str());
     let reason = crate::domain::bounded_text(
         reason,
@@ -42,8 +42,8 @@ async fn submit(
         .await
         .map_err(failed_while("recording the requester"))?;
     type Row = (
-        Uuid,
-        Uuid,
+        TopicId,
+        ApplicationId,
         String,
         String,
         DataClassification,
@@ -52,14 +52,14 @@ async fn submit(
         String,
     );
     let row: Option<Row> = sqlx::query!(
-        r#"select r.topic_id as "topic_id!", r.application_id, t.name,
+        r#"select r.topic_id as "topic_id!: TopicId", r.application_id as "application_id: ApplicationId", t.name,
                 t.owning_team, t.data_classification as "data_classification: DataClassification",
                 t.contains_pii, a.team_slug, a.name as app_name
            from access_request r
            join topic t on t.id = r.topic_id
            join application a on a.id = r.application_id
           where r.id = $1"#,
-        of
+        of as RequestId
     )
     .fetch_optional(&mut *tx)
     .await
@@ -93,7 +93,7 @@ async fn submit(
     let environments: Vec<String> = sqlx::query_scalar!(
         "select distinct environment from access_grant
           where request_id = $1 and revoked_at is null order by 1",
-        of
+        of as RequestId
     )
     .fetch_all(&mut *tx)
     .await
@@ -107,8 +107,8 @@ async fn submit(
         r#"select exists (select 1 from access_request where kind = 'revoke_access'
                            and topic_id = $1 and application_id = $2 and state = any($3))
              as "pending!""#,
-        topic,
-        application,
+        topic as TopicId,
+        application as ApplicationId,
         &RequestState::PENDING[..] as &[RequestState],
     )
     .fetch_one(&mut *tx)
@@ -126,7 +126,7 @@ async fn submit(
         classification,
         contains_pii: pii,
     });
-    let id = Uuid::new_v4();
+    let id = RequestId::random();
     let state = RequestState::Draft
         .apply(RequestEvent::Submit)
         .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
@@ -134,14 +134,14 @@ async fn submit(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, promoted_from)
          values ($1, 'revoke_access', $2, $3, $4, $5, $6, $7, $8)",
-        id,
+        id as RequestId,
         state as RequestState,
         &user.subject,
-        application,
-        topic,
+        application as ApplicationId,
+        topic as TopicId,
         &environments,
         &reason,
-        of,
+        of as RequestId,
     )
     .execute(&mut *tx)
     .await
@@ -188,14 +188,14 @@ async fn submit(
 }
 
 /// A revocation request just approved: revoke the live grants it names.
-async fn revoke_matching_grants(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
-    let grants: Vec<(Uuid, String, Uuid)> = sqlx::query!(
-        "select g.id, g.environment, g.request_id
+async fn revoke_matching_grants(conn: &mut PgConnection, id: RequestId) -> Result<(), StoreError> {
+    let grants: Vec<(GrantId, String, RequestId)> = sqlx::query!(
+        r#"select g.id as "id: GrantId", g.environment, g.request_id as "request_id: RequestId"
            from access_grant g join access_request r on r.id = $1
           where g.topic_id = r.topic_id and g.application_id = r.application_id
             and g.environment = any(r.environments) and g.revoked_at is null
-          for update of g",
-        id
+          for update of g"#,
+        id as RequestId
     )
     .fetch_all(&mut *conn)
     .await
@@ -209,7 +209,7 @@ async fn revoke_matching_grants(conn: &mut PgConnection, id: Uuid) -> Result<(),
 /// What a revocation names: the approved request whose access is to go, and why.
 #[derive(Debug, Clone)]
 pub struct Revocation {
-    pub of: Uuid,
+    pub of: RequestId,
     pub reason: String,
 }
 
@@ -223,14 +223,14 @@ impl super::Kind for Revoke {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &Revocation,
-    ) -> Result<Uuid, StoreError> {
+    ) -> Result<RequestId, StoreError> {
         submit(portal, user, draft).await
     }
 
     async fn approved(
         conn: &mut PgConnection,
         _portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError> {
         revoke_matching_grants(conn, id).await?;
         // The removal steps were written with the revoked grants; none may be left to wait for.

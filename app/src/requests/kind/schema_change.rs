@@ -8,6 +8,7 @@
 use super::topic_change::ensure_owner_proposes;
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     Compatibility, RequestEvent, RequestKind, RequestState, SchemaFormat, TeamSlug, UserIdentity,
 };
@@ -28,7 +29,6 @@ use crate::schemas::store::{
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 fn parse_and_check(
     format: SchemaFormat,
@@ -62,7 +62,7 @@ fn parse_and_check(
 
 /// The topic a proposal is for, as the checks need it.
 struct TopicRow {
-    id: Uuid,
+    id: TopicId,
     owner: String,
     environments: Vec<String>,
 }
@@ -75,7 +75,7 @@ async fn load_topic(
     let row = if lock {
         sqlx::query_as!(
             TopicRow,
-            r#"select t.id, t.owning_team as owner,
+            r#"select t.id as "id: TopicId", t.owning_team as owner,
                       array(select e.environment from topic_environment e
                              where e.topic_id = t.id order by e.environment) as "environments!"
                  from topic t where t.name = $1 for update"#,
@@ -86,7 +86,7 @@ async fn load_topic(
     } else {
         sqlx::query_as!(
             TopicRow,
-            r#"select t.id, t.owning_team as owner,
+            r#"select t.id as "id: TopicId", t.owning_team as owner,
                       array(select e.environment from topic_environment e
                              where e.topic_id = t.id order by e.environment) as "environments!"
                  from topic t where t.name = $1"#,
@@ -228,7 +228,7 @@ async fn submit(
     portal: &PortalContext,
     user: &UserIdentity,
     draft: &SchemaChangeDraft,
-) -> Result<Uuid, StoreError> {
+) -> Result<RequestId, StoreError> {
     let proposal = &draft.proposal;
     let mut tx = portal
         .db
@@ -283,7 +283,7 @@ async fn submit(
     let slots = portal
         .approvals
         .route_schema_change(&owning_team, change.governance_because());
-    let id = Uuid::new_v4();
+    let id = RequestId::random();
     let state = RequestState::Draft
         .apply(RequestEvent::Submit)
         .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
@@ -293,11 +293,11 @@ async fn submit(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, schema_change)
          values ($1, 'schema_change', $2, $3, $4, $5, $6, $7, $8)",
-        id,
+        id as RequestId,
         state as RequestState,
         &user.subject,
-        draft.application,
-        topic.id,
+        draft.application as ApplicationId,
+        topic.id as TopicId,
         &topic.environments,
         &draft.purpose,
         &stored,
@@ -352,12 +352,12 @@ async fn submit(
 async fn apply_schema_change(
     conn: &mut PgConnection,
     portal: &PortalContext,
-    id: Uuid,
+    id: RequestId,
 ) -> Result<(), StoreError> {
     let row = sqlx::query!(
-        r#"select r.schema_change as "schema_change!", r.topic_id as "topic_id!", t.name
+        r#"select r.schema_change as "schema_change!", r.topic_id as "topic_id!: TopicId", t.name
              from access_request r join topic t on t.id = r.topic_id where r.id = $1"#,
-        id
+        id as RequestId
     )
     .fetch_one(&mut *conn)
     .await
@@ -384,7 +384,7 @@ async fn apply_schema_change(
         "insert into schema_subject (subject, topic_id, compatibility) values ($1, $2, $3)
          on conflict (subject) do update set compatibility = excluded.compatibility",
         &change.subject,
-        topic,
+        topic as TopicId,
         change.mode_after.as_str(),
     )
     .execute(&mut *conn)
@@ -470,14 +470,14 @@ impl super::Kind for ChangeSchema {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &SchemaChangeDraft,
-    ) -> Result<Uuid, StoreError> {
+    ) -> Result<RequestId, StoreError> {
         submit(portal, user, draft).await
     }
 
     async fn approved(
         conn: &mut PgConnection,
         portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError> {
         apply_schema_change(conn, portal, id).await?;
         settle_if_done(conn, id).await

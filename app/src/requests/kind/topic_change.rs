@@ -4,6 +4,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     CleanupPolicy, DataClassification, RequestEvent, RequestKind, RequestState, RoutingInput,
     TeamSlug, UserIdentity,
@@ -14,7 +15,6 @@ use crate::requests::topic_change::{TopicChange, TopicChangeDraft, TopicSettings
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A change to a topic comes from its owning team, for one of that team's applications.
 /// `what` completes "only its owning team can propose ... this topic".
@@ -22,7 +22,7 @@ pub(super) async fn ensure_owner_proposes(
     conn: &mut PgConnection,
     user: &UserIdentity,
     owner: &str,
-    application: Uuid,
+    application: ApplicationId,
     what: &str,
 ) -> Result<(), StoreError> {
     if !user.teams.iter().any(|t| t.as_str() == owner) {
@@ -33,7 +33,7 @@ pub(super) async fn ensure_owner_proposes(
     }
     let app_team: Option<String> = sqlx::query_scalar!(
         "select team_slug from application where id = $1",
-        application
+        application as ApplicationId
     )
     .fetch_optional(conn)
     .await
@@ -52,7 +52,7 @@ async fn submit(
     portal: &PortalContext,
     user: &UserIdentity,
     draft: &TopicChangeDraft,
-) -> Result<Uuid, StoreError> {
+) -> Result<RequestId, StoreError> {
     use crate::requests::form::FIELD_TOPIC;
     let mut tx = portal
         .db
@@ -63,7 +63,7 @@ async fn submit(
         .await
         .map_err(failed_while("recording the requester"))?;
     type TopicRow = (
-        Uuid,
+        TopicId,
         String,
         i32,
         i64,
@@ -73,7 +73,7 @@ async fn submit(
         Vec<String>,
     );
     let topic: Option<TopicRow> = sqlx::query!(
-        r#"select t.id, t.owning_team, t.partitions, t.retention_ms,
+        r#"select t.id as "id: TopicId", t.owning_team, t.partitions, t.retention_ms,
                 t.cleanup_policy as "cleanup_policy: CleanupPolicy",
                 t.data_classification as "data_classification: DataClassification", t.contains_pii,
                 array(select e.environment from topic_environment e
@@ -125,7 +125,7 @@ async fn submit(
     let pending: bool = sqlx::query_scalar!(
         r#"select exists (select 1 from access_request where topic_id = $1 and kind = 'topic_change'
                            and state = any($2)) as "pending!""#,
-        topic_id,
+        topic_id as TopicId,
         &RequestState::PENDING[..] as &[RequestState],
     )
     .fetch_one(&mut *tx)
@@ -156,7 +156,7 @@ async fn submit(
         classification,
         contains_pii: pii,
     });
-    let id = Uuid::new_v4();
+    let id = RequestId::random();
     let state = RequestState::Draft
         .apply(RequestEvent::Submit)
         .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
@@ -166,11 +166,11 @@ async fn submit(
         "insert into access_request
             (id, kind, state, requester, application_id, topic_id, environments, purpose, topic_change)
          values ($1, 'topic_change', $2, $3, $4, $5, $6, $7, $8)",
-        id,
+        id as RequestId,
         state as RequestState,
         &user.subject,
-        draft.application,
-        topic_id,
+        draft.application as ApplicationId,
+        topic_id as TopicId,
         &environments,
         &draft.purpose,
         &stored,
@@ -220,7 +220,7 @@ async fn submit(
 }
 
 /// An approved topic change becomes the catalog's settings; its steps bring the clusters along.
-async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+async fn apply_topic_change(conn: &mut PgConnection, id: RequestId) -> Result<(), StoreError> {
     sqlx::query!(
         "update topic t
             set partitions = (r.topic_change->'after'->>'partitions')::int,
@@ -228,7 +228,7 @@ async fn apply_topic_change(conn: &mut PgConnection, id: Uuid) -> Result<(), Sto
                 cleanup_policy = (r.topic_change->'after'->>'cleanup_policy')::cleanup_policy
            from access_request r
           where r.id = $1 and t.id = r.topic_id",
-        id
+        id as RequestId
     )
     .execute(conn)
     .await
@@ -246,14 +246,14 @@ impl super::Kind for ChangeTopic {
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &TopicChangeDraft,
-    ) -> Result<Uuid, StoreError> {
+    ) -> Result<RequestId, StoreError> {
         submit(portal, user, draft).await
     }
 
     async fn approved(
         conn: &mut PgConnection,
         _portal: &PortalContext,
-        id: Uuid,
+        id: RequestId,
     ) -> Result<(), StoreError> {
         apply_topic_change(conn, id).await?;
         crate::apply::store::write_topic_steps(conn, id, false).await
