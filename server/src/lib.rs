@@ -1,5 +1,8 @@
 //! Event Bus Portal server: configuration, HTTP routing, sign-in, and the connections to Postgres
 //! and the Kafka clusters. `main.rs` only wires these together.
+//!
+//! No `unsafe` here: the raw librdkafka calls live in `kafka::admin::ffi`, the one module allowed it.
+#![deny(unsafe_code)]
 
 pub mod apply;
 pub mod auth;

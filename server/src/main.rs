@@ -1,3 +1,6 @@
+// No `unsafe` in the binary either; the library confines it to `kafka::admin::ffi`.
+#![deny(unsafe_code)]
+
 use anyhow::Context;
 use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::background::{Exit, Relay, SessionSweeper, Supervisor};
