@@ -3,35 +3,36 @@
 //! requests; the consumer groups; their committed offsets), derives rates, lag, time behind and
 //! silence, evaluates health (`app::health::eval`), publishes the snapshot to the in-memory
 //! [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes alerts.
-//! The live event stream for the pages (`/health/events`) is here too.
+//! Reading the cluster is in `read`; the live event stream for the pages (`/health/events`) is in
+//! `events`.
 
+mod events;
+mod read;
 pub mod store;
 
+pub use events::events;
+
+use read::{RawCluster, read_cluster};
 use store::{AlertChange, CatalogTopic, GroupMinute, TopicMinute};
 
 use crate::background::{Next, Task};
 use crate::config::KafkaEnvironmentSettings;
-use crate::kafka::admin::{KafkaAdmin, list_offsets_in_place};
+use crate::kafka::admin::KafkaAdmin;
 use anyhow::Context;
-use app::domain::{Area, RoleMapping};
+use app::domain::RoleMapping;
 use app::health::cache::HealthCache;
 use app::health::eval::{self, Thresholds, TopicFacts};
 use app::health::{
     EnvSnapshot, GroupPartitionSample, GroupSample, Health, PartitionSample, Status, SubjectKind,
     TopicSample, health_link,
 };
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, DurationRound, Utc};
-use http::StatusCode;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::BaseConsumer;
 use serde::Deserialize;
 use sqlx::PgPool;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// Configuration section `[health]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -100,31 +101,6 @@ pub struct CycleOutcome {
     pub groups: usize,
     pub alerts: usize,
     pub elapsed: Duration,
-}
-
-/// The raw answer of the cluster to one cycle.
-struct RawCluster {
-    /// When the latest offsets were read: rates are measured between these instants, not when
-    /// the cycle ends (committed offsets of many groups take a while longer).
-    read_at: DateTime<Utc>,
-    brokers: usize,
-    topics: Vec<RawTopic>,
-    groups: Vec<(String, String, usize)>,
-}
-
-struct RawTopic {
-    name: String,
-    partitions: Vec<RawPartition>,
-}
-
-struct RawPartition {
-    id: i32,
-    leader: i32,
-    replicas: Vec<i32>,
-    isr: Vec<i32>,
-    /// `None` when the partition did not answer this cycle.
-    earliest: Option<i64>,
-    latest: Option<i64>,
 }
 
 /// Recent `(time, latest offset per partition)` of one topic.
@@ -769,150 +745,6 @@ pub fn alert_change(open: Option<(i64, Status)>, health: &Health) -> Option<Aler
     }
 }
 
-/// Partitions per ListOffsets call: one partition that cannot be answered (a topic being deleted,
-/// a leader moving) can fail its whole call, so calls are kept moderate and failed ones split.
-const OFFSETS_PER_REQUEST: usize = 2000;
-
-/// Offsets at `sentinel` (END or BEGINNING) for `partitions`, into `out`. A call that failed is
-/// split in two and each half asked again (only the unanswered partitions), until `deadline`;
-/// what is still unanswered then is left out.
-fn list_offsets(
-    consumer: &BaseConsumer,
-    partitions: &[(String, i32)],
-    sentinel: Offset,
-    timeout: Duration,
-    deadline: Instant,
-    out: &mut HashMap<(String, i32), i64>,
-) {
-    if partitions.is_empty() {
-        return;
-    }
-    let mut request = TopicPartitionList::with_capacity(partitions.len());
-    for (topic, partition) in partitions {
-        request.add_partition(topic, *partition);
-    }
-    if request.set_all_offsets(sentinel).is_err() {
-        return;
-    }
-    let left = deadline.saturating_duration_since(Instant::now());
-    let failed = list_offsets_in_place(consumer, &mut request, left.min(timeout));
-    for e in request.elements() {
-        if let (Offset::Offset(n), Ok(())) = (e.offset(), e.error()) {
-            out.insert((e.topic().to_owned(), e.partition()), n);
-        }
-    }
-    if let Some(code) = failed {
-        let missing: Vec<(String, i32)> = partitions
-            .iter()
-            .filter(|k| !out.contains_key(*k))
-            .cloned()
-            .collect();
-        tracing::debug!(%code, missing = missing.len(), "ListOffsets failed for some partitions");
-        if missing.len() > 1 && Instant::now() < deadline {
-            let (a, b) = missing.split_at(missing.len() / 2);
-            list_offsets(consumer, a, sentinel, timeout, deadline, out);
-            list_offsets(consumer, b, sentinel, timeout, deadline, out);
-        }
-    }
-}
-
-/// Reads metadata, offsets and groups in three kinds of batched requests.
-fn read_cluster(consumer: &BaseConsumer, timeout: Duration) -> anyhow::Result<RawCluster> {
-    // Drain events (errors, logs) that queue up on a client that is never assigned partitions.
-    let _ = consumer.poll(Duration::ZERO);
-    let metadata = consumer
-        .fetch_metadata(None, timeout)
-        .context("fetching metadata")?;
-    let mut topics: Vec<RawTopic> = metadata
-        .topics()
-        .iter()
-        .filter(|t| !t.name().starts_with("__") && t.error().is_none())
-        .map(|t| {
-            let mut partitions: Vec<RawPartition> = t
-                .partitions()
-                .iter()
-                .map(|p| RawPartition {
-                    id: p.id(),
-                    leader: p.leader(),
-                    replicas: p.replicas().to_vec(),
-                    isr: p.isr().to_vec(),
-                    earliest: None,
-                    latest: None,
-                })
-                .collect();
-            partitions.sort_by_key(|p| p.id);
-            RawTopic {
-                name: t.name().to_owned(),
-                partitions,
-            }
-        })
-        .collect();
-    topics.sort_by(|a, b| a.name.cmp(&b.name));
-    // Partitions that fail (a leader moving, a topic being deleted) get no answer here; `derive`
-    // carries their previous offsets forward.
-    let asked: Vec<(String, i32)> = topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .filter(|p| p.leader >= 0)
-                .map(|p| (t.name.clone(), p.id))
-        })
-        .collect();
-    let mut latest_of: HashMap<(String, i32), i64> = HashMap::new();
-    let mut earliest_of: HashMap<(String, i32), i64> = HashMap::new();
-    let started = Instant::now();
-    for chunk in asked.chunks(OFFSETS_PER_REQUEST) {
-        list_offsets(
-            consumer,
-            chunk,
-            Offset::End,
-            timeout,
-            started + timeout,
-            &mut latest_of,
-        );
-    }
-    // The middle of the latest-offset requests: rates are measured between these instants.
-    let read_at = Utc::now()
-        - chrono::Duration::from_std(started.elapsed() / 2)
-            .unwrap_or_else(|_| chrono::Duration::zero());
-    let started = Instant::now();
-    for chunk in asked.chunks(OFFSETS_PER_REQUEST) {
-        list_offsets(
-            consumer,
-            chunk,
-            Offset::Beginning,
-            timeout,
-            started + timeout,
-            &mut earliest_of,
-        );
-    }
-    if !asked.is_empty() && latest_of.is_empty() {
-        anyhow::bail!("no partition answered ListOffsets");
-    }
-    for topic in &mut topics {
-        for p in &mut topic.partitions {
-            let key = (topic.name.clone(), p.id);
-            p.latest = latest_of.get(&key).copied();
-            p.earliest = earliest_of.get(&key).copied();
-        }
-    }
-    let groups = consumer
-        .fetch_group_list(None, timeout)
-        .context("listing consumer groups")?
-        .groups()
-        .iter()
-        .filter(|g| g.protocol_type().is_empty() || g.protocol_type() == "consumer")
-        .map(|g| (g.name().to_owned(), g.state().to_owned(), g.members().len()))
-        .collect();
-    Ok(RawCluster {
-        read_at,
-        brokers: metadata.brokers().len(),
-        topics,
-        groups,
-    })
-}
-
 /// Starts one collector per environment; returns their tasks.
 /// A collector supervised: a cycle every `health.interval_ms`. A failed cycle keeps the previous
 /// figures, marked with the reason, and the next cycle tries again.
@@ -974,109 +806,6 @@ pub fn collector_factories(
             }
         })
         .collect()
-}
-
-/// `GET /health/events`: a tick each time the collector publishes, for pages to refetch. The
-/// session and the Health area's roles are checked first; a session holds at most
-/// `auth.max_streams_per_session` streams, and its streams end when it is signed out, when it
-/// ends anywhere (checked in the session store every [`crate::auth::STREAM_RECHECK`]), and when
-/// the server shuts down.
-pub async fn events(
-    state: crate::state::AppState,
-    store: tower_sessions_sqlx_store::PostgresStore,
-    session: tower_sessions::Session,
-    cache: HealthCache,
-) -> Response {
-    match app::auth::ssr::user_from_session(&session).await {
-        Ok(Some(user)) if Area::Health.is_open_to(&user) => {}
-        Ok(Some(_)) => return StatusCode::FORBIDDEN.into_response(),
-        Ok(None) => return StatusCode::UNAUTHORIZED.into_response(),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-    let Some(id) = session.id() else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    let Some(ticket) = state
-        .sessions
-        .open_stream(id, state.settings.auth.max_streams_per_session)
-    else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many live pages are open in this session; close some and reload.",
-        )
-            .into_response();
-    };
-    let mut recheck = tokio::time::interval(crate::auth::STREAM_RECHECK);
-    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    recheck.reset();
-    let live = LiveStream {
-        ticks: cache.subscribe(),
-        ticket,
-        recheck,
-        store,
-        id,
-        lifetime_seconds: state.settings.auth.session_absolute_hours * 3600,
-    };
-    let stream = futures::stream::unfold(live, |mut live| async move {
-        live.next_tick().await.map(|tick| {
-            (
-                Ok::<_, std::convert::Infallible>(
-                    Event::default().event("tick").data(tick.to_string()),
-                ),
-                live,
-            )
-        })
-    });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
-}
-
-/// One open event stream and what ends it.
-struct LiveStream {
-    ticks: watch::Receiver<u64>,
-    ticket: crate::auth::StreamTicket,
-    recheck: tokio::time::Interval,
-    store: tower_sessions_sqlx_store::PostgresStore,
-    id: tower_sessions::session::Id,
-    lifetime_seconds: i64,
-}
-
-impl LiveStream {
-    /// The next tick to send, or `None` when the stream ends.
-    async fn next_tick(&mut self) -> Option<u64> {
-        use tower_sessions::SessionStore;
-        loop {
-            tokio::select! {
-                changed = self.ticks.changed() => {
-                    changed.ok()?;
-                    let tick = *self.ticks.borrow_and_update();
-                    return (!HealthCache::is_closing(tick)).then_some(tick);
-                }
-                _ = self.ticket.ended.changed() => return None,
-                _ = self.recheck.tick() => {
-                    match self.store.load(&self.id).await {
-                        Ok(Some(record)) if self.still_signed_in(&record) => {}
-                        Ok(_) => return None,
-                        // The store is unreachable: keep streaming; the next check decides.
-                        Err(_) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    fn still_signed_in(&self, record: &tower_sessions::session::Record) -> bool {
-        use app::auth::ssr::{SessionTimes, TIMES_KEY, USER_KEY};
-        let signed_in_at = record
-            .data
-            .get(TIMES_KEY)
-            .and_then(|t| serde_json::from_value::<SessionTimes>(t.clone()).ok())
-            .map(|t| t.signed_in_at);
-        record.data.contains_key(USER_KEY)
-            && signed_in_at
-                .is_some_and(|at| chrono::Utc::now().timestamp() - at < self.lifetime_seconds)
-    }
 }
 
 #[cfg(test)]
