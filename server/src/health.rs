@@ -1,36 +1,36 @@
-//! The health collector: one per cluster, on an interval. Each cycle reads the cluster (one
-//! metadata request; earliest and latest offsets of every partition in two batched ListOffsets
+//! The health collector: one per cluster, on an interval. Each cycle reads the cluster (`read`:
+//! one metadata request; earliest and latest offsets of every partition in two batched ListOffsets
 //! requests; the consumer groups; their committed offsets), derives rates, lag, time behind and
-//! silence, evaluates health (`app::health::eval`), publishes the snapshot to the in-memory
-//! [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes alerts.
-//! Reading the cluster is in `read`; the live event stream for the pages (`/health/events`) is in
-//! `events`.
+//! silence and evaluates health (`derive`, with `app::health::eval`), publishes the snapshot to
+//! the in-memory [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes
+//! alerts (`alerts`; their SQL, and the rollups', in `store`). The live event stream for the pages
+//! (`/health/events`) is in `events`.
 
+mod alerts;
+mod derive;
 mod events;
 mod read;
 pub mod store;
 
+pub use derive::alert_change;
 pub use events::events;
 
-use read::{RawCluster, read_cluster};
-use store::{AlertChange, CatalogTopic, GroupMinute, TopicMinute};
+use derive::{Known, Readings};
+use store::{CatalogTopic, GroupMinute, TopicMinute};
 
 use crate::background::{Next, Task};
 use crate::config::KafkaEnvironmentSettings;
 use crate::kafka::admin::KafkaAdmin;
 use anyhow::Context;
 use app::domain::RoleMapping;
+use app::health::EnvSnapshot;
 use app::health::cache::HealthCache;
-use app::health::eval::{self, Thresholds, TopicFacts};
-use app::health::{
-    EnvSnapshot, GroupPartitionSample, GroupSample, Health, PartitionSample, Status, SubjectKind,
-    TopicSample, health_link,
-};
+use app::health::eval::{self, Thresholds};
 use chrono::{DateTime, DurationRound, Utc};
 use rdkafka::consumer::BaseConsumer;
 use serde::Deserialize;
 use sqlx::PgPool;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -103,27 +103,11 @@ pub struct CycleOutcome {
     pub elapsed: Duration,
 }
 
-/// Recent `(time, latest offset per partition)` of one topic.
-type OffsetWindow = VecDeque<(DateTime<Utc>, Vec<i64>)>;
-
-/// A group's previous lag, when it was seen, and since when it grows.
-#[derive(Debug, Clone, Copy)]
-struct LagTrack {
-    lag: i64,
-    at: DateTime<Utc>,
-    growing_since: Option<DateTime<Utc>>,
-}
-
 #[derive(Default)]
 struct State {
-    /// Per topic: recent `(time, latest offset per partition)`, for rates over the window.
-    windows: HashMap<String, OffsetWindow>,
-    totals: HashMap<String, i64>,
-    /// Messages written since the previous cycle, per topic.
-    deltas: HashMap<String, i64>,
-    last_message: HashMap<String, DateTime<Utc>>,
-    /// Per group: previous lag and its time, and since when it grows.
-    groups: HashMap<String, LagTrack>,
+    /// What deriving needs from previous cycles: offset windows, totals, messages written since
+    /// the previous cycle, when each topic last had a message, each group's lag.
+    readings: Readings,
     minute: Option<DateTime<Utc>>,
     minute_topics: HashMap<String, TopicMinute>,
     minute_groups: HashMap<String, GroupMinute>,
@@ -219,7 +203,7 @@ impl Collector {
         self.refresh_catalog().await;
         let consumer = Arc::clone(&self.consumer);
         let timeout = Duration::from_millis(self.settings.timeout_ms);
-        let raw = tokio::task::spawn_blocking(move || read_cluster(&consumer, timeout))
+        let raw = tokio::task::spawn_blocking(move || read::read_cluster(&consumer, timeout))
             .await
             .context("the collection task failed")??;
         let group_ids: Vec<String> = raw.groups.iter().map(|(id, _, _)| id.clone()).collect();
@@ -246,7 +230,14 @@ impl Collector {
         let outcome_partitions = snapshot.topics.values().map(|t| t.partitions.len()).sum();
         let outcome_groups = snapshot.groups.len();
         self.accumulate_minute(now, &snapshot).await;
-        let alerts = self.raise_alerts(&snapshot).await;
+        let alerts = alerts::raise(
+            &self.db,
+            &self.roles,
+            &self.environment,
+            &self.public_url,
+            &snapshot,
+        )
+        .await;
         self.cache.publish(snapshot);
         self.cleanup().await;
         Ok(CycleOutcome {
@@ -305,7 +296,7 @@ impl Collector {
             match store::last_traffic(&self.db, &env).await {
                 Ok(last) => {
                     for (topic, at) in last {
-                        self.state.last_message.entry(topic).or_insert(at);
+                        self.state.readings.last_message.entry(topic).or_insert(at);
                     }
                     self.state.seeded = true;
                 }
@@ -316,238 +307,26 @@ impl Collector {
         }
     }
 
-    /// The team that owns a group: the team of the application the group was granted to, else
-    /// the owner of the first catalog topic it reads.
-    fn group_owner(&self, group: &str, topics: &[String]) -> Option<String> {
-        self.state
-            .granted
-            .iter()
-            .find(|(name, prefix, _)| {
-                if *prefix {
-                    group.starts_with(name.as_str())
-                } else {
-                    group == name
-                }
-            })
-            .map(|(_, _, team)| team.clone())
-            .or_else(|| {
-                topics
-                    .iter()
-                    .find_map(|t| self.state.catalog.get(t).map(|c| c.owner.clone()))
-            })
-    }
-
+    /// This cycle's snapshot from what the cluster answered; remembers what the next needs.
     fn derive(
         &mut self,
         now: DateTime<Utc>,
-        raw: RawCluster,
-        committed: &HashMap<String, Vec<(String, i32, i64)>>,
+        raw: read::RawCluster,
+        committed: &HashMap<String, crate::kafka::admin::Committed>,
     ) -> EnvSnapshot {
         let window = chrono::Duration::seconds(
             i64::try_from(self.settings.rate_window_seconds).unwrap_or(60),
         );
-        let mut topics = BTreeMap::new();
-        let mut latest_of: HashMap<(&str, i32), i64> = HashMap::new();
-        let seen: BTreeSet<String> = raw.topics.iter().map(|t| t.name.clone()).collect();
-        self.state.windows.retain(|k, _| seen.contains(k));
-        self.state.totals.retain(|k, _| seen.contains(k));
-        self.state.deltas.clear();
-        for topic in &raw.topics {
-            let ring = self.state.windows.entry(topic.name.clone()).or_default();
-            // A partition that did not answer keeps its previous offset.
-            let previous = ring
-                .back()
-                .filter(|(_, before)| before.len() == topic.partitions.len())
-                .map(|(_, before)| before.clone());
-            let latest: Vec<i64> = topic
-                .partitions
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    p.latest
-                        .or_else(|| previous.as_ref().and_then(|b| b.get(i).copied()))
-                        .unwrap_or(0)
-                })
-                .collect();
-            let reset = ring.back().is_some_and(|(_, before)| {
-                before.len() != latest.len() || before.iter().zip(&latest).any(|(b, l)| l < b)
-            });
-            if reset {
-                ring.clear();
-            }
-            ring.push_back((now, latest.clone()));
-            while ring.len() > 2 && ring.get(1).is_some_and(|(t, _)| now - *t >= window) {
-                ring.pop_front();
-            }
-            let rates: Vec<f64> = match (ring.front(), ring.back()) {
-                (Some((t0, first)), Some((t1, last))) if t1 > t0 => {
-                    let seconds = (*t1 - *t0).num_milliseconds() as f64 / 1000.0;
-                    first
-                        .iter()
-                        .zip(last)
-                        .map(|(a, b)| (b - a).max(0) as f64 / seconds)
-                        .collect()
-                }
-                _ => vec![0.0; latest.len()],
-            };
-            let total: i64 = latest.iter().sum();
-            let before = self.state.totals.insert(topic.name.clone(), total);
-            let delta = match before {
-                Some(before) if !reset && total > before => total - before,
-                _ => 0,
-            };
-            if delta > 0 {
-                self.state.last_message.insert(topic.name.clone(), now);
-            }
-            self.state.deltas.insert(topic.name.clone(), delta);
-            let partitions: Vec<PartitionSample> = topic
-                .partitions
-                .iter()
-                .zip(&rates)
-                .zip(&latest)
-                .map(|((p, rate), latest)| PartitionSample {
-                    partition: p.id,
-                    leader: (p.leader >= 0).then_some(p.leader),
-                    replicas: p.replicas.clone(),
-                    isr: p.isr.clone(),
-                    earliest: p.earliest.unwrap_or(0).min(*latest),
-                    latest: *latest,
-                    rate: *rate,
-                })
-                .collect();
-            let under_replicated = partitions.iter().filter(|p| p.under_replicated()).count();
-            let offline = partitions.iter().filter(|p| p.leader.is_none()).count();
-            let catalog = self.state.catalog.get(&topic.name);
-            let expected = eval::expected_interval(
-                catalog.and_then(|c| c.expected_seconds),
-                self.state.learned.get(&topic.name).copied(),
-                &self.thresholds,
-            );
-            let last_message_at = self.state.last_message.get(&topic.name).copied();
-            let health = eval::evaluate_topic(
-                now,
-                &TopicFacts {
-                    partitions: partitions.len(),
-                    under_replicated,
-                    offline,
-                    last_message_at: last_message_at.map(|t| t.max(self.started_at)),
-                    expected,
-                },
-                &self.thresholds,
-            );
-            for p in &partitions {
-                latest_of.insert((topic.name.as_str(), p.partition), p.latest);
-            }
-            topics.insert(
-                topic.name.clone(),
-                TopicSample {
-                    name: topic.name.clone(),
-                    rate: rates.iter().sum(),
-                    latest_total: total,
-                    retained: partitions
-                        .iter()
-                        .map(|p| (p.latest - p.earliest).max(0))
-                        .sum(),
-                    under_replicated,
-                    offline,
-                    last_message_at,
-                    expected,
-                    owner: catalog.map(|c| c.owner.clone()),
-                    health,
-                    partitions,
-                },
-            );
-        }
-
-        let mut groups = BTreeMap::new();
-        let live: BTreeSet<&str> = raw.groups.iter().map(|(id, _, _)| id.as_str()).collect();
-        self.state.groups.retain(|k, _| live.contains(k.as_str()));
-        for (id, state, members) in &raw.groups {
-            let mut partitions: Vec<GroupPartitionSample> = committed
-                .get(id)
-                .map(|offsets| {
-                    offsets
-                        .iter()
-                        .filter_map(|(topic, partition, offset)| {
-                            let latest = *latest_of.get(&(topic.as_str(), *partition))?;
-                            Some(GroupPartitionSample {
-                                topic: topic.clone(),
-                                partition: *partition,
-                                committed: *offset,
-                                latest,
-                                lag: (latest - offset).max(0),
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-            let group_topics: Vec<String> = partitions
-                .iter()
-                .map(|p| p.topic.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let lag: i64 = partitions.iter().map(|p| p.lag).sum();
-            let seconds_behind = group_topics
-                .iter()
-                .map(|t| {
-                    let topic_lag = partitions
-                        .iter()
-                        .filter(|p| &p.topic == t)
-                        .map(|p| p.lag)
-                        .sum();
-                    let sample = topics.get(t);
-                    eval::seconds_behind(
-                        topic_lag,
-                        sample.map_or(0.0, |s: &TopicSample| s.rate),
-                        sample.and_then(|s| s.last_message_at),
-                        now,
-                    )
-                })
-                .fold(0.0_f64, f64::max);
-            let previous = self.state.groups.get(id).copied();
-            let growing_since = eval::growing_since(
-                previous.map(|p| (p.lag, p.at)),
-                previous.and_then(|p| p.growing_since),
-                lag,
-            );
-            self.state.groups.insert(
-                id.clone(),
-                LagTrack {
-                    lag,
-                    at: now,
-                    growing_since,
-                },
-            );
-            let health =
-                eval::evaluate_group(now, lag, seconds_behind, growing_since, &self.thresholds);
-            let owner = self.group_owner(id, &group_topics);
-            groups.insert(
-                id.clone(),
-                GroupSample {
-                    id: id.clone(),
-                    state: state.clone(),
-                    members: *members,
-                    topics: group_topics,
-                    partitions,
-                    lag,
-                    seconds_behind,
-                    growing_since,
-                    owner,
-                    health,
-                },
-            );
-        }
-        EnvSnapshot {
-            environment: self.environment.clone(),
-            collected_at: now,
-            cycle_ms: 0,
-            brokers: raw.brokers,
-            topics,
-            groups,
-            error: None,
-        }
+        let known = Known {
+            environment: &self.environment,
+            window,
+            thresholds: &self.thresholds,
+            catalog: &self.state.catalog,
+            learned: &self.state.learned,
+            granted: &self.state.granted,
+            started_at: self.started_at,
+        };
+        self.state.readings.derive(now, raw, committed, &known)
     }
 
     /// Adds this cycle to the current minute; when the minute turns, writes the finished one.
@@ -594,7 +373,7 @@ impl Collector {
                 .max(i32::try_from(topic.under_replicated).unwrap_or(i32::MAX));
         }
         // Messages written since the previous cycle count towards this minute.
-        for (name, delta) in &self.state.deltas {
+        for (name, delta) in &self.state.readings.deltas {
             if let Some(entry) = self.state.minute_topics.get_mut(name) {
                 entry.messages += delta;
             }
@@ -614,93 +393,6 @@ impl Collector {
         }
     }
 
-    /// Opens, escalates, eases or closes alerts where a subject's status differs from its open
-    /// alert. Only subjects with an owning team are alerted. Returns how many changes were recorded.
-    async fn raise_alerts(&self, snapshot: &EnvSnapshot) -> usize {
-        let open = match store::open_alerts(&self.db, &self.environment).await {
-            Ok(open) => open,
-            Err(error) => {
-                tracing::warn!(environment = self.environment, %error, "reading open alerts failed");
-                return 0;
-            }
-        };
-        let mut open_by: HashMap<(String, String), store::OpenAlert> = open
-            .into_iter()
-            .map(|a| ((a.kind.clone(), a.subject.clone()), a))
-            .collect();
-        let subjects = snapshot
-            .topics
-            .values()
-            .filter_map(|t| {
-                t.owner
-                    .as_ref()
-                    .map(|o| (SubjectKind::Topic, t.name.as_str(), &t.health, o.as_str()))
-            })
-            .chain(snapshot.groups.values().filter_map(|g| {
-                g.owner
-                    .as_ref()
-                    .map(|o| (SubjectKind::Group, g.id.as_str(), &g.health, o.as_str()))
-            }));
-        let mut changes = Vec::new();
-        for (kind, name, health, owner) in subjects {
-            let existing = open_by.remove(&(kind.as_str().to_owned(), name.to_owned()));
-            if let Some(change) = alert_change(existing.as_ref().map(|a| (a.id, a.status)), health)
-            {
-                changes.push((kind, name.to_owned(), Some(owner.to_owned()), change));
-            }
-        }
-        // Open alerts of subjects that are gone from the cluster (or lost their owner) close.
-        for ((kind, subject), alert) in open_by {
-            let kind = if kind == "group" {
-                SubjectKind::Group
-            } else {
-                SubjectKind::Topic
-            };
-            changes.push((
-                kind,
-                subject,
-                alert.team,
-                AlertChange::Recover {
-                    id: alert.id,
-                    reason: "It is no longer on the cluster or no longer owned.".to_owned(),
-                },
-            ));
-        }
-        let mut recorded = 0;
-        for (kind, subject, team, change) in changes {
-            let link = health_link(&self.environment, kind, &subject);
-            match store::record_alert(
-                &self.db,
-                &self.roles,
-                &self.environment,
-                kind.as_str(),
-                &subject,
-                team.as_deref(),
-                &change,
-                &link,
-                &self.public_url,
-            )
-            .await
-            {
-                Ok(true) => {
-                    recorded += 1;
-                    tracing::info!(
-                        environment = self.environment,
-                        kind = kind.as_str(),
-                        subject,
-                        change = ?change,
-                        "health alert recorded"
-                    );
-                }
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(environment = self.environment, %error, "recording a health alert failed");
-                }
-            }
-        }
-        recorded
-    }
-
     async fn cleanup(&mut self) {
         if self
             .state
@@ -716,32 +408,6 @@ impl Collector {
             Ok(rows) => tracing::info!(rows, "old health rollups deleted"),
             Err(error) => tracing::warn!(%error, "deleting old health rollups failed"),
         }
-    }
-}
-
-/// What to do about one subject, given its open alert (id and status) and its health now.
-pub fn alert_change(open: Option<(i64, Status)>, health: &Health) -> Option<AlertChange> {
-    match (open, health.status) {
-        (None, Status::Ok) => None,
-        (None, status) => Some(AlertChange::Open {
-            status,
-            reason: health.reason.clone(),
-        }),
-        (Some((id, _)), Status::Ok) => Some(AlertChange::Recover {
-            id,
-            reason: health.reason.clone(),
-        }),
-        (Some((id, before)), status) if status > before => Some(AlertChange::Escalate {
-            id,
-            status,
-            reason: health.reason.clone(),
-        }),
-        (Some((id, before)), status) if status < before => Some(AlertChange::Ease {
-            id,
-            status,
-            reason: health.reason.clone(),
-        }),
-        _ => None,
     }
 }
 
@@ -806,44 +472,4 @@ pub fn collector_factories(
             }
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn health(status: Status) -> Health {
-        Health {
-            status,
-            reason: "why".into(),
-        }
-    }
-
-    #[test]
-    fn alerts_open_escalate_ease_and_recover_once() {
-        assert_eq!(alert_change(None, &health(Status::Ok)), None);
-        assert!(matches!(
-            alert_change(None, &health(Status::Warning)),
-            Some(AlertChange::Open {
-                status: Status::Warning,
-                ..
-            })
-        ));
-        assert_eq!(
-            alert_change(Some((1, Status::Warning)), &health(Status::Warning)),
-            None
-        );
-        assert!(matches!(
-            alert_change(Some((1, Status::Warning)), &health(Status::Critical)),
-            Some(AlertChange::Escalate { id: 1, .. })
-        ));
-        assert!(matches!(
-            alert_change(Some((1, Status::Critical)), &health(Status::Warning)),
-            Some(AlertChange::Ease { id: 1, .. })
-        ));
-        assert!(matches!(
-            alert_change(Some((1, Status::Critical)), &health(Status::Ok)),
-            Some(AlertChange::Recover { id: 1, .. })
-        ));
-    }
 }
