@@ -144,7 +144,11 @@ async fn kafka_admin_creates_and_changes_topics() {
         !admin.create_topic(&spec).await.expect("create again"),
         "already exists"
     );
-    assert!(admin.list_topics().await.expect("list").contains(&name));
+    // A new topic reaches every broker's metadata a moment after the controller created it.
+    eventually("the new topic is listed", || async {
+        admin.list_topics().await.expect("list").contains(&name)
+    })
+    .await;
     assert!(
         admin
             .list_topics()
