@@ -110,19 +110,13 @@ impl Oidc {
             .join("/auth/callback")
             .context("server.public_url")?;
         let post_logout = public_url.join("/").context("server.public_url")?;
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            // Following redirects would open the door to SSRF through the provider's answers.
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .context("building the HTTP client for the identity provider")?;
         Ok(Self {
             issuer,
             client_id: ClientId::new(settings.client_id.clone()),
             client_secret: settings.client_secret.clone(),
             redirect_url: RedirectUrl::from_url(redirect),
             post_logout_url: PostLogoutRedirectUrl::from_url(post_logout),
-            http,
+            http: provider_client()?,
             metadata: RwLock::new(None),
         })
     }
@@ -137,7 +131,7 @@ impl Oidc {
         }
         let metadata = Metadata::discover_async(self.issuer.clone(), &self.http)
             .await
-            .map_err(|e| anyhow!("OpenID provider discovery failed: {e}"))?;
+            .map_err(|e| anyhow!("OpenID provider discovery failed: {}", with_causes(&e)))?;
         *self.metadata.write().await = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
     }
@@ -194,7 +188,7 @@ impl Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| anyhow!("code exchange failed: {e}"))?;
+            .map_err(|e| anyhow!("code exchange failed: {}", with_causes(&e)))?;
         let raw = response
             .id_token()
             .ok_or_else(|| anyhow!("token response has no ID token"))?
@@ -237,7 +231,9 @@ impl Oidc {
                 RequestTokenError::ServerResponse(answer) => {
                     RefreshFailure::Refused(format!("the provider answered {}", answer.error()))
                 }
-                other => RefreshFailure::Unavailable(anyhow!("refresh failed: {other}")),
+                other => {
+                    RefreshFailure::Unavailable(anyhow!("refresh failed: {}", with_causes(&other)))
+                }
             })?;
         let raw = response
             .id_token()
@@ -285,6 +281,34 @@ impl Oidc {
         }
         Some(request.http_get_url())
     }
+}
+
+/// An error followed by its causes: the provider client's own message is only "Request failed".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// The HTTP client for calls to the provider: discovery and keys, code exchanges, refreshes.
+fn provider_client() -> anyhow::Result<openidconnect::reqwest::Client> {
+    openidconnect::reqwest::ClientBuilder::new()
+        // Following redirects would open the door to SSRF through the provider's answers.
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        // Every call on a connection of its own. A provider closes idle connections when it
+        // chooses (dev/idp after 5 s of quiet); a code exchange sent on a kept connection just
+        // as the provider closed it went unanswered, and cannot be sent again: the code is
+        // single-use, and the provider may have read it. Calls are few (sign-ins, refreshes,
+        // discovery at most every five minutes), so a new connection each costs little.
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("building the HTTP client for the identity provider")
 }
 
 type ClientFor = openidconnect::Client<
@@ -363,6 +387,76 @@ impl SignInFailure {
                 anyhow!("ID token signature does not match the provider's keys")
             }
             SignInFailure::Other(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provider_client;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Reads one HTTP/1.1 request (headers, then a body of `content-length` bytes); false when
+    /// the connection ends first.
+    async fn read_request(socket: &mut TcpStream, pending: &mut Vec<u8>) -> bool {
+        let mut buf = [0_u8; 4096];
+        loop {
+            if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&pending[..end]).to_ascii_lowercase();
+                let body = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if pending.len() >= end + 4 + body {
+                    pending.drain(..end + 4 + body);
+                    return true;
+                }
+            }
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// A provider that closes each connection just as a second request arrives on it, as one
+    /// closing an idle connection at that moment does: only first requests are answered.
+    async fn provider_closing_idle_connections() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    if read_request(&mut socket, &mut pending).await {
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        let _ = socket.write_all(answer).await;
+                    }
+                    // The next request is read and left unanswered: the connection closes.
+                    read_request(&mut socket, &mut pending).await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_call_after_the_provider_closed_an_idle_connection_still_reaches_it() {
+        let provider = provider_closing_idle_connections().await;
+        let client = provider_client().expect("client");
+        for call in 1..=3 {
+            let response = client
+                .post(format!("http://{provider}/token"))
+                .form(&[("grant_type", "authorization_code"), ("code", "single-use")])
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("call {call} got no answer: {e:?}"));
+            assert!(response.status().is_success(), "call {call}");
+            response.bytes().await.expect("body");
         }
     }
 }
