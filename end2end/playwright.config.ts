@@ -8,9 +8,7 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: true,
   workers: 2,
-  // One retry in CI: a first page load right after the server starts occasionally renders
-  // without its deferred parts; a second failure still fails the run.
-  retries: process.env.CI ? 1 : 0,
+  retries: 0,
   reporter: [['list']],
   use: {
     baseURL: process.env.PORTAL_URL ?? 'http://127.0.0.1:3100',
