@@ -25,9 +25,10 @@ use crate::store::StoreError;
 use sqlx::PgConnection;
 
 /// What one kind of request decides for itself.
-// Implemented only in this module's children and always called on a concrete type, so each
-// caller sees the futures' real `Send`-ness.
-#[allow(async_fn_in_trait)]
+#[expect(
+    async_fn_in_trait,
+    reason = "implemented only in this module's children and always called on a concrete type, so each caller sees the futures' real Send-ness"
+)]
 pub trait Kind {
     /// The checked form, as `submit` records it.
     type Draft;

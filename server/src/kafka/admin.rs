@@ -13,7 +13,7 @@
 //! client using a new ACL or credential) may briefly still see the old state.
 
 mod acls;
-#[allow(
+#[expect(
     unsafe_code,
     reason = "the raw librdkafka calls; each unsafe block states why it is sound"
 )]
