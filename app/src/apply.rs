@@ -1,6 +1,7 @@
 //! How approved requests reach Kafka, as people see it: the steps and their status, the
 //! application's credentials (shown once), and the retry and revoke actions.
 
+use crate::domain::EnvironmentName;
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
 use crate::domain::{ApplicationId, RequestId};
@@ -15,7 +16,7 @@ pub mod store;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub kind: StepKind,
     pub status: StepStatus,
     pub attempts: i32,
@@ -40,7 +41,7 @@ pub enum CredentialState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialView {
     pub application_id: ApplicationId,
-    pub environment: String,
+    pub environment: EnvironmentName,
     /// The SCRAM user name, without the `User:` prefix.
     pub principal: String,
     pub state: CredentialState,
@@ -77,7 +78,7 @@ impl ApplyProgress {
 /// A password, the one time it is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealedCredential {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub principal: String,
     pub password: String,
     pub mechanism: String,
@@ -89,6 +90,20 @@ pub async fn apply_status(id: RequestId) -> Result<ApplyProgress, AppError> {
     store::status(&crate::context::db()?, &user, id)
         .await
         .map_err(AppError::from)
+}
+
+/// The environment a credential call names. A name the portal does not know cannot hold a
+/// Kafka user of any application.
+#[cfg(feature = "ssr")]
+fn known_environment(
+    portal: &crate::context::PortalContext,
+    name: &str,
+) -> Result<EnvironmentName, AppError> {
+    portal.environment(name).ok_or_else(|| {
+        crate::auth::ssr::with_status(AppError::Conflict(
+            "This application has no Kafka user in that environment yet.".into(),
+        ))
+    })
 }
 
 /// Shows a freshly created password once; after this call it is gone from the portal.
@@ -106,6 +121,7 @@ pub async fn reveal_credential(
             http::HeaderValue::from_static("no-store"),
         );
     }
+    let environment = known_environment(&portal, &environment)?;
     store::reveal(&portal, &user, application, &environment)
         .await
         .map_err(AppError::from)
@@ -118,7 +134,9 @@ pub async fn rotate_credential(
     environment: String,
 ) -> Result<(), AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
-    store::rotate(&crate::context::db()?, &user, application, &environment)
+    let portal = crate::context::portal()?;
+    let environment = known_environment(&portal, &environment)?;
+    store::rotate(&portal.db, &user, application, &environment)
         .await
         .map_err(AppError::from)
 }

@@ -1,5 +1,6 @@
 //! The topic catalog: what events exist, who owns them, who produces and consumes them.
 
+use crate::domain::EnvironmentName;
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
 use crate::domain::{CleanupPolicy, DataClassification, Lifecycle};
@@ -34,7 +35,7 @@ pub struct TopicSummary {
     pub owning_team: String,
     pub classification: DataClassification,
     pub contains_pii: bool,
-    pub environments: Vec<String>,
+    pub environments: Vec<EnvironmentName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ pub struct CatalogPage {
 pub struct GrantView {
     pub application: String,
     pub team: String,
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub consumer_group: Option<String>,
     pub expires_on: Option<chrono::NaiveDate>,
 }

@@ -24,6 +24,21 @@ pub struct PortalContext {
     pub health: crate::health::cache::HealthCache,
 }
 
+impl PortalContext {
+    /// The configured environments' names, in order.
+    pub fn environment_names(&self) -> Vec<crate::domain::EnvironmentName> {
+        self.environments.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// The configured environment of this name, if there is one.
+    pub fn environment(&self, name: &str) -> Option<crate::domain::EnvironmentName> {
+        self.environments
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.name.clone())
+    }
+}
+
 /// The nonce of this response's Content-Security-Policy, minted by the server's header
 /// middleware before the page is rendered (a request extension).
 #[derive(Clone, Debug)]

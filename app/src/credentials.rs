@@ -2,6 +2,7 @@
 //! key while they wait to be shown once, then forgotten. The cluster keeps only its salted SCRAM
 //! verifier.
 
+use crate::domain::EnvironmentName;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
@@ -92,7 +93,10 @@ impl CredentialVault {
 }
 
 /// What binds a sealed password to its row.
-pub fn seal_context(application: crate::domain::ApplicationId, environment: &str) -> String {
+pub fn seal_context(
+    application: crate::domain::ApplicationId,
+    environment: &EnvironmentName,
+) -> String {
     format!("{application}/{environment}")
 }
 

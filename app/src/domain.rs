@@ -2,6 +2,7 @@
 
 mod apply;
 mod area;
+mod environment;
 mod identity;
 mod ids;
 pub mod net;
@@ -15,6 +16,7 @@ pub mod webhook;
 
 pub use apply::{GrantRole, StepKind, StepStatus, principal_name};
 pub use area::{Area, requires_sign_in};
+pub use environment::EnvironmentName;
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use ids::{ApplicationId, GrantId, RequestId, TopicId};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};

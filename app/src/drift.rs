@@ -1,6 +1,7 @@
 //! Drift between the database and the clusters, for admins: what the reconciler found on a
 //! cluster that the portal did not create, and the adopt and remove decisions on it.
 
+use crate::domain::EnvironmentName;
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
 use crate::error::AppError;
@@ -28,7 +29,7 @@ pub enum FindingKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingView {
     pub id: Uuid,
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub kind: FindingKind,
     pub description: String,
     pub first_seen_at: DateTime<Utc>,
@@ -39,7 +40,7 @@ pub struct FindingView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunView {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub finished_at: DateTime<Utc>,
     pub acls_seen: i32,
     pub topics_seen: i32,
@@ -93,12 +94,12 @@ pub async fn resolve_finding(id: Uuid, action: String) -> Result<(), AppError> {
 pub async fn adopt_all(environment: String) -> Result<u64, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Admin]).await?;
     let portal = crate::context::portal()?;
-    if !portal.environments.iter().any(|e| e.name == environment) {
+    let Some(environment) = portal.environment(&environment) else {
         return Err(crate::auth::ssr::with_status(AppError::invalid(
             "Environment",
             "choose a configured environment",
         )));
-    }
+    };
     store::adopt(&portal.db, &user, None, Some(&environment))
         .await
         .map_err(AppError::from)

@@ -1,5 +1,6 @@
 //! The Kafka environments (clusters) the portal manages, as people see them.
 
+use crate::domain::EnvironmentName;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentSummary {
     /// Short name used in requests and URLs, e.g. `sandbox`.
-    pub name: String,
+    pub name: EnvironmentName,
     pub display_name: String,
     /// Whether data with PII or PHI may be published here.
     pub allows_pii: bool,

@@ -3,6 +3,7 @@
 //! collector's in-memory cache ([`cache::HealthCache`], recent samples) and the one-minute
 //! rollups in Postgres (`store`, longer ranges).
 
+use crate::domain::EnvironmentName;
 pub mod eval;
 
 #[cfg(feature = "ssr")]
@@ -168,7 +169,7 @@ pub struct GroupSample {
 /// Everything one collection cycle saw on one cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvSnapshot {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub collected_at: DateTime<Utc>,
     pub cycle_ms: u64,
     pub brokers: usize,
@@ -244,7 +245,7 @@ impl ChartRange {
 /// A row in a list of topics or groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubjectRow {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub kind: SubjectKind,
     pub name: String,
     pub status: Status,
@@ -276,16 +277,13 @@ impl SubjectRow {
 }
 
 /// The page of a topic or group.
-pub fn health_link(environment: &str, kind: SubjectKind, name: &str) -> String {
+pub fn health_link(environment: &EnvironmentName, kind: SubjectKind, name: &str) -> String {
     let segment = match kind {
         SubjectKind::Topic => "topics",
         SubjectKind::Group => "groups",
     };
-    format!(
-        "/health/{}/{segment}/{}",
-        encode_segment(environment),
-        encode_segment(name)
-    )
+    // An environment name is letters, digits and dashes: nothing to encode.
+    format!("/health/{environment}/{segment}/{}", encode_segment(name))
 }
 
 /// Percent-encodes a path segment (topic and group names may hold dots; groups almost anything).
@@ -304,7 +302,7 @@ pub fn encode_segment(text: &str) -> String {
 /// The overview of one cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterHealthView {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub display_name: String,
     pub collected_at: Option<DateTime<Utc>>,
     pub cycle_ms: u64,
@@ -343,7 +341,7 @@ pub struct ChartView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicHealthView {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub range: ChartRange,
     pub collected_at: DateTime<Utc>,
     pub topic: TopicSample,
@@ -359,7 +357,7 @@ pub struct TopicHealthView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupHealthView {
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub range: ChartRange,
     pub collected_at: DateTime<Utc>,
     pub group: GroupSample,
@@ -397,6 +395,7 @@ pub async fn topic_health(
 ) -> Result<TopicHealthView, AppError> {
     let user = crate::auth::ssr::require_any_role(viewer()).await?;
     let portal = crate::context::portal()?;
+    let environment = ssr::known_environment(&portal, &environment)?;
     ssr::topic_view(
         &portal,
         &user,
@@ -416,6 +415,7 @@ pub async fn group_health(
 ) -> Result<GroupHealthView, AppError> {
     crate::auth::ssr::require_any_role(viewer()).await?;
     let portal = crate::context::portal()?;
+    let environment = ssr::known_environment(&portal, &environment)?;
     ssr::group_view(&portal, &environment, &group, ChartRange::parse(&range)).await
 }
 
@@ -486,7 +486,7 @@ pub mod ssr {
     use cache::HealthCache;
     use chart::Series;
 
-    fn row_for_topic(environment: &str, t: &TopicSample) -> SubjectRow {
+    fn row_for_topic(environment: &EnvironmentName, t: &TopicSample) -> SubjectRow {
         SubjectRow {
             environment: environment.to_owned(),
             kind: SubjectKind::Topic,
@@ -498,7 +498,7 @@ pub mod ssr {
         }
     }
 
-    fn row_for_group(environment: &str, g: &GroupSample) -> SubjectRow {
+    fn row_for_group(environment: &EnvironmentName, g: &GroupSample) -> SubjectRow {
         SubjectRow {
             environment: environment.to_owned(),
             kind: SubjectKind::Group,
@@ -512,7 +512,7 @@ pub mod ssr {
 
     pub fn cluster_view(
         cache: &HealthCache,
-        environment: &str,
+        environment: &EnvironmentName,
         display: &str,
     ) -> ClusterHealthView {
         let Some(snapshot) = cache.snapshot(environment) else {
@@ -576,18 +576,18 @@ pub mod ssr {
         crate::auth::ssr::with_status(AppError::NotFound)
     }
 
-    fn known_environment(portal: &PortalContext, environment: &str) -> Result<(), AppError> {
-        if portal.environments.iter().any(|e| e.name == environment) {
-            Ok(())
-        } else {
-            Err(not_found())
-        }
+    /// The environment a URL names, if the portal has it; anything else is a page not found.
+    pub fn known_environment(
+        portal: &PortalContext,
+        environment: &str,
+    ) -> Result<EnvironmentName, AppError> {
+        portal.environment(environment).ok_or_else(not_found)
     }
 
     /// A series from the collector's memory (short ranges) or the rollups (long ranges).
     async fn topic_series(
         portal: &PortalContext,
-        environment: &str,
+        environment: &EnvironmentName,
         topic: &str,
         range: ChartRange,
         now: DateTime<Utc>,
@@ -603,7 +603,7 @@ pub mod ssr {
 
     async fn group_series(
         portal: &PortalContext,
-        environment: &str,
+        environment: &EnvironmentName,
         group: &str,
         range: ChartRange,
         now: DateTime<Utc>,
@@ -620,11 +620,10 @@ pub mod ssr {
     pub async fn topic_view(
         portal: &PortalContext,
         user: &UserIdentity,
-        environment: &str,
+        environment: &EnvironmentName,
         name: &str,
         range: ChartRange,
     ) -> Result<TopicHealthView, AppError> {
-        known_environment(portal, environment)?;
         let snapshot = portal.health.snapshot(environment).ok_or_else(not_found)?;
         let topic = snapshot.topics.get(name).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
@@ -719,11 +718,10 @@ pub mod ssr {
 
     pub async fn group_view(
         portal: &PortalContext,
-        environment: &str,
+        environment: &EnvironmentName,
         id: &str,
         range: ChartRange,
     ) -> Result<GroupHealthView, AppError> {
-        known_environment(portal, environment)?;
         let snapshot = portal.health.snapshot(environment).ok_or_else(not_found)?;
         let group = snapshot.groups.get(id).cloned().ok_or_else(not_found)?;
         let now = snapshot.collected_at;
@@ -767,6 +765,10 @@ pub mod ssr {
 mod tests {
     use super::*;
 
+    fn env(name: &str) -> crate::domain::EnvironmentName {
+        crate::domain::EnvironmentName::parse(name).expect("a valid environment name")
+    }
+
     #[test]
     fn ranges_round_trip_and_unknown_text_is_fifteen_minutes() {
         for range in ChartRange::ALL {
@@ -780,11 +782,11 @@ mod tests {
     #[test]
     fn links_encode_names() {
         assert_eq!(
-            health_link("sandbox", SubjectKind::Group, "team.app/1 x"),
+            health_link(&env("sandbox"), SubjectKind::Group, "team.app/1 x"),
             "/health/sandbox/groups/team.app%2F1%20x"
         );
         assert_eq!(
-            health_link("prod", SubjectKind::Topic, "orders_placed"),
+            health_link(&env("prod"), SubjectKind::Topic, "orders_placed"),
             "/health/prod/topics/orders_placed"
         );
     }

@@ -1,5 +1,6 @@
 //! Access requests and the decisions on them.
 
+use crate::domain::EnvironmentName;
 #[cfg(feature = "ssr")]
 use crate::domain::Role;
 use crate::domain::{ApplicationId, RequestId};
@@ -44,7 +45,7 @@ pub struct RequestSummary {
     pub topic: String,
     pub application: String,
     pub requester: String,
-    pub environments: Vec<String>,
+    pub environments: Vec<EnvironmentName>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -133,7 +134,7 @@ pub async fn my_applications() -> Result<Vec<ApplicationOption>, AppError> {
 pub async fn request_access(input: AccessRequestInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
-    let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
+    let environments = portal.environment_names();
     let draft = input
         .parse(&environments, Utc::now().date_naive())
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;
@@ -149,7 +150,7 @@ pub async fn request_access(input: AccessRequestInput) -> Result<RequestId, AppE
 pub async fn propose_topic(input: TopicProposalInput) -> Result<RequestId, AppError> {
     let user = crate::auth::ssr::require_any_role(&[Role::Member]).await?;
     let portal = crate::context::portal()?;
-    let environments: Vec<String> = portal.environments.iter().map(|e| e.name.clone()).collect();
+    let environments = portal.environment_names();
     let draft = input
         .parse(&portal.naming, &environments)
         .map_err(|errors| crate::auth::ssr::with_status(AppError::Invalid(errors)))?;

@@ -172,7 +172,9 @@ pub async fn owner_approved_producer_request(
         kind: RequestKind::ProducerAccess,
         topic: TopicName::parse_kafka(topic).map_err(anyhow::Error::msg)?,
         application,
-        environments: vec![environment.to_owned()],
+        environments: vec![
+            app::domain::EnvironmentName::parse(environment).map_err(anyhow::Error::msg)?,
+        ],
         consumer_group: None,
         group_is_prefix: false,
         purpose: "Benchmark: publish events from this application.".into(),

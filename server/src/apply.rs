@@ -4,6 +4,7 @@
 //! releases its step with its connection, and every step is idempotent, so a step that ran
 //! against the cluster but was not recorded simply runs again.
 
+use app::domain::EnvironmentName;
 pub mod store;
 
 use crate::background::{Next, Task};
@@ -39,7 +40,7 @@ pub struct ApplySettings {
 /// One admin client per configured environment.
 #[derive(Clone)]
 pub struct Clusters {
-    admins: Arc<BTreeMap<String, KafkaAdmin>>,
+    admins: Arc<BTreeMap<EnvironmentName, KafkaAdmin>>,
 }
 
 impl Clusters {
@@ -49,19 +50,19 @@ impl Clusters {
         for (name, env) in settings.environments() {
             let admin = KafkaAdmin::new(&crate::kafka::client_config(env), timeout)
                 .with_context(|| format!("creating the Kafka admin client for {name}"))?;
-            admins.insert(name.to_owned(), admin);
+            admins.insert(name.clone(), admin);
         }
         Ok(Self {
             admins: Arc::new(admins),
         })
     }
 
-    pub fn get(&self, environment: &str) -> Option<&KafkaAdmin> {
+    pub fn get(&self, environment: &EnvironmentName) -> Option<&KafkaAdmin> {
         self.admins.get(environment)
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.admins.keys().map(String::as_str)
+    pub fn names(&self) -> impl Iterator<Item = &EnvironmentName> {
+        self.admins.keys()
     }
 }
 
@@ -181,7 +182,7 @@ impl ApplyWorker {
                 store::step_done(&mut tx, &step)
                     .await
                     .context("settling a step")?;
-                tracing::info!(step.id = %step.id, step.kind = step.kind.as_str(), environment = step.environment, "step applied");
+                tracing::info!(step.id = %step.id, step.kind = step.kind.as_str(), environment = %step.environment, "step applied");
                 Outcome::Applied
             }
             Err(error) => {
@@ -197,7 +198,7 @@ impl ApplyWorker {
                 tracing::warn!(
                     step.id = %step.id,
                     step.kind = step.kind.as_str(),
-                    environment = step.environment,
+                    environment = %step.environment,
                     status = status.as_str(),
                     error = error.message,
                     "step not applied"
@@ -459,7 +460,7 @@ mod tests {
     fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
             grant_id: GrantId::from(Uuid::nil()),
-            environment: "sandbox".into(),
+            environment: EnvironmentName::parse("sandbox").expect("a valid environment name"),
             principal: "team.app.sandbox".into(),
             role,
             topic: "orders".into(),

@@ -5,7 +5,7 @@
 pub mod deployment;
 
 use anyhow::{Context, bail};
-use app::domain::{ApprovalPolicy, NamingPolicy, RoleMapping};
+use app::domain::{ApprovalPolicy, EnvironmentName, NamingPolicy, RoleMapping};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -98,7 +98,8 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct KafkaSettings {
-    pub environments: BTreeMap<String, KafkaEnvironmentSettings>,
+    /// Keyed by name; a name that is not an [`EnvironmentName`] fails the load with its reason.
+    pub environments: BTreeMap<EnvironmentName, KafkaEnvironmentSettings>,
     /// Seals new application passwords until their team has seen them once: base64 of 32
     /// random bytes.
     pub credential_key: SecretString,
@@ -217,14 +218,6 @@ impl Settings {
             bail!("configuration lists no Kafka environments (kafka.environments)");
         }
         for (name, env) in &self.kafka.environments {
-            if !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                bail!(
-                    "Kafka environment name {name:?} must be lowercase letters, digits and dashes"
-                );
-            }
             if env.bootstrap_servers.trim().is_empty() {
                 bail!("kafka.environments.{name}.bootstrap_servers is empty");
             }
@@ -261,13 +254,8 @@ impl Settings {
     }
 
     /// Environments in their configured order.
-    pub fn environments(&self) -> Vec<(&str, &KafkaEnvironmentSettings)> {
-        let mut envs: Vec<_> = self
-            .kafka
-            .environments
-            .iter()
-            .map(|(name, env)| (name.as_str(), env))
-            .collect();
+    pub fn environments(&self) -> Vec<(&EnvironmentName, &KafkaEnvironmentSettings)> {
+        let mut envs: Vec<_> = self.kafka.environments.iter().collect();
         envs.sort_by_key(|(name, env)| (env.order, *name));
         envs
     }
@@ -301,6 +289,22 @@ mod tests {
         assert_eq!(names, vec!["sandbox", "prod"]);
         assert_eq!(settings.server.port, 3000);
         assert!(!settings.server.serves_https());
+    }
+
+    #[test]
+    fn an_environment_name_that_is_not_a_name_is_refused() {
+        let err = Settings::load_from(
+            [],
+            env(&[
+                ("PORTAL__KAFKA__ENVIRONMENTS__9LIVES__ORDER", "3"),
+                ("PORTAL__KAFKA__ENVIRONMENTS__9LIVES__DISPLAY_NAME", "Nine"),
+            ]),
+        )
+        .expect_err("a name starting with a digit");
+        assert!(
+            format!("{err:#}").contains("starts with a lowercase letter"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! alerts (`alerts`; their SQL, and the rollups', in `store`). The live event stream for the pages
 //! (`/health/events`) is in `events`.
 
+use app::domain::EnvironmentName;
 mod alerts;
 mod derive;
 mod events;
@@ -122,7 +123,7 @@ struct State {
 
 /// Collects one cluster.
 pub struct Collector {
-    environment: String,
+    environment: EnvironmentName,
     db: PgPool,
     cache: HealthCache,
     settings: HealthSettings,
@@ -143,7 +144,7 @@ impl Collector {
         reason = "the collector's collaborators, each distinct"
     )]
     pub fn new(
-        environment: &str,
+        environment: &EnvironmentName,
         env: &KafkaEnvironmentSettings,
         db: PgPool,
         cache: HealthCache,
@@ -266,7 +267,7 @@ impl Collector {
                     self.state.catalog_read_at = Some(Instant::now());
                 }
                 (Err(error), _) | (_, Err(error)) => {
-                    tracing::warn!(environment = env, %error, "reading the catalog for health failed");
+                    tracing::warn!(environment = %env, %error, "reading the catalog for health failed");
                 }
             }
         }
@@ -288,7 +289,7 @@ impl Collector {
                     self.state.learned_at = Some(Instant::now());
                 }
                 Err(error) => {
-                    tracing::warn!(environment = env, %error, "learning expected intervals failed");
+                    tracing::warn!(environment = %env, %error, "learning expected intervals failed");
                 }
             }
         }
@@ -301,7 +302,7 @@ impl Collector {
                     self.state.seeded = true;
                 }
                 Err(error) => {
-                    tracing::warn!(environment = env, %error, "reading the last traffic failed");
+                    tracing::warn!(environment = %env, %error, "reading the last traffic failed");
                 }
             }
         }
@@ -349,7 +350,7 @@ impl Collector {
                     store::write_minute(&self.db, &self.environment, finished, &topics, &groups)
                         .await
                 {
-                    tracing::warn!(environment = self.environment, %error, "writing health rollups failed");
+                    tracing::warn!(environment = %self.environment, %error, "writing health rollups failed");
                 }
             }
             self.state.minute = Some(minute);

@@ -4,6 +4,7 @@
 //! an admin adopted it), and removes what an admin asked to remove. Passes run on a schedule, when
 //! an admin asks (NOTIFY reconcile), and expire grants past their date.
 
+use app::domain::EnvironmentName;
 pub mod store;
 
 pub use store::{Finding, RunStats};
@@ -162,7 +163,7 @@ impl Reconciler {
     }
 
     /// One pass over every environment; errors of one environment do not stop the others.
-    pub async fn run_all(&self) -> Vec<(String, anyhow::Result<RunStats>)> {
+    pub async fn run_all(&self) -> Vec<(EnvironmentName, anyhow::Result<RunStats>)> {
         if let Err(error) = store::expire_grants(&self.db).await {
             tracing::warn!(error = error.chain(), "expiring grants failed");
         }
@@ -171,18 +172,18 @@ impl Reconciler {
             let result = self.run_once(environment).await;
             if let Err(error) = &result {
                 tracing::warn!(
-                    environment,
+                    %environment,
                     error = format!("{error:#}"),
                     "drift check failed"
                 );
             }
-            results.push((environment.to_owned(), result));
+            results.push((environment.clone(), result));
         }
         results
     }
 
     /// One pass over one environment.
-    pub async fn run_once(&self, environment: &str) -> anyhow::Result<RunStats> {
+    pub async fn run_once(&self, environment: &EnvironmentName) -> anyhow::Result<RunStats> {
         let admin = self
             .clusters
             .get(environment)
@@ -196,7 +197,7 @@ impl Reconciler {
                     .await
                     .context("recording the drift check")?;
                 tracing::info!(
-                    environment,
+                    %environment,
                     acls = stats.acls_seen,
                     topics = stats.topics_seen,
                     restored = stats.restored.len(),
@@ -222,7 +223,7 @@ impl Reconciler {
 
     async fn pass(
         &self,
-        environment: &str,
+        environment: &EnvironmentName,
         admin: &KafkaAdmin,
     ) -> anyhow::Result<(RunStats, Vec<Finding>)> {
         let mut stats = RunStats::default();

@@ -9,6 +9,7 @@
     reason = "handlers answer errors as finished responses; boxing them would only add noise"
 )]
 
+use app::domain::EnvironmentName;
 mod signin;
 
 pub use signin::RegistrySettings;
@@ -56,7 +57,7 @@ struct Readable {
 }
 
 /// What each (application, environment) may read.
-type ReadableBy = HashMap<(ApplicationId, String), Arc<Readable>>;
+type ReadableBy = HashMap<(ApplicationId, EnvironmentName), Arc<Readable>>;
 
 /// A subject and a version number (`None` for `latest`).
 type VersionKey = (String, Option<i32>);
@@ -67,7 +68,7 @@ type VersionKey = (String, Option<i32>);
 struct Caller {
     principal: String,
     application: ApplicationId,
-    environment: String,
+    environment: EnvironmentName,
     generation: i64,
 }
 
@@ -188,7 +189,8 @@ impl Registry {
         use sha2::Digest;
         // Read on every request: a rotated or deleted credential stops working at once.
         let row = sqlx::query!(
-            r#"select application_id as "application_id: ApplicationId", environment,
+            r#"select application_id as "application_id: ApplicationId",
+                      environment as "environment: EnvironmentName",
                       credential_set_at as "credential_set_at: DateTime<Utc>",
                       (select n from registry_generation) as "generation!"
                  from kafka_principal where principal = $1"#,
@@ -356,7 +358,7 @@ impl Registry {
                                             and vg.environment = $2 and vg.revoked_at is null)))
                 group by s.subject"#,
             caller.application as ApplicationId,
-            &caller.environment,
+            &caller.environment as &EnvironmentName,
         )
         .fetch_all(&self.db)
         .await
@@ -697,7 +699,7 @@ async fn may_write(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, 
                                    and g.environment = p.environment))) as "may_write!""#,
         &caller.principal,
         subject,
-        &caller.environment,
+        &caller.environment as &EnvironmentName,
     )
     .fetch_one(db)
     .await

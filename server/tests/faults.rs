@@ -30,6 +30,10 @@ use uuid::Uuid;
 const REQUESTS: usize = 100;
 /// The environment (and cluster name) this test adds to the settings.
 const ENV: &str = "faults";
+
+fn environment() -> app::domain::EnvironmentName {
+    app::domain::EnvironmentName::parse(ENV).expect("a valid name")
+}
 /// Each admin call to the cluster waits at most this long, so calls to a stopped broker fail fast.
 const OPERATION_TIMEOUT_MS: u64 = 2000;
 /// Workers trying steps concurrently while the broker is down (each call waits the timeout).
@@ -433,7 +437,7 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
     settings
         .kafka
         .environments
-        .insert(ENV.to_owned(), faults.clone());
+        .insert(environment(), faults.clone());
     let admin = KafkaAdmin::new(&client_config(&faults), Duration::from_secs(10)).expect("admin");
     let w = world(&pool).await;
     admin
@@ -457,7 +461,7 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
         settings.apply.clone(),
     );
     clusters
-        .get(ENV)
+        .get(&environment())
         .expect("faults admin")
         .broker_count()
         .await
@@ -743,7 +747,7 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
     .expect("principals");
     assert_eq!(principals.len(), REQUESTS);
     for (app, name) in &w.apps {
-        let wanted = principal_name(&w.requesters, name, ENV);
+        let wanted = principal_name(&w.requesters, name, &environment());
         assert!(
             principals.contains(&(*app, wanted.clone())),
             "principal {wanted} of {app}"
@@ -811,7 +815,10 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
         .await;
     let principal = shown["principal"].as_str().expect("principal").to_owned();
     let password = shown["password"].as_str().expect("password").to_owned();
-    assert_eq!(principal, principal_name(&w.requesters, &w.apps[0].1, ENV));
+    assert_eq!(
+        principal,
+        principal_name(&w.requesters, &w.apps[0].1, &environment())
+    );
     eventually("the application's producer writes to the topic", || {
         produce(&faults, &principal, &password, &w.topic)
     })

@@ -5,7 +5,7 @@ use super::{ApplyProgress, CredentialState, CredentialView, RevealedCredential, 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::credentials::seal_context;
-use crate::domain::{ApplicationId, GrantId, RequestId, TopicId};
+use crate::domain::{ApplicationId, EnvironmentName, GrantId, RequestId, TopicId};
 use crate::domain::{
     GrantRole, RequestEvent, RequestKind, RequestState, Role, StepKind, StepStatus, UserIdentity,
     principal_name,
@@ -24,7 +24,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantAcl {
     pub grant_id: GrantId,
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub principal: String,
     pub role: GrantRole,
     pub topic: String,
@@ -40,13 +40,13 @@ fn in_team(user: &UserIdentity, team: &str) -> bool {
 async fn next_position(
     conn: &mut PgConnection,
     request: RequestId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<i32, StoreError> {
     sqlx::query_scalar!(
         r#"select coalesce(max(position) + 1, 0) as "next!" from apply_step
             where request_id = $1 and environment = $2"#,
         request as RequestId,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_one(conn)
     .await
@@ -63,7 +63,7 @@ struct NewStep {
 async fn insert_steps(
     conn: &mut PgConnection,
     request: RequestId,
-    environment: &str,
+    environment: &EnvironmentName,
     steps: &[NewStep],
 ) -> Result<(), StoreError> {
     let start = next_position(conn, request, environment).await?;
@@ -73,7 +73,7 @@ async fn insert_steps(
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
             Uuid::new_v4(),
             request as RequestId,
-            environment,
+            environment as &EnvironmentName,
             start + offset,
             step.kind as StepKind,
             step.topic as Option<TopicId>,
@@ -91,7 +91,7 @@ async fn insert_steps(
 pub async fn ensure_principal(
     conn: &mut PgConnection,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<String, StoreError> {
     let app = sqlx::query!(
         "select team_slug, name from application where id = $1",
@@ -108,7 +108,7 @@ pub async fn ensure_principal(
             "insert into kafka_principal (application_id, environment, principal) values ($1, $2, $3)
              on conflict do nothing",
             application as ApplicationId,
-            environment,
+            environment as &EnvironmentName,
             &candidate,
         )
         .execute(&mut *conn)
@@ -117,7 +117,7 @@ pub async fn ensure_principal(
         let existing: Option<String> = sqlx::query_scalar!(
             "select principal from kafka_principal where application_id = $1 and environment = $2",
             application as ApplicationId,
-            environment
+            environment as &EnvironmentName
         )
         .fetch_optional(&mut *conn)
         .await
@@ -141,7 +141,7 @@ pub(crate) async fn write_topic_steps(
     create: bool,
 ) -> Result<(), StoreError> {
     let approved = sqlx::query!(
-        r#"select environments, topic_id as "topic_id: TopicId" from access_request where id = $1"#,
+        r#"select environments as "environments: Vec<EnvironmentName>", topic_id as "topic_id: TopicId" from access_request where id = $1"#,
         request as RequestId
     )
     .fetch_one(&mut *conn)
@@ -175,7 +175,7 @@ pub(crate) async fn write_grant_steps(
     request: RequestId,
 ) -> Result<(), StoreError> {
     let approved = sqlx::query!(
-        r#"select environments, application_id as "application_id: ApplicationId" from access_request where id = $1"#,
+        r#"select environments as "environments: Vec<EnvironmentName>", application_id as "application_id: ApplicationId" from access_request where id = $1"#,
         request as RequestId
     )
     .fetch_one(&mut *conn)
@@ -191,7 +191,7 @@ pub(crate) async fn write_grant_steps(
             r#"select credential_set_at is not null as "set!" from kafka_principal
                 where application_id = $1 and environment = $2 for update"#,
             application as ApplicationId,
-            environment
+            environment as &EnvironmentName
         )
         .fetch_one(&mut *conn)
         .await
@@ -207,7 +207,7 @@ pub(crate) async fn write_grant_steps(
         let grants: Vec<GrantId> = sqlx::query_scalar!(
             r#"select id as "id: GrantId" from access_grant where request_id = $1 and environment = $2 order by role"#,
             request as RequestId,
-            environment
+            environment as &EnvironmentName
         )
         .fetch_all(&mut *conn)
         .await
@@ -227,7 +227,7 @@ pub(crate) async fn write_grant_steps(
 /// removal belongs to). Requests left with no live grant become `to` (revoked or expired).
 pub async fn revoke_grants(
     conn: &mut PgConnection,
-    grants: &[(GrantId, String, RequestId)],
+    grants: &[(GrantId, EnvironmentName, RequestId)],
     owner: RequestId,
     actor: &str,
     to: RequestEvent,
@@ -255,7 +255,7 @@ pub async fn revoke_grants(
     }
     // No live credential without a live grant: an application left with no live grant in an
     // environment loses its credential there too, after its ACLs.
-    let mut left: Vec<(ApplicationId, String)> = Vec::new();
+    let mut left: Vec<(ApplicationId, EnvironmentName)> = Vec::new();
     for (grant, environment, _) in grants {
         let application: ApplicationId = sqlx::query_scalar!(
             r#"select application_id as "application_id: ApplicationId" from access_grant where id = $1"#,
@@ -273,7 +273,7 @@ pub async fn revoke_grants(
             r#"select exists (select 1 from access_grant
                              where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
             application as ApplicationId,
-            &environment,
+            &environment as &EnvironmentName,
         )
         .fetch_one(&mut *conn)
         .await
@@ -398,8 +398,8 @@ pub async fn revoke(
         ))
     })?;
     cancel_open_steps(&mut tx, id).await?;
-    let grants: Vec<(GrantId, String, RequestId)> = sqlx::query!(
-        r#"select id as "id: GrantId", environment, request_id as "request_id: RequestId"
+    let grants: Vec<(GrantId, EnvironmentName, RequestId)> = sqlx::query!(
+        r#"select id as "id: GrantId", environment as "environment: EnvironmentName", request_id as "request_id: RequestId"
              from access_grant
             where request_id = $1 and revoked_at is null for update"#,
         id as RequestId
@@ -514,7 +514,8 @@ pub async fn status(
     let row = sqlx::query!(
         r#"select r.kind as "kind: RequestKind", r.state as "state: RequestState", r.version,
                   r.requester, a.team_slug, t.owning_team as "owning_team?",
-                  r.application_id as "application_id: ApplicationId", r.environments
+                  r.application_id as "application_id: ApplicationId",
+                  r.environments as "environments: Vec<EnvironmentName>"
              from access_request r join application a on a.id = r.application_id
              left join topic t on t.id = r.topic_id
             where r.id = $1"#,
@@ -539,7 +540,7 @@ pub async fn status(
     }
     let steps = sqlx::query_as!(
         StepView,
-        r#"select environment, kind as "kind: StepKind", status as "status: StepStatus",
+        r#"select environment as "environment: EnvironmentName", kind as "kind: StepKind", status as "status: StepStatus",
                   attempts, last_error, done_at as "done_at: DateTime<Utc>"
              from apply_step where request_id = $1 order by environment, position"#,
         id as RequestId
@@ -552,7 +553,7 @@ pub async fn status(
     let grants_access = kind.grant_role().is_some();
     if grants_access && state.is_approved() {
         let rows = sqlx::query!(
-            r#"select p.environment, p.principal, p.credential_set_at is not null as "set!",
+            r#"select p.environment as "environment: EnvironmentName", p.principal, p.credential_set_at is not null as "set!",
                       exists (select 1 from credential_reveal c
                                where c.application_id = p.application_id
                                  and c.environment = p.environment) as "waiting!",
@@ -565,7 +566,7 @@ pub async fn status(
                 where p.application_id = $1 and p.environment = any($2)
                 order by p.environment"#,
             application as ApplicationId,
-            &environments,
+            &environments as &[EnvironmentName],
         )
         .fetch_all(db)
         .await
@@ -599,7 +600,7 @@ pub async fn status(
     }
     let grants = sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment as "environment: EnvironmentName", p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -611,16 +612,16 @@ pub async fn status(
     .fetch_all(db)
     .await
     .map_err(failed_while("loading grants"))?;
-    let label = |env: &str| {
+    let label = |env: &EnvironmentName| {
         crate::context::portal()
             .ok()
             .and_then(|p| {
                 p.environments
                     .iter()
-                    .find(|e| e.name == env)
+                    .find(|e| e.name == *env)
                     .map(|e| e.display_name.clone())
             })
-            .unwrap_or_else(|| env.to_owned())
+            .unwrap_or_else(|| env.to_string())
     };
     Ok(ApplyProgress {
         state,
@@ -662,7 +663,7 @@ pub async fn reveal(
     portal: &PortalContext,
     user: &UserIdentity,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<RevealedCredential, StoreError> {
     let mut tx = portal
         .db
@@ -679,7 +680,7 @@ pub async fn reveal(
             and p.application_id = c.application_id and p.environment = c.environment
          returning c.nonce, c.sealed, p.principal",
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .fetch_optional(&mut *tx)
     .await
@@ -708,9 +709,9 @@ pub async fn reveal(
     tx.commit()
         .await
         .map_err(failed_while("committing the reveal"))?;
-    tracing::info!(application.id = %application, environment, "credential shown once");
+    tracing::info!(application.id = %application, %environment, "credential shown once");
     Ok(RevealedCredential {
-        environment: environment.to_owned(),
+        environment: environment.clone(),
         principal,
         password: password.expose_secret().to_owned(),
         mechanism: "SCRAM-SHA-512".to_owned(),
@@ -722,7 +723,7 @@ pub async fn rotate(
     db: &PgPool,
     user: &UserIdentity,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<(), StoreError> {
     let mut tx = db
         .begin()
@@ -736,7 +737,7 @@ pub async fn rotate(
         "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .fetch_optional(&mut *tx)
     .await
@@ -750,7 +751,7 @@ pub async fn rotate(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .fetch_one(&mut *tx)
     .await
@@ -765,7 +766,7 @@ pub async fn rotate(
                          and kind in ('create_credentials', 'rotate_credentials')
                          and status in ('pending', 'waiting_for_cluster')) as "found!""#,
         application as ApplicationId,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_one(&mut *tx)
     .await
@@ -779,7 +780,7 @@ pub async fn rotate(
         "insert into apply_step (id, environment, position, kind, application_id)
          values ($1, $2, 0, 'rotate_credentials', $3)",
         Uuid::new_v4(),
-        environment,
+        environment as &EnvironmentName,
         application as ApplicationId
     )
     .execute(&mut *tx)
@@ -806,10 +807,14 @@ pub async fn rotate(
 mod tests {
     use super::*;
 
+    fn env(name: &str) -> crate::domain::EnvironmentName {
+        crate::domain::EnvironmentName::parse(name).expect("a valid environment name")
+    }
+
     fn grant(role: GrantRole, group: Option<&str>, prefix: bool) -> GrantAcl {
         GrantAcl {
             grant_id: GrantId::from(Uuid::nil()),
-            environment: "sandbox".into(),
+            environment: env("sandbox"),
             principal: "team.app.sandbox".into(),
             role,
             topic: "orders".into(),

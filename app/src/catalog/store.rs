@@ -1,7 +1,9 @@
 //! Catalog queries.
 
 use super::{CatalogFilter, CatalogPage, GrantView, PAGE_SIZE, TopicDetail, TopicSummary};
-use crate::domain::{CleanupPolicy, DataClassification, GrantRole, Lifecycle, UserIdentity};
+use crate::domain::{
+    CleanupPolicy, DataClassification, EnvironmentName, GrantRole, Lifecycle, UserIdentity,
+};
 use crate::error::AppError;
 use sqlx::PgPool;
 
@@ -67,7 +69,7 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
                   t.contains_pii,
                   coalesce((select array_agg(e.environment order by e.environment)
                               from topic_environment e where e.topic_id = t.id), '{}')
-                    as "environments!"
+                    as "environments!: Vec<EnvironmentName>"
              from (select t.* from topic t
                     where ($1::text is null
                            or (t.name || ' ' || t.title || ' ' || t.description) ilike $1)
@@ -125,7 +127,7 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
                   t.contains_pii,
                   coalesce((select array_agg(e.environment order by e.environment)
                               from topic_environment e where e.topic_id = t.id), '{}')
-                    as "environments!",
+                    as "environments!: Vec<EnvironmentName>",
                   t.description, t.source_systems, t.partitions, t.retention_ms,
                   t.cleanup_policy as "cleanup_policy: CleanupPolicy",
                   t.removal_date as "removal_date: chrono::NaiveDate"
@@ -137,7 +139,7 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
     let Some(row) = row else { return Ok(None) };
     let grants = sqlx::query!(
         r#"select g.role as "role: GrantRole", a.name as application, a.team_slug as team,
-                  g.environment, g.consumer_group, g.expires_on as "expires_on: chrono::NaiveDate"
+                  g.environment as "environment: EnvironmentName", g.consumer_group, g.expires_on as "expires_on: chrono::NaiveDate"
              from access_grant g
              join application a on a.id = g.application_id
              join topic t on t.id = g.topic_id

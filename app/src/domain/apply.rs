@@ -1,5 +1,6 @@
 //! Applying approved requests to Kafka: the steps, their states, and application principals.
 
+use super::EnvironmentName;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -165,7 +166,7 @@ impl GrantRole {
 /// `<team>.<application>.<environment>`, lower case, anything but letters and digits folded to
 /// single dashes. Each environment is its own cluster with its own credential; naming the
 /// environment means a password can never be mistaken for another environment's.
-pub fn principal_name(team: &str, application: &str, environment: &str) -> String {
+pub fn principal_name(team: &str, application: &str, environment: &EnvironmentName) -> String {
     let slug = |text: &str| {
         let mut out = String::new();
         for c in text.chars().flat_map(char::to_lowercase) {
@@ -177,25 +178,29 @@ pub fn principal_name(team: &str, application: &str, environment: &str) -> Strin
         }
         out.trim_end_matches('-').to_owned()
     };
-    format!("{}.{}.{}", slug(team), slug(application), slug(environment))
+    format!("{}.{}.{}", slug(team), slug(application), environment)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env(name: &str) -> EnvironmentName {
+        EnvironmentName::parse(name).expect("a valid environment name")
+    }
+
     #[test]
     fn principal_names_are_folded_and_stable() {
         assert_eq!(
-            principal_name("benefits-notifications", "Notify Service", "sandbox"),
+            principal_name("benefits-notifications", "Notify Service", &env("sandbox")),
             "benefits-notifications.notify-service.sandbox"
         );
         assert_eq!(
-            principal_name("claims", "  Claim Status: Tool (v2)! ", "prod"),
+            principal_name("claims", "  Claim Status: Tool (v2)! ", &env("prod")),
             "claims.claim-status-tool-v2.prod"
         );
         assert_eq!(
-            principal_name("t", "Ünïcode App", "prod"),
+            principal_name("t", "Ünïcode App", &env("prod")),
             "t.n-code-app.prod"
         );
     }

@@ -3,6 +3,7 @@
 
 use super::{DriftReport, FindingKind, FindingView, RunView};
 use crate::audit::ssr::append;
+use crate::domain::EnvironmentName;
 use crate::domain::UserIdentity;
 use crate::error::AppError;
 use crate::requests::lifecycle::ensure_user;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 pub async fn report(db: &PgPool) -> Result<DriftReport, StoreError> {
     let findings = sqlx::query_as!(
         FindingView,
-        r#"select id, environment, kind as "kind: FindingKind", description,
+        r#"select id, environment as "environment: EnvironmentName", kind as "kind: FindingKind", description,
                   first_seen_at as "first_seen_at: DateTime<Utc>",
                   last_seen_at as "last_seen_at: DateTime<Utc>",
                   removal_requested_at is not null as "removal_requested!"
@@ -28,7 +29,7 @@ pub async fn report(db: &PgPool) -> Result<DriftReport, StoreError> {
     .map_err(failed_while("loading drift findings"))?;
     let runs = sqlx::query_as!(
         RunView,
-        r#"select distinct on (environment) environment,
+        r#"select distinct on (environment) environment as "environment: EnvironmentName",
                   finished_at as "finished_at: DateTime<Utc>", acls_seen, topics_seen,
                   restored, unknown, removed, elapsed_ms, error
              from reconcile_run order by environment, id desc"#
@@ -53,7 +54,7 @@ pub async fn adopt(
     db: &PgPool,
     user: &UserIdentity,
     id: Option<Uuid>,
-    environment: Option<&str>,
+    environment: Option<&EnvironmentName>,
 ) -> Result<u64, StoreError> {
     let mut tx = db
         .begin()
@@ -69,7 +70,7 @@ pub async fn adopt(
             and (id = $1 or environment = $2)
          returning id, environment, resource_key, resource",
         id,
-        environment,
+        environment as Option<&EnvironmentName>,
         &user.subject,
     )
     .fetch_all(&mut *tx)

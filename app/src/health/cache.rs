@@ -3,6 +3,7 @@
 //! Readers take the lock only long enough to clone an `Arc` or copy one ring.
 
 use super::{ChartView, ClusterHealthView, EnvSnapshot};
+use crate::domain::EnvironmentName;
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,7 +26,7 @@ struct EnvHealth {
 }
 
 struct Inner {
-    envs: RwLock<HashMap<String, EnvHealth>>,
+    envs: RwLock<HashMap<EnvironmentName, EnvHealth>>,
     capacity: usize,
     ticks: watch::Sender<u64>,
     charts: TickMemo<ChartView>,
@@ -160,7 +161,7 @@ impl HealthCache {
     }
 
     /// The latest snapshot of an environment, if one was collected.
-    pub fn snapshot(&self, environment: &str) -> Option<Arc<EnvSnapshot>> {
+    pub fn snapshot(&self, environment: &EnvironmentName) -> Option<Arc<EnvSnapshot>> {
         self.inner
             .envs
             .read()
@@ -171,7 +172,7 @@ impl HealthCache {
 
     fn history(
         &self,
-        environment: &str,
+        environment: &EnvironmentName,
         pick: impl Fn(&EnvHealth) -> Option<&VecDeque<Point>>,
         since: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, f64)> {
@@ -195,7 +196,7 @@ impl HealthCache {
     /// Messages per second of a topic since `since`, oldest first.
     pub fn topic_history(
         &self,
-        environment: &str,
+        environment: &EnvironmentName,
         topic: &str,
         since: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, f64)> {
@@ -205,7 +206,7 @@ impl HealthCache {
     /// Lag in messages of a group since `since`, oldest first.
     pub fn group_history(
         &self,
-        environment: &str,
+        environment: &EnvironmentName,
         group: &str,
         since: DateTime<Utc>,
     ) -> Vec<(DateTime<Utc>, f64)> {
@@ -256,6 +257,10 @@ impl HealthCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env(name: &str) -> crate::domain::EnvironmentName {
+        crate::domain::EnvironmentName::parse(name).expect("a valid environment name")
+    }
     use crate::health::{ExpectedInterval, Health, IntervalSource, TopicSample};
     use std::collections::BTreeMap;
 
@@ -281,7 +286,7 @@ mod tests {
             },
         );
         EnvSnapshot {
-            environment: "sandbox".into(),
+            environment: env("sandbox"),
             collected_at: Utc
                 .timestamp_opt(1_800_000_000 + at, 0)
                 .single()
@@ -303,14 +308,20 @@ mod tests {
         }
         assert_eq!(*ticks.borrow(), 5);
         let since = Utc.timestamp_opt(1_800_000_000, 0).single().expect("time");
-        let points = cache.topic_history("sandbox", "orders", since);
+        let points = cache.topic_history(&env("sandbox"), "orders", since);
         assert_eq!(
             points.iter().map(|p| p.1).collect::<Vec<_>>(),
             vec![2.0, 3.0, 4.0]
         );
-        assert!(cache.topic_history("prod", "orders", since).is_empty());
+        assert!(
+            cache
+                .topic_history(&env("prod"), "orders", since)
+                .is_empty()
+        );
         assert_eq!(
-            cache.snapshot("sandbox").map(|s| s.topics["orders"].rate),
+            cache
+                .snapshot(&env("sandbox"))
+                .map(|s| s.topics["orders"].rate),
             Some(4.0)
         );
     }

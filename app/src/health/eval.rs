@@ -1,6 +1,7 @@
 //! Health rules as pure functions: status and reason in words from what the collector measured.
 
 use super::{ExpectedInterval, Health, IntervalSource, Status};
+use crate::domain::EnvironmentName;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -269,7 +270,7 @@ pub fn parse_interval_minutes(text: &str) -> Result<Option<i64>, String> {
 pub fn alert_message(
     kind: &str,
     name: &str,
-    environment: &str,
+    environment: &EnvironmentName,
     status: Status,
     reason: &str,
 ) -> String {
@@ -280,7 +281,12 @@ pub fn alert_message(
     )
 }
 
-pub fn recovery_message(kind: &str, name: &str, environment: &str, reason: &str) -> String {
+pub fn recovery_message(
+    kind: &str,
+    name: &str,
+    environment: &EnvironmentName,
+    reason: &str,
+) -> String {
     format!("Recovered: {kind} {name} in {environment} is OK again. {reason}")
 }
 

@@ -1,6 +1,7 @@
 //! Postgres side of the health pages: a team's topics, expected intervals, and charts read from
 //! the rollups. What the collectors write (rollups, alerts) is in `server/src/health/store.rs`.
 
+use crate::domain::EnvironmentName;
 use crate::domain::{Role, UserIdentity};
 use crate::error::AppError;
 use crate::store::{StoreError, failed_while};
@@ -12,12 +13,12 @@ use sqlx::PgPool;
 pub async fn team_topics(
     db: &PgPool,
     teams: &[String],
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+) -> Result<Vec<(EnvironmentName, String, String)>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select te.environment, t.name, t.owning_team
+        r#"select te.environment as "environment: EnvironmentName", t.name, t.owning_team
            from topic t join topic_environment te on te.topic_id = t.id
           where t.owning_team = any($1)
-          order by t.name, te.environment",
+          order by t.name, te.environment"#,
         teams
     )
     .fetch_all(db)
@@ -111,7 +112,7 @@ pub async fn set_expected_interval(
 /// Bins without a row had no traffic and read as zero.
 pub async fn topic_rates(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
     topic: &str,
     from: DateTime<Utc>,
     bin: i64,
@@ -125,7 +126,7 @@ pub async fn topic_rates(
                on m.environment = $1 and m.topic = $2
               and m.minute >= b.at and m.minute < b.at + make_interval(secs => $4)
             group by b.at order by b.at"#,
-        environment,
+        environment as &EnvironmentName,
         topic,
         from as _,
         bin as f64,
@@ -138,7 +139,7 @@ pub async fn topic_rates(
 /// The largest lag of a group in bins of `bin` seconds since `from`, from the rollups.
 pub async fn group_lags(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
     group: &str,
     from: DateTime<Utc>,
     bin: i64,
@@ -150,7 +151,7 @@ pub async fn group_lags(
              from group_lag_minute
             where environment = $1 and group_id = $2 and minute >= $3
             group by 1 order by 1"#,
-        environment,
+        environment as &EnvironmentName,
         group,
         from as _,
         bin as f64,

@@ -2,7 +2,7 @@
 //! create, with adopt and remove actions, and each environment's latest check.
 
 use super::areas::AreaPage;
-use crate::domain::Area;
+use crate::domain::{Area, EnvironmentName};
 use crate::drift::{AdoptAll, CheckDriftNow, ResolveFinding, get_drift_report};
 use leptos::prelude::*;
 
@@ -74,7 +74,7 @@ pub fn DriftPage() -> impl IntoView {
                             {if report.findings.is_empty() {
                                 view! { <p class="empty-state">"Nothing unknown: the clusters hold only what the portal knows."</p> }.into_any()
                             } else {
-                                let mut envs: Vec<String> = report.findings.iter().map(|f| f.environment.clone()).collect();
+                                let mut envs: Vec<EnvironmentName> = report.findings.iter().map(|f| f.environment.clone()).collect();
                                 envs.dedup();
                                 view! {
                                     <div class="actions">

@@ -1,7 +1,7 @@
 //! The access-request form, parsed by the same rules in the browser (inline errors) and on the
 //! server (the check that counts).
 
-use crate::domain::{ApplicationId, RequestId};
+use crate::domain::{ApplicationId, EnvironmentName, RequestId};
 use crate::domain::{ConsumerGroup, FieldError, RequestKind, TopicName, bounded_text};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ pub struct AccessRequestDraft {
     pub kind: RequestKind,
     pub topic: TopicName,
     pub application: ApplicationId,
-    pub environments: Vec<String>,
+    pub environments: Vec<EnvironmentName>,
     pub consumer_group: Option<ConsumerGroup>,
     pub group_is_prefix: bool,
     pub purpose: String,
@@ -61,10 +61,36 @@ pub const FIELD_PURPOSE: &str = "Purpose";
 pub const FIELD_EXPIRY: &str = "Access until";
 pub const FIELD_PROMOTED_FROM: &str = "Promoted from";
 
+/// The environments a form chose, each one the bus has, in the order chosen, without repeats;
+/// or one message per unknown name (or one saying that none was chosen).
+pub fn choose_environments(
+    chosen: &[String],
+    known: &[EnvironmentName],
+) -> Result<Vec<EnvironmentName>, Vec<String>> {
+    let mut environments: Vec<EnvironmentName> = Vec::new();
+    let mut unknown = Vec::new();
+    for name in chosen {
+        let name = name.trim();
+        match known.iter().find(|k| *k == name) {
+            None => unknown.push(format!("{name:?} is not an environment of this bus")),
+            Some(env) if !environments.contains(env) => environments.push(env.clone()),
+            Some(_) => {}
+        }
+    }
+    if chosen.is_empty() {
+        unknown.push("choose at least one environment".into());
+    }
+    if unknown.is_empty() {
+        Ok(environments)
+    } else {
+        Err(unknown)
+    }
+}
+
 impl AccessRequestInput {
     pub fn parse(
         &self,
-        known_environments: &[String],
+        known_environments: &[EnvironmentName],
         today: NaiveDate,
     ) -> Result<AccessRequestDraft, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -98,24 +124,13 @@ impl AccessRequestInput {
             })
             .ok();
 
-        let mut environments: Vec<String> = Vec::new();
-        for env in &self.environments {
-            let env = env.trim();
-            if !known_environments.iter().any(|k| k == env) {
-                check(
-                    FIELD_ENVIRONMENTS,
-                    Err(format!("{env:?} is not an environment of this bus")),
-                );
-            } else if !environments.iter().any(|e| e == env) {
-                environments.push(env.to_owned());
-            }
-        }
-        if self.environments.is_empty() {
-            check(
-                FIELD_ENVIRONMENTS,
-                Err("choose at least one environment".into()),
-            );
-        }
+        let environments = choose_environments(&self.environments, known_environments)
+            .unwrap_or_else(|messages| {
+                for message in messages {
+                    check(FIELD_ENVIRONMENTS, Err(message));
+                }
+                Vec::new()
+            });
 
         let group_text = self.consumer_group.trim();
         let wants_prefix = self.group_is_prefix.is_some();
@@ -204,11 +219,13 @@ impl AccessRequestInput {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn envs() -> Vec<String> {
-        vec!["sandbox".into(), "prod".into()]
+    pub(crate) fn envs() -> Vec<EnvironmentName> {
+        ["sandbox", "prod"]
+            .map(|e| EnvironmentName::parse(e).expect("a valid environment name"))
+            .into()
     }
 
     fn today() -> NaiveDate {

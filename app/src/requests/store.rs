@@ -10,6 +10,7 @@ use super::{
 };
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::EnvironmentName;
 use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
@@ -351,7 +352,7 @@ pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary
         RequestSummary,
         r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
                   coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
-                  a.name as application, u.display_name as requester, r.environments,
+                  a.name as application, u.display_name as requester, r.environments as "environments: Vec<EnvironmentName>",
                   r.updated_at as "updated_at: DateTime<Utc>"
              from access_request r
              join application a on a.id = r.application_id
@@ -373,7 +374,7 @@ pub async fn queue(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummar
         RequestSummary,
         r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
                   coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
-                  a.name as application, u.display_name as requester, r.environments,
+                  a.name as application, u.display_name as requester, r.environments as "environments: Vec<EnvironmentName>",
                   r.updated_at as "updated_at: DateTime<Utc>"
              from access_request r
              join application a on a.id = r.application_id
@@ -437,7 +438,7 @@ struct DetailRow {
     topic: Option<String>,
     application: String,
     requester: String,
-    environments: Vec<String>,
+    environments: Vec<EnvironmentName>,
     updated_at: DateTime<Utc>,
     version: i32,
     requester_subject: String,
@@ -475,7 +476,7 @@ pub async fn detail(
         DetailRow,
         r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
                   coalesce(t.name, r.proposed_topic->>'name') as topic, a.name as application,
-                  u.display_name as requester, r.environments,
+                  u.display_name as requester, r.environments as "environments: Vec<EnvironmentName>",
                   r.updated_at as "updated_at: DateTime<Utc>", r.version,
                   r.requester as requester_subject, a.team_slug as application_team,
                   t.owning_team as "topic_owner?",

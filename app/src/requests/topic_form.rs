@@ -1,7 +1,7 @@
 //! The new-topic proposal: the fit check and the topic's settings, parsed by the same rules in
 //! the browser and on the server.
 
-use crate::domain::ApplicationId;
+use crate::domain::{ApplicationId, EnvironmentName};
 use crate::domain::{
     CleanupPolicy, DataClassification, FieldError, Lifecycle, NamingPolicy, Partitions,
     RetentionDays, TopicName, bounded_text,
@@ -120,7 +120,7 @@ pub struct FitAnswer {
 pub struct TopicProposalDraft {
     pub proposal: TopicProposal,
     pub application: ApplicationId,
-    pub environments: Vec<String>,
+    pub environments: Vec<EnvironmentName>,
     pub fit: Vec<FitAnswer>,
 }
 
@@ -174,7 +174,7 @@ impl TopicProposalInput {
     pub fn parse(
         &self,
         policy: &NamingPolicy,
-        known_environments: &[String],
+        known_environments: &[EnvironmentName],
     ) -> Result<TopicProposalDraft, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut field = |name: &str, result: Result<(), String>| {
@@ -231,23 +231,13 @@ impl TopicProposalInput {
                 )
             })
             .ok();
-        let mut environments: Vec<String> = Vec::new();
-        for env in &self.environments {
-            if !known_environments.iter().any(|k| k == env) {
-                field(
-                    super::form::FIELD_ENVIRONMENTS,
-                    Err(format!("{env:?} is not an environment of this bus")),
-                );
-            } else if !environments.contains(env) {
-                environments.push(env.clone());
-            }
-        }
-        if self.environments.is_empty() {
-            field(
-                super::form::FIELD_ENVIRONMENTS,
-                Err("choose at least one environment".into()),
-            );
-        }
+        let environments = super::form::choose_environments(&self.environments, known_environments)
+            .unwrap_or_else(|messages| {
+                for message in messages {
+                    field(super::form::FIELD_ENVIRONMENTS, Err(message));
+                }
+                Vec::new()
+            });
         let fit = self.fit().map_err(|e| errors.push(e)).ok();
         if let Some(answers) = &fit
             && answers
@@ -335,9 +325,7 @@ mod tests {
         }
     }
 
-    fn envs() -> Vec<String> {
-        vec!["sandbox".into(), "prod".into()]
-    }
+    use crate::requests::form::tests::envs;
 
     fn fields(input: TopicProposalInput) -> Vec<String> {
         input

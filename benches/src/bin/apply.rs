@@ -62,6 +62,10 @@ use benches::*;
 
 const BENCH_DB: &str = "event_bus_portal_apply_bench";
 const ENV: &str = "sandbox";
+
+fn environment() -> app::domain::EnvironmentName {
+    app::domain::EnvironmentName::parse(ENV).expect("a valid environment name")
+}
 /// The topic new applications ask for, and the second one existing applications ask for.
 const TOPIC_NEW: &str = "apply_bench_orders";
 const TOPIC_SECOND: &str = "apply_bench_payments";
@@ -244,7 +248,7 @@ async fn apps_of(pool: &PgPool, team: &str) -> anyhow::Result<Vec<BenchApp>> {
         .into_iter()
         .map(|(id, name)| BenchApp {
             id,
-            principal: principal_name(team, &name, ENV),
+            principal: principal_name(team, &name, &environment()),
         })
         .collect())
 }
@@ -253,7 +257,8 @@ fn all_bench_principals(options: &Options) -> Vec<String> {
     let n = options.approvals;
     let mut principals = Vec::new();
     for team in [SEQ_TEAM, BURST_TEAM] {
-        principals.extend((0..n).map(|i| principal_name(team, &format!("app-{i:03}"), ENV)));
+        principals
+            .extend((0..n).map(|i| principal_name(team, &format!("app-{i:03}"), &environment())));
     }
     principals.extend((0..RAW_WARM_UP + options.raw).map(raw_principal));
     principals.extend((0..2 * n).map(paired_principal));
@@ -562,9 +567,14 @@ async fn new_application(
         .await
         .context("the credential was not stored within the limit")?
         .context("the credential watch stopped")?;
-    let revealed = apply_store::reveal(&bench.portal, &bench.requester, app.id.into(), ENV)
-        .await
-        .context("revealing the password")?;
+    let revealed = apply_store::reveal(
+        &bench.portal,
+        &bench.requester,
+        app.id.into(),
+        &environment(),
+    )
+    .await
+    .context("revealing the password")?;
     if revealed.principal != app.principal {
         bail!(
             "principal {} is not the expected {}",
@@ -899,7 +909,7 @@ impl Workload {
 fn producer_grant(principal: &str, topic: &str) -> GrantAcl {
     GrantAcl {
         grant_id: Uuid::nil().into(),
-        environment: ENV.into(),
+        environment: environment(),
         principal: principal.into(),
         role: GrantRole::Producer,
         topic: topic.into(),
@@ -1004,7 +1014,7 @@ async fn drift_pass(
 ) -> anyhow::Result<DriftRow> {
     let started = Instant::now();
     let stats = reconciler
-        .run_once(ENV)
+        .run_once(&environment())
         .await
         .with_context(|| format!("drift check: {scenario}"))?;
     let total = started.elapsed();
@@ -1109,12 +1119,13 @@ async fn drift(bench: &Bench) -> anyhow::Result<(Vec<DriftRow>, Vec<String>)> {
         .await
         .context("seeding the drift grants")?;
     // The bindings exactly as the reconciler derives them from the grants.
-    let desired: Vec<AclBinding> = server::apply::store::desired_grants(&bench.pool, ENV)
-        .await?
-        .iter()
-        .filter(|g| g.principal.starts_with(DRIFT_TEAM))
-        .flat_map(grant_bindings)
-        .collect();
+    let desired: Vec<AclBinding> =
+        server::apply::store::desired_grants(&bench.pool, &environment())
+            .await?
+            .iter()
+            .filter(|g| g.principal.starts_with(DRIFT_TEAM))
+            .flat_map(grant_bindings)
+            .collect();
     println!(
         "   seeded {} grants in {:.1} s",
         desired.len() / 2,
@@ -1153,7 +1164,7 @@ async fn drift(bench: &Bench) -> anyhow::Result<(Vec<DriftRow>, Vec<String>)> {
     let all = bench.admin.describe_acls(&AclFilter::default()).await?;
     let describe_time = started.elapsed();
     let started = Instant::now();
-    let grants = server::apply::store::desired_grants(&bench.pool, ENV).await?;
+    let grants = server::apply::store::desired_grants(&bench.pool, &environment()).await?;
     let grants_time = started.elapsed();
     let note = format!(
         "parts: DescribeAcls of all {} ACLs on the cluster {:.0} ms; desired_grants ({} grants) {:.0} ms",

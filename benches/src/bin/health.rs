@@ -225,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
     // 3. Collection cycles at the configured interval; process CPU over them.
     let interval = Duration::from_millis(settings.health.interval_ms);
     let mut collector = Collector::new(
-        ENV,
+        &app::domain::EnvironmentName::parse(ENV).expect("a valid environment name"),
         &env,
         pool.clone(),
         cache.clone(),

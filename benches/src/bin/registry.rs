@@ -178,7 +178,11 @@ struct Credential {
 
 impl Credential {
     fn new(application: String) -> Self {
-        let principal = principal_name(TEAM, &application, ENV);
+        let principal = principal_name(
+            TEAM,
+            &application,
+            &app::domain::EnvironmentName::parse(ENV).expect("a valid environment name"),
+        );
         let password = format!("rb{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         let header = format!(
             "Basic {}",
@@ -1326,7 +1330,11 @@ async fn breakdown(db: &PgPool, dataset: &Dataset, requests: usize) -> anyhow::R
         "versions/latest, not in memory: 1 query (subject, latest version, its text)",
         times,
     );
-    let principal = principal_name(TEAM, "hot-000", ENV);
+    let principal = principal_name(
+        TEAM,
+        "hot-000",
+        &app::domain::EnvironmentName::parse(ENV).expect("a valid environment name"),
+    );
     let mut times = Vec::with_capacity(requests);
     for _ in 0..requests {
         let started = Instant::now();

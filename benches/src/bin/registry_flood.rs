@@ -313,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
     let mut workers = server::background::Supervisor::default();
     supervise_workers(&mut workers, &worker, 2)?;
     let mut collector = Collector::new(
-        ENV,
+        &app::domain::EnvironmentName::parse(ENV).expect("a valid environment name"),
         &env,
         pool.clone(),
         portal.health.clone(),

@@ -7,6 +7,7 @@
 use app::apply::store::GrantAcl;
 use app::audit::ssr::append;
 use app::credentials::Sealed;
+use app::domain::EnvironmentName;
 use app::domain::{ApplicationId, GrantId, RequestId, TopicId};
 use app::domain::{CleanupPolicy, GrantRole, RequestEvent, RequestState, StepKind, StepStatus};
 use app::notifications::ssr as notifications;
@@ -30,7 +31,7 @@ pub struct TopicWanted {
 pub struct ClaimedStep {
     pub id: Uuid,
     pub request_id: Option<RequestId>,
-    pub environment: String,
+    pub environment: EnvironmentName,
     pub kind: StepKind,
     pub topic_id: Option<TopicId>,
     pub application_id: Option<ApplicationId>,
@@ -43,13 +44,13 @@ pub struct ClaimedStep {
 pub async fn principal_without_grants(
     conn: &mut PgConnection,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<Option<String>, sqlx::Error> {
     let principal: String = sqlx::query_scalar!(
         "select principal from kafka_principal
           where application_id = $1 and environment = $2 for update",
         application as ApplicationId,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -57,7 +58,7 @@ pub async fn principal_without_grants(
         r#"select exists (select 1 from access_grant
                          where application_id = $1 and environment = $2 and revoked_at is null) as "found!""#,
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -68,19 +69,19 @@ pub async fn principal_without_grants(
 pub async fn forget_credential(
     conn: &mut PgConnection,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update kafka_principal set credential_set_at = null where application_id = $1 and environment = $2",
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
         "delete from credential_reveal where application_id = $1 and environment = $2",
         application as ApplicationId,
-        environment
+        environment as &EnvironmentName
     )
     .execute(conn)
     .await?;
@@ -91,13 +92,13 @@ pub async fn forget_credential(
 pub async fn store_credential(
     conn: &mut PgConnection,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
     sealed: &Sealed,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update kafka_principal set credential_set_at = now() where application_id = $1 and environment = $2",
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
     )
     .execute(&mut *conn)
     .await?;
@@ -107,7 +108,7 @@ pub async fn store_credential(
          on conflict (application_id, environment)
          do update set nonce = excluded.nonce, sealed = excluded.sealed, created_at = now()",
         application as ApplicationId,
-        environment,
+        environment as &EnvironmentName,
         &sealed.nonce,
         &sealed.sealed
     )
@@ -154,7 +155,7 @@ pub async fn step_failed(
         let longest: i32 = sqlx::query_scalar!(
             r#"select coalesce(max(attempts), 0) as "longest!" from apply_step
                 where environment = $1 and status = 'waiting_for_cluster'"#,
-            &step.environment
+            &step.environment as &EnvironmentName
         )
         .fetch_one(&mut *conn)
         .await
@@ -194,7 +195,7 @@ pub async fn step_failed(
                             where environment = $1 and id <> $4
                               and status in ('pending', 'waiting_for_cluster')
                             for update skip locked)",
-            &step.environment,
+            &step.environment as &EnvironmentName,
             message,
             retry_delay_seconds(delay_attempts),
             step.id
@@ -237,7 +238,7 @@ pub async fn step_failed(
 pub async fn claim(conn: &mut PgConnection) -> Result<Option<ClaimedStep>, sqlx::Error> {
     sqlx::query_as!(
         ClaimedStep,
-        r#"select s.id, s.request_id as "request_id: RequestId", s.environment,
+        r#"select s.id, s.request_id as "request_id: RequestId", s.environment as "environment: EnvironmentName",
                 s.kind as "kind: StepKind", s.topic_id as "topic_id: TopicId",
                 s.application_id as "application_id: ApplicationId",
                 s.grant_id as "grant_id: GrantId", s.attempts
@@ -274,7 +275,7 @@ pub async fn topic_wanted(
 pub async fn grant_acl(conn: &mut PgConnection, grant: GrantId) -> Result<GrantAcl, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment as "environment: EnvironmentName", p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -295,7 +296,7 @@ pub async fn other_live_grants(
 ) -> Result<Vec<GrantAcl>, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment as "environment: EnvironmentName", p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -305,7 +306,7 @@ pub async fn other_live_grants(
             where p.principal = $1 and g.environment = $2 and g.id <> $3 and g.revoked_at is null
               and r.state = any($4)"#,
         &grant.principal,
-        &grant.environment,
+        &grant.environment as &EnvironmentName,
         grant.grant_id as GrantId,
         &RequestState::APPROVED[..] as &[RequestState],
     )
@@ -314,10 +315,13 @@ pub async fn other_live_grants(
 }
 
 /// Every grant the cluster of `environment` must enforce.
-pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantAcl>, sqlx::Error> {
+pub async fn desired_grants(
+    db: &PgPool,
+    environment: &EnvironmentName,
+) -> Result<Vec<GrantAcl>, sqlx::Error> {
     sqlx::query_as!(
         GrantAcl,
-        r#"select g.id as "grant_id: GrantId", g.environment, p.principal, g.role as "role: GrantRole",
+        r#"select g.id as "grant_id: GrantId", g.environment as "environment: EnvironmentName", p.principal, g.role as "role: GrantRole",
                   t.name as topic, g.consumer_group, g.consumer_group_is_prefix
              from access_grant g
              join topic t on t.id = g.topic_id
@@ -325,7 +329,7 @@ pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantA
                on p.application_id = g.application_id and p.environment = g.environment
              join access_request r on r.id = g.request_id
             where g.environment = $1 and g.revoked_at is null and r.state = any($2)"#,
-        environment,
+        environment as &EnvironmentName,
         &RequestState::IN_FORCE[..] as &[RequestState],
     )
     .fetch_all(db)
@@ -335,7 +339,7 @@ pub async fn desired_grants(db: &PgPool, environment: &str) -> Result<Vec<GrantA
 /// Every catalog topic that lives in `environment`.
 pub async fn desired_topics(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<Vec<TopicWanted>, sqlx::Error> {
     sqlx::query_as!(
         TopicWanted,
@@ -346,7 +350,7 @@ pub async fn desired_topics(
               and not exists (select 1 from access_request r
                                where r.topic_id = t.id and r.kind = 'new_topic'
                                  and r.state <> all($2))"#,
-        environment,
+        environment as &EnvironmentName,
         &RequestState::IN_FORCE[..] as &[RequestState],
     )
     .fetch_all(db)
@@ -357,13 +361,13 @@ pub async fn desired_topics(
 pub async fn principal_of(
     conn: &mut PgConnection,
     application: ApplicationId,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<(String, bool), sqlx::Error> {
     let row = sqlx::query!(
         r#"select principal, credential_set_at is not null as "set!" from kafka_principal
             where application_id = $1 and environment = $2"#,
         application as ApplicationId,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_one(conn)
     .await?;

@@ -5,6 +5,7 @@
 
 use super::derive::alert_change;
 use super::store::{self, AlertChange, OpenAlert};
+use app::domain::EnvironmentName;
 use app::domain::RoleMapping;
 use app::health::{EnvSnapshot, SubjectKind, health_link};
 use sqlx::PgPool;
@@ -24,14 +25,14 @@ struct Planned {
 pub(super) async fn raise(
     db: &PgPool,
     roles: &RoleMapping,
-    environment: &str,
+    environment: &EnvironmentName,
     public_url: &str,
     snapshot: &EnvSnapshot,
 ) -> usize {
     let open = match store::open_alerts(db, environment).await {
         Ok(open) => open,
         Err(error) => {
-            tracing::warn!(environment, %error, "reading open alerts failed");
+            tracing::warn!(%environment, %error, "reading open alerts failed");
             return 0;
         }
     };
@@ -60,7 +61,7 @@ pub(super) async fn raise(
             Ok(true) => {
                 recorded += 1;
                 tracing::info!(
-                    environment,
+                    %environment,
                     kind = kind.as_str(),
                     subject,
                     change = ?change,
@@ -69,7 +70,7 @@ pub(super) async fn raise(
             }
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(environment, %error, "recording a health alert failed");
+                tracing::warn!(%environment, %error, "recording a health alert failed");
             }
         }
     }
@@ -197,7 +198,7 @@ mod tests {
 
     fn snapshot(topics: Vec<TopicSample>, groups: Vec<GroupSample>) -> EnvSnapshot {
         EnvSnapshot {
-            environment: "sandbox".into(),
+            environment: EnvironmentName::parse("sandbox").expect("a valid environment name"),
             collected_at: now(),
             cycle_ms: 0,
             brokers: 1,

@@ -7,6 +7,7 @@
 use super::read::{RawCluster, RawPartition, RawTopic};
 use super::store::{AlertChange, CatalogTopic};
 use crate::kafka::admin::Committed;
+use app::domain::EnvironmentName;
 use app::health::eval::{self, Thresholds, TopicFacts};
 use app::health::{
     EnvSnapshot, GroupPartitionSample, GroupSample, Health, PartitionSample, Status, TopicSample,
@@ -40,7 +41,7 @@ pub(super) struct Readings {
 
 /// What the collector knows besides the cluster's answer.
 pub(super) struct Known<'a> {
-    pub environment: &'a str,
+    pub environment: &'a EnvironmentName,
     /// Messages per second are measured over this window.
     pub window: chrono::Duration,
     pub thresholds: &'a Thresholds,
@@ -130,7 +131,7 @@ impl Readings {
             );
         }
         EnvSnapshot {
-            environment: known.environment.to_owned(),
+            environment: known.environment.clone(),
             collected_at: now,
             cycle_ms: 0,
             brokers: raw.brokers,
@@ -654,8 +655,9 @@ mod tests {
             },
         )]);
         let learned = HashMap::from([("clicks".to_owned(), 900)]);
+        let sandbox = EnvironmentName::parse("sandbox").expect("a valid environment name");
         let known = Known {
-            environment: "sandbox",
+            environment: &sandbox,
             window: chrono::Duration::seconds(60),
             thresholds: &thresholds,
             catalog: &catalog,

@@ -1,6 +1,7 @@
 //! What the health collectors read and write in Postgres: one-minute rollups, what the catalog
 //! says about each topic and granted group, and alerts with the notices they send.
 
+use app::domain::EnvironmentName;
 use app::domain::RoleMapping;
 use app::health::Status;
 use chrono::{DateTime, Utc};
@@ -27,7 +28,7 @@ pub struct GroupMinute {
 /// Writes a finished minute. Written again (another server, a retry), the row is replaced.
 pub async fn write_minute(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
     minute: DateTime<Utc>,
     topics: &[TopicMinute],
     groups: &[GroupMinute],
@@ -40,7 +41,7 @@ pub async fn write_minute(
              on conflict (environment, topic, minute) do update
                 set messages = excluded.messages, max_rate = excluded.max_rate,
                     under_replicated = excluded.under_replicated",
-            environment,
+            environment as &EnvironmentName,
             minute as _,
             &chunk.iter().map(|t| t.topic.as_str()).collect::<Vec<_>>() as &[&str],
             &chunk.iter().map(|t| t.messages).collect::<Vec<_>>(),
@@ -56,7 +57,7 @@ pub async fn write_minute(
              select $1, g, $2, l, s from unnest($3::text[], $4::int8[], $5::float8[]) x(g, l, s)
              on conflict (environment, group_id, minute) do update
                 set max_lag = excluded.max_lag, max_seconds_behind = excluded.max_seconds_behind",
-            environment,
+            environment as &EnvironmentName,
             minute as _,
             &chunk.iter().map(|g| g.group.as_str()).collect::<Vec<_>>() as &[&str],
             &chunk.iter().map(|g| g.max_lag).collect::<Vec<_>>(),
@@ -91,13 +92,13 @@ pub async fn delete_rollups_before(db: &PgPool, cutoff: DateTime<Utc>) -> Result
 /// starts when the collector itself has not seen one yet.
 pub async fn last_traffic(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<HashMap<String, DateTime<Utc>>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select topic, max(minute) + interval '1 minute' as "until!: DateTime<Utc>"
              from topic_health_minute
             where environment = $1 and messages > 0 group by topic"#,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await?;
@@ -108,7 +109,7 @@ pub async fn last_traffic(
 /// how many such minutes there were.
 pub async fn traffic_gaps(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<HashMap<String, (i64, i64)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select topic as "topic!", coalesce(max(gap), 0)::int8 as "gap!", count(*)::int8 as "minutes!"
@@ -117,7 +118,7 @@ pub async fn traffic_gaps(
                  from topic_health_minute
                 where environment = $1 and messages > 0 and minute > now() - interval '7 days'
              ) g group by topic"#,
-        environment,
+        environment as &EnvironmentName,
     )
     .fetch_all(db)
     .await?;
@@ -136,13 +137,13 @@ pub struct CatalogTopic {
 
 pub async fn catalog_topics(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<HashMap<String, CatalogTopic>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select t.name, t.owning_team, s.expected_interval_seconds as "seconds?"
              from topic t join topic_environment te on te.topic_id = t.id and te.environment = $1
              left join topic_health_setting s on s.topic_id = t.id"#,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await?;
@@ -163,7 +164,7 @@ pub async fn catalog_topics(
 /// Consumer groups granted to applications in one environment: `(group, is_prefix, team)`.
 pub async fn granted_groups(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<Vec<(String, bool, String)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select distinct g.consumer_group as "consumer_group!", g.consumer_group_is_prefix,
@@ -171,7 +172,7 @@ pub async fn granted_groups(
              from access_grant g join application a on a.id = g.application_id
             where g.environment = $1 and g.role = 'consumer' and g.revoked_at is null
               and g.consumer_group is not null"#,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await?;
@@ -191,14 +192,17 @@ pub struct OpenAlert {
     pub team: Option<String>,
 }
 
-pub async fn open_alerts(db: &PgPool, environment: &str) -> Result<Vec<OpenAlert>, sqlx::Error> {
+pub async fn open_alerts(
+    db: &PgPool,
+    environment: &EnvironmentName,
+) -> Result<Vec<OpenAlert>, sqlx::Error> {
     sqlx::query_as!(
         OpenAlert,
         r#"select id, subject_kind as kind, subject, status as "status: Status",
                   team_slug as team
              from health_alert
             where environment = $1 and closed_at is null"#,
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await
@@ -234,7 +238,7 @@ pub enum AlertChange {
 pub async fn record_alert(
     db: &PgPool,
     roles: &RoleMapping,
-    environment: &str,
+    environment: &EnvironmentName,
     kind: &str,
     subject: &str,
     team: Option<&str>,
@@ -249,7 +253,7 @@ pub async fn record_alert(
                 "insert into health_alert (environment, subject_kind, subject, team_slug, status, reason)
                  values ($1, $2, $3, $4, $5, $6)
                  on conflict (environment, subject_kind, subject) where closed_at is null do nothing",
-                environment,
+                environment as &EnvironmentName,
                 kind,
                 subject,
                 team,
@@ -327,7 +331,7 @@ pub async fn record_alert(
 /// Alerts of one subject, newest first (for tests and the pages).
 pub async fn alerts_for(
     conn: &mut PgConnection,
-    environment: &str,
+    environment: &EnvironmentName,
     kind: &str,
     subject: &str,
 ) -> Result<Vec<(Status, String, bool)>, sqlx::Error> {
@@ -335,7 +339,7 @@ pub async fn alerts_for(
         r#"select status as "status: Status", reason, closed_at is not null as "closed!"
              from health_alert
             where environment = $1 and subject_kind = $2 and subject = $3 order by id desc"#,
-        environment,
+        environment as &EnvironmentName,
         kind,
         subject,
     )

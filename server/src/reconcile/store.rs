@@ -3,6 +3,7 @@
 
 use app::apply::store::{lock_with_live_grants, revoke_grants};
 use app::audit::ssr::append;
+use app::domain::EnvironmentName;
 use app::domain::RequestEvent;
 use app::domain::{GrantId, RequestId};
 use app::drift::FindingKind;
@@ -35,10 +36,13 @@ pub struct RunStats {
 }
 
 /// Resource keys adopted in an environment.
-pub async fn adopted_keys(db: &PgPool, environment: &str) -> Result<HashSet<String>, sqlx::Error> {
+pub async fn adopted_keys(
+    db: &PgPool,
+    environment: &EnvironmentName,
+) -> Result<HashSet<String>, sqlx::Error> {
     let keys = sqlx::query_scalar!(
         "select resource_key from adopted_resource where environment = $1",
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await?;
@@ -48,12 +52,12 @@ pub async fn adopted_keys(db: &PgPool, environment: &str) -> Result<HashSet<Stri
 /// Findings an admin asked to remove: (id, key, resource).
 pub async fn removals_requested(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
 ) -> Result<Vec<(Uuid, String, Value)>, sqlx::Error> {
     let rows = sqlx::query!(
         "select id, resource_key, resource from drift_finding
           where environment = $1 and resolved_at is null and removal_requested_at is not null",
-        environment
+        environment as &EnvironmentName
     )
     .fetch_all(db)
     .await?;
@@ -95,7 +99,7 @@ pub async fn mark_removed(db: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
 /// Records a pass: open findings are refreshed, new ones added, ones no longer seen closed.
 pub async fn record_run(
     db: &PgPool,
-    environment: &str,
+    environment: &EnvironmentName,
     started_at: DateTime<Utc>,
     findings: &[Finding],
     stats: &RunStats,
@@ -107,7 +111,7 @@ pub async fn record_run(
         sqlx::query!(
             "update drift_finding set resolved_at = now(), resolution = 'gone'
               where environment = $1 and resolved_at is null and not (resource_key = any($2))",
-            environment,
+            environment as &EnvironmentName,
             &keys as &[&str],
         )
         .execute(&mut *tx)
@@ -121,7 +125,7 @@ pub async fn record_run(
                from unnest($2::drift_finding_kind[], $3::text[], $4::jsonb[], $5::text[]) as f(k, key, r, d)
              on conflict (environment, resource_key) where resolved_at is null
              do update set last_seen_at = now()",
-            environment,
+            environment as &EnvironmentName,
             &kinds as &[FindingKind],
             &keys as &[&str],
             &resources,
@@ -136,7 +140,7 @@ pub async fn record_run(
                 PORTAL_ACTOR,
                 "drift.restored",
                 "cluster",
-                environment,
+                environment.as_str(),
                 None,
                 Some(json!({ "count": stats.restored.len(), "resources": shown })),
             )
@@ -147,7 +151,7 @@ pub async fn record_run(
     sqlx::query!(
         "insert into reconcile_run (environment, started_at, acls_seen, topics_seen, restored, unknown, removed, elapsed_ms, error)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        environment,
+        environment as &EnvironmentName,
         started_at as _,
         count(stats.acls_seen),
         count(stats.topics_seen),
@@ -193,8 +197,8 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
         .await
         .map_err(failed_while("notifying an owner of expiry"))?;
     }
-    let due: Vec<(GrantId, String, RequestId)> = sqlx::query!(
-        r#"select id as "id: GrantId", environment, request_id as "request_id: RequestId"
+    let due: Vec<(GrantId, EnvironmentName, RequestId)> = sqlx::query!(
+        r#"select id as "id: GrantId", environment as "environment: EnvironmentName", request_id as "request_id: RequestId"
              from access_grant
             where revoked_at is null and expires_on < current_date
             for update skip locked"#

@@ -257,7 +257,7 @@ async fn an_approved_producer_can_write_another_application_cannot_and_revocatio
     let password = secret["password"].as_str().expect("password").to_owned();
     assert_eq!(
         principal,
-        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+        app::domain::principal_name(&w.requesters, &w.app_name, &crate::helpers::sandbox())
     );
     assert!(password.len() >= 40);
     let again = reveal(&app, &w, &rita).await;
@@ -517,7 +517,8 @@ async fn a_worker_that_dies_mid_step_leaves_the_step_to_the_next_one_which_appli
     .await
     .expect("audit");
     assert_eq!(applied, 1, "applied exactly once");
-    let principal = app::domain::principal_name(&w.requesters, &w.app_name, "sandbox");
+    let principal =
+        app::domain::principal_name(&w.requesters, &w.app_name, &crate::helpers::sandbox());
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
 
@@ -535,7 +536,10 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
         settings.apply.clone(),
     );
     // The catalog topic does not exist on the cluster yet: the first pass creates it.
-    let first = reconciler.run_once("sandbox").await.expect("first pass");
+    let first = reconciler
+        .run_once(&crate::helpers::sandbox())
+        .await
+        .expect("first pass");
     assert!(
         first.restored.contains(&format!("topic:{}", w.topic)),
         "{:?}",
@@ -547,7 +551,7 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
 
     let principal = format!(
         "User:{}",
-        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+        app::domain::principal_name(&w.requesters, &w.app_name, &crate::helpers::sandbox())
     );
     let mine = AclFilter {
         principal: Some(principal.clone()),
@@ -580,7 +584,10 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
     })
     .await;
 
-    let pass = reconciler.run_once("sandbox").await.expect("pass");
+    let pass = reconciler
+        .run_once(&crate::helpers::sandbox())
+        .await
+        .expect("pass");
     assert!(
         pass.restored.iter().any(|k| k.contains(&principal)),
         "{:?}",
@@ -612,7 +619,10 @@ async fn drift_an_acl_deleted_behind_the_portals_back_is_restored_and_one_added_
     )
     .await
     .expect_status(200);
-    let removed = reconciler.run_once("sandbox").await.expect("pass");
+    let removed = reconciler
+        .run_once(&crate::helpers::sandbox())
+        .await
+        .expect("pass");
     assert_eq!(removed.removed, 1);
     let left = kafka
         .describe_acls(&AclFilter {
@@ -814,7 +824,7 @@ async fn the_owning_team_asks_to_revoke_another_teams_access_and_governance_agre
     assert_eq!(state(&pool, id).await.0, "active");
     let principal = format!(
         "User:{}",
-        app::domain::principal_name(&w.requesters, &w.app_name, "sandbox")
+        app::domain::principal_name(&w.requesters, &w.app_name, &crate::helpers::sandbox())
     );
     let kafka = admin(&settings);
     eventually("the revoked ACLs are gone", || {

@@ -244,7 +244,10 @@ impl Setup {
                         .expect("vault");
                 let sealed = vault.seal(
                     &secrecy::SecretString::from("waiting-password".to_owned()),
-                    &app::credentials::seal_context(PAYMENTS_APP.into(), "sandbox"),
+                    &app::credentials::seal_context(
+                        PAYMENTS_APP.into(),
+                        &crate::helpers::sandbox(),
+                    ),
                 );
                 sqlx::query(
                     "insert into kafka_principal (application_id, environment, principal, credential_set_at)

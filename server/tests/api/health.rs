@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 
 const ENV: &str = "sandbox";
 
+fn environment() -> app::domain::EnvironmentName {
+    app::domain::EnvironmentName::parse(ENV).expect("a valid name")
+}
+
 fn sandbox(settings: &Settings) -> KafkaEnvironmentSettings {
     settings.kafka.environments[ENV].clone()
 }
@@ -46,7 +50,7 @@ fn collector(
 ) -> (Collector, HealthCache) {
     let cache = HealthCache::new(health.history_points());
     let collector = Collector::new(
-        ENV,
+        &environment(),
         &sandbox(settings),
         pool.clone(),
         cache.clone(),
@@ -201,7 +205,7 @@ async fn cycle(collector: &mut Collector) {
 
 fn topic_of(cache: &HealthCache, name: &str) -> Option<TopicSample> {
     cache
-        .snapshot(ENV)
+        .snapshot(&environment())
         .and_then(|s| s.topics.get(name).cloned())
 }
 
@@ -281,7 +285,7 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
     // While the consumer keeps up, the group is OK.
     let group_status = |cache: &HealthCache| {
         cache
-            .snapshot(ENV)
+            .snapshot(&environment())
             .and_then(|s| s.groups.get(&group).map(|g| (g.health.clone(), g.lag)))
     };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -329,7 +333,7 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
         "lag did not grow: {lags:?}"
     );
     let mut conn = pool.acquire().await.expect("connection");
-    let alerts = server::health::store::alerts_for(&mut conn, ENV, "group", &group)
+    let alerts = server::health::store::alerts_for(&mut conn, &environment(), "group", &group)
         .await
         .expect("alerts");
     assert_eq!(
@@ -377,7 +381,7 @@ async fn a_stopped_consumer_turns_critical_raises_an_alert_and_recovers(pool: Pg
             group_status(&cache)
         );
     }
-    let alerts = server::health::store::alerts_for(&mut conn, ENV, "group", &group)
+    let alerts = server::health::store::alerts_for(&mut conn, &environment(), "group", &group)
         .await
         .expect("alerts");
     assert!(alerts.iter().all(|a| a.2), "every alert closed: {alerts:?}");
@@ -442,7 +446,7 @@ async fn a_topic_that_goes_silent_is_flagged_and_its_owners_told(pool: PgPool) {
         assert!(Instant::now() < deadline, "never flagged: {health:?}");
     }
     let mut conn = pool.acquire().await.expect("connection");
-    let alerts = server::health::store::alerts_for(&mut conn, ENV, "topic", &topic)
+    let alerts = server::health::store::alerts_for(&mut conn, &environment(), "topic", &topic)
         .await
         .expect("alerts");
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -571,7 +575,7 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
         let minute = now - chrono::Duration::minutes(ago);
         store::write_minute(
             &pool,
-            ENV,
+            &environment(),
             minute,
             &[TopicMinute {
                 topic: "orders".into(),
@@ -591,7 +595,7 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
     // Written twice (another server), the minute is replaced, not doubled.
     store::write_minute(
         &pool,
-        ENV,
+        &environment(),
         now - chrono::Duration::minutes(2),
         &[TopicMinute {
             topic: "orders".into(),
@@ -604,7 +608,7 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
     .await
     .expect("written again");
     let day_ago = Utc::now() - chrono::Duration::hours(24);
-    let rates = app::health::store::topic_rates(&pool, ENV, "orders", day_ago, 300)
+    let rates = app::health::store::topic_rates(&pool, &environment(), "orders", day_ago, 300)
         .await
         .expect("rates");
     assert!(rates.len() >= 288, "one bin per 5 minutes: {}", rates.len());
@@ -613,11 +617,13 @@ async fn rollups_feed_the_long_ranges_and_expire_after_the_retention(pool: PgPoo
         (total - 900.0).abs() < 1e-6,
         "messages in the last day: {total}"
     );
-    let lags = app::health::store::group_lags(&pool, ENV, "readers", day_ago, 300)
+    let lags = app::health::store::group_lags(&pool, &environment(), "readers", day_ago, 300)
         .await
         .expect("lags");
     assert_eq!(lags.iter().map(|(_, l)| *l).fold(0.0, f64::max), 600.0);
-    let last = store::last_traffic(&pool, ENV).await.expect("last traffic");
+    let last = store::last_traffic(&pool, &environment())
+        .await
+        .expect("last traffic");
     assert_eq!(last["orders"], now - chrono::Duration::minutes(1));
 
     let deleted = store::delete_rollups_before(&pool, Utc::now() - chrono::Duration::days(14))

@@ -14,6 +14,11 @@ pub struct TestApp {
 }
 
 /// Settings for the local stack, as `dev/test` exports them (defaults match `dev/run`).
+/// The local stack's first environment, where most tests run.
+pub fn sandbox() -> app::domain::EnvironmentName {
+    app::domain::EnvironmentName::parse("sandbox").expect("a valid name")
+}
+
 pub fn settings() -> Settings {
     Settings::load().expect("configuration for the local stack")
 }

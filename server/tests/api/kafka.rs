@@ -11,11 +11,11 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// A principal bootstrapped on the local clusters with credentials and no ACLs at all.
 const UNPRIVILEGED: (&str, &str) = ("unprivileged", "unprivileged-secret");
 
-fn environments() -> Vec<(String, KafkaEnvironmentSettings)> {
+fn environments() -> Vec<(app::domain::EnvironmentName, KafkaEnvironmentSettings)> {
     settings()
         .environments()
         .into_iter()
-        .map(|(name, env)| (name.to_owned(), env.clone()))
+        .map(|(name, env)| (name.clone(), env.clone()))
         .collect()
 }
 

@@ -6,7 +6,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
-use crate::domain::{ApplicationId, RequestId, TopicId};
+use crate::domain::{ApplicationId, EnvironmentName, RequestId, TopicId};
 use crate::domain::{
     ApprovalPolicy, ConsumerGroup, DataClassification, GrantRole, RequestEvent, RequestKind,
     RequestState, RoutingInput, TeamSlug, UserIdentity,
@@ -65,8 +65,8 @@ async fn submit(
     let missing: Vec<&str> = draft
         .environments
         .iter()
-        .filter(|e| !present_in.contains(e))
-        .map(String::as_str)
+        .filter(|e| !present_in.iter().any(|p| *e == p.as_str()))
+        .map(EnvironmentName::as_str)
         .collect();
     if !missing.is_empty() {
         return Err(StoreError::from(AppError::invalid(
@@ -147,7 +147,7 @@ async fn submit(
         &user.subject,
         draft.application as ApplicationId,
         topic_id as TopicId,
-        &draft.environments,
+        &draft.environments as &[EnvironmentName],
         draft.consumer_group.as_ref().map(|g| g.as_str()),
         draft.group_is_prefix,
         &draft.purpose,

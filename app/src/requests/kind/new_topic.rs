@@ -5,7 +5,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
-use crate::domain::{ApplicationId, RequestId, TopicId};
+use crate::domain::{ApplicationId, EnvironmentName, RequestId, TopicId};
 use crate::domain::{
     CleanupPolicy, DataClassification, Lifecycle, RequestEvent, RequestKind, RequestState,
     RoutingInput, TeamSlug, UserIdentity,
@@ -94,7 +94,7 @@ async fn submit(
         &user.subject,
         draft.application as ApplicationId,
         &proposal,
-        &draft.environments,
+        &draft.environments as &[EnvironmentName],
         &draft.proposal.description,
         &fit,
     )

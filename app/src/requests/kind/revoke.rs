@@ -5,6 +5,7 @@
 use crate::apply::store::revoke_grants;
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::EnvironmentName;
 use crate::domain::{ApplicationId, GrantId, RequestId, TopicId};
 use crate::domain::{
     DataClassification, RequestEvent, RequestKind, RequestState, RoutingInput, TeamSlug,
@@ -90,9 +91,9 @@ async fn submit(
     if !in_team(&owner) {
         return Err(AppError::Forbidden.into());
     }
-    let environments: Vec<String> = sqlx::query_scalar!(
-        "select distinct environment from access_grant
-          where request_id = $1 and revoked_at is null order by 1",
+    let environments: Vec<EnvironmentName> = sqlx::query_scalar!(
+        r#"select distinct environment as "environment: EnvironmentName" from access_grant
+          where request_id = $1 and revoked_at is null order by 1"#,
         of as RequestId
     )
     .fetch_all(&mut *tx)
@@ -139,7 +140,7 @@ async fn submit(
         &user.subject,
         application as ApplicationId,
         topic as TopicId,
-        &environments,
+        &environments as &[EnvironmentName],
         &reason,
         of as RequestId,
     )
@@ -189,8 +190,8 @@ async fn submit(
 
 /// A revocation request just approved: revoke the live grants it names.
 async fn revoke_matching_grants(conn: &mut PgConnection, id: RequestId) -> Result<(), StoreError> {
-    let grants: Vec<(GrantId, String, RequestId)> = sqlx::query!(
-        r#"select g.id as "id: GrantId", g.environment, g.request_id as "request_id: RequestId"
+    let grants: Vec<(GrantId, EnvironmentName, RequestId)> = sqlx::query!(
+        r#"select g.id as "id: GrantId", g.environment as "environment: EnvironmentName", g.request_id as "request_id: RequestId"
            from access_grant g join access_request r on r.id = $1
           where g.topic_id = r.topic_id and g.application_id = r.application_id
             and g.environment = any(r.environments) and g.revoked_at is null

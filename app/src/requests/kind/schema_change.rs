@@ -8,6 +8,7 @@
 use super::topic_change::ensure_owner_proposes;
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
+use crate::domain::EnvironmentName;
 use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
     Compatibility, RequestEvent, RequestKind, RequestState, SchemaFormat, TeamSlug, UserIdentity,
@@ -64,7 +65,7 @@ fn parse_and_check(
 struct TopicRow {
     id: TopicId,
     owner: String,
-    environments: Vec<String>,
+    environments: Vec<EnvironmentName>,
 }
 
 async fn load_topic(
@@ -77,7 +78,7 @@ async fn load_topic(
             TopicRow,
             r#"select t.id as "id: TopicId", t.owning_team as owner,
                       array(select e.environment from topic_environment e
-                             where e.topic_id = t.id order by e.environment) as "environments!"
+                             where e.topic_id = t.id order by e.environment) as "environments!: Vec<EnvironmentName>"
                  from topic t where t.name = $1 for update"#,
             name
         )
@@ -88,7 +89,7 @@ async fn load_topic(
             TopicRow,
             r#"select t.id as "id: TopicId", t.owning_team as owner,
                       array(select e.environment from topic_environment e
-                             where e.topic_id = t.id order by e.environment) as "environments!"
+                             where e.topic_id = t.id order by e.environment) as "environments!: Vec<EnvironmentName>"
                  from topic t where t.name = $1"#,
             name
         )
@@ -298,7 +299,7 @@ async fn submit(
         &user.subject,
         draft.application as ApplicationId,
         topic.id as TopicId,
-        &topic.environments,
+        &topic.environments as &[EnvironmentName],
         &draft.purpose,
         &stored,
     )
