@@ -39,6 +39,71 @@ pub(crate) async fn ensure_user(
     Ok(())
 }
 
+/// What a kind of request records once its row is written: the approval slots it needs, the
+/// audit entry of its submission, and the notice that tells approvers it waits.
+pub(crate) struct Submission<'a> {
+    pub id: RequestId,
+    pub kind: RequestKind,
+    pub state: RequestState,
+    pub slots: &'a [crate::domain::RequiredSlot],
+    /// What the audit entry records beyond kind, state and approvals (an object).
+    pub details: serde_json::Value,
+    /// The notice to approvers and the teams that see it; `None` for a saved draft, which
+    /// waits for no one.
+    pub notice: Option<(String, &'a [&'a str])>,
+}
+
+/// Writes a submission's slots, audit entry and notices, and commits the transaction that wrote
+/// the request's row: a request exists with everything it needs, or not at all.
+pub(crate) async fn record_submission(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    portal: &PortalContext,
+    user: &UserIdentity,
+    submission: Submission<'_>,
+) -> Result<RequestId, StoreError> {
+    let Submission {
+        id,
+        kind,
+        state,
+        slots,
+        details,
+        notice,
+    } = submission;
+    insert_slots(&mut tx, id, slots).await?;
+    let mut after = json!({
+        "kind": kind.as_str(),
+        "state": state.as_str(),
+        "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+    });
+    if let (Some(after), serde_json::Value::Object(details)) = (after.as_object_mut(), details) {
+        after.extend(details);
+    }
+    let action = if state == RequestState::Draft {
+        "request.drafted"
+    } else {
+        "request.submitted"
+    };
+    append(
+        &mut tx,
+        &user.subject,
+        action,
+        "access_request",
+        &id.to_string(),
+        None,
+        Some(after),
+    )
+    .await
+    .map_err(failed_while("auditing the request"))?;
+    if let Some((message, teams)) = notice {
+        announce(&mut tx, portal, user, slots, &message, id, teams).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(failed_while("committing the request"))?;
+    tracing::info!(request.id = %id, request.kind = kind.as_str(), action, "request recorded");
+    Ok(id)
+}
+
 pub(crate) async fn insert_slots(
     conn: &mut PgConnection,
     id: RequestId,

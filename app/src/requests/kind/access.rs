@@ -4,7 +4,6 @@
 //! one grant per environment and writes the steps that give the application its credential and
 //! ACLs.
 
-use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{ApplicationId, EnvironmentName, RequestId, TopicId};
 use crate::domain::{
@@ -13,200 +12,10 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::requests::AccessRequestDraft;
-use crate::requests::lifecycle::{announce, ensure_user, insert_slots};
+use crate::requests::lifecycle::{Submission, ensure_user, record_submission};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-
-async fn submit(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &AccessRequestDraft,
-) -> Result<RequestId, StoreError> {
-    let policy: &ApprovalPolicy = &portal.approvals;
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(failed_while("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(failed_while("recording the requester"))?;
-
-    let topic = sqlx::query!(
-        r#"select t.id as "id: TopicId", t.owning_team,
-                  t.data_classification as "data_classification: DataClassification",
-                  t.contains_pii,
-                  coalesce((select array_agg(environment) from topic_environment e
-                             where e.topic_id = t.id), '{}') as "environments!"
-             from topic t where t.name = $1"#,
-        draft.topic.as_str()
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| {
-        r.map(|r| {
-            (
-                r.id,
-                r.owning_team,
-                r.data_classification,
-                r.contains_pii,
-                r.environments,
-            )
-        })
-    })
-    .map_err(failed_while("looking up the topic"))?;
-    let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
-        return Err(StoreError::from(AppError::invalid(
-            crate::requests::form::FIELD_TOPIC,
-            format!("there is no topic named {} in the catalog", draft.topic),
-        )));
-    };
-    let missing: Vec<&str> = draft
-        .environments
-        .iter()
-        .filter(|e| !present_in.iter().any(|p| *e == p.as_str()))
-        .map(EnvironmentName::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(StoreError::from(AppError::invalid(
-            crate::requests::form::FIELD_ENVIRONMENTS,
-            format!("{} is not available in {}", draft.topic, missing.join(", ")),
-        )));
-    }
-    let app: Option<(String, String)> = sqlx::query!(
-        r#"select team_slug, name from application where id = $1"#,
-        draft.application as ApplicationId
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| r.map(|r| (r.team_slug, r.name)))
-    .map_err(failed_while("looking up the application"))?;
-    let (app_team, app_name) = match app {
-        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
-        _ => {
-            return Err(StoreError::from(AppError::invalid(
-                crate::requests::form::FIELD_APPLICATION,
-                "choose one of your team's applications",
-            )));
-        }
-    };
-    if let Some(group) = &draft.consumer_group {
-        ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
-    }
-
-    if let Some(from) = draft.promoted_from {
-        let original: Option<(RequestState, ApplicationId, Option<TopicId>, RequestKind)> = sqlx::query!(
-            r#"select state as "state: RequestState", application_id as "application_id: ApplicationId",
-                      topic_id as "topic_id: TopicId", kind as "kind: RequestKind"
-                 from access_request where id = $1"#,
-            from as RequestId,
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map(|r| r.map(|r| (r.state, r.application_id, r.topic_id, r.kind)))
-        .map_err(failed_while("looking up the promoted request"))?;
-        let fits = original.is_some_and(|(state, app, topic, kind)| {
-            state.is_approved()
-                && app == draft.application
-                && topic == Some(topic_id)
-                && kind == draft.kind
-        });
-        if !fits {
-            return Err(StoreError::from(AppError::invalid(
-                crate::requests::form::FIELD_PROMOTED_FROM,
-                "only an approved request for the same application, topic and access can be promoted",
-            )));
-        }
-    }
-    let owning_team = TeamSlug::parse(owner.clone())
-        .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
-    let slots = policy.route(&RoutingInput {
-        kind: draft.kind,
-        owning_team,
-        classification,
-        contains_pii: topic_pii,
-    });
-
-    let id = RequestId::random();
-    let state = if draft.save_as_draft {
-        RequestState::Draft
-    } else {
-        RequestState::Draft
-            .apply(RequestEvent::Submit)
-            .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?
-    };
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, topic_id, environments,
-             consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        id as RequestId,
-        draft.kind as RequestKind,
-        state as RequestState,
-        &user.subject,
-        draft.application as ApplicationId,
-        topic_id as TopicId,
-        &draft.environments as &[EnvironmentName],
-        draft.consumer_group.as_ref().map(|g| g.as_str()),
-        draft.group_is_prefix,
-        &draft.purpose,
-        draft.expiry as _,
-        draft.promoted_from as Option<RequestId>
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(failed_while("inserting the request"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        if draft.save_as_draft {
-            "request.drafted"
-        } else {
-            "request.submitted"
-        },
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": draft.kind.as_str(),
-            "state": state.as_str(),
-            "topic": draft.topic.as_str(),
-            "application": draft.application,
-            "environments": draft.environments,
-            "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
-            "promoted_from": draft.promoted_from,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(failed_while("auditing the request"))?;
-    let message = format!(
-        "{} asks for {} to {} for {}.",
-        user.display_name,
-        draft.kind.label().to_lowercase(),
-        draft.topic,
-        app_name
-    );
-    if !draft.save_as_draft {
-        announce(
-            &mut tx,
-            portal,
-            user,
-            &slots,
-            &message,
-            id,
-            &[app_team.as_str(), owner.as_str()],
-        )
-        .await?;
-    }
-    tx.commit()
-        .await
-        .map_err(failed_while("committing the request"))?;
-    tracing::info!(request.id = %id, request.kind = draft.kind.as_str(), "access request submitted");
-    Ok(id)
-}
 
 /// Consumer groups belong to teams: a group, or any group a prefix covers, that another team
 /// holds (a live grant) or has asked for (a request waiting for a decision) cannot be given to
@@ -342,7 +151,165 @@ impl super::Kind for Access {
         user: &UserIdentity,
         draft: &AccessRequestDraft,
     ) -> Result<RequestId, StoreError> {
-        submit(portal, user, draft).await
+        let policy: &ApprovalPolicy = &portal.approvals;
+        let mut tx = portal
+            .db
+            .begin()
+            .await
+            .map_err(failed_while("starting a transaction"))?;
+        ensure_user(&mut tx, user)
+            .await
+            .map_err(failed_while("recording the requester"))?;
+
+        let topic = sqlx::query!(
+            r#"select t.id as "id: TopicId", t.owning_team,
+                      t.data_classification as "data_classification: DataClassification",
+                      t.contains_pii,
+                      coalesce((select array_agg(environment) from topic_environment e
+                                 where e.topic_id = t.id), '{}') as "environments!"
+                 from topic t where t.name = $1"#,
+            draft.topic.as_str()
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map(|r| {
+            r.map(|r| {
+                (
+                    r.id,
+                    r.owning_team,
+                    r.data_classification,
+                    r.contains_pii,
+                    r.environments,
+                )
+            })
+        })
+        .map_err(failed_while("looking up the topic"))?;
+        let Some((topic_id, owner, classification, topic_pii, present_in)) = topic else {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_TOPIC,
+                format!("there is no topic named {} in the catalog", draft.topic),
+            )));
+        };
+        let missing: Vec<&str> = draft
+            .environments
+            .iter()
+            .filter(|e| !present_in.iter().any(|p| *e == p.as_str()))
+            .map(EnvironmentName::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_ENVIRONMENTS,
+                format!("{} is not available in {}", draft.topic, missing.join(", ")),
+            )));
+        }
+        let app: Option<(String, String)> = sqlx::query!(
+            r#"select team_slug, name from application where id = $1"#,
+            draft.application as ApplicationId
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map(|r| r.map(|r| (r.team_slug, r.name)))
+        .map_err(failed_while("looking up the application"))?;
+        let (app_team, app_name) = match app {
+            Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+            _ => {
+                return Err(StoreError::from(AppError::invalid(
+                    crate::requests::form::FIELD_APPLICATION,
+                    "choose one of your team's applications",
+                )));
+            }
+        };
+        if let Some(group) = &draft.consumer_group {
+            ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
+        }
+
+        if let Some(from) = draft.promoted_from {
+            let original: Option<(RequestState, ApplicationId, Option<TopicId>, RequestKind)> = sqlx::query!(
+                r#"select state as "state: RequestState", application_id as "application_id: ApplicationId",
+                          topic_id as "topic_id: TopicId", kind as "kind: RequestKind"
+                     from access_request where id = $1"#,
+                from as RequestId,
+            )
+            .fetch_optional(&mut *tx)
+            .await
+            .map(|r| r.map(|r| (r.state, r.application_id, r.topic_id, r.kind)))
+            .map_err(failed_while("looking up the promoted request"))?;
+            let fits = original.is_some_and(|(state, app, topic, kind)| {
+                state.is_approved()
+                    && app == draft.application
+                    && topic == Some(topic_id)
+                    && kind == draft.kind
+            });
+            if !fits {
+                return Err(StoreError::from(AppError::invalid(
+                    crate::requests::form::FIELD_PROMOTED_FROM,
+                    "only an approved request for the same application, topic and access can be promoted",
+                )));
+            }
+        }
+        let owning_team = TeamSlug::parse(owner.clone())
+            .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+        let slots = policy.route(&RoutingInput {
+            kind: draft.kind,
+            owning_team,
+            classification,
+            contains_pii: topic_pii,
+        });
+
+        let id = RequestId::random();
+        let state = if draft.save_as_draft {
+            RequestState::Draft
+        } else {
+            RequestState::Draft
+                .apply(RequestEvent::Submit)
+                .ok_or_else(|| {
+                    StoreError::corrupt("transition table", "draft cannot be submitted")
+                })?
+        };
+        sqlx::query!(
+            "insert into access_request
+                (id, kind, state, requester, application_id, topic_id, environments,
+                 consumer_group, consumer_group_is_prefix, purpose, requested_expiry, promoted_from)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            id as RequestId,
+            draft.kind as RequestKind,
+            state as RequestState,
+            &user.subject,
+            draft.application as ApplicationId,
+            topic_id as TopicId,
+            &draft.environments as &[EnvironmentName],
+            draft.consumer_group.as_ref().map(|g| g.as_str()),
+            draft.group_is_prefix,
+            &draft.purpose,
+            draft.expiry as _,
+            draft.promoted_from as Option<RequestId>
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed_while("inserting the request"))?;
+        let message = format!(
+            "{} asks for {} to {} for {}.",
+            user.display_name,
+            draft.kind.label().to_lowercase(),
+            draft.topic,
+            app_name
+        );
+        let teams = [app_team.as_str(), owner.as_str()];
+        let submission = Submission {
+            id,
+            kind: draft.kind,
+            state,
+            slots: &slots,
+            details: json!({
+                "topic": draft.topic.as_str(),
+                "application": draft.application,
+                "environments": draft.environments,
+                "consumer_group": draft.consumer_group.as_ref().map(|g| g.as_str()),
+                "promoted_from": draft.promoted_from,
+            }),
+            notice: (!draft.save_as_draft).then_some((message, &teams[..])),
+        };
+        record_submission(tx, portal, user, submission).await
     }
 
     async fn approved(

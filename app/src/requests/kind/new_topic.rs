@@ -3,7 +3,6 @@
 //! by the proposing team, registers its first value schema, records the producer grant and writes
 //! the steps that create the topic and then give the application its access.
 
-use crate::audit::ssr::append;
 use crate::context::PortalContext;
 use crate::domain::{ApplicationId, EnvironmentName, RequestId, TopicId};
 use crate::domain::{
@@ -11,136 +10,11 @@ use crate::domain::{
     RoutingInput, TeamSlug, UserIdentity,
 };
 use crate::error::AppError;
-use crate::requests::lifecycle::{announce, ensure_user, insert_slots};
+use crate::requests::lifecycle::{Submission, ensure_user, record_submission};
 use crate::requests::topic_form::{TopicProposal, TopicProposalDraft};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
-
-/// A new topic, with producer access for the proposing application: one bundle, one approval.
-async fn submit(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &TopicProposalDraft,
-) -> Result<RequestId, StoreError> {
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(failed_while("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(failed_while("recording the requester"))?;
-    let name = draft.proposal.name.as_str();
-    if let Some(text) = &draft.proposal.value_schema {
-        crate::schemas::ssr::parse_avro(text)
-            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
-    }
-    let taken: bool = sqlx::query_scalar!(
-        r#"select exists (select 1 from topic where name = $1)
-               or exists (select 1 from access_request where kind = 'new_topic'
-                           and state = any($2) and proposed_topic->>'name' = $1) as "taken!""#,
-        name,
-        &RequestState::OPEN[..] as &[RequestState],
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(failed_while("checking the topic name"))?;
-    if taken {
-        return Err(StoreError::from(AppError::invalid(
-            crate::requests::topic_form::FIELD_NAME,
-            format!("{name} already exists or is already proposed"),
-        )));
-    }
-    let app: Option<(String, String)> = sqlx::query!(
-        r#"select team_slug, name from application where id = $1"#,
-        draft.application as ApplicationId
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map(|r| r.map(|r| (r.team_slug, r.name)))
-    .map_err(failed_while("looking up the application"))?;
-    let (team, app_name) = match app {
-        Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
-        _ => {
-            return Err(StoreError::from(AppError::invalid(
-                crate::requests::form::FIELD_APPLICATION,
-                "choose one of your team's applications",
-            )));
-        }
-    };
-    let owning_team = TeamSlug::parse(team.clone())
-        .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
-    let slots = portal.approvals.route(&RoutingInput {
-        kind: RequestKind::NewTopic,
-        owning_team,
-        classification: draft.proposal.classification,
-        contains_pii: draft.proposal.contains_pii,
-    });
-    let id = RequestId::random();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
-    let proposal = serde_json::to_value(&draft.proposal)
-        .map_err(|e| StoreError::corrupt("serializing the proposal", e))?;
-    let fit = serde_json::to_value(&draft.fit)
-        .map_err(|e| StoreError::corrupt("serializing the fit check", e))?;
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
-         values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
-        id as RequestId,
-        state as RequestState,
-        &user.subject,
-        draft.application as ApplicationId,
-        &proposal,
-        &draft.environments as &[EnvironmentName],
-        &draft.proposal.description,
-        &fit,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(failed_while("inserting the proposal"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        "request.submitted",
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": "new_topic",
-            "state": state.as_str(),
-            "proposal": proposal,
-            "fit": fit,
-            "application": draft.application,
-            "environments": draft.environments,
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(failed_while("auditing the proposal"))?;
-    let message = format!(
-        "{} proposes a new topic, {name}, produced by {app_name}.",
-        user.display_name
-    );
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[team.as_str()],
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(failed_while("committing the proposal"))?;
-    tracing::info!(request.id = %id, "new topic proposed");
-    Ok(id)
-}
 
 /// On approval of a new-topic request: the topic enters the catalog in the requested
 /// environments, owned by the proposing team.
@@ -217,12 +91,108 @@ pub struct NewTopic;
 impl super::Kind for NewTopic {
     type Draft = TopicProposalDraft;
 
+    /// A new topic, with producer access for the proposing application: one bundle, one approval.
     async fn submit(
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &TopicProposalDraft,
     ) -> Result<RequestId, StoreError> {
-        submit(portal, user, draft).await
+        let mut tx = portal
+            .db
+            .begin()
+            .await
+            .map_err(failed_while("starting a transaction"))?;
+        ensure_user(&mut tx, user)
+            .await
+            .map_err(failed_while("recording the requester"))?;
+        let name = draft.proposal.name.as_str();
+        if let Some(text) = &draft.proposal.value_schema {
+            crate::schemas::ssr::parse_avro(text)
+                .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
+        }
+        let taken: bool = sqlx::query_scalar!(
+            r#"select exists (select 1 from topic where name = $1)
+                   or exists (select 1 from access_request where kind = 'new_topic'
+                               and state = any($2) and proposed_topic->>'name' = $1) as "taken!""#,
+            name,
+            &RequestState::OPEN[..] as &[RequestState],
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed_while("checking the topic name"))?;
+        if taken {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::topic_form::FIELD_NAME,
+                format!("{name} already exists or is already proposed"),
+            )));
+        }
+        let app: Option<(String, String)> = sqlx::query!(
+            r#"select team_slug, name from application where id = $1"#,
+            draft.application as ApplicationId
+        )
+        .fetch_optional(&mut *tx)
+        .await
+        .map(|r| r.map(|r| (r.team_slug, r.name)))
+        .map_err(failed_while("looking up the application"))?;
+        let (team, app_name) = match app {
+            Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+            _ => {
+                return Err(StoreError::from(AppError::invalid(
+                    crate::requests::form::FIELD_APPLICATION,
+                    "choose one of your team's applications",
+                )));
+            }
+        };
+        let owning_team = TeamSlug::parse(team.clone())
+            .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+        let slots = portal.approvals.route(&RoutingInput {
+            kind: RequestKind::NewTopic,
+            owning_team,
+            classification: draft.proposal.classification,
+            contains_pii: draft.proposal.contains_pii,
+        });
+        let id = RequestId::random();
+        let state = RequestState::Draft
+            .apply(RequestEvent::Submit)
+            .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
+        let proposal = serde_json::to_value(&draft.proposal)
+            .map_err(|e| StoreError::corrupt("serializing the proposal", e))?;
+        let fit = serde_json::to_value(&draft.fit)
+            .map_err(|e| StoreError::corrupt("serializing the fit check", e))?;
+        sqlx::query!(
+            "insert into access_request
+                (id, kind, state, requester, application_id, proposed_topic, environments, purpose, fit_answers)
+             values ($1, 'new_topic', $2, $3, $4, $5, $6, $7, $8)",
+            id as RequestId,
+            state as RequestState,
+            &user.subject,
+            draft.application as ApplicationId,
+            &proposal,
+            &draft.environments as &[EnvironmentName],
+            &draft.proposal.description,
+            &fit,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed_while("inserting the proposal"))?;
+        let message = format!(
+            "{} proposes a new topic, {name}, produced by {app_name}.",
+            user.display_name
+        );
+        let submission = Submission {
+            id,
+            kind: RequestKind::NewTopic,
+            state,
+            slots: &slots,
+            details: json!({
+                "proposal": proposal,
+                "fit": fit,
+                "application": draft.application,
+                "environments": draft.environments,
+            }),
+            notice: Some((message, &[team.as_str()])),
+        };
+        record_submission(tx, portal, user, submission).await
     }
 
     async fn approved(

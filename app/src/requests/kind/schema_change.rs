@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::notifications::ssr as notifications;
 use crate::requests::form::FIELD_TOPIC;
 use crate::requests::lifecycle::{
-    PORTAL_ACTOR, announce, ensure_user, insert_slots, settle_if_done,
+    PORTAL_ACTOR, Submission, ensure_user, record_submission, settle_if_done,
 };
 use crate::requests::schema_change::{
     FIELD_SCHEMA_TEXT, SchemaChange, SchemaChangeDraft, SchemaCheck, SchemaProposal,
@@ -224,130 +224,6 @@ pub async fn check_proposal(
     Ok(evaluate(&mut conn, &topic, proposal).await?.check)
 }
 
-/// The owning team proposes a new schema version (and perhaps a new mode) for a subject.
-async fn submit(
-    portal: &PortalContext,
-    user: &UserIdentity,
-    draft: &SchemaChangeDraft,
-) -> Result<RequestId, StoreError> {
-    let proposal = &draft.proposal;
-    let mut tx = portal
-        .db
-        .begin()
-        .await
-        .map_err(failed_while("starting a transaction"))?;
-    ensure_user(&mut tx, user)
-        .await
-        .map_err(failed_while("recording the requester"))?;
-    let Some(topic) = load_topic(&mut tx, proposal.topic.as_str(), true).await? else {
-        return Err(StoreError::from(AppError::invalid(
-            FIELD_TOPIC,
-            "no topic of that name in the catalog",
-        )));
-    };
-    let owner = topic.owner.clone();
-    ensure_owner_proposes(&mut tx, user, &owner, draft.application, "schemas for").await?;
-    let subject = proposal.part.subject(proposal.topic.as_str());
-    let pending = sqlx::query_scalar!(
-        r#"select exists (select 1 from access_request where kind = 'schema_change'
-                           and schema_change->>'subject' = $1
-                           and state = any($2)) as "pending!""#,
-        &subject,
-        &RequestState::PENDING[..] as &[RequestState],
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(failed_while("checking pending schema changes"))?;
-    if pending {
-        return Err(StoreError::from(AppError::Conflict(format!(
-            "A change to {subject} is already waiting; decide or withdraw it first."
-        ))));
-    }
-    let Evaluated { check, change } = evaluate(&mut tx, &topic, proposal).await?;
-    let Some(change) = change else {
-        return Err(StoreError::from(AppError::invalid(
-            FIELD_SCHEMA_TEXT,
-            check.problem.unwrap_or_default(),
-        )));
-    };
-    if check.unchanged {
-        return Err(StoreError::from(AppError::invalid(
-            FIELD_SCHEMA_TEXT,
-            format!(
-                "nothing changes: this is version {} of {subject} already, with the same mode",
-                check.latest_version.unwrap_or_default()
-            ),
-        )));
-    }
-    let owning_team = TeamSlug::parse(owner.clone())
-        .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
-    let slots = portal
-        .approvals
-        .route_schema_change(&owning_team, change.governance_because());
-    let id = RequestId::random();
-    let state = RequestState::Draft
-        .apply(RequestEvent::Submit)
-        .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
-    let stored = serde_json::to_value(&change)
-        .map_err(|e| StoreError::corrupt("serializing the schema change", e))?;
-    sqlx::query!(
-        "insert into access_request
-            (id, kind, state, requester, application_id, topic_id, environments, purpose, schema_change)
-         values ($1, 'schema_change', $2, $3, $4, $5, $6, $7, $8)",
-        id as RequestId,
-        state as RequestState,
-        &user.subject,
-        draft.application as ApplicationId,
-        topic.id as TopicId,
-        &topic.environments as &[EnvironmentName],
-        &draft.purpose,
-        &stored,
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(failed_while("inserting the schema change"))?;
-    insert_slots(&mut tx, id, &slots).await?;
-    append(
-        &mut tx,
-        &user.subject,
-        "request.submitted",
-        "access_request",
-        &id.to_string(),
-        None,
-        Some(json!({
-            "kind": RequestKind::SchemaChange.as_str(),
-            "state": state.as_str(),
-            "subject": subject,
-            "follows_version": change.follows_version,
-            "mode_before": change.mode_before.as_str(),
-            "mode_after": change.mode_after.as_str(),
-            "findings": change.findings.len(),
-            "approvals": slots.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
-        })),
-    )
-    .await
-    .map_err(failed_while("auditing the schema change"))?;
-    let mut message = format!("{} proposes {}.", user.display_name, change.in_words());
-    if let Some(why) = change.governance_because() {
-        message.push_str(&format!(" Governance must agree: {why}."));
-    }
-    announce(
-        &mut tx,
-        portal,
-        user,
-        &slots,
-        &message,
-        id,
-        &[owner.as_str()],
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(failed_while("committing the schema change"))?;
-    tracing::info!(request.id = %id, subject = %subject, "schema change proposed");
-    Ok(id)
-}
-
 /// The final approval of a schema change: the subject takes the new mode and the schema becomes
 /// its next version, in the approval's transaction; the topic's consumers are told.
 async fn apply_schema_change(
@@ -467,12 +343,107 @@ pub struct ChangeSchema;
 impl super::Kind for ChangeSchema {
     type Draft = SchemaChangeDraft;
 
+    /// The owning team proposes a new schema version (and perhaps a new mode) for a subject.
     async fn submit(
         portal: &PortalContext,
         user: &UserIdentity,
         draft: &SchemaChangeDraft,
     ) -> Result<RequestId, StoreError> {
-        submit(portal, user, draft).await
+        let proposal = &draft.proposal;
+        let mut tx = portal
+            .db
+            .begin()
+            .await
+            .map_err(failed_while("starting a transaction"))?;
+        ensure_user(&mut tx, user)
+            .await
+            .map_err(failed_while("recording the requester"))?;
+        let Some(topic) = load_topic(&mut tx, proposal.topic.as_str(), true).await? else {
+            return Err(StoreError::from(AppError::invalid(
+                FIELD_TOPIC,
+                "no topic of that name in the catalog",
+            )));
+        };
+        let owner = topic.owner.clone();
+        ensure_owner_proposes(&mut tx, user, &owner, draft.application, "schemas for").await?;
+        let subject = proposal.part.subject(proposal.topic.as_str());
+        let pending = sqlx::query_scalar!(
+            r#"select exists (select 1 from access_request where kind = 'schema_change'
+                               and schema_change->>'subject' = $1
+                               and state = any($2)) as "pending!""#,
+            &subject,
+            &RequestState::PENDING[..] as &[RequestState],
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed_while("checking pending schema changes"))?;
+        if pending {
+            return Err(StoreError::from(AppError::Conflict(format!(
+                "A change to {subject} is already waiting; decide or withdraw it first."
+            ))));
+        }
+        let Evaluated { check, change } = evaluate(&mut tx, &topic, proposal).await?;
+        let Some(change) = change else {
+            return Err(StoreError::from(AppError::invalid(
+                FIELD_SCHEMA_TEXT,
+                check.problem.unwrap_or_default(),
+            )));
+        };
+        if check.unchanged {
+            return Err(StoreError::from(AppError::invalid(
+                FIELD_SCHEMA_TEXT,
+                format!(
+                    "nothing changes: this is version {} of {subject} already, with the same mode",
+                    check.latest_version.unwrap_or_default()
+                ),
+            )));
+        }
+        let owning_team = TeamSlug::parse(owner.clone())
+            .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+        let slots = portal
+            .approvals
+            .route_schema_change(&owning_team, change.governance_because());
+        let id = RequestId::random();
+        let state = RequestState::Draft
+            .apply(RequestEvent::Submit)
+            .ok_or_else(|| StoreError::corrupt("transition table", "draft cannot be submitted"))?;
+        let stored = serde_json::to_value(&change)
+            .map_err(|e| StoreError::corrupt("serializing the schema change", e))?;
+        sqlx::query!(
+            "insert into access_request
+                (id, kind, state, requester, application_id, topic_id, environments, purpose, schema_change)
+             values ($1, 'schema_change', $2, $3, $4, $5, $6, $7, $8)",
+            id as RequestId,
+            state as RequestState,
+            &user.subject,
+            draft.application as ApplicationId,
+            topic.id as TopicId,
+            &topic.environments as &[EnvironmentName],
+            &draft.purpose,
+            &stored,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed_while("inserting the schema change"))?;
+        let mut message = format!("{} proposes {}.", user.display_name, change.in_words());
+        if let Some(why) = change.governance_because() {
+            message.push_str(&format!(" Governance must agree: {why}."));
+        }
+        let submission = Submission {
+            id,
+            kind: RequestKind::SchemaChange,
+            state,
+            slots: &slots,
+            details: json!({
+                "subject": subject,
+                "follows_version": change.follows_version,
+                "mode_before": change.mode_before.as_str(),
+                "mode_after": change.mode_after.as_str(),
+                "findings": change.findings.len(),
+            }),
+            notice: Some((message, &[owner.as_str()])),
+        };
+        record_submission(tx, portal, user, submission).await
     }
 
     async fn approved(
