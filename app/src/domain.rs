@@ -22,7 +22,7 @@ pub use ids::{ApplicationId, GrantId, RequestId, TopicId};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};
 pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};
 pub use schema::{Compatibility, SchemaFormat, SubjectPart};
-pub use text::{FieldError, bounded_text};
+pub use text::{FieldError, bounded_text, in_words_list};
 pub use topic::{
     CleanupPolicy, ConsumerGroup, DataClassification, GROUP_PREFIX_MIN, HIGH_SENSITIVITY_REFUSAL,
     Lifecycle, NamingPolicy, Partitions, RetentionDays, TopicName,

@@ -7,6 +7,7 @@ mod catalog;
 mod drift;
 mod health;
 mod home;
+mod live;
 mod notifications;
 mod requests;
 mod schemas;

@@ -48,14 +48,20 @@ for (const js of [true, false]) {
     });
     expect(forced.status()).toBe(403);
 
+    if (js) await expectHydrated(requester);
     await approveAs(browser, omar, requestUrl, 'Owning team', js);
     await approveAs(browser, gary, requestUrl, 'Governance', js);
 
-    // The approval is applied to Kafka by the portal's workers within moments.
-    await expect(async () => {
-      await requester.reload();
-      await expect(requester.getByTestId('request-state')).toHaveText('Active', { timeout: 1_000 });
-    }).toPass({ timeout: 20_000 });
+    // The approval is applied to Kafka by the portal's workers within moments. The requester's
+    // open page follows it live, without a reload; without JavaScript a reload shows it.
+    if (js) {
+      await expect(requester.getByTestId('request-state')).toHaveText('Active', { timeout: 20_000 });
+    } else {
+      await expect(async () => {
+        await requester.reload();
+        await expect(requester.getByTestId('request-state')).toHaveText('Active', { timeout: 1_000 });
+      }).toPass({ timeout: 20_000 });
+    }
     await expect(requester.getByRole('list').filter({ hasText: 'Owning team' })).toContainText('approved by Omar Haddad');
     await expect(requester.getByRole('list').filter({ hasText: 'Governance' })).toContainText('approved by Gary Chen');
 
@@ -206,19 +212,19 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await page.getByRole('button', { name: 'Submit for approval' }).click();
   await expect(page).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
   const requestUrl = page.url();
+  await expectHydrated(page);
+  await expect(page.getByTestId('request-state')).toHaveText('Waiting for approval');
 
   await approveAs(browser, omar, requestUrl, 'Owning team', true);
   await approveAs(browser, gary, requestUrl, 'Governance', true);
 
-  // The page follows the steps live, without a reload.
-  await page.reload();
+  // The requester's open page follows the approvals and the steps live, without a reload.
   const steps = page.getByTestId('apply-steps');
   await expect(steps.getByRole('listitem')).toHaveCount(2);
   await expect(steps.locator('li[data-status="done"]')).toHaveCount(2, { timeout: 20_000 });
   await expect(page.getByTestId('request-state')).toHaveText('Active');
   await expect(page.getByText(/may write events to submission_trace_form_status_change/)).toBeVisible();
 
-  await expectHydrated(page);
   await page.getByRole('button', { name: 'Show the password once' }).click();
   const secret = page.getByTestId('revealed-credential');
   await expect(secret).toBeVisible();

@@ -197,6 +197,39 @@ async fn supervise<T: Task>(
     }
 }
 
+/// What one wait on a LISTEN connection heard.
+#[derive(Debug)]
+pub enum Heard {
+    /// The connection was (re)made: notices sent before are gone.
+    Connected,
+    Notice(sqlx::postgres::PgNotification),
+    /// Nothing within the wait.
+    Nothing,
+}
+
+/// Waits up to a second for a notice on `channel`, connecting first when there is no
+/// connection; a lost connection is an error, and the next call connects again.
+pub async fn listen_once(
+    db: &sqlx::PgPool,
+    listener: &mut Option<sqlx::postgres::PgListener>,
+    channel: &str,
+) -> anyhow::Result<Heard> {
+    let Some(connected) = listener else {
+        let mut fresh = sqlx::postgres::PgListener::connect_with(db).await?;
+        fresh.listen(channel).await?;
+        *listener = Some(fresh);
+        return Ok(Heard::Connected);
+    };
+    match tokio::time::timeout(Duration::from_secs(1), connected.try_recv()).await {
+        Ok(Ok(Some(notice))) => Ok(Heard::Notice(notice)),
+        Ok(Ok(None)) | Ok(Err(_)) => {
+            *listener = None;
+            anyhow::bail!("LISTEN connection to {channel} lost")
+        }
+        Err(_) => Ok(Heard::Nothing),
+    }
+}
+
 /// Relays Postgres notifications on one channel to a [`Notify`]: each step waits up to a
 /// second for one, so a stop is seen within a second; a lost connection is a failed step
 /// (workers fall back on their polling until it is back).
@@ -224,21 +257,10 @@ impl Task for Relay {
     }
 
     async fn step(&mut self) -> anyhow::Result<Next> {
-        let listener = match &mut self.listener {
-            Some(listener) => listener,
-            None => {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.db).await?;
-                listener.listen(self.channel).await?;
-                self.listener.insert(listener)
-            }
-        };
-        match tokio::time::timeout(Duration::from_secs(1), listener.recv()).await {
-            Ok(Ok(_)) => self.wake.notify_waiters(),
-            Ok(Err(error)) => {
-                self.listener = None;
-                return Err(anyhow::Error::new(error).context("LISTEN connection lost"));
-            }
-            Err(_) => {}
+        // Waking on (re)connecting too: work committed while nobody listened is found.
+        match listen_once(&self.db, &mut self.listener, self.channel).await? {
+            Heard::Connected | Heard::Notice(_) => self.wake.notify_waiters(),
+            Heard::Nothing => {}
         }
         Ok(Next::Now)
     }

@@ -3,18 +3,17 @@
 //! requests; the consumer groups; their committed offsets), derives rates, lag, time behind and
 //! silence and evaluates health (`derive`, with `app::health::eval`), publishes the snapshot to
 //! the in-memory [`HealthCache`] the pages read, writes one-minute rollups, and raises or closes
-//! alerts (`alerts`; their SQL, and the rollups', in `store`). The live event stream for the pages
-//! (`/health/events`) is in `events`.
+//! alerts (`alerts`; their SQL, and the rollups', in `store`). The pages hear of each published
+//! snapshot over the live event stream (`crate::events`).
 
-use app::domain::EnvironmentName;
 mod alerts;
 mod derive;
-mod events;
 mod read;
 pub mod store;
 
 pub use derive::alert_change;
-pub use events::events;
+
+use app::domain::EnvironmentName;
 
 use derive::{Known, Readings};
 use store::{CatalogTopic, GroupMinute, TopicMinute};

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod background;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod health;
 pub mod kafka;
 pub mod ops;

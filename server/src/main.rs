@@ -5,6 +5,7 @@ use anyhow::Context;
 use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::background::{Exit, Relay, SessionSweeper, Supervisor};
 use server::config::Settings;
+use server::events::RequestFeedListener;
 use server::reconcile::{ReconcileTask, Reconciler};
 use server::webhooks::{WebhookTask, WebhookWorker};
 use server::{db, startup, telemetry};
@@ -94,7 +95,7 @@ async fn serve() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "Event Bus Portal listening");
-    let health = app.health.clone();
+    let (health, requests) = (app.health.clone(), app.requests.clone());
     axum::serve(
         listener,
         app.router
@@ -102,8 +103,9 @@ async fn serve() -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(async move {
         shutdown_signal().await;
-        // Live health streams end, so open pages do not hold the shutdown up.
+        // Live streams end, so open pages do not hold the shutdown up.
         health.close();
+        requests.close();
     })
     .await
     .context("serving HTTP")?;
@@ -121,13 +123,16 @@ async fn serve() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every background task of the server, supervised: session sweeping, webhook deliveries, the
+/// Every background task of the server, supervised: the relay of changed requests to the
+/// request pages' event streams, session sweeping, webhook deliveries, the
 /// apply workers and their wake-up relay, the reconciler and its relay, a health collector per
 /// cluster.
 fn background_work(app: &startup::Application) -> anyhow::Result<Supervisor> {
     let settings = app.state.settings.clone();
     let db = app.state.db.clone();
     let mut supervisor = Supervisor::default();
+    let (feed_db, feed) = (db.clone(), app.requests.clone());
+    supervisor.spawn(move || Ok(RequestFeedListener::new(feed_db.clone(), feed.clone())))?;
     let store = app.session_store.clone();
     supervisor.spawn(move || {
         Ok(SessionSweeper {

@@ -99,6 +99,9 @@ pub struct Application {
     pub router: Router,
     /// What the health collectors publish and the pages read.
     pub health: app::health::cache::HealthCache,
+    /// Changed requests, for the request pages' event streams; fed by
+    /// [`crate::events::RequestFeedListener`].
+    pub requests: crate::events::RequestFeed,
     pub state: AppState,
     pub session_store: PostgresStore,
 }
@@ -135,6 +138,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
 
     let portal = portal_context(&state.settings, &state.db)?;
     let health = portal.health.clone();
+    let requests = crate::events::RequestFeed::default();
     let routes = page_routes();
 
     let secure_cookies = state.settings.server.serves_https();
@@ -163,7 +167,18 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             get({
                 let (health, store) = (health.clone(), session_store.clone());
                 move |State(state): State<AppState>, session: tower_sessions::Session| {
-                    crate::health::events(state, store.clone(), session, health.clone())
+                    crate::events::health_events(state, store.clone(), session, health.clone())
+                }
+            }),
+        )
+        .route(
+            "/events/requests/{id}",
+            get({
+                let (feed, store) = (requests.clone(), session_store.clone());
+                move |State(state): State<AppState>,
+                      session: tower_sessions::Session,
+                      axum::extract::Path(id): axum::extract::Path<String>| {
+                    crate::events::request_events(state, store.clone(), session, feed.clone(), id)
                 }
             }),
         )
@@ -218,6 +233,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
     Ok(Application {
         router,
         health,
+        requests,
         state,
         session_store,
     })

@@ -729,7 +729,7 @@ async fn broker_stopped_100_requests_approved_broker_started_all_applied_none_tw
     assert_eq!(
         count(
             &pool,
-            "select count(*) from notification where message like 'Your request is active%'"
+            "select count(*) from notification where message like '%is active: Kafka now enforces it.'"
         )
         .await,
         REQUESTS as i64,

@@ -315,13 +315,11 @@ pub async fn revoke_grants(
             )
             .await
             .map_err(failed_while("auditing a revocation"))?;
+            let what = crate::requests::lifecycle::describe(conn, origin).await?;
             notifications::notify(
                 conn,
                 &requester,
-                &format!(
-                    "Access you asked for is now {}.",
-                    next.label().to_lowercase()
-                ),
+                &format!("{what} is now {}.", next.label().to_lowercase()),
                 origin,
             )
             .await
@@ -427,10 +425,11 @@ pub async fn revoke(
     .await
     .map_err(failed_while("auditing the revocation"))?;
     if locked.requester != user.subject {
+        let what = crate::requests::lifecycle::describe(&mut tx, id).await?;
         notifications::notify(
             &mut tx,
             &locked.requester,
-            "Access you asked for was revoked.",
+            &format!("{what} was revoked."),
             id,
         )
         .await

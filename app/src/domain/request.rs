@@ -65,6 +65,19 @@ impl RequestKind {
         }
     }
 
+    /// What a request of this kind asks for, in words, for its page's heading and the notices
+    /// about it: "Producer access to orders_placed for Notify Service".
+    pub fn title(self, topic: &str, application: &str) -> String {
+        match self {
+            Self::NewTopic => format!("New topic {topic}, produced by {application}"),
+            Self::ProducerAccess => format!("Producer access to {topic} for {application}"),
+            Self::ConsumerAccess => format!("Consumer access to {topic} for {application}"),
+            Self::RevokeAccess => format!("Revoking the access of {application} to {topic}"),
+            Self::TopicChange => format!("New settings for {topic}"),
+            Self::SchemaChange => format!("A new schema for {topic}"),
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::NewTopic => "New topic",

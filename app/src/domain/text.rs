@@ -26,6 +26,15 @@ pub fn bounded_text(raw: &str, field: &str, min: usize, max: usize) -> Result<St
     Ok(text.to_owned())
 }
 
+/// Items as a list in a sentence: "a", "a and b", "a, b and c".
+pub fn in_words_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// A field-level problem found while parsing a form: which field, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
@@ -45,6 +54,14 @@ impl FieldError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_a_sentence() {
+        assert_eq!(in_words_list(&[]), "");
+        assert_eq!(in_words_list(&["sandbox"]), "sandbox");
+        assert_eq!(in_words_list(&["sandbox", "prod"]), "sandbox and prod");
+        assert_eq!(in_words_list(&["a", "b", "c"]), "a, b and c");
+    }
 
     #[test]
     fn trims_and_bounds() {

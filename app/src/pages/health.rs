@@ -13,33 +13,9 @@ use crate::health::{
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// A counter that goes up on every collector tick. In the browser it listens to the server's
-/// event stream; on the server (and before hydration) it stays at zero.
+/// A counter that goes up on every collector tick, pushed by the server's event stream.
 fn use_health_ticks() -> ReadSignal<u64> {
-    let (ticks, set_ticks) = signal(0_u64);
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            use wasm_bindgen::closure::Closure;
-            if let Ok(source) = web_sys::EventSource::new("/health/events") {
-                let on_tick = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                    move |_: web_sys::MessageEvent| set_ticks.update(|n| *n += 1),
-                );
-                let _ = source
-                    .add_event_listener_with_callback("tick", on_tick.as_ref().unchecked_ref());
-                // The listener lives as long as the page; the source is closed on cleanup.
-                on_tick.forget();
-                let source = StoredValue::new_local(source);
-                on_cleanup(move || {
-                    let _ = source.try_with_value(|s| s.close());
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = set_ticks;
-    });
-    ticks
+    super::live::use_event_count(|| Some("/health/events".to_owned()), "tick")
 }
 
 fn status_badge(status: Status) -> impl IntoView {

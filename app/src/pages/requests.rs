@@ -243,14 +243,18 @@ pub fn RequestPage() -> impl IntoView {
     let withdraw = ServerAction::<WithdrawRequest>::new();
     let resubmit = ServerAction::<ResubmitRequest>::new();
     let actions = ApplyActions::new();
-    // Bumped every second while steps are still moving, so the page follows them live.
-    let tick = RwSignal::new(0_u32);
     let id = move || {
         params
             .read()
             .get("id")
             .and_then(|id| id.parse::<RequestId>().ok())
     };
+    // Every change to the request, its approvals or its apply steps, whoever made it, pushed by
+    // the server's event stream: the page follows them without a reload.
+    let changes = super::live::use_event_count(
+        move || id().map(|id| format!("/events/requests/{id}")),
+        "changed",
+    );
     let request = Resource::new(
         move || {
             (
@@ -259,35 +263,22 @@ pub fn RequestPage() -> impl IntoView {
                 withdraw.version().get(),
                 resubmit.version().get(),
                 actions.versions(),
-                tick.get(),
+                changes.get(),
             )
         },
         |(id, ..)| async move { get_request(id.ok_or(AppError::NotFound)?).await },
     );
     let progress = Resource::new(
-        move || (id(), decide.version().get(), actions.versions(), tick.get()),
+        move || {
+            (
+                id(),
+                decide.version().get(),
+                actions.versions(),
+                changes.get(),
+            )
+        },
         |(id, ..)| async move { apply_status(id.ok_or(AppError::NotFound)?).await },
     );
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let moving = progress
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .is_some_and(|p| p.in_progress());
-                if moving {
-                    tick.update(|t| *t = t.wrapping_add(1));
-                }
-            },
-            std::time::Duration::from_millis(1000),
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(handle) = handle {
-                handle.clear();
-            }
-        });
-    });
     // Approvers open requests from their queue too; the server decides who may see which.
     view! {
         <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL>

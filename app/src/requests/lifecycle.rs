@@ -6,7 +6,7 @@
 
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
-use crate::domain::RequestId;
+use crate::domain::{EnvironmentName, RequestId};
 use crate::domain::{
     RequestEvent, RequestKind, RequestState, Role, SlotKind, TeamSlug, UserIdentity,
 };
@@ -254,6 +254,35 @@ pub(crate) fn visible_to(
         || (user.has_role(Role::TeamApprover) && topic_owner.is_some_and(in_team))
 }
 
+/// A request in words, for the notices about it: what it asks for and where, such as
+/// "Producer access to orders_placed for Notify Service in sandbox and prod".
+pub async fn describe(conn: &mut PgConnection, id: RequestId) -> Result<String, StoreError> {
+    let row = sqlx::query!(
+        r#"select r.kind as "kind: RequestKind",
+                  coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
+                  a.name as application,
+                  r.environments as "environments: Vec<EnvironmentName>"
+             from access_request r
+             join application a on a.id = r.application_id
+             left join topic t on t.id = r.topic_id
+            where r.id = $1"#,
+        id as RequestId
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failed_while("describing a request"))?;
+    let names: Vec<&str> = row
+        .environments
+        .iter()
+        .map(EnvironmentName::as_str)
+        .collect();
+    Ok(format!(
+        "{} in {}",
+        row.kind.title(&row.topic, &row.application),
+        crate::domain::in_words_list(&names)
+    ))
+}
+
 /// The actor recorded for what the portal does by itself.
 pub const PORTAL_ACTOR: &str = "portal";
 
@@ -311,15 +340,16 @@ pub async fn settle_if_done(conn: &mut PgConnection, request: RequestId) -> Resu
     .fetch_one(&mut *conn)
     .await
     .map_err(failed_while("reading the request kind"))?;
+    let what = describe(conn, request).await?;
     let words = match kind {
-        RequestKind::SchemaChange => "Your schema change is active: the registry serves it.",
+        RequestKind::SchemaChange => format!("{what} is active: the registry serves it."),
         RequestKind::NewTopic
         | RequestKind::ProducerAccess
         | RequestKind::ConsumerAccess
         | RequestKind::RevokeAccess
-        | RequestKind::TopicChange => "Your request is active: Kafka now enforces it.",
+        | RequestKind::TopicChange => format!("{what} is active: Kafka now enforces it."),
     };
-    notifications::notify(conn, &requester, words, request)
+    notifications::notify(conn, &requester, &words, request)
         .await
         .map_err(failed_while("notifying the requester"))?;
     Ok(())

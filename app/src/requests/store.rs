@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
 use crate::requests::lifecycle::{
-    ensure_user, lock, requester_step, set_state, team_names, visible_to,
+    describe, ensure_user, lock, requester_step, set_state, team_names, visible_to,
 };
 use crate::store::{StoreError, failed_while};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -163,7 +163,11 @@ pub async fn decide(
     )
     .await
     .map_err(failed_while("auditing the decision"))?;
-    let words = format!("Your request was {}.", decision_words(next, slot));
+    let words = format!(
+        "{} was {}.",
+        describe(&mut tx, id).await?,
+        decision_words(next, slot)
+    );
     notifications::notify(&mut tx, &locked.requester, &words, id)
         .await
         .map_err(failed_while("notifying the requester"))?;
@@ -195,7 +199,7 @@ fn decision_words(next: RequestState, slot: SlotKind) -> String {
     match next {
         RequestState::Approved | RequestState::Applying => "approved".into(),
         RequestState::Submitted => format!(
-            "approved by {} and waits for the remaining approvals",
+            "approved by the {} and waits for the remaining approvals",
             slot.label().to_lowercase()
         ),
         RequestState::Declined => "declined".into(),
@@ -465,6 +469,27 @@ struct DetailRow {
     hosting_location: String,
     technical_contact: String,
     product_contact: String,
+}
+
+/// Whether the person may see the request at all (as its page decides); `false` for one that
+/// does not exist.
+pub async fn is_visible_to(
+    db: &PgPool,
+    user: &UserIdentity,
+    id: RequestId,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query!(
+        r#"select r.requester, a.team_slug, t.owning_team as "owning_team?"
+             from access_request r
+             join application a on a.id = r.application_id
+             left join topic t on t.id = r.topic_id
+            where r.id = $1"#,
+        id as RequestId
+    )
+    .fetch_optional(db)
+    .await
+    .map_err(failed_while("checking who may see a request"))?;
+    Ok(row.is_some_and(|r| visible_to(user, &r.requester, &r.team_slug, r.owning_team.as_deref())))
 }
 
 pub async fn detail(

@@ -219,10 +219,13 @@ pub async fn step_failed(
             )
             .await
             .map_err(failed_while("auditing the failure"))?;
+            let what = app::requests::lifecycle::describe(conn, request).await?;
             notifications::notify(
                 conn,
                 &requester,
-                "Your approved request could not be applied to Kafka; an admin has been asked to look.",
+                &format!(
+                    "{what} was approved but could not be applied to Kafka; an admin has been asked to look."
+                ),
                 request,
             )
             .await

@@ -185,12 +185,13 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
     .await
     .map_err(failed_while("finding grants about to expire"))?;
     for grant in &soon {
+        let what = app::requests::lifecycle::describe(&mut tx, grant.request).await?;
         notifications::notify(
             &mut tx,
             &grant.requester,
             &format!(
-                "Access to {} expires on {}. Ask again before then to keep it.",
-                grant.topic, grant.expires_on
+                "{what} expires on {}. Ask again before then to keep it.",
+                grant.expires_on
             ),
             grant.request,
         )
@@ -238,10 +239,11 @@ pub async fn expire_grants(db: &PgPool) -> Result<usize, StoreError> {
             )
             .await
             .map_err(failed_while("auditing an expiry"))?;
+            let what = app::requests::lifecycle::describe(&mut tx, request).await?;
             notifications::notify(
                 &mut tx,
                 &requester,
-                "Access you asked for has expired.",
+                &format!("{what} has expired."),
                 request,
             )
             .await

@@ -11,14 +11,17 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     store: PostgresStore,
+    /// What the server runs beside its routes in every deployment: the relay of changed
+    /// requests to the request pages' event streams.
+    _background: server::background::Supervisor,
 }
 
-/// Settings for the local stack, as `dev/test` exports them (defaults match `dev/run`).
 /// The local stack's first environment, where most tests run.
 pub fn sandbox() -> app::domain::EnvironmentName {
     app::domain::EnvironmentName::parse("sandbox").expect("a valid name")
 }
 
+/// Settings for the local stack, as `dev/test` exports them (defaults match `dev/run`).
 pub fn settings() -> Settings {
     Settings::load().expect("configuration for the local stack")
 }
@@ -48,9 +51,24 @@ impl TestApp {
         settings.server.port = port;
         let scheme = settings.server.public_url.scheme().to_owned();
         settings.server.public_url = format!("{scheme}://127.0.0.1:{port}").parse().expect("url");
-        let application = startup::build(settings.clone(), pool)
+        let application = startup::build(settings.clone(), pool.clone())
             .await
             .expect("application builds");
+        let mut background = server::background::Supervisor::default();
+        background.spawn_task(server::events::RequestFeedListener::new(
+            pool,
+            application.requests.clone(),
+        ));
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            application
+                .requests
+                .listening()
+                .wait_for(|listening| *listening),
+        )
+        .await
+        .expect("the request relay listens within 10 s")
+        .expect("the relay runs");
         tokio::spawn(async move {
             server::startup::serve(listener, application.router)
                 .await
@@ -65,6 +83,7 @@ impl TestApp {
             client,
             settings,
             store: application.session_store,
+            _background: background,
         }
     }
 

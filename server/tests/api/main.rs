@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod kafka;
 mod kafka_admin;
+mod live;
 mod oidc;
 mod ops;
 mod race;
