@@ -20,7 +20,7 @@ pub use environment::EnvironmentName;
 pub use identity::{GroupName, Role, RoleMapping, TeamSlug, UserIdentity};
 pub use ids::{ApplicationId, GrantId, RequestId, TopicId};
 pub use request::{Decision, RequestEvent, RequestKind, RequestState};
-pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, may_fill};
+pub use routing::{ApprovalPolicy, RequiredSlot, RoutingInput, SlotKind, could_fill, may_fill};
 pub use schema::{Compatibility, SchemaFormat, SubjectPart};
 pub use text::{FieldError, bounded_text, in_words_list};
 pub use topic::{

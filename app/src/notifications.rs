@@ -39,7 +39,7 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 pub mod ssr {
     use super::NotificationView;
     use crate::domain::webhook::slack_escape;
-    use crate::domain::{GroupName, RequestId, Role, RoleMapping, SlotKind, TeamSlug};
+    use crate::domain::{GroupName, RequestId, RoleMapping, SlotKind, TeamSlug, could_fill};
     use chrono::{DateTime, Utc};
     use serde_json::json;
     use sqlx::{PgConnection, PgPool};
@@ -107,15 +107,9 @@ pub mod ssr {
                 .filter_map(|g| GroupName::parse(g).ok())
                 .collect();
             let (user_roles, teams) = roles.resolve(&groups);
-            let concerned = slots.iter().any(|(kind, team)| match kind {
-                SlotKind::Governance | SlotKind::SecondGovernance => {
-                    user_roles.contains(&Role::Approver)
-                }
-                SlotKind::OwningTeam => {
-                    user_roles.contains(&Role::TeamApprover)
-                        && team.as_ref().is_some_and(|t| teams.contains(t))
-                }
-            });
+            let concerned = slots
+                .iter()
+                .any(|(kind, team)| could_fill(&user_roles, &teams, *kind, team.as_ref()));
             if concerned {
                 notify(&mut *conn, &person.subject, message, request).await?;
             }

@@ -74,6 +74,15 @@ pub struct SlotView {
     pub decision: Option<Decision>,
     pub decision_reason: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// While the slot waits: people the portal knows who can fill it (at most
+    /// [`SlotView::NAMES_SHOWN`]), how many more there are, and how long it has waited, in words.
+    pub can_decide: Vec<String>,
+    pub others_can_decide: usize,
+    pub waited: Option<String>,
+}
+
+impl SlotView {
+    pub const NAMES_SHOWN: usize = 5;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,8 +273,10 @@ pub async fn resubmit_request(
 #[server(prefix = "/api", endpoint = "requests/get")]
 pub async fn get_request(id: RequestId) -> Result<RequestDetail, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
-    let db = crate::context::db()?;
-    store::detail(&db, &user, id).await.map_err(AppError::from)
+    let portal = crate::context::portal()?;
+    store::detail(&portal.db, &portal.roles, &user, id)
+        .await
+        .map_err(AppError::from)
 }
 
 /// Requests made by the caller or for their teams' applications.

@@ -44,12 +44,16 @@ test('the topic page, the request form and a request page have no serious access
     ['/requests/teams', 'Team settings'],
     ['/requests/topic-change?topic=decision_letter_availability', 'Propose new settings'],
     // A seeded request that is active on Kafka, with what its grant allows.
-    ['/requests/b0000000-0000-4000-8000-000000000001', /Consumer access/],
+    ['/requests/b0000000-0000-4000-8000-000000000001', /^Consumer access to \S+ for .+$/],
     // A seeded request that was declined, with its reason and timeline.
-    ['/requests/b0000000-0000-4000-8000-000000000003', /Consumer access/],
+    ['/requests/b0000000-0000-4000-8000-000000000003', /^Consumer access to \S+ for .+$/],
   ] as const) {
     await page.goto(path);
-    await expect(page.getByRole('heading', { name: heading })).toBeVisible();
+    // The page's one main heading names what it shows, and so does the window's title.
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await expect(page).toHaveTitle(typeof heading === 'string'
+      ? `${heading} · Event Bus Portal`
+      : new RegExp(heading.source.replace(/\$$/, ' · Event Bus Portal$')));
     await page.waitForLoadState('networkidle');
     await expectNoSeriousA11yViolations(page);
   }

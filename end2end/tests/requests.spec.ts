@@ -40,6 +40,12 @@ for (const js of [true, false]) {
     await expect(requester).toHaveURL(/\/requests\/[0-9a-f-]{36}$/);
     const requestUrl = requester.url();
     await expect(requester.getByTestId('request-state')).toHaveText('Waiting for approval');
+    await expect(requester.getByRole('heading', { level: 1 })).toHaveText(
+      'Consumer access to submission_trace_form_status_change for Notify Service');
+    // Each waiting approval names the people who can give it, and how long it has waited.
+    await expect(requester.getByTestId('slot-owning_team')).toContainText('waiting for');
+    await expect(requester.getByTestId('slot-owning_team').getByTestId('can-decide')).toHaveText('Omar Haddad can decide.');
+    await expect(requester.getByTestId('slot-governance').getByTestId('can-decide')).toHaveText('Gary Chen and Nina Park can decide.');
     // Nobody approves their own request: no decision form, and a forced call is refused.
     await expect(requester.getByRole('button', { name: 'Approve' })).toHaveCount(0);
     const id = requestUrl.split('/').pop()!;

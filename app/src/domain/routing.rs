@@ -169,6 +169,22 @@ impl ApprovalPolicy {
     }
 }
 
+/// Whether someone with these roles and teams is the kind of person who fills `slot` (whose
+/// request it is and who decided what already are [`may_fill`]'s and the store's business).
+pub fn could_fill(
+    roles: &[Role],
+    teams: &[TeamSlug],
+    slot: SlotKind,
+    slot_team: Option<&TeamSlug>,
+) -> bool {
+    match slot {
+        SlotKind::OwningTeam => {
+            roles.contains(&Role::TeamApprover) && slot_team.is_some_and(|t| teams.contains(t))
+        }
+        SlotKind::Governance | SlotKind::SecondGovernance => roles.contains(&Role::Approver),
+    }
+}
+
 /// Whether `user` may fill `slot` on a request made by `requester`.
 pub fn may_fill(
     user: &UserIdentity,
@@ -179,14 +195,7 @@ pub fn may_fill(
     if user.subject == requester {
         return Err("You cannot approve your own request.");
     }
-    let allowed = match slot {
-        SlotKind::OwningTeam => {
-            user.has_role(Role::TeamApprover)
-                && slot_team.is_some_and(|team| user.teams.contains(team))
-        }
-        SlotKind::Governance | SlotKind::SecondGovernance => user.has_role(Role::Approver),
-    };
-    if allowed {
+    if could_fill(&user.roles, &user.teams, slot, slot_team) {
         Ok(())
     } else {
         Err("This approval needs someone else.")

@@ -37,8 +37,7 @@ pub fn NewApplicationPage() -> impl IntoView {
             .unwrap_or_default()
     };
     view! {
-        <AreaPage area=Area::MyRequests intro="Register one of your team's systems, with the compliance facts governance needs, before it asks for access.">
-            <h2>"Register an application"</h2>
+        <AreaPage area=Area::MyRequests title="Register an application" intro="Register one of your team's systems, with the compliance facts governance needs, before it asks for access.">
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {form_error(result)}
                 <div class="field">

@@ -26,8 +26,16 @@ pub fn AreaPage(
     /// hydrate reliably.
     #[prop(optional)]
     preload: Option<Preload>,
+    /// The page's heading and title when it is not the area's name ("New access request").
+    #[prop(optional)]
+    title: Option<&'static str>,
+    /// The page names what it shows once loaded (a topic, a request): it renders its own
+    /// heading, with [`PageHeading`].
+    #[prop(optional)]
+    titled_by_page: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
+    let title = title.unwrap_or_else(|| area.label());
     let CurrentUser(user) = expect_context();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -40,9 +48,9 @@ pub fn AreaPage(
                     }
                     match user.await {
                         Ok(Some(user)) if open_to.map_or_else(|| area.is_open_to(&user), |roles| user.has_any_role(roles)) => view! {
-                            <Title text=area.label() />
+                            {(!titled_by_page).then(|| view! { <Title text=title /> })}
                             <section class="panel" aria-labelledby="page-title">
-                                <h1 id="page-title">{area.label()}</h1>
+                                {(!titled_by_page).then(|| view! { <h1 id="page-title">{title}</h1> })}
                                 {(!intro.is_empty()).then(|| view! { <p class="intro">{intro}</p> })}
                                 {children()}
                             </section>
@@ -54,6 +62,15 @@ pub fn AreaPage(
                 })
             }}
         </Suspense>
+    }
+}
+
+/// The heading of a page that names what it shows, and the window's title to match.
+#[component]
+pub fn PageHeading(title: String, children: Children) -> impl IntoView {
+    view! {
+        <Title text=title />
+        <h1 id="page-title" class="page-name">{children()}</h1>
     }
 }
 

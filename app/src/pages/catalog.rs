@@ -1,6 +1,6 @@
 //! Catalog list with search and filters, and the topic page.
 
-use super::areas::AreaPage;
+use super::areas::{AreaPage, PageHeading};
 use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
 use crate::domain::{Area, Lifecycle};
 use leptos::prelude::*;
@@ -138,12 +138,13 @@ pub fn TopicPage() -> impl IntoView {
         get_topic,
     );
     view! {
-        <AreaPage area=Area::Catalog intro="">
+        <AreaPage area=Area::Catalog intro="" titled_by_page=true>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match topic.await {
                         Ok(t) => {
                             let s = t.summary.clone();
+                            let heading_name = s.name.clone();
                             let grants = |list: Vec<crate::catalog::GrantView>, empty: &'static str| {
                                 if list.is_empty() {
                                     view! { <p class="muted">{empty}</p> }.into_any()
@@ -157,7 +158,7 @@ pub fn TopicPage() -> impl IntoView {
                                 }
                             };
                             view! {
-                                <h2 class="topic-name"><code>{s.name.clone()}</code></h2>
+                                <PageHeading title=s.name.clone()><code>{heading_name}</code></PageHeading>
                                 <p class="lead">{s.title.clone()}</p>
                                 <p>{t.description.clone()}</p>
                                 <dl class="facts">

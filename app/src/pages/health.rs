@@ -2,7 +2,7 @@
 //! collector's cache through server functions and refresh on every collector tick, pushed by the
 //! server's event stream (`/health/events`), without reloading.
 
-use super::areas::AreaPage;
+use super::areas::{AreaPage, PageHeading};
 use crate::domain::Area;
 use crate::error::AppError;
 use crate::health::{
@@ -207,7 +207,7 @@ pub fn TopicHealthPage() -> impl IntoView {
         _ => None,
     };
     view! {
-        <AreaPage area=Area::Health intro="">
+        <AreaPage area=Area::Health intro="" titled_by_page=true>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -220,8 +220,9 @@ pub fn TopicHealthPage() -> impl IntoView {
                             );
                             let groups = v.groups.clone();
                             let env = v.environment.clone();
+                            let heading = (t.name.clone(), v.environment.clone());
                             view! {
-                                <h2 class="topic-name"><code>{t.name.clone()}</code> " in " {v.environment.clone()}</h2>
+                                <PageHeading title=format!("{} in {}", t.name, v.environment)><code>{heading.0}</code> " in " {heading.1}</PageHeading>
                                 <p data-testid="topic-status">{status_badge(t.health.status)} " " <span data-testid="topic-reason">{t.health.reason.clone()}</span></p>
                                 {v.in_catalog.then(|| view! { <p><a href=format!("/catalog/{}", encode_segment(&t.name))>"Catalog entry"</a></p> })}
                                 <dl class="facts">
@@ -319,7 +320,7 @@ pub fn GroupHealthPage() -> impl IntoView {
         |(env, group, range, _)| group_health(env, group, range),
     );
     view! {
-        <AreaPage area=Area::Health intro="">
+        <AreaPage area=Area::Health intro="" titled_by_page=true>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -327,8 +328,9 @@ pub fn GroupHealthPage() -> impl IntoView {
                             let g = v.group.clone();
                             let env = v.environment.clone();
                             let base = health_link(&env, SubjectKind::Group, &g.id);
+                            let heading = (g.id.clone(), env.clone());
                             view! {
-                                <h2><code>{g.id.clone()}</code> " in " {env.clone()}</h2>
+                                <PageHeading title=format!("Consumer group {} in {}", g.id, env)>"Consumer group " <code>{heading.0}</code> " in " {heading.1}</PageHeading>
                                 <p data-testid="group-status">{status_badge(g.health.status)} " " {g.health.reason.clone()}</p>
                                 <dl class="facts">
                                     <dt>"State"</dt><dd>{g.state.clone()}</dd>

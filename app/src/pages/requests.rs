@@ -1,7 +1,7 @@
 //! My requests, the access-request form, the request page, and the approvals queue.
 
 use super::apply::{ApplyActions, ApplyPanel};
-use super::areas::{AreaPage, Preload};
+use super::areas::{AreaPage, PageHeading, Preload};
 use crate::apply::apply_status;
 use crate::domain::RequestId;
 use crate::domain::{Area, RequestState};
@@ -155,8 +155,7 @@ pub fn NewRequestPage() -> impl IntoView {
         })
     });
     view! {
-        <AreaPage area=Area::MyRequests intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
-            <h2>"New access request"</h2>
+        <AreaPage area=Area::MyRequests title="New access request" intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {form_error(result)}
                 {promoted_from.with_value(|f| !f.is_empty()).then(|| view! {
@@ -281,7 +280,7 @@ pub fn RequestPage() -> impl IntoView {
     );
     // Approvers open requests from their queue too; the server decides who may see which.
     view! {
-        <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL>
+        <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL titled_by_page=true>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let progress = progress.await;
@@ -297,6 +296,26 @@ pub fn RequestPage() -> impl IntoView {
             </Transition>
         </AreaPage>
     }
+}
+
+/// Who can fill a waiting slot, by name.
+fn who_can_decide(slot: &crate::requests::SlotView) -> String {
+    let mut names: Vec<&str> = slot.can_decide.iter().map(String::as_str).collect();
+    let others = match slot.others_can_decide {
+        0 => None,
+        1 => Some("1 other".to_owned()),
+        n => Some(format!("{n} others")),
+    };
+    if let Some(others) = &others {
+        names.push(others);
+    }
+    if names.is_empty() {
+        return match &slot.team {
+            Some(team) => format!("Nobody the portal knows can decide yet: a team approver of {team} can, once they sign in."),
+            None => "Nobody the portal knows can decide yet: a governance approver can, once they sign in.".to_owned(),
+        };
+    }
+    format!("{} can decide.", crate::domain::in_words_list(&names))
 }
 
 #[component]
@@ -328,12 +347,13 @@ fn RequestView(
                 .and_then(|r| r.as_ref().err().map(|e| e.to_string()))
         })
     };
+    let heading = s.kind.title(&s.topic, &s.application);
     let show_reason = matches!(
         s.state,
         RequestState::Declined | RequestState::ChangesRequested
     );
     view! {
-        <h2>{s.kind.label()} ": " <code>{s.topic.clone()}</code></h2>
+        <PageHeading title=heading.clone()>{heading}</PageHeading>
         <p>"Status: " {state_badge(s.state)}</p>
         {show_reason.then(|| detail.decision_reason.clone().map(|reason| view! {
             <div class="notice" role="status"><strong>"Reason given: "</strong>{reason}</div>
@@ -421,14 +441,15 @@ fn RequestView(
         <h3>"Approvals"</h3>
         <ul class="slots">
             {detail.slots.iter().cloned().map(|slot| view! {
-                <li class="slot">
+                <li class="slot" data-testid=format!("slot-{}", slot.kind.as_str())>
                     <strong>{slot.kind.label()}</strong>
-                    {slot.team.map(|t| format!(" ({t})"))}
+                    {slot.team.clone().map(|t| format!(" ({t})"))}
                     ": "
-                    {match (slot.decided_by, slot.decision) {
-                        (Some(by), Some(d)) => format!("{} by {}", d.past_tense(), by),
-                        _ => "waiting".to_owned(),
+                    {match (&slot.decided_by, slot.decision) {
+                        (Some(by), Some(d)) => format!("{} by {by}", d.past_tense()),
+                        _ => slot.waited.as_ref().map_or_else(|| "waiting".to_owned(), |w| format!("waiting for {w}")),
                     }}
+                    {slot.decided_by.is_none().then(|| view! { <br/><span data-testid="can-decide">{who_can_decide(&slot)}</span> })}
                     <br/><span class="muted">{slot.reason}</span>
                     {slot.decision_reason.map(|r| view! { <br/><span>"“" {r} "”"</span> })}
                 </li>
@@ -516,8 +537,7 @@ pub fn NewTopicPage() -> impl IntoView {
     // Answers kept in the browser so concerns show as soon as a question is answered.
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
     view! {
-        <AreaPage area=Area::MyRequests intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
-            <h2>"Propose a new topic"</h2>
+        <AreaPage area=Area::MyRequests title="Propose a new topic" intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
                 {form_error(result)}
                 <fieldset>
@@ -642,8 +662,7 @@ pub fn TopicChangePage() -> impl IntoView {
         })
     });
     view! {
-        <AreaPage area=Area::MyRequests intro="New settings for a topic your team owns. Governance reviews them; the portal then applies them to every environment of the topic." preload=preload>
-            <h2>"Propose new settings"</h2>
+        <AreaPage area=Area::MyRequests title="Propose new settings" intro="New settings for a topic your team owns. Governance reviews them; the portal then applies them to every environment of the topic." preload=preload>
             {move || match topic.get_untracked() {
                 Some(Ok(t)) => {
                     let cleanup = t.cleanup_policy;

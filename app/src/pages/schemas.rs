@@ -239,8 +239,7 @@ pub fn SchemaChangePage() -> impl IntoView {
     };
 
     view! {
-        <AreaPage area=Area::MyRequests intro="A new key or value schema for a topic your team owns. The portal checks it against the subject's earlier versions as you type; the owning team approves, and governance too when it breaks the subject's compatibility or lowers it." preload=preload>
-            <h2>"Propose a schema change"</h2>
+        <AreaPage area=Area::MyRequests title="Propose a schema change" intro="A new key or value schema for a topic your team owns. The portal checks it against the subject's earlier versions as you type; the owning team approves, and governance too when it breaks the subject's compatibility or lowers it." preload=preload>
             {move || match topic.get_untracked() {
                 Some(Ok(t)) => {
                     let Current { format: current_format, mode: current_mode, text, view: current } = Current::of(&t, part);

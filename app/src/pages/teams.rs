@@ -18,8 +18,7 @@ pub fn TeamsPage() -> impl IntoView {
         })
     };
     view! {
-        <AreaPage area=Area::MyRequests intro="How your teams are named and reached. Notifications about a team's requests go to its webhook, if it has one.">
-            <h2>"Team settings"</h2>
+        <AreaPage area=Area::MyRequests title="Team settings" intro="How your teams are named and reached. Notifications about a team's requests go to its webhook, if it has one.">
             {move || result.with(|r| match r {
                 Some(Ok(())) => Some(view! { <p role="status" class="notice ok">"Saved."</p> }.into_any()),
                 Some(Err(AppError::Invalid(_))) => Some(view! { <p role="alert" class="error">"Some answers need another look; see the messages by each field."</p> }.into_any()),

@@ -13,8 +13,8 @@ use crate::context::PortalContext;
 use crate::domain::EnvironmentName;
 use crate::domain::{ApplicationId, RequestId, TopicId};
 use crate::domain::{
-    ConsumerGroup, DataClassification, Decision, RequestEvent, RequestKind, RequestState, Role,
-    SlotKind, TeamSlug, UserIdentity, may_fill,
+    ConsumerGroup, DataClassification, Decision, GroupName, RequestEvent, RequestKind,
+    RequestState, Role, RoleMapping, SlotKind, TeamSlug, UserIdentity, could_fill, may_fill,
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
@@ -421,7 +421,8 @@ pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::
     .await
 }
 
-/// slot, team, reason, decided by (name), decision, reason given, decided at
+/// slot, team, reason, decided by (name), decision, reason given, decided at, decided by
+/// (subject)
 type SlotRow = (
     SlotKind,
     Option<String>,
@@ -430,6 +431,7 @@ type SlotRow = (
     Option<Decision>,
     Option<String>,
     Option<DateTime<Utc>>,
+    Option<String>,
 );
 
 struct DetailRow {
@@ -471,6 +473,46 @@ struct DetailRow {
     product_contact: String,
 }
 
+/// People the portal knows (who signed in at least once) who could fill a slot of a request by
+/// `requester`, with their roles, teams and names, in name order: not the requester, and
+/// nobody who already filled a slot of it.
+async fn possible_approvers(
+    db: &PgPool,
+    roles: &RoleMapping,
+    requester: &str,
+    decided: &[String],
+) -> Result<Vec<(Vec<Role>, Vec<TeamSlug>, String)>, StoreError> {
+    let deciding_groups: Vec<String> = roles
+        .approver_groups
+        .iter()
+        .chain(&roles.team_approver_groups)
+        .cloned()
+        .collect();
+    let people = sqlx::query!(
+        "select display_name, groups from app_user
+          where subject <> $1 and not (subject = any($2)) and groups && $3
+          order by display_name",
+        requester,
+        decided,
+        &deciding_groups
+    )
+    .fetch_all(db)
+    .await
+    .map_err(failed_while("finding who can decide"))?;
+    Ok(people
+        .into_iter()
+        .map(|person| {
+            let groups: Vec<GroupName> = person
+                .groups
+                .into_iter()
+                .filter_map(|g| GroupName::parse(g).ok())
+                .collect();
+            let (person_roles, teams) = roles.resolve(&groups);
+            (person_roles, teams, person.display_name)
+        })
+        .collect())
+}
+
 /// Whether the person may see the request at all (as its page decides); `false` for one that
 /// does not exist.
 pub async fn is_visible_to(
@@ -494,6 +536,7 @@ pub async fn is_visible_to(
 
 pub async fn detail(
     db: &PgPool,
+    roles: &RoleMapping,
     user: &UserIdentity,
     id: RequestId,
 ) -> Result<RequestDetail, StoreError> {
@@ -543,7 +586,7 @@ pub async fn detail(
     let slot_rows: Vec<SlotRow> = sqlx::query!(
         r#"select s.slot as "slot: SlotKind", s.team_slug, s.reason,
                   u.display_name as "display_name?", s.decision as "decision: Decision",
-                  s.decision_reason, s.decided_at as "decided_at: DateTime<Utc>"
+                  s.decision_reason, s.decided_at as "decided_at: DateTime<Utc>", s.decided_by
                from approval_slot s left join app_user u on u.subject = s.decided_by
               where s.request_id = $1 order by s.slot"#,
         id as RequestId
@@ -561,6 +604,7 @@ pub async fn detail(
                     r.decision,
                     r.decision_reason,
                     r.decided_at,
+                    r.decided_by,
                 )
             })
             .collect()
@@ -579,7 +623,8 @@ pub async fn detail(
     let state = row.state;
     let mut slots = Vec::new();
     let mut decidable_slot = None;
-    for (kind, team, reason, decided_by, decision, decision_reason, decided_at) in slot_rows {
+    let decided_subjects: Vec<String> = slot_rows.iter().filter_map(|r| r.7.clone()).collect();
+    for (kind, team, reason, decided_by, decision, decision_reason, decided_at, _) in slot_rows {
         let team_slug = team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
         if decidable_slot.is_none()
             && decided_by.is_none()
@@ -597,6 +642,9 @@ pub async fn detail(
             decision,
             decision_reason,
             decided_at,
+            can_decide: Vec::new(),
+            others_can_decide: 0,
+            waited: None,
         });
     }
 
@@ -616,6 +664,37 @@ pub async fn detail(
             .collect()
     })
     .map_err(failed_while("loading the timeline"))?;
+    if state == RequestState::Submitted {
+        // Slots wait from when the request was last sent for a decision.
+        let sent = timeline
+            .iter()
+            .rev()
+            .find(|(_, _, action, _)| {
+                matches!(action.as_str(), "request.submitted" | "request.resubmitted")
+            })
+            .map(|(at, ..)| *at);
+        let waited =
+            sent.map(|at| crate::health::eval::duration_words((Utc::now() - at).num_seconds()));
+        let people =
+            possible_approvers(db, roles, &row.requester_subject, &decided_subjects).await?;
+        for slot in slots.iter_mut().filter(|s| s.decided_by.is_none()) {
+            let team = slot.team.as_deref().and_then(|t| TeamSlug::parse(t).ok());
+            let names: Vec<&String> = people
+                .iter()
+                .filter(|(person_roles, teams, _)| {
+                    could_fill(person_roles, teams, slot.kind, team.as_ref())
+                })
+                .map(|(.., name)| name)
+                .collect();
+            slot.others_can_decide = names.len().saturating_sub(SlotView::NAMES_SHOWN);
+            slot.can_decide = names
+                .into_iter()
+                .take(SlotView::NAMES_SHOWN)
+                .cloned()
+                .collect();
+            slot.waited.clone_from(&waited);
+        }
+    }
 
     let proposal: Option<TopicProposal> = row
         .proposed_topic
