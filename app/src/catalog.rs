@@ -71,6 +71,11 @@ pub struct TopicDetail {
     pub value_schema: Option<crate::schemas::SchemaView>,
     /// The latest version of `<topic>-key`, if keys have a schema.
     pub key_schema: Option<crate::schemas::SchemaView>,
+    /// What the caller may start from this page: asking for access (members), proposing
+    /// settings or schemas (members of the owning team). Nobody is offered what they would
+    /// be refused.
+    pub can_request_access: bool,
+    pub can_propose_changes: bool,
 }
 
 /// One page of the catalog. Any signed-in role may browse it.
@@ -90,7 +95,7 @@ pub async fn list_topics(
 /// One topic with its owners, producers and consumers.
 #[server(prefix = "/api", endpoint = "catalog/topic")]
 pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
-    crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let db = crate::context::db()?;
     let mut topic = store::detail(&db, &name)
         .await
@@ -98,5 +103,11 @@ pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {
         .ok_or_else(|| crate::auth::ssr::with_status(AppError::NotFound))?;
     topic.value_schema = crate::schemas::ssr::latest_schema(&db, &format!("{name}-value")).await?;
     topic.key_schema = crate::schemas::ssr::latest_schema(&db, &format!("{name}-key")).await?;
+    topic.can_request_access = user.has_role(Role::Member);
+    topic.can_propose_changes = user.has_role(Role::Member)
+        && user
+            .teams
+            .iter()
+            .any(|team| team.as_str() == topic.summary.owning_team);
     Ok(topic)
 }

@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { expectHydrated, gary, maria, omar, signIn, type DemoUser } from './support';
+import { ada, expectHydrated, gary, maria, omar, signIn, victor, type DemoUser } from './support';
 
 async function newSession(browser: Browser, user: DemoUser, javaScriptEnabled: boolean): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled });
@@ -242,6 +242,53 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await expect(page.getByTestId('revealed-credential')).toHaveCount(0);
   await expect(page.getByTestId('credential-sandbox')).toContainText('was shown once already');
   await expect(page.getByRole('button', { name: 'Show the password once' })).toHaveCount(0);
-  await expect(page.getByRole('button', { name: 'Rotate the password' })).toBeVisible();
   await expect(page.locator('body')).not.toContainText(password);
+
+  // Rotating asks first, on a page of its own; cancelling changes nothing.
+  await page.getByRole('link', { name: 'Rotate the password…' }).click();
+  await expect(page).toHaveURL(/\?confirm=rotate-sandbox$/);
+  const confirm = page.getByTestId('confirm-rotate');
+  await expect(confirm.getByRole('heading', { name: 'Rotate the password in sandbox?' })).toBeVisible();
+  await confirm.getByRole('link', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('confirm-rotate')).toHaveCount(0);
+  await expect(page.getByTestId('credential-sandbox')).toContainText('was shown once already');
+  await page.getByRole('link', { name: 'Rotate the password…' }).click();
+  await page.getByRole('button', { name: 'Yes, rotate the password' }).click();
+  await expect(page.getByRole('button', { name: 'Show the password once' })).toBeVisible({ timeout: 20_000 });
+});
+
+test('revoking asks for confirmation on a page of its own, without JavaScript too', async ({ browser }) => {
+  const page = await newSession(browser, ada, false);
+  // A seeded producer request that is active on Kafka and that no other test uses.
+  const request = '/requests/b0000000-0000-4000-8000-000000000008';
+  await page.goto(request);
+  await expect(page.getByTestId('request-state')).toHaveText('Active');
+  await page.getByRole('link', { name: 'Revoke access…' }).click();
+  await expect(page).toHaveURL(/\?confirm=revoke$/);
+  const confirm = page.getByTestId('confirm-revoke');
+  await expect(confirm.getByRole('heading', { name: 'Revoke this access?' })).toBeVisible();
+  await expect(confirm).toContainText('cannot be undone');
+  await confirm.getByRole('link', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('request-state')).toHaveText('Active');
+  await expect(page.getByTestId('confirm-revoke')).toHaveCount(0);
+  await page.getByRole('link', { name: 'Revoke access…' }).click();
+  await page.getByLabel('Reason (optional)').fill('The integration was retired.');
+  await page.getByRole('button', { name: 'Yes, revoke access' }).click();
+  await expect(async () => {
+    await page.goto(request);
+    await expect(page.getByTestId('request-state')).toHaveText('Revoked', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await page.context().close();
+});
+
+test('a viewer is offered no action they would be refused', async ({ page }) => {
+  await signIn(page, victor);
+  await page.goto('/catalog/decision_letter_availability');
+  await expect(page.getByRole('heading', { level: 1, name: 'decision_letter_availability' })).toBeVisible();
+  for (const action of ['Request access', 'Propose new settings', 'Propose a schema change']) {
+    await expect(page.getByRole('link', { name: action })).toHaveCount(0);
+  }
+  await page.goto('/health/sandbox/topics/decision_letter_availability');
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('decision_letter_availability');
+  await expect(page.getByRole('button')).toHaveCount(await page.locator('.site-header button').count());
 });

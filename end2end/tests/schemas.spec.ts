@@ -8,7 +8,7 @@ test('an incompatible schema change shows its reasons while written, then owner 
   const field = `reviewed_by_${Date.now()}`;
   await signIn(page, maria);
   await page.goto(`/catalog/${TOPIC}`);
-  await page.getByRole('link', { name: 'Propose a schema change (owning team)' }).click();
+  await page.getByRole('link', { name: 'Propose a schema change' }).click();
   await expect(page).toHaveURL(/\/requests\/schema-change\?topic=claim_status_change/);
   await expectHydrated(page);
 

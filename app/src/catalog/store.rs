@@ -167,6 +167,8 @@ pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx
     Ok(Some(TopicDetail {
         value_schema: None,
         key_schema: None,
+        can_request_access: false,
+        can_propose_changes: false,
         summary: TopicSummary {
             name: row.name,
             title: row.title,

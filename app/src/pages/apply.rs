@@ -86,6 +86,11 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
     let revoke_error = error_of(actions.revoke);
     let ask_error = error_of(actions.ask_revocation);
     let has_steps = !progress.steps.is_empty();
+    // Revoking and rotating are confirmed on a page of their own (`?confirm=...`), which works
+    // with and without JavaScript.
+    let query = leptos_router::hooks::use_query_map();
+    let confirming = move || query.read().get("confirm");
+    let here = format!("/requests/{id}");
     view! {
         <section class="apply" aria-labelledby="apply-title">
             <h3 id="apply-title">"On Kafka"</h3>
@@ -107,7 +112,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                     }).collect_view()}
                 </ol>
             })}
-            {progress.credentials.iter().cloned().map(|c| view! { <Credential c actions hydrated /> }.into_any()).collect_view()}
+            {progress.credentials.iter().cloned().map(|c| view! { <Credential c actions hydrated request=id /> }.into_any()).collect_view()}
             {move || revealed.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()).map(|secret| view! {
                 <div class="notice secret" role="status" data-testid="revealed-credential">
                     <p><strong>"Copy this password now."</strong> " It is shown once: the portal does not keep it, and reloading the page will not show it again."</p>
@@ -133,21 +138,35 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                     <button type="submit">"Retry the failed steps"</button>
                 </ActionForm>
             })}
-            {progress.can_revoke.then(|| view! {
-                <details class="revoke">
-                    <summary>"Revoke this access"</summary>
-                    <ActionForm action=actions.revoke>
-                        <input type="hidden" name="id" value=id.to_string() />
-                        <input type="hidden" name="version" value=progress.version.to_string() />
-                        <p>"The application's ACLs for this request are removed from every environment. Its credentials stay for its other grants."</p>
-                        <div class="field">
-                            <label for="revoke-reason">"Reason (optional)"</label>
-                            <input id="revoke-reason" name="reason" maxlength="2000" />
-                        </div>
-                        {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
-                        <button type="submit" class="danger">"Revoke access"</button>
-                    </ActionForm>
-                </details>
+            {progress.can_revoke.then(|| {
+                let version = progress.version;
+                let here = here.clone();
+                move || if confirming().as_deref() == Some("revoke") {
+                    let cancel = here.clone();
+                    view! {
+                        <section class="confirm" aria-labelledby="confirm-revoke" data-testid="confirm-revoke">
+                            <h3 id="confirm-revoke">"Revoke this access?"</h3>
+                            <ActionForm action=actions.revoke>
+                                <input type="hidden" name="id" value=id.to_string() />
+                                <input type="hidden" name="version" value=version.to_string() />
+                                <p>"The application's ACLs for this request are removed from every environment at once: its clients are refused from their next request. Its credentials stay for its other grants. This cannot be undone; the access would have to be asked for again."</p>
+                                <div class="field">
+                                    <label for="revoke-reason">"Reason (optional)"</label>
+                                    <input id="revoke-reason" name="reason" maxlength="2000" />
+                                </div>
+                                {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
+                                <div class="actions">
+                                    <button type="submit" class="danger">"Yes, revoke access"</button>
+                                    <a class="button secondary" href=cancel>"Cancel"</a>
+                                </div>
+                            </ActionForm>
+                        </section>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p><a class="button danger" href=format!("{here}?confirm=revoke")>"Revoke access…"</a></p>
+                    }.into_any()
+                }
             })}
             {progress.can_request_revocation.then(|| view! {
                 <details class="revoke">
@@ -169,7 +188,17 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
 }
 
 #[component]
-fn Credential(c: CredentialView, actions: ApplyActions, hydrated: RwSignal<bool>) -> impl IntoView {
+fn Credential(
+    c: CredentialView,
+    actions: ApplyActions,
+    hydrated: RwSignal<bool>,
+    request: RequestId,
+) -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let confirm_key = format!("rotate-{}", c.environment);
+    let confirm_link = format!("/requests/{request}?confirm={confirm_key}");
+    let cancel_link = format!("/requests/{request}");
+    let confirming = move || query.read().get("confirm").as_deref() == Some(confirm_key.as_str());
     let words = match c.state {
         CredentialState::Missing => "It has no password yet.",
         CredentialState::Setting => "A password is being set on the cluster.",
@@ -202,13 +231,29 @@ fn Credential(c: CredentialView, actions: ApplyActions, hydrated: RwSignal<bool>
                     <button type="submit" class="secondary">"Create a password"</button>
                 </ActionForm>
             })}
-            {(c.can_manage && c.state == CredentialState::Shown).then(|| view! {
-                <ActionForm action=actions.rotate>
-                    <input type="hidden" name="application" value=c.application_id.to_string() />
-                    <input type="hidden" name="environment" value=environment_again />
-                    <p class="hint">"Rotating sets a new password. The old password stops working as soon as the cluster has the new one, so update every client of this application."</p>
-                    <button type="submit" class="secondary">"Rotate the password"</button>
-                </ActionForm>
+            {(c.can_manage && c.state == CredentialState::Shown).then(|| {
+                let application = c.application_id;
+                move || if confirming() {
+                    let (environment, cancel) = (environment_again.clone(), cancel_link.clone());
+                    view! {
+                        <section class="confirm" aria-labelledby="confirm-rotate" data-testid="confirm-rotate">
+                            <h3 id="confirm-rotate">{format!("Rotate the password in {environment}?")}</h3>
+                            <ActionForm action=actions.rotate>
+                                <input type="hidden" name="application" value=application.to_string() />
+                                <input type="hidden" name="environment" value=environment />
+                                <p>"A new password is set. The old one stops working as soon as the cluster has the new one, so every client of this application must be given the new password."</p>
+                                <div class="actions">
+                                    <button type="submit" class="danger">"Yes, rotate the password"</button>
+                                    <a class="button secondary" href=cancel>"Cancel"</a>
+                                </div>
+                            </ActionForm>
+                        </section>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p><a class="button secondary" href=confirm_link.clone()>"Rotate the password…"</a></p>
+                    }.into_any()
+                }
             })}
         </div>
     }

@@ -175,11 +175,15 @@ pub fn TopicPage() -> impl IntoView {
                                     <dt>"Retention"</dt><dd>{format!("{} days", t.retention_days)}</dd>
                                     <dt>"Cleanup policy"</dt><dd>{t.cleanup_policy.as_str()}</dd>
                                 </dl>
-                                <p class="actions">
-                                    <a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a>
-                                    <a class="button secondary" href=format!("/requests/topic-change?topic={}", s.name)>"Propose new settings (owning team)"</a>
-                                    <a class="button secondary" href=format!("/requests/schema-change?topic={}", s.name)>"Propose a schema change (owning team)"</a>
-                                </p>
+                                {(t.can_request_access || t.can_propose_changes).then(|| view! {
+                                    <p class="actions">
+                                        {t.can_request_access.then(|| view! { <a class="button" href=format!("/requests/new?topic={}", s.name)>"Request access"</a> })}
+                                        {t.can_propose_changes.then(|| view! {
+                                            <a class="button secondary" href=format!("/requests/topic-change?topic={}", s.name)>"Propose new settings"</a>
+                                            <a class="button secondary" href=format!("/requests/schema-change?topic={}", s.name)>"Propose a schema change"</a>
+                                        })}
+                                    </p>
+                                })}
                                 <h3>"Producers"</h3>
                                 {grants(t.producers, "No application produces to this topic yet.")}
                                 <h3>"Consumers"</h3>

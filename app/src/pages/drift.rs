@@ -9,6 +9,10 @@ use leptos::prelude::*;
 #[component]
 pub fn DriftPage() -> impl IntoView {
     let resolve = ServerAction::<ResolveFinding>::new();
+    // Removing is confirmed on a page of its own (`?confirm=remove-<id>`), with or without
+    // JavaScript.
+    let query = leptos_router::hooks::use_query_map();
+    let confirming = move || query.read().get("confirm");
     let adopt_all = ServerAction::<AdoptAll>::new();
     let check = ServerAction::<CheckDriftNow>::new();
     let report = Resource::new(
@@ -94,7 +98,7 @@ pub fn DriftPage() -> impl IntoView {
                                             {report.findings.into_iter().map(|f| view! {
                                                 <tr>
                                                     <td>{f.environment}</td>
-                                                    <td>{f.description}</td>
+                                                    <td>{f.description.clone()}</td>
                                                     <td><time datetime=f.first_seen_at.to_rfc3339()>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time></td>
                                                     <td>
                                                         {if f.removal_requested {
@@ -104,9 +108,28 @@ pub fn DriftPage() -> impl IntoView {
                                                                 <ActionForm action=resolve attr:class="inline-form">
                                                                     <input type="hidden" name="id" value=f.id.to_string() />
                                                                     <button type="submit" name="action" value="adopt" class="secondary">"Adopt"</button>
-                                                                    " "
-                                                                    <button type="submit" name="action" value="remove" class="danger">"Remove"</button>
                                                                 </ActionForm>
+                                                                {
+                                                                    let key = format!("remove-{}", f.id);
+                                                                    let id = f.id.to_string();
+                                                                    let what = f.description.clone();
+                                                                    move || if confirming().as_deref() == Some(key.as_str()) {
+                                                                        let (id, what) = (id.clone(), what.clone());
+                                                                        view! {
+                                                                            <div class="confirm" data-testid="confirm-remove">
+                                                                                <p><strong>"Remove it from the cluster?"</strong> " " {what} " is deleted from Kafka for good: clients using it are refused, and a topic's events are gone."</p>
+                                                                                <ActionForm action=resolve attr:class="inline-form">
+                                                                                    <input type="hidden" name="id" value=id />
+                                                                                    <button type="submit" name="action" value="remove" class="danger">"Yes, remove it"</button>
+                                                                                    " "
+                                                                                    <a class="button secondary" href="/admin/drift">"Cancel"</a>
+                                                                                </ActionForm>
+                                                                            </div>
+                                                                        }.into_any()
+                                                                    } else {
+                                                                        view! { <a class="button danger" href=format!("/admin/drift?confirm={key}")>"Remove…"</a> }.into_any()
+                                                                    }
+                                                                }
                                                             }.into_any()
                                                         }}
                                                     </td>
