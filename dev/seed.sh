@@ -12,6 +12,9 @@ case "$teams" in
      # The demo's audit rows were written with SQL: the portal seals them with its audit key.
      "${EBP_PORTAL_BIN:-$CARGO_TARGET_DIR/debug/event-bus-portal}" --seal-audit-log >/dev/null \
        || die "sealing the demo audit rows failed"
+     # The demo's topics, principals and ACLs go onto the clusters now, not at the
+     # reconciler's next scheduled pass: a running portal checks the clusters when told.
+     "$psql_bin" "$EBP_DATABASE_URL" -q -c "notify reconcile" >/dev/null
      say "demo data loaded" ;;
   *) say "demo data already present ($teams teams)" ;;
 esac

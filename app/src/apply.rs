@@ -62,6 +62,8 @@ pub struct ApplyProgress {
     /// The caller belongs to the topic's owning team (not the requesting team): they may ask
     /// governance to take this access away.
     pub can_request_revocation: bool,
+    /// For the application's team, once approved: how to connect, per environment.
+    pub connections: Vec<crate::connect::ClientSettings>,
 }
 
 impl ApplyProgress {

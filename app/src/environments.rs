@@ -12,6 +12,8 @@ pub struct EnvironmentSummary {
     pub display_name: String,
     /// Whether data with PII or PHI may be published here.
     pub allows_pii: bool,
+    /// How applications reach the cluster.
+    pub address: crate::connect::ClusterAddress,
 }
 
 /// The configured environments, in order. Any signed-in role may list them.

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod connect;
 #[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]

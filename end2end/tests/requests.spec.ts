@@ -1,5 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { ada, expectHydrated, gary, maria, omar, signIn, victor, type DemoUser } from './support';
+
+const python = process.env.EBP_PYTHON ?? path.join(os.homedir(), '.cache/event-bus-portal/python/bin/python');
 
 async function newSession(browser: Browser, user: DemoUser, javaScriptEnabled: boolean): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled });
@@ -237,6 +243,25 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await expect(secret).toContainText('SCRAM-SHA-512');
   const password = await page.locator('#revealed-password').inputValue();
   expect(password).toHaveLength(43);
+  // Beside the password just shown, nothing says it was shown already.
+  await expect(page.getByTestId('credential-sandbox')).toContainText('shown below, once');
+  await expect(page.getByTestId('credential-sandbox')).not.toContainText('shown once already');
+
+  // The page says how to connect; its Python configuration, pasted into a real client with the
+  // password in KAFKA_PASSWORD, writes an event.
+  const connect = page.getByTestId('connect-sandbox');
+  await expect(connect).toContainText('SCRAM-SHA-512');
+  await connect.getByText('Python (confluent-kafka)').click();
+  const snippet = await page.getByTestId('snippet-python-sandbox').textContent();
+  expect(snippet).toContain('os.environ["KAFKA_PASSWORD"]');
+  expect(snippet).not.toContain(password);
+  const script = path.join(os.tmpdir(), `connect-${Date.now()}.py`);
+  fs.writeFileSync(script, snippet!);
+  await expect(async () => {
+    const run = spawnSync(python, [script], { env: { ...process.env, KAFKA_PASSWORD: password }, encoding: 'utf8', timeout: 40_000 });
+    expect(run.stderr + run.stdout).toContain('delivered to submission_trace_form_status_change');
+    expect(run.status).toBe(0);
+  }).toPass({ timeout: 60_000 });
 
   await page.reload();
   await expect(page.getByTestId('revealed-credential')).toHaveCount(0);

@@ -111,6 +111,10 @@ pub struct KafkaEnvironmentSettings {
     pub order: u16,
     pub display_name: String,
     pub bootstrap_servers: String,
+    /// The address applications outside the platform use, shown on their request pages;
+    /// `bootstrap_servers` when unset.
+    #[serde(default)]
+    pub public_bootstrap_servers: Option<String>,
     pub security_protocol: String,
     pub sasl_mechanism: String,
     pub sasl_username: String,

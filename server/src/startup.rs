@@ -62,6 +62,14 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
                 name: name.to_owned(),
                 display_name: env.display_name.clone(),
                 allows_pii: env.allows_pii,
+                address: app::connect::ClusterAddress {
+                    bootstrap_servers: env
+                        .public_bootstrap_servers
+                        .clone()
+                        .unwrap_or_else(|| env.bootstrap_servers.clone()),
+                    security_protocol: env.security_protocol.clone(),
+                    sasl_mechanism: env.sasl_mechanism.clone(),
+                },
             })
             .collect(),
     })

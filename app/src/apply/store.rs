@@ -611,16 +611,34 @@ pub async fn status(
     .fetch_all(db)
     .await
     .map_err(failed_while("loading grants"))?;
+    let portal = crate::context::portal().ok();
+    let configured = |env: &EnvironmentName| {
+        portal
+            .as_ref()
+            .and_then(|p| p.environments.iter().find(|e| e.name == *env))
+    };
     let label = |env: &EnvironmentName| {
-        crate::context::portal()
-            .ok()
-            .and_then(|p| {
-                p.environments
-                    .iter()
-                    .find(|e| e.name == *env)
-                    .map(|e| e.display_name.clone())
+        configured(env).map_or_else(|| env.to_string(), |e| e.display_name.clone())
+    };
+    // Only the application's team connects with these; everyone else sees what is granted.
+    let connections = if can_manage && state.is_approved() {
+        grants
+            .iter()
+            .filter_map(|g| {
+                Some(crate::connect::ClientSettings {
+                    environment: g.environment.clone(),
+                    address: configured(&g.environment)?.address.clone(),
+                    principal: g.principal.clone(),
+                    role: g.role,
+                    topic: g.topic.clone(),
+                    consumer_group: g.consumer_group.clone(),
+                    group_is_prefix: g.consumer_group_is_prefix,
+                    registry_url: portal.as_ref()?.public_url.to_string(),
+                })
             })
-            .unwrap_or_else(|| env.to_string())
+            .collect()
+    } else {
+        Vec::new()
     };
     Ok(ApplyProgress {
         state,
@@ -640,6 +658,7 @@ pub async fn status(
         can_revoke: (user.has_role(Role::Admin) || can_manage)
             && grants_access
             && state.apply(RequestEvent::Revoke).is_some(),
+        connections,
     })
 }
 

@@ -6,6 +6,7 @@ use crate::apply::{
     ApplyProgress, CredentialState, CredentialView, RetryRequest, RevealCredential, RevokeRequest,
     RotateCredential,
 };
+use crate::connect::{Client, ClientSettings};
 use crate::domain::RequestId;
 use crate::domain::StepStatus;
 use crate::error::AppError;
@@ -129,6 +130,13 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                     </dl>
                 </div>
             })}
+            {(!progress.connections.is_empty()).then(|| view! {
+                <section class="connect" aria-labelledby="connect-title" data-testid="connect">
+                    <h3 id="connect-title">"Connect your application"</h3>
+                    <p>"Each configuration reads the password from the " <code>"KAFKA_PASSWORD"</code> " environment variable: set it to the password shown once above (if it was lost, rotate the password). Nothing here is secret, so the configurations can be shared and kept with the application's code."</p>
+                    {progress.connections.iter().cloned().map(|c| view! { <Connection c /> }.into_any()).collect_view()}
+                </section>
+            }.into_any())}
             {move || reveal_error().or_else(rotate_error).map(|m| view! { <p role="alert" class="error">{m}</p> })}
             {progress.can_retry.then(|| view! {
                 <ActionForm action=actions.retry>
@@ -187,6 +195,48 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
     }
 }
 
+/// How to reach one environment with this request's access, and a configuration per client.
+#[component]
+fn Connection(c: ClientSettings) -> impl IntoView {
+    let env = c.environment.clone();
+    let group = c.consumer_group.clone().map(|g| {
+        let words = if c.group_is_prefix {
+            " (a prefix: name groups that start with it)"
+        } else {
+            ""
+        };
+        view! { <dt>"Consumer group"</dt><dd><code>{g}</code>{words}</dd> }
+    });
+    let snippets = Client::ALL
+        .into_iter()
+        .map(|client| {
+            let testid = format!("snippet-{}-{}", client.as_str(), env);
+            view! {
+                <details class="snippet">
+                    <summary>{client.label()}</summary>
+                    <p class="hint">"Needs " {client.minimum_version()} "."</p>
+                    <pre data-testid=testid><code>{c.snippet(client)}</code></pre>
+                </details>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="connection" data-testid=format!("connect-{env}")>
+            <h4>{format!("In {env}")}</h4>
+            <dl class="facts">
+                <dt>"Bootstrap servers"</dt><dd><code>{c.address.bootstrap_servers.clone()}</code></dd>
+                <dt>"Security protocol"</dt><dd><code>{c.address.security_protocol.clone()}</code></dd>
+                <dt>"SASL mechanism"</dt><dd><code>{c.address.sasl_mechanism.clone()}</code></dd>
+                <dt>"User name"</dt><dd><code>{c.principal.clone()}</code></dd>
+                {group}
+                <dt>"Schema registry"</dt><dd><code>{c.registry_url.clone()}</code> " (the same user name and password)"</dd>
+            </dl>
+            {snippets}
+        </div>
+    }
+    .into_any()
+}
+
 #[component]
 fn Credential(
     c: CredentialView,
@@ -207,6 +257,16 @@ fn Credential(
             "Its password was shown once already; the portal does not keep it."
         }
     };
+    // The password just shown on this page is not "shown once already" beside itself.
+    let shown_here = {
+        let env = c.environment.clone();
+        move || {
+            actions
+                .reveal
+                .value()
+                .with(|r| matches!(r, Some(Ok(secret)) if secret.environment == env))
+        }
+    };
     let environment = c.environment.clone();
     let environment_again = c.environment.clone();
     let environment_missing = c.environment.clone();
@@ -214,7 +274,8 @@ fn Credential(
         <div class="credential" data-testid=format!("credential-{}", c.environment)>
             <p>
                 "Application user " <code>{format!("User:{}", c.principal)}</code>
-                " in " {c.environment.clone()} ": " {words}
+                " in " {c.environment.clone()} ": "
+                {move || if shown_here() { "Its password is shown below, once: copy it now." } else { words }}
             </p>
             {(c.can_manage && c.state == CredentialState::ReadyToShow).then(|| view! {
                 <ActionForm action=actions.reveal>
