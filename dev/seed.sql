@@ -61,21 +61,21 @@ insert into topic (id, name, title, description, business_domain, lifecycle, rem
         'Published when a document is uploaded to a claim through the legacy intake; replaced by submission_trace_form_status_change.',
         'claims status', 'deprecated', '2027-03-31', 'claims-status', '{Claims Evidence Intake}', 'low', false, 3, 604800000, 'delete');
 
+-- The sandbox allows no PII or PHI: topics that contain PII are in production only.
 insert into topic_environment (topic_id, environment)
-select id, env from topic, unnest(array['sandbox', 'prod']) env
-where name <> 'prescription_refill_shipped';
+select id, env from topic, unnest(array['sandbox', 'prod']) env where not contains_pii;
 insert into topic_environment (topic_id, environment)
-select id, 'sandbox' from topic where name = 'prescription_refill_shipped';
+select id, 'prod' from topic where contains_pii;
 
 -- Requests in every state, each with its approval slots, grants and audit entries.
 insert into access_request (id, kind, state, version, requester, application_id, topic_id, environments,
         consumer_group, purpose, decision_reason, created_at, updated_at) values
     ('b0000000-0000-4000-8000-000000000001', 'consumer_access', 'active', 4, 'maria',
-        'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', '{sandbox,prod}',
+        'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', '{prod}',
         'notify-decision-letters', 'Email people when their decision letter is ready, 7-10 days before paper mail arrives.',
         null, now() - interval '30 days', now() - interval '27 days'),
     ('b0000000-0000-4000-8000-000000000002', 'consumer_access', 'submitted', 2, 'maria',
-        'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000004', '{sandbox}',
+        'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000004', '{prod}',
         'notify-appointment-reminders', 'Send appointment reminders by text message the day before the appointment.',
         null, now() - interval '3 days', now() - interval '2 days'),
     ('b0000000-0000-4000-8000-000000000003', 'consumer_access', 'declined', 2, 'maria',
@@ -97,7 +97,7 @@ insert into access_request (id, kind, state, version, requester, application_id,
         'notify-delivery-feedback', 'Retry failed notifications by mail when email delivery fails.',
         null, now() - interval '1 day', now() - interval '1 day'),
     ('b0000000-0000-4000-8000-000000000008', 'producer_access', 'active', 4, 'maria',
-        'a0000000-0000-4000-8000-000000000002', '70000000-0000-4000-8000-000000000001', '{sandbox,prod}',
+        'a0000000-0000-4000-8000-000000000002', '70000000-0000-4000-8000-000000000001', '{prod}',
         null, 'Publish decision letter availability from the claim status tool as letters are generated.',
         null, now() - interval '60 days', now() - interval '58 days'),
     ('b0000000-0000-4000-8000-000000000007', 'consumer_access', 'submitted', 1, 'omar',
@@ -129,9 +129,7 @@ insert into approval_slot (request_id, slot, team_slug, reason, decided_by, deci
     ('b0000000-0000-4000-8000-000000000007', 'governance', null, 'Governance reviews every grant of access to events.', null, null, null, null);
 
 insert into access_grant (id, request_id, topic_id, application_id, role, environment, consumer_group) values
-    (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'consumer', 'sandbox', 'notify-decision-letters'),
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'consumer', 'prod', 'notify-decision-letters'),
-    (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'sandbox', null),
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'prod', null);
 
 -- Their applications' Kafka principals. Passwords are set when a team's next request is applied

@@ -30,6 +30,15 @@ impl PortalContext {
         self.environments.iter().map(|e| e.name.clone()).collect()
     }
 
+    /// Which of `chosen` allow no PII or PHI, by display name.
+    pub fn without_pii(&self, chosen: &[crate::domain::EnvironmentName]) -> Vec<String> {
+        self.environments
+            .iter()
+            .filter(|e| !e.allows_pii && chosen.contains(&e.name))
+            .map(|e| e.display_name.clone())
+            .collect()
+    }
+
     /// The configured environment of this name, if there is one.
     pub fn environment(&self, name: &str) -> Option<crate::domain::EnvironmentName> {
         self.environments

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { ada, expectHydrated, expectNoSeriousA11yViolations, signIn, watchForPanics } from './support';
 
 const python = process.env.EBP_PYTHON ?? path.join(os.homedir(), '.cache/event-bus-portal/python/bin/python');
-// A seeded catalog topic in the sandbox; the producer creates it on the cluster if needed.
-const TOPIC = 'decision_letter_availability';
+// A seeded catalog topic in the sandbox (without PII, as the sandbox allows none); the producer
+// creates it on the cluster if needed.
+const TOPIC = 'claim_status_change';
 
 test('the topic health chart is live: its value changes without a reload', async ({ page }) => {
   test.setTimeout(150_000);

@@ -162,6 +162,8 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await expect(page.getByTestId('request-state')).toHaveText('Waiting for approval');
   await expect(page.getByRole('heading', { name: 'Proposed topic' })).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Fit check' })).toBeVisible();
+  // Notify Service handles PII and will write to the sandbox, which allows none: governance is told.
+  await expect(page.getByTestId('slot-governance')).toContainText('handles PII and Sandbox allows none');
 
   const approver = await browser.newContext().then((c) => c.newPage());
   await signIn(approver, gary);
@@ -313,7 +315,7 @@ test('a viewer is offered no action they would be refused', async ({ page }) => 
   for (const action of ['Request access', 'Propose new settings', 'Propose a schema change']) {
     await expect(page.getByRole('link', { name: action })).toHaveCount(0);
   }
-  await page.goto('/health/sandbox/topics/decision_letter_availability');
-  await expect(page.getByRole('heading', { level: 1 })).toContainText('decision_letter_availability');
+  await page.goto('/health/sandbox/topics/claim_status_change');
+  await expect(page.getByRole('heading', { level: 1 })).toContainText('claim_status_change');
   await expect(page.getByRole('button')).toHaveCount(await page.locator('.site-header button').count());
 });

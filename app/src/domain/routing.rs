@@ -75,6 +75,9 @@ pub struct RoutingInput {
     pub owning_team: TeamSlug,
     pub classification: DataClassification,
     pub contains_pii: bool,
+    /// Environments that allow no PII or PHI where an application that handles PII would
+    /// write: governance confirms that nothing it writes there carries any (display names).
+    pub pii_application_writes_in: Vec<String>,
 }
 
 /// One required approval and why it is required, in words shown to approvers.
@@ -111,17 +114,37 @@ impl ApprovalPolicy {
         } else {
             self.access_needs_governance
         };
-        if governance {
-            slots.push(RequiredSlot {
-                kind: SlotKind::Governance,
-                team: None,
-                reason: if input.kind == RequestKind::TopicChange {
+        let pii_writer = (!input.pii_application_writes_in.is_empty()).then(|| {
+            format!(
+                "The application handles PII and {} allows none: governance confirms that nothing it writes there carries PII or PHI.",
+                super::in_words_list(
+                    &input
+                        .pii_application_writes_in
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                )
+            )
+        });
+        if governance || pii_writer.is_some() {
+            let usual: Option<String> = governance.then(|| {
+                if input.kind == RequestKind::TopicChange {
                     "Changes to a topic's settings are reviewed by governance.".into()
                 } else if new_topic {
                     "Every new topic on the bus is reviewed by governance.".into()
                 } else {
                     "Governance reviews every grant of access to events.".into()
-                },
+                }
+            });
+            let reason = [usual, pii_writer]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            slots.push(RequiredSlot {
+                kind: SlotKind::Governance,
+                team: None,
+                reason,
             });
         }
         let sensitive = input.classification == DataClassification::Moderate || input.contains_pii;
@@ -212,6 +235,7 @@ mod tests {
 
     fn input(kind: RequestKind, classification: DataClassification, pii: bool) -> RoutingInput {
         RoutingInput {
+            pii_application_writes_in: Vec::new(),
             kind,
             owning_team: team("claims-status"),
             classification,
@@ -236,6 +260,35 @@ mod tests {
         );
         assert_eq!(slots[0].team, Some(team("claims-status")));
         assert!(slots.iter().all(|s| !s.reason.is_empty()));
+    }
+
+    #[test]
+    fn an_application_with_pii_writing_where_none_is_allowed_goes_to_governance_with_that_reason() {
+        let mut asked = input(RequestKind::ProducerAccess, DataClassification::Low, false);
+        asked.pii_application_writes_in = vec!["Sandbox".into()];
+        let slots = ApprovalPolicy::default().route(&asked);
+        assert_eq!(
+            kinds(&slots),
+            vec![SlotKind::OwningTeam, SlotKind::Governance]
+        );
+        assert!(
+            slots[1]
+                .reason
+                .contains("handles PII and Sandbox allows none"),
+            "{}",
+            slots[1].reason
+        );
+        // Even where governance would not otherwise look at access.
+        let lenient = ApprovalPolicy {
+            access_needs_governance: false,
+            ..ApprovalPolicy::default()
+        };
+        assert_eq!(
+            kinds(&lenient.route(&asked)),
+            vec![SlotKind::OwningTeam, SlotKind::Governance]
+        );
+        asked.pii_application_writes_in.clear();
+        assert_eq!(kinds(&lenient.route(&asked)), vec![SlotKind::OwningTeam]);
     }
 
     #[test]

@@ -254,6 +254,8 @@ pub fn RequestPage() -> impl IntoView {
         move || id().map(|id| format!("/events/requests/{id}")),
         "changed",
     );
+    // The request and its progress on Kafka, fetched together (progress second, so the steps
+    // shown are never older than the state): one snapshot per change.
     let request = Resource::new(
         move || {
             (
@@ -265,27 +267,20 @@ pub fn RequestPage() -> impl IntoView {
                 changes.get(),
             )
         },
-        |(id, ..)| async move { get_request(id.ok_or(AppError::NotFound)?).await },
-    );
-    let progress = Resource::new(
-        move || {
-            (
-                id(),
-                decide.version().get(),
-                actions.versions(),
-                changes.get(),
-            )
+        |(id, ..)| async move {
+            let id = id.ok_or(AppError::NotFound)?;
+            let detail = get_request(id).await?;
+            let progress = apply_status(id).await;
+            Ok::<_, AppError>((detail, progress))
         },
-        |(id, ..)| async move { apply_status(id.ok_or(AppError::NotFound)?).await },
     );
     // Approvers open requests from their queue too; the server decides who may see which.
     view! {
         <AreaPage area=Area::MyRequests intro="" open_to=&crate::domain::Role::ALL titled_by_page=true>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    let progress = progress.await;
                     match request.await {
-                        Ok(detail) => {
+                        Ok((detail, progress)) => {
                             let progress = progress.ok().filter(|p| !p.steps.is_empty() || p.can_revoke || p.can_request_revocation || !p.credentials.is_empty());
                             view! { <RequestView detail decide withdraw resubmit progress actions /> }.into_any()
                         }

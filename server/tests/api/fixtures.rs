@@ -53,8 +53,12 @@ pub async fn seed(pool: &PgPool) {
             (gen_random_uuid(), '{SANDBOX_ONLY_TOPIC}', 'Shipment dispatched', 'A parcel left the warehouse.',
                 'shipping', 'experimental', '{OTHERS}', 'low', false, 1, 86400000, 'delete');
 
+         -- The sandbox allows no PII: the PII topic is in prod only.
          insert into topic_environment (topic_id, environment)
-         select id, env from topic, unnest(array['sandbox', 'prod']) env where owning_team = '{OWNERS}'
+         select id, env from topic, unnest(array['sandbox', 'prod']) env
+          where owning_team = '{OWNERS}' and not contains_pii
+         union all
+         select id, 'prod' from topic where owning_team = '{OWNERS}' and contains_pii
          union all
          select id, 'sandbox' from topic where owning_team = '{OTHERS}';"
     ))
@@ -100,12 +104,18 @@ pub struct AccessForm {
 }
 
 impl AccessForm {
+    /// Both environments, or prod alone for the PII topic (the sandbox allows no PII).
     pub fn consumer(topic: &str) -> Self {
+        let environments = if topic == PII_TOPIC {
+            vec!["prod".into()]
+        } else {
+            vec!["sandbox".into(), "prod".into()]
+        };
         Self {
             kind: "consumer_access".into(),
             topic: topic.into(),
             application: PAYMENTS_APP.to_string(),
-            environments: vec!["sandbox".into(), "prod".into()],
+            environments,
             consumer_group: "payments-ledger".into(),
             purpose: "Reconcile payments against placed orders every night.".into(),
             expiry: String::new(),

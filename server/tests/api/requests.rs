@@ -933,3 +933,55 @@ async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered
         serde_json::json!({ "amount_cents": 42, "paid_on": "2026-11-27" })
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn environments_without_pii_never_get_pii_and_a_pii_application_writing_there_goes_to_governance(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+
+    // A PII topic asked for in the sandbox, which allows none: refused, nothing written.
+    let mut asked = AccessForm::consumer(PII_TOPIC);
+    asked.environments = vec!["sandbox".into()];
+    let before = Snapshot::take(&pool).await;
+    let answer = app
+        .answer("requests/access", Some(&rita), asked.form())
+        .await;
+    answer.expect_status(422);
+    assert_eq!(answer.invalid_fields(), vec!["Environments"]);
+    assert!(
+        answer.body.contains("Sandbox allows no PII or PHI"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(Snapshot::take(&pool).await, before, "nothing is written");
+
+    // An application that handles PII writing to the sandbox: governance is told so and decides.
+    let mut producer = AccessForm::producer(LOW_TOPIC);
+    producer.environments = vec!["sandbox".into()];
+    let id = submit(&app, &rita, &producer).await;
+    let slots = fixtures::slots(&pool, id).await;
+    let governance = slots
+        .iter()
+        .find(|s| s.slot == "governance")
+        .expect("a governance slot");
+    assert!(
+        governance
+            .reason
+            .contains("handles PII and Sandbox allows none"),
+        "{governance:?}"
+    );
+    // Reading from the sandbox writes nothing there: no such warning.
+    let mut reader = AccessForm::consumer(LOW_TOPIC);
+    reader.environments = vec!["sandbox".into()];
+    reader.consumer_group = "payments-sandbox-reader".into();
+    let id = submit(&app, &rita, &reader).await;
+    assert!(
+        fixtures::slots(&pool, id)
+            .await
+            .iter()
+            .all(|s| !s.reason.contains("handles PII")),
+        "a consumer writes nothing"
+    );
+}

@@ -190,6 +190,20 @@ impl super::Kind for Access {
                 format!("there is no topic named {} in the catalog", draft.topic),
             )));
         };
+        // Environments without PII never carry a topic that contains it.
+        let without_pii = portal.without_pii(&draft.environments);
+        if topic_pii && !without_pii.is_empty() {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_ENVIRONMENTS,
+                format!(
+                    "{} allows no PII or PHI, and {} contains PII: ask for access in another environment",
+                    crate::domain::in_words_list(
+                        &without_pii.iter().map(String::as_str).collect::<Vec<_>>()
+                    ),
+                    draft.topic
+                ),
+            )));
+        }
         let missing: Vec<&str> = draft
             .environments
             .iter()
@@ -202,16 +216,18 @@ impl super::Kind for Access {
                 format!("{} is not available in {}", draft.topic, missing.join(", ")),
             )));
         }
-        let app: Option<(String, String)> = sqlx::query!(
-            r#"select team_slug, name from application where id = $1"#,
+        let app: Option<(String, String, bool)> = sqlx::query!(
+            r#"select team_slug, name, contains_pii from application where id = $1"#,
             draft.application as ApplicationId
         )
         .fetch_optional(&mut *tx)
         .await
-        .map(|r| r.map(|r| (r.team_slug, r.name)))
+        .map(|r| r.map(|r| (r.team_slug, r.name, r.contains_pii)))
         .map_err(failed_while("looking up the application"))?;
-        let (app_team, app_name) = match app {
-            Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+        let (app_team, app_name, app_pii) = match app {
+            Some((team, name, pii)) if user.teams.iter().any(|t| t.as_str() == team) => {
+                (team, name, pii)
+            }
             _ => {
                 return Err(StoreError::from(AppError::invalid(
                     crate::requests::form::FIELD_APPLICATION,
@@ -249,11 +265,17 @@ impl super::Kind for Access {
         }
         let owning_team = TeamSlug::parse(owner.clone())
             .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
+        let writes = draft.kind == RequestKind::ProducerAccess;
         let slots = policy.route(&RoutingInput {
             kind: draft.kind,
             owning_team,
             classification,
             contains_pii: topic_pii,
+            pii_application_writes_in: if writes && app_pii {
+                without_pii
+            } else {
+                Vec::new()
+            },
         });
 
         let id = RequestId::random();

@@ -126,16 +126,31 @@ impl super::Kind for NewTopic {
                 format!("{name} already exists or is already proposed"),
             )));
         }
-        let app: Option<(String, String)> = sqlx::query!(
-            r#"select team_slug, name from application where id = $1"#,
+        // Environments without PII never carry a topic that contains it.
+        let without_pii = portal.without_pii(&draft.environments);
+        if draft.proposal.contains_pii && !without_pii.is_empty() {
+            return Err(StoreError::from(AppError::invalid(
+                crate::requests::form::FIELD_ENVIRONMENTS,
+                format!(
+                    "{} allows no PII or PHI: a topic that contains PII can only be in an environment that allows it",
+                    crate::domain::in_words_list(
+                        &without_pii.iter().map(String::as_str).collect::<Vec<_>>()
+                    ),
+                ),
+            )));
+        }
+        let app: Option<(String, String, bool)> = sqlx::query!(
+            r#"select team_slug, name, contains_pii from application where id = $1"#,
             draft.application as ApplicationId
         )
         .fetch_optional(&mut *tx)
         .await
-        .map(|r| r.map(|r| (r.team_slug, r.name)))
+        .map(|r| r.map(|r| (r.team_slug, r.name, r.contains_pii)))
         .map_err(failed_while("looking up the application"))?;
-        let (team, app_name) = match app {
-            Some((team, name)) if user.teams.iter().any(|t| t.as_str() == team) => (team, name),
+        let (team, app_name, app_pii) = match app {
+            Some((team, name, pii)) if user.teams.iter().any(|t| t.as_str() == team) => {
+                (team, name, pii)
+            }
             _ => {
                 return Err(StoreError::from(AppError::invalid(
                     crate::requests::form::FIELD_APPLICATION,
@@ -150,6 +165,8 @@ impl super::Kind for NewTopic {
             owning_team,
             classification: draft.proposal.classification,
             contains_pii: draft.proposal.contains_pii,
+            // Whoever proposes a topic produces to it.
+            pii_application_writes_in: if app_pii { without_pii } else { Vec::new() },
         });
         let id = RequestId::random();
         let state = RequestState::Draft

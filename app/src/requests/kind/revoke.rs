@@ -157,6 +157,7 @@ impl super::Kind for Revoke {
             owning_team: TeamSlug::parse(owner.clone()).map_err(decode)?,
             classification,
             contains_pii: pii,
+            pii_application_writes_in: Vec::new(),
         });
         let id = RequestId::random();
         let state = RequestState::Draft

@@ -179,6 +179,7 @@ impl super::Kind for ChangeTopic {
             owning_team,
             classification,
             contains_pii: pii,
+            pii_application_writes_in: Vec::new(),
         });
         let id = RequestId::random();
         let state = RequestState::Draft
