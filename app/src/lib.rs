@@ -17,6 +17,7 @@ pub mod drift;
 pub mod environments;
 pub mod error;
 pub mod health;
+pub mod home;
 mod layout;
 pub mod notifications;
 mod pages;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { ada, expectHydrated, gary, maria, omar, signIn, victor, type DemoUser } from './support';
+import { ada, expectHydrated, expectNoSeriousA11yViolations, gary, maria, omar, signIn, victor, type DemoUser } from './support';
 
 const python = process.env.EBP_PYTHON ?? path.join(os.homedir(), '.cache/event-bus-portal/python/bin/python');
 
@@ -318,4 +318,34 @@ test('a viewer is offered no action they would be refused', async ({ page }) => 
   await page.goto('/health/sandbox/topics/claim_status_change');
   await expect(page.getByRole('heading', { level: 1 })).toContainText('claim_status_change');
   await expect(page.getByRole('button')).toHaveCount(await page.locator('.site-header button').count());
+});
+
+test('home shows each person what waits for them, and someone new how to start', async ({ browser }) => {
+  // An approver: requests waiting for their decision, whom each waits for and for how long.
+  const approver = await newSession(browser, gary, true);
+  await approver.goto('/');
+  const decide = approver.getByTestId('home-decide');
+  await expect(decide.getByRole('heading', { name: 'Waiting for your decision' })).toBeVisible();
+  await expect(decide.getByRole('link', { name: 'Consumer access to appointment_cancelled for Claim Status Tool' })).toBeVisible();
+  await expect(decide.getByRole('listitem').filter({ hasText: 'appointment_cancelled' })).toContainText(/waiting for Owning team \(appointments\) and Governance · for \d+ days?/);
+  await expectNoSeriousA11yViolations(approver);
+  await approver.context().close();
+
+  // A member: her teams' open requests, each with its state and whom it waits for.
+  const member = await newSession(browser, maria, true);
+  await member.goto('/');
+  const open = member.getByTestId('home-open');
+  await expect(open.getByRole('heading', { name: 'Your open requests' })).toBeVisible();
+  await expect(open.getByRole('listitem').first()).toContainText(/ · for /);
+  await expect(member.getByRole('heading', { name: 'How the portal works' })).toHaveCount(0);
+  await member.context().close();
+
+  // A viewer new to the portal: where to start, and nothing they would be refused.
+  const viewer = await newSession(browser, victor, true);
+  await viewer.goto('/');
+  const start = viewer.getByTestId('home-start');
+  await expect(start.getByRole('link', { name: 'Find the events you need in the catalog' })).toBeVisible();
+  await expect(start.getByRole('link', { name: /Register your application|Ask for producer/ })).toHaveCount(0);
+  await expectNoSeriousA11yViolations(viewer);
+  await viewer.context().close();
 });

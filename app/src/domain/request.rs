@@ -191,6 +191,15 @@ impl RequestState {
         RequestState::Active,
         RequestState::Failed,
     ];
+    /// Not finished: someone (a person or the portal) still has something to do.
+    pub const UNFINISHED: [RequestState; 6] = [
+        RequestState::Draft,
+        RequestState::Submitted,
+        RequestState::ChangesRequested,
+        RequestState::Approved,
+        RequestState::Applying,
+        RequestState::Failed,
+    ];
     /// Its grants are meant to be on the cluster now.
     pub const IN_FORCE: [RequestState; 2] = [RequestState::Approved, RequestState::Active];
 

@@ -227,8 +227,8 @@ pub fn TopicHealthPage() -> impl IntoView {
                                 {v.in_catalog.then(|| view! { <p><a href=format!("/catalog/{}", encode_segment(&t.name))>"Catalog entry"</a></p> })}
                                 <dl class="facts">
                                     <dt>"Messages per second"</dt><dd data-testid="topic-rate">{rate(t.rate)}</dd>
-                                    <dt>"Messages written (sum of latest offsets)"</dt><dd data-testid="topic-total">{t.latest_total}</dd>
-                                    <dt>"Messages retained"</dt><dd>{t.retained}</dd>
+                                    <dt>"Messages written since the topic was created"</dt><dd data-testid="topic-total">{t.latest_total}</dd>
+                                    <dt>"Messages still kept"</dt><dd>{t.retained} <span class="muted">" (older ones were removed by the retention policy)"</span></dd>
                                     <dt>"Last message"</dt><dd>{last}</dd>
                                     <dt>"Expected at least every"</dt><dd>{format!("{} ({})", duration_words(t.expected.seconds), t.expected.source.label())}</dd>
                                     <dt>"Partitions"</dt><dd>{t.partitions.len()} {format!(" ({} under-replicated, {} offline)", t.under_replicated, t.offline)}</dd>

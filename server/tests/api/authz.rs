@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 38] = [
+const MATRIX: [(&str, [u16; 7]); 39] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -78,6 +78,7 @@ const MATRIX: [(&str, [u16; 7]); 38] = [
     ("health/topic",           [401, 404, 404, 404, 404, 404, 403]),
     ("health/group",           [401, 404, 404, 404, 404, 404, 403]),
     ("health/mine",            [401, 200, 200, 200, 200, 200, 403]),
+    ("home/waiting",           [401, 200, 200, 200, 200, 200, 403]),
     // Members of the owning team and admins; the matrix's member is not in the owning team.
     ("health/expected-interval",[401, 403, 403, 403, 200, 403, 403]),
 ];
