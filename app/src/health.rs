@@ -642,7 +642,7 @@ pub mod ssr {
                 let rates = topic_series(portal, environment, name, range, now).await?;
                 let chart = chart::render(
                     &format!("Messages per second, last {}", range.label()),
-                    "msg/s",
+                    "messages per second",
                     from,
                     now,
                     &[Series {

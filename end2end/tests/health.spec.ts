@@ -24,6 +24,8 @@ test('the topic health chart is live: its value changes without a reload', async
     await expectHydrated(page);
     const chart = page.getByTestId('throughput-chart');
     await expect(chart.locator('svg')).toBeVisible();
+    // Each point tells its time and value under the pointer, with the unit.
+    await expect(chart.locator('.chart-points title').first()).toHaveText(/^\d\d:\d\d [\d.]+ messages per second$/);
     await expect(page.getByTestId('topic-status')).toBeVisible();
     await expect(page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Latest offset' }) })).toBeVisible();
 
