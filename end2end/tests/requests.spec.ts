@@ -118,6 +118,26 @@ for (const js of [true, false]) {
   });
 }
 
+test('the request form counts the purpose as it is typed, cuts nothing off, and offers the group field to consumers only', async ({ browser }) => {
+  const page = await newSession(browser, maria, true);
+  await page.goto('/requests/new?topic=submission_trace_form_status_change');
+  await expectHydrated(page);
+  await expect(page.getByTestId('purpose-count')).toHaveText('0 of 2,000 characters');
+  await page.getByLabel('Purpose').fill('x'.repeat(2050));
+  await expect(page.getByTestId('purpose-count')).toHaveText('2,050 of 2,000 characters');
+  await expect(page.getByTestId('purpose-count')).toHaveClass(/over/);
+  expect(await page.getByLabel('Purpose').inputValue()).toHaveLength(2050);
+  await page.getByRole('button', { name: 'Submit for approval' }).click();
+  await expect(page.locator('#purpose-error')).toContainText('at most 2000 characters (this is 2050)');
+
+  await expect(page.getByTestId('consumer-group-field')).toBeVisible();
+  await page.getByLabel('Produce events (write)').check();
+  await expect(page.getByTestId('consumer-group-field')).toBeHidden();
+  await page.getByLabel('Consume events (read)').check();
+  await expect(page.getByTestId('consumer-group-field')).toBeVisible();
+  await page.context().close();
+});
+
 test('approvers see how many requests wait for them', async ({ page }) => {
   await signIn(page, gary);
   // The browser fetches the count once the page is live: wait for that, then for the count.

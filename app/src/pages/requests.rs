@@ -146,6 +146,20 @@ pub fn NewRequestPage() -> impl IntoView {
     let preset_app = StoredValue::new(param("application"));
     let preset_group = StoredValue::new(param("group"));
     let preset_purpose = StoredValue::new(param("purpose"));
+    // The chosen kind of access (the group field is for consumers) and the purpose's length,
+    // followed as one types once the page is hydrated.
+    let producing = RwSignal::new(preset_kind.with_value(|k| k == "producer_access"));
+    // Without JavaScript the group field stays, whatever is chosen: nothing could bring it back.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let purpose_length = RwSignal::new(preset_purpose.with_value(|p| p.chars().count()));
+    let counter_class = move || {
+        if purpose_length.get() > PURPOSE_MAX {
+            "counter over"
+        } else {
+            "counter"
+        }
+    };
     let applications = Resource::new(|| (), |_| my_applications());
     let environments = Resource::new(|| (), |_| list_environments());
     let preload: Preload = std::sync::Arc::new(move || {
@@ -165,11 +179,11 @@ pub fn NewRequestPage() -> impl IntoView {
                 <fieldset>
                     <legend>{FIELD_KIND}</legend>
                     <div class="field checkbox">
-                        <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=preset_kind.with_value(|k| k != "producer_access") />
+                        <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=preset_kind.with_value(|k| k != "producer_access") on:change=move |_| producing.set(false) />
                         <label for="kind-consumer">"Consume events (read)"</label>
                     </div>
                     <div class="field checkbox">
-                        <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" checked=preset_kind.with_value(|k| k == "producer_access") />
+                        <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" checked=preset_kind.with_value(|k| k == "producer_access") on:change=move |_| producing.set(true) />
                         <label for="kind-producer">"Produce events (write)"</label>
                     </div>
                     {field_error(result, FIELD_KIND, "kind")}
@@ -191,7 +205,7 @@ pub fn NewRequestPage() -> impl IntoView {
                     {field_error(result, FIELD_APPLICATION, "application")}
                 </div>
                 <EnvironmentChoices environments result />
-                <div class="field">
+                <div class="field" data-testid="consumer-group-field" hidden=move || hydrated.get() && producing.get()>
                     <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
                     <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-hint consumer_group-error" />
                     <div class="checkbox">
@@ -203,21 +217,29 @@ pub fn NewRequestPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="purpose">{FIELD_PURPOSE}</label>
-                    <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them ({PURPOSE_MIN}-{PURPOSE_MAX} characters).")}</p>
+                    <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them: {PURPOSE_MIN} to {} characters.", thousands(PURPOSE_MAX))}</p>
                     {move || {
                         // An empty text node inside a textarea is lost in the server-rendered
                         // HTML and breaks hydration, so the empty field is a view of its own.
                         let preset = preset_purpose.get_value();
                         if preset.is_empty() {
                             view! {
-                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error"></textarea>
+                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() aria-describedby="purpose-hint purpose-count purpose-error"
+                                    on:input=move |ev| purpose_length.set(event_target_value(&ev).chars().count())></textarea>
                             }.into_any()
                         } else {
                             view! {
-                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-hint purpose-error">{preset}</textarea>
+                                <textarea id="purpose" name="input[purpose]" rows="4" required minlength=PURPOSE_MIN.to_string() aria-describedby="purpose-hint purpose-count purpose-error"
+                                    on:input=move |ev| purpose_length.set(event_target_value(&ev).chars().count())>{preset}</textarea>
                             }.into_any()
                         }
                     }}
+                    // Nothing past the limit is cut off: the count says how far over it is, and
+                    // the server refuses it with the same words.
+                    <p id="purpose-count" data-testid="purpose-count"
+                        class=counter_class>
+                        {move || format!("{} of {} characters", thousands(purpose_length.get()), thousands(PURPOSE_MAX))}
+                    </p>
                     {field_error(result, FIELD_PURPOSE, "purpose")}
                 </div>
                 <div class="field">
@@ -291,6 +313,19 @@ pub fn RequestPage() -> impl IntoView {
             </Transition>
         </AreaPage>
     }
+}
+
+/// A count with thousands separated: 2,000.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Who can fill a waiting slot, by name.
