@@ -274,6 +274,7 @@ test('an approved request is applied to Kafka step by step, and its password is 
   const connect = page.getByTestId('connect-sandbox');
   await expect(connect).toContainText('SCRAM-SHA-512');
   await connect.getByText('Python (confluent-kafka)').click();
+  await expectNoSeriousA11yViolations(page);
   const snippet = await page.getByTestId('snippet-python-sandbox').textContent();
   expect(snippet).toContain('os.environ["KAFKA_PASSWORD"]');
   expect(snippet).not.toContain(password);
@@ -296,6 +297,7 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await expect(page).toHaveURL(/\?confirm=rotate-sandbox$/);
   const confirm = page.getByTestId('confirm-rotate');
   await expect(confirm.getByRole('heading', { name: 'Rotate the password in sandbox?' })).toBeVisible();
+  await expectNoSeriousA11yViolations(page);
   await confirm.getByRole('link', { name: 'Cancel' }).click();
   await expect(page.getByTestId('confirm-rotate')).toHaveCount(0);
   await expect(page.getByTestId('credential-sandbox')).toContainText('was shown once already');
