@@ -66,17 +66,6 @@ pub struct ApplyProgress {
     pub connections: Vec<crate::connect::ClientSettings>,
 }
 
-impl ApplyProgress {
-    /// Steps are still moving: the page keeps watching.
-    pub fn in_progress(&self) -> bool {
-        self.steps.iter().any(|s| !s.status.is_settled())
-            || self
-                .credentials
-                .iter()
-                .any(|c| c.state == CredentialState::Setting)
-    }
-}
-
 /// A password, the one time it is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealedCredential {

@@ -254,6 +254,62 @@ pub(crate) fn visible_to(
         || (user.has_role(Role::TeamApprover) && topic_owner.is_some_and(in_team))
 }
 
+/// The application a request is for, which must belong to one of the caller's teams.
+pub(crate) struct TeamApplication {
+    pub team: String,
+    pub name: String,
+    pub handles_pii: bool,
+}
+
+pub(crate) async fn team_application(
+    conn: &mut PgConnection,
+    user: &UserIdentity,
+    id: crate::domain::ApplicationId,
+) -> Result<TeamApplication, StoreError> {
+    let app = sqlx::query!(
+        "select team_slug, name, contains_pii from application where id = $1",
+        id as crate::domain::ApplicationId
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(failed_while("looking up the application"))?;
+    match app {
+        Some(app) if user.teams.iter().any(|t| t.as_str() == app.team_slug) => {
+            Ok(TeamApplication {
+                team: app.team_slug,
+                name: app.name,
+                handles_pii: app.contains_pii,
+            })
+        }
+        _ => Err(StoreError::from(AppError::invalid(
+            crate::requests::form::FIELD_APPLICATION,
+            "choose one of your team's applications",
+        ))),
+    }
+}
+
+/// Refuses a topic that contains PII in any of `chosen` that allows none; `then` finishes the
+/// sentence "<Sandbox> allows no PII or PHI...". Returns the environments that allow none.
+pub(crate) fn refuse_pii_where_none(
+    portal: &PortalContext,
+    chosen: &[EnvironmentName],
+    topic_has_pii: bool,
+    then: &str,
+) -> Result<Vec<String>, StoreError> {
+    let without_pii = portal.without_pii(chosen);
+    if topic_has_pii && !without_pii.is_empty() {
+        let names: Vec<&str> = without_pii.iter().map(String::as_str).collect();
+        return Err(StoreError::from(AppError::invalid(
+            crate::requests::form::FIELD_ENVIRONMENTS,
+            format!(
+                "{} allows no PII or PHI{then}",
+                crate::domain::in_words_list(&names)
+            ),
+        )));
+    }
+    Ok(without_pii)
+}
+
 /// A request in words, for the notices about it: what it asks for and where, such as
 /// "Producer access to orders_placed for Notify Service in sandbox and prod".
 pub async fn describe(conn: &mut PgConnection, id: RequestId) -> Result<String, StoreError> {

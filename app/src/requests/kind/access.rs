@@ -12,7 +12,10 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::requests::AccessRequestDraft;
-use crate::requests::lifecycle::{Submission, ensure_user, record_submission};
+use crate::requests::lifecycle::{
+    Submission, TeamApplication, ensure_user, record_submission, refuse_pii_where_none,
+    team_application,
+};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -191,19 +194,15 @@ impl super::Kind for Access {
             )));
         };
         // Environments without PII never carry a topic that contains it.
-        let without_pii = portal.without_pii(&draft.environments);
-        if topic_pii && !without_pii.is_empty() {
-            return Err(StoreError::from(AppError::invalid(
-                crate::requests::form::FIELD_ENVIRONMENTS,
-                format!(
-                    "{} allows no PII or PHI, and {} contains PII: ask for access in another environment",
-                    crate::domain::in_words_list(
-                        &without_pii.iter().map(String::as_str).collect::<Vec<_>>()
-                    ),
-                    draft.topic
-                ),
-            )));
-        }
+        let without_pii = refuse_pii_where_none(
+            portal,
+            &draft.environments,
+            topic_pii,
+            &format!(
+                ", and {} contains PII: ask for access in another environment",
+                draft.topic
+            ),
+        )?;
         let missing: Vec<&str> = draft
             .environments
             .iter()
@@ -216,25 +215,11 @@ impl super::Kind for Access {
                 format!("{} is not available in {}", draft.topic, missing.join(", ")),
             )));
         }
-        let app: Option<(String, String, bool)> = sqlx::query!(
-            r#"select team_slug, name, contains_pii from application where id = $1"#,
-            draft.application as ApplicationId
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map(|r| r.map(|r| (r.team_slug, r.name, r.contains_pii)))
-        .map_err(failed_while("looking up the application"))?;
-        let (app_team, app_name, app_pii) = match app {
-            Some((team, name, pii)) if user.teams.iter().any(|t| t.as_str() == team) => {
-                (team, name, pii)
-            }
-            _ => {
-                return Err(StoreError::from(AppError::invalid(
-                    crate::requests::form::FIELD_APPLICATION,
-                    "choose one of your team's applications",
-                )));
-            }
-        };
+        let TeamApplication {
+            team: app_team,
+            name: app_name,
+            handles_pii: app_pii,
+        } = team_application(&mut tx, user, draft.application).await?;
         if let Some(group) = &draft.consumer_group {
             ensure_group_is_free(&mut tx, &app_team, group, draft.group_is_prefix, None).await?;
         }

@@ -10,7 +10,10 @@ use crate::domain::{
     RoutingInput, TeamSlug, UserIdentity,
 };
 use crate::error::AppError;
-use crate::requests::lifecycle::{Submission, ensure_user, record_submission};
+use crate::requests::lifecycle::{
+    Submission, TeamApplication, ensure_user, record_submission, refuse_pii_where_none,
+    team_application,
+};
 use crate::requests::topic_form::{TopicProposal, TopicProposalDraft};
 use crate::store::{StoreError, failed_while};
 use serde_json::json;
@@ -127,37 +130,17 @@ impl super::Kind for NewTopic {
             )));
         }
         // Environments without PII never carry a topic that contains it.
-        let without_pii = portal.without_pii(&draft.environments);
-        if draft.proposal.contains_pii && !without_pii.is_empty() {
-            return Err(StoreError::from(AppError::invalid(
-                crate::requests::form::FIELD_ENVIRONMENTS,
-                format!(
-                    "{} allows no PII or PHI: a topic that contains PII can only be in an environment that allows it",
-                    crate::domain::in_words_list(
-                        &without_pii.iter().map(String::as_str).collect::<Vec<_>>()
-                    ),
-                ),
-            )));
-        }
-        let app: Option<(String, String, bool)> = sqlx::query!(
-            r#"select team_slug, name, contains_pii from application where id = $1"#,
-            draft.application as ApplicationId
-        )
-        .fetch_optional(&mut *tx)
-        .await
-        .map(|r| r.map(|r| (r.team_slug, r.name, r.contains_pii)))
-        .map_err(failed_while("looking up the application"))?;
-        let (team, app_name, app_pii) = match app {
-            Some((team, name, pii)) if user.teams.iter().any(|t| t.as_str() == team) => {
-                (team, name, pii)
-            }
-            _ => {
-                return Err(StoreError::from(AppError::invalid(
-                    crate::requests::form::FIELD_APPLICATION,
-                    "choose one of your team's applications",
-                )));
-            }
-        };
+        let without_pii = refuse_pii_where_none(
+            portal,
+            &draft.environments,
+            draft.proposal.contains_pii,
+            ": a topic that contains PII can only be in an environment that allows it",
+        )?;
+        let TeamApplication {
+            team,
+            name: app_name,
+            handles_pii: app_pii,
+        } = team_application(&mut tx, user, draft.application).await?;
         let owning_team = TeamSlug::parse(team.clone())
             .map_err(|m| StoreError::corrupt("stored team unreadable", m))?;
         let slots = portal.approvals.route(&RoutingInput {
