@@ -89,3 +89,21 @@ ensure_tools() {
   fi
   export EBP_PYTHON="$venv/bin/python"
 }
+
+# Starts the demo's traffic (dev/traffic.py) against the portal on the given port, in the
+# background; its process id goes to EBP_TRAFFIC_PID and its output to .stack/traffic.log.
+start_traffic() {
+  local port="$1"
+  rm -f "$EBP_STACK_DIR/traffic.started"
+  PORTAL_URL="http://127.0.0.1:${port}" "$EBP_PYTHON" "$EBP_ROOT/dev/traffic.py" \
+    >"$EBP_STACK_DIR/traffic.log" 2>&1 &
+  EBP_TRAFFIC_PID=$!
+  say "demo traffic started (log: $EBP_STACK_DIR/traffic.log)"
+}
+
+stop_traffic() {
+  if [ -n "${EBP_TRAFFIC_PID:-}" ] && kill -0 "$EBP_TRAFFIC_PID" 2>/dev/null; then
+    kill -TERM "$EBP_TRAFFIC_PID" 2>/dev/null || true
+    wait "$EBP_TRAFFIC_PID" 2>/dev/null || true
+  fi
+}

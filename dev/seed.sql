@@ -103,7 +103,16 @@ insert into access_request (id, kind, state, version, requester, application_id,
     ('b0000000-0000-4000-8000-000000000007', 'consumer_access', 'submitted', 1, 'omar',
         'a0000000-0000-4000-8000-000000000002', '70000000-0000-4000-8000-000000000005', '{sandbox,prod}',
         'claim-status-appointments', 'Show upcoming exam appointments on the claim status page.',
-        null, now() - interval '1 day', now() - interval '1 day');
+        null, now() - interval '1 day', now() - interval '1 day'),
+    -- Active in prod; dev/traffic.py writes and reads with these applications' credentials.
+    ('b0000000-0000-4000-8000-000000000009', 'producer_access', 'active', 4, 'maria',
+        'a0000000-0000-4000-8000-000000000002', '70000000-0000-4000-8000-000000000003', '{prod}',
+        null, 'Publish every claim phase change from the claim status tool as it happens.',
+        null, now() - interval '45 days', now() - interval '43 days'),
+    ('b0000000-0000-4000-8000-00000000000a', 'consumer_access', 'active', 4, 'maria',
+        'a0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000003', '{prod}',
+        'notify-claim-status', 'Tell people by email when their claim moves to the next phase.',
+        null, now() - interval '40 days', now() - interval '38 days');
 
 insert into approval_slot (request_id, slot, team_slug, reason, decided_by, decision, decision_reason, decided_at) values
     ('b0000000-0000-4000-8000-000000000001', 'owning_team', 'claims-status', 'The topic is owned by team claims-status, who decide who may use their events.', 'omar', 'approved', null, now() - interval '29 days'),
@@ -126,11 +135,24 @@ insert into approval_slot (request_id, slot, team_slug, reason, decided_by, deci
     ('b0000000-0000-4000-8000-000000000008', 'governance', null, 'Governance reviews every grant of access to events.', 'gary', 'approved', null, now() - interval '59 days'),
     ('b0000000-0000-4000-8000-000000000008', 'second_governance', null, 'The topic carries Moderate data that includes PII, so a second governance approver must agree.', 'nina', 'approved', null, now() - interval '58 days'),
     ('b0000000-0000-4000-8000-000000000007', 'owning_team', 'appointments', 'The topic is owned by team appointments, who decide who may use their events.', null, null, null, null),
-    ('b0000000-0000-4000-8000-000000000007', 'governance', null, 'Governance reviews every grant of access to events.', null, null, null, null);
+    ('b0000000-0000-4000-8000-000000000007', 'governance', null, 'Governance reviews every grant of access to events.', null, null, null, null),
+    ('b0000000-0000-4000-8000-000000000009', 'owning_team', 'claims-status', 'The topic is owned by team claims-status, who decide who may use their events.', 'omar', 'approved', null, now() - interval '44 days'),
+    ('b0000000-0000-4000-8000-000000000009', 'governance', null, 'Governance reviews every grant of access to events.', 'gary', 'approved', null, now() - interval '44 days'),
+    ('b0000000-0000-4000-8000-000000000009', 'second_governance', null, 'The topic carries Moderate data, so a second governance approver must agree.', 'nina', 'approved', null, now() - interval '43 days'),
+    ('b0000000-0000-4000-8000-00000000000a', 'owning_team', 'claims-status', 'The topic is owned by team claims-status, who decide who may use their events.', 'omar', 'approved', null, now() - interval '39 days'),
+    ('b0000000-0000-4000-8000-00000000000a', 'governance', null, 'Governance reviews every grant of access to events.', 'gary', 'approved', null, now() - interval '39 days'),
+    ('b0000000-0000-4000-8000-00000000000a', 'second_governance', null, 'The topic carries Moderate data, so a second governance approver must agree.', 'nina', 'approved', null, now() - interval '38 days');
 
 insert into access_grant (id, request_id, topic_id, application_id, role, environment, consumer_group) values
     (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000001', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'consumer', 'prod', 'notify-decision-letters'),
-    (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'prod', null);
+    (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000008', '70000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', 'producer', 'prod', null),
+    (gen_random_uuid(), 'b0000000-0000-4000-8000-000000000009', '70000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000002', 'producer', 'prod', null),
+    (gen_random_uuid(), 'b0000000-0000-4000-8000-00000000000a', '70000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001', 'consumer', 'prod', 'notify-claim-status');
+
+-- Decision letters come at least every minute while letters are being generated: the demo's
+-- traffic writes a burst and stops, so the topic turns silent.
+insert into topic_health_setting (topic_id, expected_interval_seconds, updated_by) values
+    ('70000000-0000-4000-8000-000000000001', 60, 'omar');
 
 -- Their applications' Kafka principals. Passwords are set when a team's next request is applied
 -- (or rotated); the reconciler creates the ACLs and topics on the local clusters at start.
@@ -144,6 +166,14 @@ insert into kafka_principal (application_id, environment, principal) values
 insert into audit_log (actor, action, entity_type, entity_id, before, after, prev_hash, hash)
 select actor, action, 'access_request', entity_id, before::jsonb, after::jsonb, '', ''
 from (values
+    (-12, 'maria', 'request.submitted', 'b0000000-0000-4000-8000-000000000009', null, '{"state":"submitted"}'),
+    (-11, 'omar', 'request.approved', 'b0000000-0000-4000-8000-000000000009', '{"state":"submitted"}', '{"state":"submitted","slot":"owning_team"}'),
+    (-10, 'gary', 'request.approved', 'b0000000-0000-4000-8000-000000000009', '{"state":"submitted"}', '{"state":"submitted","slot":"governance"}'),
+    (-9, 'nina', 'request.approved', 'b0000000-0000-4000-8000-000000000009', '{"state":"submitted"}', '{"state":"approved","slot":"second_governance"}'),
+    (-8, 'maria', 'request.submitted', 'b0000000-0000-4000-8000-00000000000a', null, '{"state":"submitted"}'),
+    (-7, 'omar', 'request.approved', 'b0000000-0000-4000-8000-00000000000a', '{"state":"submitted"}', '{"state":"submitted","slot":"owning_team"}'),
+    (-6, 'gary', 'request.approved', 'b0000000-0000-4000-8000-00000000000a', '{"state":"submitted"}', '{"state":"submitted","slot":"governance"}'),
+    (-5, 'nina', 'request.approved', 'b0000000-0000-4000-8000-00000000000a', '{"state":"submitted"}', '{"state":"approved","slot":"second_governance"}'),
     (-4, 'maria', 'request.submitted', 'b0000000-0000-4000-8000-000000000008', null, '{"state":"submitted"}'),
     (-3, 'omar', 'request.approved', 'b0000000-0000-4000-8000-000000000008', '{"state":"submitted"}', '{"state":"submitted","slot":"owning_team"}'),
     (-2, 'gary', 'request.approved', 'b0000000-0000-4000-8000-000000000008', '{"state":"submitted"}', '{"state":"submitted","slot":"governance"}'),

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from '@playwright/test';
+import { ada, signIn } from './support';
 
 const python = process.env.EBP_PYTHON ?? path.join(os.homedir(), '.cache/event-bus-portal/python/bin/python');
 
@@ -26,4 +28,23 @@ test('the demo topics are on their clusters within 30 s of the demo data being l
       expect(seen.sandbox, `${topic} kept out of the sandbox`).not.toContain(topic);
     }
   }).toPass({ timeout: 30_000 });
+});
+
+// dev/traffic.py, started right after the demo data, writes claim_status_change in prod steadily
+// with Claim Status Tool's own credentials; it notes when it started writing.
+test('the demo traffic shows a non-zero rate within 30 s of starting', async ({ page }) => {
+  test.setTimeout(120_000);
+  const startedFile = path.join(process.env.EBP_STACK_DIR ?? path.resolve('../.stack'), 'traffic.started');
+  await expect.poll(() => fs.existsSync(startedFile), { timeout: 60_000 }).toBe(true);
+  const startedAt = Number(fs.readFileSync(startedFile, 'utf8'));
+  // Whatever the rest of the suite took to get here, the rate must show by start + 30 s.
+  const left = Math.max(startedAt + 30_000 - Date.now(), 3_000);
+  await signIn(page, ada);
+  await expect(async () => {
+    await page.goto('/health/prod/topics/claim_status_change');
+    await expect(page.getByTestId('topic-rate')).not.toHaveText(/^0(\.0+)?$/, { timeout: 1_000 });
+  }).toPass({ timeout: left });
+  // The decision letters' burst was read by Notify Service's group, which keeps up.
+  await page.goto('/health/prod/groups/notify-decision-letters');
+  await expect(page.locator('main')).toContainText('decision_letter_availability');
 });
