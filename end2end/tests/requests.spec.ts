@@ -3,16 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { ada, expectHydrated, expectNoSeriousA11yViolations, gary, maria, omar, signIn, victor, type DemoUser } from './support';
+import { ada, expectHydrated, expectNoSeriousA11yViolations, gary, maria, newSession, omar, signIn, victor, type DemoUser } from './support';
 
 const python = process.env.EBP_PYTHON ?? path.join(os.homedir(), '.cache/event-bus-portal/python/bin/python');
-
-async function newSession(browser: Browser, user: DemoUser, javaScriptEnabled: boolean): Promise<Page> {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  await signIn(page, user);
-  return page;
-}
 
 async function approveAs(browser: Browser, user: DemoUser, requestUrl: string, slot: string, js: boolean) {
   const page = await newSession(browser, user, js);

@@ -1,5 +1,5 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
 
 export type DemoUser = {
   username: string;
@@ -64,6 +64,14 @@ export async function signIn(page: Page, user: DemoUser) {
 }
 
 /** Runs axe-core and fails on any serious or critical violation, listing them. */
+/** A signed-in page in a browser context of its own, with or without JavaScript. */
+export async function newSession(browser: Browser, user: DemoUser, javaScriptEnabled: boolean): Promise<Page> {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  await signIn(page, user);
+  return page;
+}
+
 export async function expectNoSeriousA11yViolations(page: Page) {
   const results = await new AxeBuilder({ page })
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
