@@ -27,16 +27,22 @@ export PORTAL_POST_LOGOUT_REDIRECT_URIS="http://127.0.0.1:${EBP_PORTAL_PORT}/,ht
 export IDP_PORT="$EBP_IDP_PORT"
 
 WASM_BINDGEN_VERSION="0.2.130"
+# wasm-opt from npm's binaryen: Debian's binaryen 108 produces a wasm that fails to hydrate.
+BINARYEN_VERSION="132.0.0"
+export EBP_WASM_OPT="$EBP_CACHE_DIR/binaryen/node_modules/.bin/wasm-opt"
 
 say() { printf '\033[1m[%s]\033[0m %s\n' "${EBP_STEP:-portal}" "$*"; }
 die() { printf '\033[31m[%s] %s\033[0m\n' "${EBP_STEP:-portal}" "$*" >&2; exit 1; }
 
 # Environment the portal reads: every PORTAL__ variable overrides server/config/default.toml.
+# The site folder is per build profile (debug or release), so the two builds never mix.
+site_dir() { echo "$CARGO_TARGET_DIR/site-${1:-debug}"; }
+
 portal_env() {
-  local port="$1"
+  local port="$1" profile="${2:-debug}"
   export PORTAL__SERVER__PORT="$port"
   export PORTAL__SERVER__PUBLIC_URL="http://127.0.0.1:${port}"
-  export PORTAL__SERVER__SITE_ROOT="$CARGO_TARGET_DIR/site"
+  export PORTAL__SERVER__SITE_ROOT="$(site_dir "$profile")"
   export PORTAL__DATABASE__URL="$EBP_DATABASE_URL"
   export PORTAL__AUTH__ISSUER_URL="$EBP_IDP_ISSUER"
   export PORTAL__KAFKA__ENVIRONMENTS__SANDBOX__BOOTSTRAP_SERVERS="127.0.0.1:${EBP_SANDBOX_PORT}"
@@ -74,6 +80,12 @@ ensure_tools() {
     mkdir -p "$EBP_CACHE_DIR"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force >"$EBP_CACHE_DIR/wasm-bindgen-install.log" 2>&1 \
       || die "installing wasm-bindgen-cli failed; see $EBP_CACHE_DIR/wasm-bindgen-install.log"
+  fi
+  if [ "$("$EBP_WASM_OPT" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
+    say "installing wasm-opt (npm binaryen $BINARYEN_VERSION; first time only)..."
+    mkdir -p "$EBP_CACHE_DIR/binaryen"
+    (cd "$EBP_CACHE_DIR/binaryen" && npm install --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION") \
+      >"$EBP_CACHE_DIR/binaryen.log" 2>&1 || die "installing binaryen failed; see $EBP_CACHE_DIR/binaryen.log"
   fi
   # Confluent's Python client, for the test that talks to the portal's schema registry with an
   # unmodified third-party client.
