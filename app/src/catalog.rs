@@ -92,6 +92,46 @@ pub async fn list_topics(
         .map_err(|e| AppError::internal("listing topics failed", &e))
 }
 
+/// A topic offered while its name is typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSuggestion {
+    pub name: String,
+    pub title: String,
+    pub owning_team: String,
+}
+
+/// How many topics are offered at once.
+pub const SUGGESTIONS: i64 = 8;
+/// The longest text topics are looked up by.
+pub const SUGGEST_TEXT_MAX: usize = 100;
+
+/// Topics whose name or title contains the text, those whose name starts with it first.
+#[server(prefix = "/api", endpoint = "catalog/suggest")]
+pub async fn suggest_topics(text: String) -> Result<Vec<TopicSuggestion>, AppError> {
+    crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    let text = text.trim();
+    if text.chars().count() > SUGGEST_TEXT_MAX {
+        return Err(crate::auth::ssr::with_status(AppError::invalid(
+            "Topic",
+            format!("look a topic up by at most {SUGGEST_TEXT_MAX} characters"),
+        )));
+    }
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db = crate::context::db()?;
+    store::suggest(&db, text)
+        .await
+        .map_err(|e| AppError::internal("suggesting topics failed", &e))
+}
+
+/// The bus's rules for new topic names, so forms can check a name as it is typed.
+#[server(prefix = "/api", endpoint = "catalog/naming")]
+pub async fn naming_policy() -> Result<crate::domain::NamingPolicy, AppError> {
+    crate::auth::ssr::require_any_role(&Role::ALL).await?;
+    Ok(crate::context::portal()?.naming.as_ref().clone())
+}
+
 /// One topic with its owners, producers and consumers.
 #[server(prefix = "/api", endpoint = "catalog/topic")]
 pub async fn get_topic(name: String) -> Result<TopicDetail, AppError> {

@@ -5,6 +5,7 @@ mod apply;
 mod areas;
 mod catalog;
 mod drift;
+mod form_check;
 mod health;
 mod home;
 mod live;
@@ -13,6 +14,7 @@ mod requests;
 mod schemas;
 mod status;
 mod teams;
+mod topic_picker;
 
 pub use applications::NewApplicationPage;
 pub use areas::AdminPage;

@@ -103,7 +103,8 @@ for (const js of [true, false]) {
     if (js) await expectHydrated(page);
     await page.getByLabel('Purpose').fill('short');
     await page.getByRole('button', { name: 'Submit for approval' }).click();
-    await expect(page.locator('#environments-error')).toHaveText('choose at least one environment');
+    // Messages are sentences, in the server's words.
+    await expect(page.locator('#environments-error')).toHaveText('Choose at least one environment');
     await expect(page.locator('#purpose-error')).toContainText('at least 10');
     await page.goto('/requests');
     await expect(page.getByRole('row', { name: /no_such_topic/ })).toHaveCount(0);
@@ -128,6 +129,57 @@ test('the request form counts the purpose as it is typed, cuts nothing off, and 
   await expect(page.getByTestId('consumer-group-field')).toBeHidden();
   await page.getByLabel('Consume events (read)').check();
   await expect(page.getByTestId('consumer-group-field')).toBeVisible();
+  await page.context().close();
+});
+
+test('the topic field offers matching topics as one types, and each field is checked once it is left', async ({ browser }) => {
+  const page = await newSession(browser, maria, true);
+  await page.goto('/requests/new');
+  await expectHydrated(page);
+  const topic = page.getByRole('combobox', { name: 'Topic' });
+  await topic.pressSequentially('claim sta');
+  const offers = page.getByRole('listbox', { name: 'Suggestions' });
+  await expect(offers).toBeVisible();
+  await expect(offers.getByRole('option').first()).toContainText('claim_status_change');
+  await expectNoSeriousA11yViolations(page);
+  await topic.press('ArrowDown');
+  await expect(offers.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
+  await topic.press('Enter');
+  await expect(topic).toHaveValue('claim_status_change');
+  await expect(offers).toBeHidden();
+  // Choosing did not send the form.
+  await expect(page).toHaveURL(/\/requests\/new$/);
+
+  // A field shows its message as soon as it is left, before anything is sent, in the words
+  // the server would use; fixing it clears the message as one types.
+  await page.getByLabel('Purpose').fill('short');
+  await expect(page.locator('#purpose-error')).toHaveCount(0);
+  await page.getByLabel('Access until').focus();
+  await expect(page.locator('#purpose-error')).toHaveText('The purpose needs at least 10 characters');
+  await page.getByLabel('Purpose').fill('Tell people when their claim moves on.');
+  await expect(page.locator('#purpose-error')).toHaveCount(0);
+  await topic.fill('bad topic!');
+  await page.getByLabel('Purpose').focus();
+  await expect(page.locator('#topic-error')).toHaveText("A topic name may only use letters, digits, '.', '_' and '-' (found ' ')");
+  // Nothing was sent: the form is still the new-request form, with no request made.
+  await expect(page).toHaveURL(/\/requests\/new$/);
+  await page.context().close();
+});
+
+test('the new-topic form checks the name by the bus\'s naming rule as it is left, and its hint states that rule', async ({ browser }) => {
+  const page = await newSession(browser, maria, true);
+  await page.goto('/requests/new-topic');
+  await expectHydrated(page);
+  // The configured policy, in words (the local stack reserves "_", "connect" and "ksql").
+  await expect(page.locator('#name-hint')).toHaveText(
+    /^Lowercase snake_case, like decision_letter_availability: 3 to 120 characters, not starting with .*"connect".*\.$/);
+  await page.getByLabel('Topic name').fill('connect_offsets');
+  await page.getByLabel('Title').focus();
+  await expect(page.locator('#name-error')).toHaveText('Topic names cannot start with "connect", which is reserved');
+  await page.getByLabel('Topic name').fill('Claims-Moved');
+  await expect(page.locator('#name-error')).toHaveText('Topic names are lowercase snake_case, like decision_letter_availability');
+  await page.getByLabel('Topic name').fill('claim_moved');
+  await expect(page.locator('#name-error')).toHaveCount(0);
   await page.context().close();
 });
 

@@ -1,6 +1,9 @@
 //! Catalog queries.
 
-use super::{CatalogFilter, CatalogPage, GrantView, PAGE_SIZE, TopicDetail, TopicSummary};
+use super::{
+    CatalogFilter, CatalogPage, GrantView, PAGE_SIZE, SUGGESTIONS, TopicDetail, TopicSuggestion,
+    TopicSummary,
+};
 use crate::domain::{
     CleanupPolicy, DataClassification, EnvironmentName, GrantRole, Lifecycle, UserIdentity,
 };
@@ -49,15 +52,15 @@ impl ParsedFilter {
     }
 }
 
+/// `text` with the `like` wildcards taken literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sqlx::Error> {
-    let pattern = filter.q.as_ref().map(|q| {
-        format!(
-            "%{}%",
-            q.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = filter.q.as_ref().map(|q| format!("%{}%", escape_like(q)));
     let offset = (filter.page - 1) * PAGE_SIZE;
     // The page is cut first, so the per-topic columns are computed for its rows only (a deep
     // page would otherwise compute them for every row it skips). The filter is the same in both
@@ -118,6 +121,23 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         domains,
         teams,
     })
+}
+
+/// Topics whose name or title contains `text`, names that start with it first.
+pub async fn suggest(db: &PgPool, text: &str) -> Result<Vec<TopicSuggestion>, sqlx::Error> {
+    let text = escape_like(text);
+    sqlx::query_as!(
+        TopicSuggestion,
+        "select name, title, owning_team from topic
+          where name ilike $1 or title ilike $1
+          order by name ilike $2 desc, name
+          limit $3",
+        format!("%{text}%"),
+        format!("{text}%"),
+        SUGGESTIONS,
+    )
+    .fetch_all(db)
+    .await
 }
 
 pub async fn detail(db: &PgPool, name: &str) -> Result<Option<TopicDetail>, sqlx::Error> {

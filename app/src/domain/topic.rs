@@ -92,6 +92,32 @@ impl Default for NamingPolicy {
 }
 
 impl NamingPolicy {
+    /// The rule in words, as a form's hint gives it: the same rule `check` applies.
+    pub fn describe(&self) -> String {
+        let mut rule = if self.snake_case {
+            "Lowercase snake_case, like decision_letter_availability: ".to_owned()
+        } else {
+            "Letters, digits, '.', '_' and '-': ".to_owned()
+        };
+        rule.push_str(&format!("{} to {} characters", self.min_len, self.max_len));
+        if !self.reserved_prefixes.is_empty() {
+            let mut prefixes: Vec<String> = self
+                .reserved_prefixes
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect();
+            let last = prefixes.pop().unwrap_or_default();
+            rule.push_str(", not starting with ");
+            if !prefixes.is_empty() {
+                rule.push_str(&prefixes.join(", "));
+                rule.push_str(" or ");
+            }
+            rule.push_str(&last);
+        }
+        rule.push('.');
+        rule
+    }
+
     pub fn check(&self, name: &str) -> Result<(), String> {
         if name.len() < self.min_len || name.len() > self.max_len {
             return Err(format!(
@@ -419,6 +445,17 @@ impl From<ConsumerGroup> for String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_naming_hint_states_the_rule_the_check_applies() {
+        let policy = super::NamingPolicy::default();
+        assert_eq!(
+            policy.describe(),
+            "Lowercase snake_case, like decision_letter_availability: 3 to 120 characters, not starting with \"_\", \"__\", \"connect\" or \"ksql\"."
+        );
+        assert!(policy.check("connect_events").is_err());
+        assert!(policy.check("ab").is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

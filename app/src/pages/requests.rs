@@ -2,14 +2,16 @@
 
 use super::apply::{ApplyActions, ApplyPanel};
 use super::areas::{AreaPage, PageHeading, Preload};
+use super::form_check::{FormCheck, as_sentence};
+use super::topic_picker::TopicPicker;
 use crate::apply::apply_status;
-use crate::domain::RequestId;
 use crate::domain::{Area, RequestState};
+use crate::domain::{EnvironmentName, RequestId};
 use crate::environments::list_environments;
 use crate::error::AppError;
 use crate::requests::form::{
     FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND,
-    FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX, PURPOSE_MIN,
+    FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, MAX_EXPIRY_DAYS, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
     DecideRequest, ProposeTopic, ProposeTopicChange, RequestAccess, RequestDetail, RequestSummary,
@@ -127,7 +129,7 @@ pub(super) fn field_error<T: Send + Sync + 'static>(
     move || {
         result.with(|r| match r {
             Some(Err(e)) => e.field_message(field).map(|m| {
-                view! { <p class="field-error" id=format!("{id}-error")>{m.to_owned()}</p> }
+                view! { <p class="field-error" id=format!("{id}-error")>{as_sentence(m)}</p> }
             }),
             _ => None,
         })
@@ -168,15 +170,35 @@ pub fn NewRequestPage() -> impl IntoView {
             let _ = environments.await;
         })
     });
+    // The same rules as the server's, as one types.
+    let check = FormCheck::new(result);
+    let known = StoredValue::new(Vec::<EnvironmentName>::new());
+    let parse = move |args: RequestAccess| {
+        if known.with_value(Vec::is_empty) {
+            let names = environments
+                .get_untracked()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.name);
+            known.set_value(names.collect());
+        }
+        known
+            .with_value(|known| args.input.parse(known, chrono::Local::now().date_naive()))
+            .err()
+            .unwrap_or_default()
+    };
+    let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     view! {
         <AreaPage area=Area::MyRequests title="New access request" intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                 {form_error(result)}
                 {promoted_from.with_value(|f| !f.is_empty()).then(|| view! {
                     <p class="notice" role="status">"This repeats an approved request in another environment. It needs its own approval."</p>
                 })}
                 <input type="hidden" name="input[promoted_from]" value=promoted_from.get_value() />
-                <fieldset>
+                <fieldset data-field="kind">
                     <legend>{FIELD_KIND}</legend>
                     <div class="field checkbox">
                         <input type="radio" id="kind-consumer" name="input[kind]" value="consumer_access" checked=preset_kind.with_value(|k| k != "producer_access") on:change=move |_| producing.set(false) />
@@ -186,14 +208,15 @@ pub fn NewRequestPage() -> impl IntoView {
                         <input type="radio" id="kind-producer" name="input[kind]" value="producer_access" checked=preset_kind.with_value(|k| k == "producer_access") on:change=move |_| producing.set(true) />
                         <label for="kind-producer">"Produce events (write)"</label>
                     </div>
-                    {field_error(result, FIELD_KIND, "kind")}
+                    {message(FIELD_KIND, "kind")}
                 </fieldset>
-                <div class="field">
+                <div class="field" data-field="topic">
                     <label for="topic">{FIELD_TOPIC}</label>
-                    <input id="topic" name="input[topic]" required maxlength="249" value=topic aria-describedby="topic-error" />
-                    {field_error(result, FIELD_TOPIC, "topic")}
+                    <p class="hint" id="topic-hint">"Type part of its name or title and choose from the matches, or "<a href="/catalog">"find it in the catalog"</a>" and choose \"Request access\" there. Names use letters, digits, '.', '_' and '-'."</p>
+                    <TopicPicker name="input[topic]" value=topic() described_by="topic-hint topic-error" />
+                    {message(FIELD_TOPIC, "topic")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="application">
                     <label for="application">{FIELD_APPLICATION}</label>
                     {
                         let mut apps = applications.get_untracked().and_then(Result::ok).unwrap_or_default();
@@ -202,22 +225,22 @@ pub fn NewRequestPage() -> impl IntoView {
                         apps.sort_by_key(|a| preset_app.with_value(|p| *p != a.id.to_string()));
                         view! { <ApplicationSelect apps /> }
                     }
-                    {field_error(result, FIELD_APPLICATION, "application")}
+                    {message(FIELD_APPLICATION, "application")}
                 </div>
-                <EnvironmentChoices environments result />
-                <div class="field" data-testid="consumer-group-field" hidden=move || hydrated.get() && producing.get()>
+                <EnvironmentChoices environments error=message(FIELD_ENVIRONMENTS, "environments") />
+                <div class="field" data-field="consumer_group" data-testid="consumer-group-field" hidden=move || hydrated.get() && producing.get()>
                     <label for="consumer_group">{FIELD_GROUP} <span class="muted">" (consumers only)"</span></label>
                     <input id="consumer_group" name="input[consumer_group]" maxlength="255" value=preset_group.get_value() aria-describedby="consumer_group-hint consumer_group-error" />
                     <div class="checkbox">
                         <input type="checkbox" id="group_is_prefix" name="input[group_is_prefix]" value="1" />
                         <label for="group_is_prefix">"Treat it as a prefix (for groups named per instance)"</label>
                     </div>
-                    <p class="hint" id="consumer_group-hint">{format!("A consumer group belongs to one team: a name or prefix another team holds is refused. A prefix needs at least {} characters.", crate::domain::GROUP_PREFIX_MIN)}</p>
-                    {field_error(result, FIELD_GROUP, "consumer_group")}
+                    <p class="hint" id="consumer_group-hint">{format!("Letters, digits, '.', '_' and '-', at most 255 characters. A consumer group belongs to one team: a name or prefix another team holds is refused. A group prefix needs at least {} characters.", crate::domain::GROUP_PREFIX_MIN)}</p>
+                    {message(FIELD_GROUP, "consumer_group")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="purpose">
                     <label for="purpose">{FIELD_PURPOSE}</label>
-                    <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them: {PURPOSE_MIN} to {} characters.", thousands(PURPOSE_MAX))}</p>
+                    <p class="hint" id="purpose-hint">{format!("What your system does with the events, and why it needs them: at least {PURPOSE_MIN} and at most {PURPOSE_MAX} characters.")}</p>
                     {move || {
                         // An empty text node inside a textarea is lost in the server-rendered
                         // HTML and breaks hydration, so the empty field is a view of its own.
@@ -240,14 +263,16 @@ pub fn NewRequestPage() -> impl IntoView {
                         class=counter_class>
                         {move || format!("{} of {} characters", thousands(purpose_length.get()), thousands(PURPOSE_MAX))}
                     </p>
-                    {field_error(result, FIELD_PURPOSE, "purpose")}
+                    {message(FIELD_PURPOSE, "purpose")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="expiry">
                     <label for="expiry">{FIELD_EXPIRY} <span class="muted">" (optional)"</span></label>
-                    <input id="expiry" type="date" name="input[expiry]" aria-describedby="expiry-error" />
-                    {field_error(result, FIELD_EXPIRY, "expiry")}
+                    <p class="hint" id="expiry-hint">{format!("A day in the future, at most {MAX_EXPIRY_DAYS} days ahead. Without one, access lasts until it is revoked.")}</p>
+                    <input id="expiry" type="date" name="input[expiry]" aria-describedby="expiry-hint expiry-error" />
+                    {message(FIELD_EXPIRY, "expiry")}
                 </div>
-                {field_error(result, FIELD_PROMOTED_FROM, "promoted_from")}
+                {message(FIELD_PROMOTED_FROM, "promoted_from")}
+                </div>
                 <div class="actions">
                     <button type="submit">"Submit for approval"</button>
                     <button type="submit" class="secondary" name="input[save_as_draft]" value="1">"Save as draft"</button>
@@ -558,19 +583,46 @@ pub fn NewTopicPage() -> impl IntoView {
     let result = action.value();
     let applications = Resource::new(|| (), |_| my_applications());
     let environments = Resource::new(|| (), |_| list_environments());
+    let naming = Resource::new(|| (), |_| crate::catalog::naming_policy());
     let preload: Preload = std::sync::Arc::new(move || {
         Box::pin(async move {
             let _ = applications.await;
             let _ = environments.await;
+            let _ = naming.await;
         })
     });
+    let policy = StoredValue::new(
+        naming
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default(),
+    );
+    let known = StoredValue::new(
+        environments
+            .get_untracked()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.name)
+            .collect::<Vec<EnvironmentName>>(),
+    );
+    // The same rules as the server's, as one types.
+    let check = FormCheck::new(result);
+    let parse = move |args: ProposeTopic| {
+        policy
+            .with_value(|policy| known.with_value(|known| args.input.parse(policy, known)))
+            .err()
+            .unwrap_or_default()
+    };
+    let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     // Answers kept in the browser so concerns show as soon as a question is answered.
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
     view! {
         <AreaPage area=Area::MyRequests title="Propose a new topic" intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
             <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                 {form_error(result)}
-                <fieldset>
+                <fieldset data-field="fit">
                     <legend>"Is the event bus a fit?"</legend>
                     {FIT_QUESTIONS.iter().map(|q| {
                         let name = format!("input[fit_{}]", q.key);
@@ -596,31 +648,31 @@ pub fn NewTopicPage() -> impl IntoView {
                             </div>
                         }
                     }).collect_view()}
-                    {field_error(result, FIELD_FIT, "fit")}
+                    {message(FIELD_FIT, "fit")}
                 </fieldset>
-                <div class="field">
+                <div class="field" data-field="name">
                     <label for="name">{FIELD_NAME}</label>
-                    <p class="hint" id="name-hint">"Lowercase snake_case, like decision_letter_availability."</p>
+                    <p class="hint" id="name-hint">{policy.with_value(crate::domain::NamingPolicy::describe)}</p>
                     <input id="name" name="input[name]" required maxlength="120" aria-describedby="name-hint name-error" />
-                    {field_error(result, FIELD_NAME, "name")}
+                    {message(FIELD_NAME, "name")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="title">
                     <label for="title">{FIELD_TITLE}</label>
                     <input id="title" name="input[title]" required maxlength="120" aria-describedby="title-error" />
-                    {field_error(result, FIELD_TITLE, "title")}
+                    {message(FIELD_TITLE, "title")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="description">
                     <label for="description">{FIELD_DESCRIPTION}</label>
                     <p class="hint" id="description-hint">"When the event is published, what it carries, and who is expected to consume it."</p>
                     <textarea id="description" name="input[description]" rows="4" required maxlength="4000" aria-describedby="description-hint description-error"></textarea>
-                    {field_error(result, FIELD_DESCRIPTION, "description")}
+                    {message(FIELD_DESCRIPTION, "description")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="business_domain">
                     <label for="business_domain">{FIELD_DOMAIN}</label>
                     <input id="business_domain" name="input[business_domain]" required maxlength="60" aria-describedby="business_domain-error" />
-                    {field_error(result, FIELD_DOMAIN, "business_domain")}
+                    {message(FIELD_DOMAIN, "business_domain")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="classification">
                     <label for="classification">{FIELD_CLASSIFICATION}</label>
                     <select id="classification" name="input[classification]" aria-describedby="classification-error">
                         <option value="low">"Low"</option>
@@ -631,44 +683,45 @@ pub fn NewTopicPage() -> impl IntoView {
                         <input type="checkbox" id="contains_pii" name="input[contains_pii]" value="1" />
                         <label for="contains_pii">"The events include PII or PHI"</label>
                     </div>
-                    {field_error(result, FIELD_CLASSIFICATION, "classification")}
+                    {message(FIELD_CLASSIFICATION, "classification")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="partitions">
                     <label for="partitions">{FIELD_PARTITIONS}</label>
                     <input id="partitions" name="input[partitions]" type="number" min="1" max="1000" value="3" aria-describedby="partitions-error" />
-                    {field_error(result, FIELD_PARTITIONS, "partitions")}
+                    {message(FIELD_PARTITIONS, "partitions")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="retention_days">
                     <label for="retention_days">{FIELD_RETENTION}</label>
                     <input id="retention_days" name="input[retention_days]" type="number" min="1" max="365" value="7" aria-describedby="retention_days-error" />
-                    {field_error(result, FIELD_RETENTION, "retention_days")}
+                    {message(FIELD_RETENTION, "retention_days")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="cleanup_policy">
                     <label for="cleanup_policy">{FIELD_CLEANUP}</label>
                     <select id="cleanup_policy" name="input[cleanup_policy]">
                         <option value="delete">"Delete old events"</option>
                         <option value="compact">"Compact: keep the latest per key"</option>
                         <option value="compact_delete">"Compact and delete"</option>
                     </select>
-                    {field_error(result, FIELD_CLEANUP, "cleanup_policy")}
+                    {message(FIELD_CLEANUP, "cleanup_policy")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="source_systems">
                     <label for="source_systems">{FIELD_SOURCES} <span class="muted">" (comma-separated)"</span></label>
                     <input id="source_systems" name="input[source_systems]" maxlength="1700" aria-describedby="source_systems-error" />
-                    {field_error(result, FIELD_SOURCES, "source_systems")}
+                    {message(FIELD_SOURCES, "source_systems")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="value_schema">
                     <label for="value_schema">{crate::schemas::FIELD_SCHEMA} <span class="muted">" (optional)"</span></label>
                     <p class="hint" id="value_schema-hint">"The events' first schema, registered as version 1 of the topic's value subject when the topic is approved. Clients never register schemas themselves."</p>
                     <textarea id="value_schema" name="input[value_schema]" rows="8" maxlength="65536" spellcheck="false" class="code" aria-describedby="value_schema-hint value_schema-error"></textarea>
-                    {field_error(result, crate::schemas::FIELD_SCHEMA, "value_schema")}
+                    {message(crate::schemas::FIELD_SCHEMA, "value_schema")}
                 </div>
-                <div class="field">
+                <div class="field" data-field="application">
                     <label for="application">"Producing application"</label>
                     <ApplicationSelect apps=applications.get_untracked().and_then(Result::ok).unwrap_or_default() />
-                    {field_error(result, FIELD_APPLICATION, "application")}
+                    {message(FIELD_APPLICATION, "application")}
                 </div>
-                <EnvironmentChoices environments result />
+                <EnvironmentChoices environments error=message(FIELD_ENVIRONMENTS, "environments") />
+                </div>
                 <button type="submit">"Submit for approval"</button>
             </ActionForm>
         </AreaPage>
@@ -780,14 +833,15 @@ pub(super) fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -
 #[component]
 fn EnvironmentChoices(
     environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
-    result: MappedSignal<Option<Result<RequestId, AppError>>>,
+    /// The field's message, under the choices.
+    error: impl IntoView + 'static,
 ) -> impl IntoView {
     let choices = environments
         .get_untracked()
         .and_then(Result::ok)
         .unwrap_or_default();
     view! {
-        <fieldset>
+        <fieldset data-field="environments">
             <legend>{FIELD_ENVIRONMENTS}</legend>
             {choices.into_iter().map(|env| {
                 let id = format!("env-{}", env.name);
@@ -798,7 +852,7 @@ fn EnvironmentChoices(
                     </div>
                 }
             }).collect_view()}
-            {field_error(result, FIELD_ENVIRONMENTS, "environments")}
+            {error}
         </fieldset>
     }
 }

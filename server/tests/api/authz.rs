@@ -37,12 +37,14 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 39] = [
+const MATRIX: [(&str, [u16; 7]); 41] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
     ("catalog/topics",         [401, 200, 200, 200, 200, 200, 403]),
     ("catalog/topic",          [401, 200, 200, 200, 200, 200, 403]),
+    ("catalog/suggest",        [401, 200, 200, 200, 200, 200, 403]),
+    ("catalog/naming",         [401, 200, 200, 200, 200, 200, 403]),
     ("requests/applications",  [401, 200, 403, 403, 403, 403, 403]),
     ("requests/access",        [401, 200, 403, 403, 403, 403, 403]),
     ("requests/decide",        [401, 403, 200, 200, 403, 403, 403]),
@@ -87,7 +89,8 @@ const MATRIX: [(&str, [u16; 7]); 39] = [
 fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
     match endpoint {
         "environments" => Some("sandbox".into()),
-        "catalog/topics" | "catalog/topic" => Some(LOW_TOPIC.into()),
+        "catalog/naming" => Some("reserved_prefixes".into()),
+        "catalog/topics" | "catalog/topic" | "catalog/suggest" => Some(LOW_TOPIC.into()),
         "requests/applications" => Some(PAYMENTS_APP_NAME.into()),
         "requests/get" => Some(shared.to_string()),
         "audit/verify" => Some("rows_checked".into()),
@@ -136,6 +139,7 @@ impl Setup {
         match endpoint {
             "catalog/topics" => (Form::new().field("filter[page]", "1"), None),
             "catalog/topic" => (Form::new().field("name", LOW_TOPIC), None),
+            "catalog/suggest" => (Form::new().field("text", &LOW_TOPIC[..4]), None),
             "requests/schema-check" | "requests/schema-change" => {
                 self.own_topic().await;
                 let form = Form::new()
