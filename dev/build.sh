@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser bundle and the server without cargo-leptos:
-#   1. frontend -> wasm32 (hydrate), 2. wasm-bindgen -> $CARGO_TARGET_DIR/site-<profile>/pkg/portal{.js,_bg.wasm},
-#   3. release only: wasm-opt -Oz (npm's binaryen), which also drops the debug and name sections,
-#   4. style/ and public/ copied next to it, 5. the server binary, 6. the bundle's sizes.
+#   1. frontend -> wasm32 (hydrate), 2. dev/wasm-split: the main module and one lazily loaded
+#   chunk per page, 3. wasm-bindgen -> $CARGO_TARGET_DIR/site-<profile>/pkg/portal{.js,_bg.wasm},
+#   4. release only: wasm-opt -Oz (npm's binaryen) on each part, which also drops the debug and
+#   name sections, 5. style/ and public/ copied next to it, 6. the server binary, 7. the sizes.
 #   dev/build.sh [--release]
 # Debug and release builds have site folders of their own (site-debug, site-release).
 set -euo pipefail
@@ -18,15 +19,22 @@ cd "$EBP_ROOT"
 
 say "compiling the browser bundle ($wasm_profile)..."
 cargo build -p frontend --lib --target wasm32-unknown-unknown "${profile_args[@]}"
+# A fresh pkg folder: chunks of an earlier build must not linger (they are not fingerprinted).
+rm -rf "$site/pkg"
 mkdir -p "$site/pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$site/pkg" --out-name portal \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/frontend.wasm"
+# Each page is a lazily loaded chunk: split the module first, then bind and optimise each part.
+main_module="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/frontend_main.wasm"
+"$EBP_WASM_SPLIT" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/frontend.wasm" \
+  "$site/pkg" portal "$main_module" >"$site/chunks.txt"
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-dir "$site/pkg" --out-name portal "$main_module"
 if [ "$wasm_profile" = wasm-release ]; then
   [ -x "$EBP_WASM_OPT" ] || die "wasm-opt is missing: dev/run or dev/test install it (npm binaryen)"
-  say "optimising the browser bundle for size (wasm-opt -Oz)..."
-  "$EBP_WASM_OPT" -Oz --strip-debug --strip-producers \
-    --enable-bulk-memory --enable-nontrapping-float-to-int \
-    -o "$site/pkg/portal_bg.wasm" "$site/pkg/portal_bg.wasm"
+  say "optimising the browser bundle for size (wasm-opt -Oz, $(wc -l <"$site/chunks.txt") chunks)..."
+  { echo "$site/pkg/portal_bg.wasm"; cat "$site/chunks.txt"; } \
+    | xargs -P "$(nproc)" -I{} "$EBP_WASM_OPT" -Oz --strip-debug --strip-producers \
+        --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
+        -o {} {} 2>/dev/null
 fi
 cp style/main.css "$site/pkg/portal.css"
 cp -R public/. "$site/"
@@ -38,13 +46,6 @@ else
   cargo build -p server
 fi
 
-say "what a browser loads first ($server_profile):"
-total=0; total_gz=0
-for file in portal_bg.wasm portal.js portal.css; do
-  bytes=$(stat -c %s "$site/pkg/$file")
-  gz=$(gzip -9 -c "$site/pkg/$file" | wc -c)
-  total=$((total + bytes)); total_gz=$((total_gz + gz))
-  printf '  %-16s %9d bytes  %9d gzipped\n' "$file" "$bytes" "$gz"
-done
-printf '  %-16s %9d bytes  %9d gzipped\n' "total" "$total" "$total_gz"
+say "what a browser loads first ($server_profile), gzipped: the main module, then each page's chunks"
+python3 "$EBP_ROOT/dev/bundle_sizes.py" "$site/pkg"
 say "built: $site and $CARGO_TARGET_DIR/$server_profile/event-bus-portal"

@@ -30,6 +30,8 @@ WASM_BINDGEN_VERSION="0.2.130"
 # wasm-opt from npm's binaryen: Debian's binaryen 108 produces a wasm that fails to hydrate.
 BINARYEN_VERSION="132.0.0"
 export EBP_WASM_OPT="$EBP_CACHE_DIR/binaryen/node_modules/.bin/wasm-opt"
+# Splits the browser bundle at its lazy pages (dev/wasm-split, built from source).
+export EBP_WASM_SPLIT="$EBP_CACHE_DIR/tools/bin/portal-wasm-split"
 
 say() { printf '\033[1m[%s]\033[0m %s\n' "${EBP_STEP:-portal}" "$*"; }
 die() { printf '\033[31m[%s] %s\033[0m\n' "${EBP_STEP:-portal}" "$*" >&2; exit 1; }
@@ -86,6 +88,15 @@ ensure_tools() {
     mkdir -p "$EBP_CACHE_DIR/binaryen"
     (cd "$EBP_CACHE_DIR/binaryen" && npm install --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION") \
       >"$EBP_CACHE_DIR/binaryen.log" 2>&1 || die "installing binaryen failed; see $EBP_CACHE_DIR/binaryen.log"
+  fi
+  local split_stamp
+  split_stamp="$(cat "$EBP_ROOT/dev/wasm-split/Cargo.lock" "$EBP_ROOT/dev/wasm-split/src/main.rs" | sha256sum | cut -c1-16)"
+  if [ ! -x "$EBP_WASM_SPLIT" ] || [ "$(cat "$EBP_CACHE_DIR/tools/portal-wasm-split.stamp" 2>/dev/null)" != "$split_stamp" ]; then
+    say "building dev/wasm-split (first time only, about a minute)..."
+    cargo install --locked --force --path "$EBP_ROOT/dev/wasm-split" --root "$EBP_CACHE_DIR/tools" \
+      --target-dir "$EBP_CACHE_DIR/tools-target" >"$EBP_CACHE_DIR/wasm-split-install.log" 2>&1 \
+      || die "building dev/wasm-split failed; see $EBP_CACHE_DIR/wasm-split-install.log"
+    echo "$split_stamp" >"$EBP_CACHE_DIR/tools/portal-wasm-split.stamp"
   fi
   # Confluent's Python client, for the test that talks to the portal's schema registry with an
   # unmodified third-party client.

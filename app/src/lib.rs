@@ -33,7 +33,7 @@ use error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -58,6 +58,67 @@ pub fn page_policy(nonce: &str, identity_provider_origin: &str) -> String {
          object-src 'none'; base-uri 'none'; form-action 'self' {identity_provider_origin}; \
          frame-ancestors 'none'"
     )
+}
+
+/// Every page is loaded with its route: the browser bundle's main module holds the shell
+/// (header, router, sign-in state) and each page's code is a chunk of its own, fetched when the
+/// page is first shown (and preloaded by the server's HTML for the page it renders). On the
+/// server the pages render as usual.
+mod lazy_pages {
+    use crate::pages;
+    use leptos::prelude::*;
+    use leptos_router::{LazyRoute, lazy_route};
+
+    macro_rules! lazy_page {
+        ($($route:ident => $page:ident),* $(,)?) => {$(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    Self
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    crate::mark_hydrated();
+                    view! { <pages::$page /> }.into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_page! {
+        Home => HomePage,
+        Catalog => CatalogPage,
+        Topic => TopicPage,
+        MyRequests => MyRequestsPage,
+        NewRequest => NewRequestPage,
+        NewTopic => NewTopicPage,
+        TopicChange => TopicChangePage,
+        SchemaChange => SchemaChangePage,
+        Teams => TeamsPage,
+        NewApplication => NewApplicationPage,
+        Request => RequestPage,
+        Approvals => ApprovalsPage,
+        Health => HealthPage,
+        MyTopicsHealth => MyTopicsHealthPage,
+        TopicHealth => TopicHealthPage,
+        GroupHealth => GroupHealthPage,
+        Notifications => NotificationsPage,
+        Admin => AdminPage,
+        Drift => DriftPage,
+    }
+}
+
+/// Marks the body once the page's view is hydrated: a marker tests (and tools) can wait for.
+/// Each page marks itself, because a page's code arrives after the shell's.
+pub(crate) fn mark_hydrated() {
+    // Effects run only in the browser, after the view they belong to is hydrated.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// The HTML document around the app, rendered on the server.
@@ -97,12 +158,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let user = Resource::new_blocking(|| (), |_| get_session_user());
     provide_context(CurrentUser(user));
-    // Effects run only in the browser, after hydration: a marker tests (and tools) can wait for.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="portal" href=format!("/pkg/{BUNDLE_NAME}.css") />
@@ -113,25 +168,25 @@ pub fn App() -> impl IntoView {
             <layout::Header />
             <main id="main" tabindex="-1">
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/catalog") view=pages::CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/catalog/:name") view=pages::TopicPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests") view=pages::MyRequestsPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/new") view=pages::NewRequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/new-topic") view=pages::NewTopicPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/topic-change") view=pages::TopicChangePage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/schema-change") view=pages::SchemaChangePage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/teams") view=pages::TeamsPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/new-application") view=pages::NewApplicationPage ssr=SsrMode::Async />
-                    <Route path=path!("/requests/:id") view=pages::RequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/approvals") view=pages::ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("/health") view=pages::HealthPage ssr=SsrMode::Async />
-                    <Route path=path!("/health/mine") view=pages::MyTopicsHealthPage ssr=SsrMode::Async />
-                    <Route path=path!("/health/:env/topics/:name") view=pages::TopicHealthPage ssr=SsrMode::Async />
-                    <Route path=path!("/health/:env/groups/:group") view=pages::GroupHealthPage ssr=SsrMode::Async />
-                    <Route path=path!("/notifications") view=pages::NotificationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=pages::AdminPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/drift") view=pages::DriftPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<lazy_pages::Home>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/catalog") view={Lazy::<lazy_pages::Catalog>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/catalog/:name") view={Lazy::<lazy_pages::Topic>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests") view={Lazy::<lazy_pages::MyRequests>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new") view={Lazy::<lazy_pages::NewRequest>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new-topic") view={Lazy::<lazy_pages::NewTopic>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/topic-change") view={Lazy::<lazy_pages::TopicChange>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/schema-change") view={Lazy::<lazy_pages::SchemaChange>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/teams") view={Lazy::<lazy_pages::Teams>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/new-application") view={Lazy::<lazy_pages::NewApplication>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/:id") view={Lazy::<lazy_pages::Request>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view={Lazy::<lazy_pages::Approvals>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/health") view={Lazy::<lazy_pages::Health>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/health/mine") view={Lazy::<lazy_pages::MyTopicsHealth>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/health/:env/topics/:name") view={Lazy::<lazy_pages::TopicHealth>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/health/:env/groups/:group") view={Lazy::<lazy_pages::GroupHealth>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view={Lazy::<lazy_pages::Notifications>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<lazy_pages::Admin>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/drift") view={Lazy::<lazy_pages::Drift>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
             <layout::Footer />

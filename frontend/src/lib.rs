@@ -3,5 +3,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Pages are lazily loaded chunks: hydration waits for the current page's chunk.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -16,6 +16,7 @@ pub fn set_status(status: http::StatusCode) {
 #[component]
 pub fn NotFound() -> impl IntoView {
     set_status(http::StatusCode::NOT_FOUND);
+    crate::mark_hydrated();
     view! {
         <Title text="Page not found" />
         <section class="panel status-page">
