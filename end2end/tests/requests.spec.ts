@@ -254,10 +254,18 @@ test('a member registers an application with its compliance facts and can then r
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('System registration id').fill('SR-20881');
   await page.getByLabel('Security package id').fill('SP-1190');
+  await page.getByLabel('FISMA rating').focus();
   await page.getByLabel('FISMA rating').selectOption('high');
+  await page.getByLabel('Authority to operate').focus();
+  // Checked as it is left, by the server's rule, before anything is sent.
+  await expect(page.locator('#fisma_rating-error')).toContainText('not a fit for the event bus');
   await page.getByLabel('Authority to operate').selectOption('granted');
   await page.getByLabel('ATO date').fill('2026-05-01');
+  await page.getByLabel('Technical contact (email)').fill('letters-dev');
+  await page.getByLabel('Product contact (email)').focus();
+  await expect(page.locator('#technical_contact-error')).toHaveText('The technical contact is an email address');
   await page.getByLabel('Technical contact (email)').fill('letters-dev@example.test');
+  await expect(page.locator('#technical_contact-error')).toHaveCount(0);
   await page.getByLabel('Product contact (email)').fill('letters-owner@example.test');
   await page.getByRole('button', { name: 'Register' }).click();
   await expect(page.locator('#fisma_rating-error')).toContainText('not a fit for the event bus');

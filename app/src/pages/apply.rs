@@ -184,7 +184,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                         <p>"Your team owns this topic. Governance and another person of your team decide; the requesting team is told."</p>
                         <div class="field">
                             <label for="ask-revoke-reason">"Why it should end"</label>
-                            <textarea id="ask-revoke-reason" name="reason" rows="3" maxlength="2000"></textarea>
+                            <textarea id="ask-revoke-reason" name="reason" rows="3"></textarea>
                         </div>
                         {move || ask_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                         <button type="submit" class="secondary">"Send for approval"</button>

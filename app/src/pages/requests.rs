@@ -518,7 +518,7 @@ fn RequestView(
                     <input type="hidden" name="version" value=detail.version.to_string() />
                     <div class="field">
                         <label for="reason">"Reason (required to decline or ask for changes)"</label>
-                        <textarea id="reason" name="reason" rows="3" maxlength="2000"></textarea>
+                        <textarea id="reason" name="reason" rows="3"></textarea>
                     </div>
                     {move || decision_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                     <div class="actions">
@@ -545,7 +545,7 @@ fn RequestView(
                     })}
                     <div class="field">
                         <label for="resubmit-purpose">{FIELD_PURPOSE}</label>
-                        <textarea id="resubmit-purpose" name="purpose" rows="3" maxlength=PURPOSE_MAX.to_string()>{detail.purpose.clone()}</textarea>
+                        <textarea id="resubmit-purpose" name="purpose" rows="3">{detail.purpose.clone()}</textarea>
                     </div>
                     {move || resubmit_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                     <button type="submit">"Send for approval again"</button>
@@ -663,8 +663,8 @@ pub fn NewTopicPage() -> impl IntoView {
                 </div>
                 <div class="field" data-field="description">
                     <label for="description">{FIELD_DESCRIPTION}</label>
-                    <p class="hint" id="description-hint">"When the event is published, what it carries, and who is expected to consume it."</p>
-                    <textarea id="description" name="input[description]" rows="4" required maxlength="4000" aria-describedby="description-hint description-error"></textarea>
+                    <p class="hint" id="description-hint">"When the event is published, what it carries, and who is expected to consume it: at least 10 and at most 4000 characters."</p>
+                    <textarea id="description" name="input[description]" rows="4" required aria-describedby="description-hint description-error"></textarea>
                     {message(FIELD_DESCRIPTION, "description")}
                 </div>
                 <div class="field" data-field="business_domain">
@@ -744,6 +744,10 @@ pub fn TopicChangePage() -> impl IntoView {
             let _ = applications.await;
         })
     });
+    // The same rules as the server's, as one types.
+    let check = FormCheck::new(result);
+    let parse = |args: ProposeTopicChange| args.input.parse().err().unwrap_or_default();
+    let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     view! {
         <AreaPage area=Area::MyRequests title="Propose new settings" intro="New settings for a topic your team owns. Governance reviews them; the portal then applies them to every environment of the topic." preload=preload>
             {move || match topic.get_untracked() {
@@ -754,40 +758,43 @@ pub fn TopicChangePage() -> impl IntoView {
                     };
                     view! {
                         <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                            <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                             {form_error(result)}
                             <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()}
                                ". Now: " {t.partitions} " partitions, " {t.retention_days} " days of retention, cleanup " {t.cleanup_policy.as_str()} "."</p>
                             <input type="hidden" name="input[topic]" value=t.summary.name.clone() />
-                            {field_error(result, FIELD_TOPIC, "topic")}
-                            <div class="field">
+                            {message(FIELD_TOPIC, "topic")}
+                            <div class="field" data-field="partitions">
                                 <label for="partitions">{FIELD_PARTITIONS}</label>
                                 <p class="hint" id="partitions-hint">"Partitions can only be raised: Kafka cannot remove them, and keys move to other partitions when their number changes."</p>
                                 <input id="partitions" name="input[partitions]" type="number" min="1" max="1000" value=t.partitions.to_string() aria-describedby="partitions-hint partitions-error" />
-                                {field_error(result, FIELD_PARTITIONS, "partitions")}
+                                {message(FIELD_PARTITIONS, "partitions")}
                             </div>
-                            <div class="field">
+                            <div class="field" data-field="retention_days">
                                 <label for="retention_days">{FIELD_RETENTION}</label>
                                 <input id="retention_days" name="input[retention_days]" type="number" min="1" max="365" value=t.retention_days.to_string() aria-describedby="retention_days-error" />
-                                {field_error(result, FIELD_RETENTION, "retention_days")}
+                                {message(FIELD_RETENTION, "retention_days")}
                             </div>
-                            <div class="field">
+                            <div class="field" data-field="cleanup_policy">
                                 <label for="cleanup_policy">{FIELD_CLEANUP}</label>
                                 <select id="cleanup_policy" name="input[cleanup_policy]">
                                     {option("delete", "Delete old events")}
                                     {option("compact", "Compact: keep the latest per key")}
                                     {option("compact_delete", "Compact and delete")}
                                 </select>
-                                {field_error(result, FIELD_CLEANUP, "cleanup_policy")}
+                                {message(FIELD_CLEANUP, "cleanup_policy")}
                             </div>
-                            <div class="field">
+                            <div class="field" data-field="application">
                                 <label for="application">"Producing application"</label>
                                 <ApplicationSelect apps=applications.get_untracked().and_then(Result::ok).unwrap_or_default() />
-                                {field_error(result, FIELD_APPLICATION, "application")}
+                                {message(FIELD_APPLICATION, "application")}
                             </div>
-                            <div class="field">
+                            <div class="field" data-field="purpose">
                                 <label for="purpose">"Why"</label>
-                                <textarea id="purpose" name="input[purpose]" rows="3" maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-error"></textarea>
-                                {field_error(result, FIELD_PURPOSE, "purpose")}
+                                <p class="hint" id="purpose-hint">{format!("At least {PURPOSE_MIN} and at most {PURPOSE_MAX} characters.")}</p>
+                                <textarea id="purpose" name="input[purpose]" rows="3" aria-describedby="purpose-hint purpose-error"></textarea>
+                                {message(FIELD_PURPOSE, "purpose")}
+                            </div>
                             </div>
                             <button type="submit">"Submit for approval"</button>
                         </ActionForm>

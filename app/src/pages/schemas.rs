@@ -319,7 +319,7 @@ pub fn SchemaChangePage() -> impl IntoView {
                             </div>
                             <div class="field">
                                 <label for="purpose">"Why"</label>
-                                <textarea id="purpose" name="input[purpose]" rows="3" maxlength=PURPOSE_MAX.to_string() aria-describedby="purpose-error"></textarea>
+                                <textarea id="purpose" name="input[purpose]" rows="3" aria-describedby="purpose-error"></textarea>
                                 {field_error(result, FIELD_PURPOSE, "purpose")}
                             </div>
                             <button type="submit">"Submit for approval"</button>
