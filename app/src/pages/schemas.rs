@@ -5,7 +5,7 @@ use super::areas::{AreaPage, Preload};
 use super::requests::{ApplicationSelect, field_error, form_error};
 use crate::domain::{Area, Compatibility, SchemaFormat, SubjectPart};
 use crate::error::AppError;
-use crate::requests::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC, PURPOSE_MAX};
+use crate::requests::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC};
 use crate::requests::schema_change::{
     FIELD_COMPATIBILITY, FIELD_FORMAT, FIELD_PART, FIELD_SCHEMA_TEXT, Finding, SchemaChangeInput,
     SchemaChangeView, SchemaCheck,
