@@ -2,6 +2,7 @@
 //! what the grant allows in words, the application's password shown once, and the retry and
 //! revoke actions.
 
+use super::areas::ConfirmActions;
 use crate::apply::{
     ApplyProgress, CredentialState, CredentialView, RetryRequest, RevealCredential, RevokeRequest,
     RotateCredential,
@@ -163,10 +164,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                                     <input id="revoke-reason" name="reason" maxlength="2000" />
                                 </div>
                                 {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
-                                <div class="actions">
-                                    <button type="submit" class="danger">"Yes, revoke access"</button>
-                                    <a class="button secondary" href=cancel>"Cancel"</a>
-                                </div>
+                                <ConfirmActions yes="Yes, revoke access" cancel />
                             </ActionForm>
                         </section>
                     }.into_any()
@@ -303,10 +301,7 @@ fn Credential(
                                 <input type="hidden" name="application" value=application.to_string() />
                                 <input type="hidden" name="environment" value=environment />
                                 <p>"A new password is set. The old one stops working as soon as the cluster has the new one, so every client of this application must be given the new password."</p>
-                                <div class="actions">
-                                    <button type="submit" class="danger">"Yes, rotate the password"</button>
-                                    <a class="button secondary" href=cancel>"Cancel"</a>
-                                </div>
+                                <ConfirmActions yes="Yes, rotate the password" cancel />
                             </ActionForm>
                         </section>
                     }.into_any()

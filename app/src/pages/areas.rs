@@ -148,3 +148,18 @@ fn AuditChain(
         </Suspense>
     }
 }
+
+/// The two ways out of a confirmation page: do it, or go back to `cancel` with nothing changed.
+#[component]
+pub fn ConfirmActions(
+    /// The button that does it, in words that say what happens ("Yes, revoke access").
+    yes: &'static str,
+    cancel: String,
+) -> impl IntoView {
+    view! {
+        <div class="actions">
+            <button type="submit" class="danger">{yes}</button>
+            <a class="button secondary" href=cancel>"Cancel"</a>
+        </div>
+    }
+}

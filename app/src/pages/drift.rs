@@ -1,7 +1,7 @@
 //! The admin Drift page: what the reconciler found on the clusters that the portal did not
 //! create, with adopt and remove actions, and each environment's latest check.
 
-use super::areas::AreaPage;
+use super::areas::{AreaPage, ConfirmActions};
 use crate::domain::{Area, EnvironmentName};
 use crate::drift::{AdoptAll, CheckDriftNow, ResolveFinding, get_drift_report};
 use leptos::prelude::*;
@@ -120,9 +120,8 @@ pub fn DriftPage() -> impl IntoView {
                                                                                 <p><strong>"Remove it from the cluster?"</strong> " " {what} " is deleted from Kafka for good: clients using it are refused, and a topic's events are gone."</p>
                                                                                 <ActionForm action=resolve attr:class="inline-form">
                                                                                     <input type="hidden" name="id" value=id />
-                                                                                    <button type="submit" name="action" value="remove" class="danger">"Yes, remove it"</button>
-                                                                                    " "
-                                                                                    <a class="button secondary" href="/admin/drift">"Cancel"</a>
+                                                                                    <input type="hidden" name="action" value="remove" />
+                                                                                    <ConfirmActions yes="Yes, remove it" cancel="/admin/drift".to_owned() />
                                                                                 </ActionForm>
                                                                             </div>
                                                                         }.into_any()

@@ -19,6 +19,11 @@ pub fn as_sentence(message: &str) -> String {
     }
 }
 
+/// A field's message under the field, as its `<id>-error` that the field is described by.
+pub fn field_message(id: &'static str, message: &str) -> impl IntoView + use<> {
+    view! { <p class="field-error" id=format!("{id}-error")>{as_sentence(message)}</p> }
+}
+
 /// The live state of one form. Each field's wrapper names the field's error id in
 /// `data-field`; the handlers go on an element around the fields.
 #[derive(Clone, Copy)]
@@ -130,9 +135,7 @@ impl FormCheck {
                     _ => None,
                 })
             };
-            message.map(|m| {
-                view! { <p class="field-error" id=format!("{id}-error")>{as_sentence(&m)}</p> }
-            })
+            message.map(|m| field_message(id, &m))
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::apply::{ApplyActions, ApplyPanel};
 use super::areas::{AreaPage, PageHeading, Preload};
-use super::form_check::{FormCheck, as_sentence};
+use super::form_check::{FormCheck, field_message};
 use super::topic_picker::TopicPicker;
 use crate::apply::apply_status;
 use crate::domain::{Area, RequestState};
@@ -128,9 +128,7 @@ pub(super) fn field_error<T: Send + Sync + 'static>(
 ) -> impl IntoView + use<T> {
     move || {
         result.with(|r| match r {
-            Some(Err(e)) => e.field_message(field).map(|m| {
-                view! { <p class="field-error" id=format!("{id}-error")>{as_sentence(m)}</p> }
-            }),
+            Some(Err(e)) => e.field_message(field).map(|m| field_message(id, m)),
             _ => None,
         })
     }
@@ -172,19 +170,10 @@ pub fn NewRequestPage() -> impl IntoView {
     });
     // The same rules as the server's, as one types.
     let check = FormCheck::new(result);
-    let known = StoredValue::new(Vec::<EnvironmentName>::new());
     let parse = move |args: RequestAccess| {
-        if known.with_value(Vec::is_empty) {
-            let names = environments
-                .get_untracked()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e.name);
-            known.set_value(names.collect());
-        }
-        known
-            .with_value(|known| args.input.parse(known, chrono::Local::now().date_naive()))
+        let known = environment_names(environments);
+        args.input
+            .parse(&known, chrono::Local::now().date_naive())
             .err()
             .unwrap_or_default()
     };
@@ -591,26 +580,19 @@ pub fn NewTopicPage() -> impl IntoView {
             let _ = naming.await;
         })
     });
-    let policy = StoredValue::new(
+    // The same rules as the server's, as one types.
+    let check = FormCheck::new(result);
+    // The page's data is loaded when its form first changes (the form renders after it).
+    let policy = move || {
         naming
             .get_untracked()
             .and_then(Result::ok)
-            .unwrap_or_default(),
-    );
-    let known = StoredValue::new(
-        environments
-            .get_untracked()
-            .and_then(Result::ok)
             .unwrap_or_default()
-            .into_iter()
-            .map(|e| e.name)
-            .collect::<Vec<EnvironmentName>>(),
-    );
-    // The same rules as the server's, as one types.
-    let check = FormCheck::new(result);
+    };
     let parse = move |args: ProposeTopic| {
-        policy
-            .with_value(|policy| known.with_value(|known| args.input.parse(policy, known)))
+        let known = environment_names(environments);
+        args.input
+            .parse(&policy(), &known)
             .err()
             .unwrap_or_default()
     };
@@ -652,7 +634,7 @@ pub fn NewTopicPage() -> impl IntoView {
                 </fieldset>
                 <div class="field" data-field="name">
                     <label for="name">{FIELD_NAME}</label>
-                    <p class="hint" id="name-hint">{policy.with_value(crate::domain::NamingPolicy::describe)}</p>
+                    <p class="hint" id="name-hint">{policy().describe()}</p>
                     <input id="name" name="input[name]" required maxlength="120" aria-describedby="name-hint name-error" />
                     {message(FIELD_NAME, "name")}
                 </div>
@@ -862,6 +844,19 @@ fn EnvironmentChoices(
             {error}
         </fieldset>
     }
+}
+
+/// The names of the bus's environments, once the page's resource has them.
+fn environment_names(
+    environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
+) -> Vec<EnvironmentName> {
+    environments
+        .get_untracked()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.name)
+        .collect()
 }
 
 /// The application choices as HTML. Written as markup rather than as child views: Chromium's

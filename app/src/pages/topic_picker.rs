@@ -8,6 +8,8 @@ use leptos::prelude::*;
 
 /// Fewer characters than this offer nothing: two letters already narrow 10,000 topics.
 const MIN_TEXT: usize = 2;
+/// How long typing pauses before the topics are looked up.
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
 #[component]
 pub fn TopicPicker(
@@ -34,13 +36,22 @@ pub fn TopicPicker(
             open.set(false);
             return;
         }
-        leptos::task::spawn_local(async move {
-            let found = suggest_topics(text).await.unwrap_or_default();
-            if asked.get_value() == question {
-                open.set(!found.is_empty());
-                offers.set(found);
-            }
-        });
+        // Asked once typing pauses, not for every keystroke.
+        set_timeout(
+            move || {
+                if asked.get_value() != question {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let found = suggest_topics(text).await.unwrap_or_default();
+                    if asked.get_value() == question {
+                        open.set(!found.is_empty());
+                        offers.set(found);
+                    }
+                });
+            },
+            PAUSE,
+        );
     };
     let choose = move |index: usize| {
         if let (Some(field), Some(topic)) = (input.get(), offers.with(|o| o.get(index).cloned())) {
