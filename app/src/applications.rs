@@ -1,9 +1,14 @@
 //! A team's applications: the client systems that produce and consume, with the compliance
 //! facts the bus needs before one may connect.
 
-use crate::domain::{FieldError, TeamSlug, bounded_text};
+use crate::apply::CredentialView;
+use crate::connect::ClientSettings;
+use crate::domain::{
+    ApplicationId, EnvironmentName, FieldError, GrantRole, RequestId, TeamSlug, bounded_text,
+};
 use crate::error::AppError;
-use chrono::NaiveDate;
+use crate::requests::Compliance;
+use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -202,6 +207,51 @@ impl ApplicationInput {
     }
 }
 
+/// One grant an application holds, as its page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    /// The approved request the grant came from.
+    pub request: RequestId,
+    pub environment: EnvironmentName,
+    pub role: GrantRole,
+    pub topic: String,
+    pub consumer_group: Option<String>,
+    pub consumer_group_is_prefix: bool,
+    pub expires_on: Option<NaiveDate>,
+    /// What it allows, in words.
+    pub in_words: String,
+}
+
+/// An application's page: its compliance facts, what it may do on the bus, and (for its team)
+/// its Kafka users, their passwords and how to connect, per environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationDetail {
+    pub id: ApplicationId,
+    pub name: String,
+    pub team: String,
+    pub registered_at: DateTime<Utc>,
+    pub compliance: Compliance,
+    /// Live grants, by environment and topic.
+    pub grants: Vec<GrantView>,
+    /// Its Kafka user in each environment it has one in.
+    pub credentials: Vec<CredentialView>,
+    /// For its team: a client configuration per live grant.
+    pub connections: Vec<ClientSettings>,
+    /// The caller belongs to its team and may ask for access on its behalf.
+    pub is_own: bool,
+}
+
+/// An application's page. Its team, governance approvers and admins see it, and team approvers
+/// whose topics it has asked for; to anyone else it does not exist.
+#[server(prefix = "/api", endpoint = "applications/get")]
+pub async fn get_application(id: ApplicationId) -> Result<ApplicationDetail, AppError> {
+    let user = crate::auth::ssr::require_any_role(&crate::domain::Role::ALL).await?;
+    let portal = crate::context::portal()?;
+    store::detail(&portal, &user, id)
+        .await
+        .map_err(AppError::from)
+}
+
 /// Registers an application for one of the caller's teams.
 #[server(prefix = "/api", endpoint = "applications/register")]
 pub async fn register_application(
@@ -219,90 +269,15 @@ pub async fn register_application(
         )));
     }
     let db = crate::context::db()?;
-    let id = ssr::register(&db, &user.subject, &application)
+    let id = store::register(&db, &user.subject, &application)
         .await
         .map_err(with_status)?;
-    leptos_axum::redirect("/requests/new");
+    leptos_axum::redirect(&format!("/requests/applications/{id}"));
     Ok(id)
 }
 
 #[cfg(feature = "ssr")]
-pub mod ssr {
-    use super::Application;
-    use crate::domain::ApplicationId;
-    use crate::error::AppError;
-    use serde_json::json;
-    use sqlx::PgPool;
-
-    pub async fn register(
-        db: &PgPool,
-        actor: &str,
-        app: &Application,
-    ) -> Result<ApplicationId, AppError> {
-        let internal = |e: sqlx::Error| AppError::internal("registering an application failed", &e);
-        let mut tx = db.begin().await.map_err(internal)?;
-        // Teams come from the identity provider; the first registration records the team.
-        sqlx::query!(
-            "insert into team (slug, display_name) values ($1, $1) on conflict (slug) do nothing",
-            app.team.as_str(),
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-        let id = ApplicationId::random();
-        // The compliance answers were checked against their lists when the form was parsed.
-        let inserted = sqlx::query!(
-            "insert into application (id, team_slug, name, system_registration_id, security_package_id,
-                    fisma_rating, ato_status, ato_date, privacy_assessment, contains_pii, hosting_location,
-                    technical_contact, product_contact)
-             values ($1, $2, $3, $4, $5, $6::text::fisma_rating, $7::text::ato_status, $8,
-                     $9::text::privacy_assessment, $10, $11::text::hosting_location, $12, $13)
-             on conflict (team_slug, name) do nothing",
-            id as ApplicationId,
-            app.team.as_str(),
-            &app.name,
-            &app.system_registration_id,
-            &app.security_package_id,
-            app.fisma_rating,
-            app.ato_status,
-            app.ato_date as _,
-            app.privacy_assessment,
-            app.contains_pii,
-            app.hosting_location,
-            &app.technical_contact,
-            &app.product_contact,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-        if inserted.rows_affected() == 0 {
-            return Err(AppError::invalid(
-                "Name",
-                "your team already has an application with this name",
-            ));
-        }
-        crate::audit::ssr::append(
-            &mut tx,
-            actor,
-            "application.registered",
-            "application",
-            &id.to_string(),
-            None,
-            Some(json!({
-                "team": app.team.as_str(),
-                "name": app.name,
-                "fisma_rating": app.fisma_rating,
-                "ato_status": app.ato_status,
-                "contains_pii": app.contains_pii,
-                "hosting_location": app.hosting_location,
-            })),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        Ok(id)
-    }
-}
+pub mod store;
 
 #[cfg(test)]
 mod tests {

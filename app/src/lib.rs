@@ -98,6 +98,7 @@ mod lazy_pages {
         SchemaChange => SchemaChangePage,
         Teams => TeamsPage,
         NewApplication => NewApplicationPage,
+        Application => ApplicationPage,
         Request => RequestPage,
         Approvals => ApprovalsPage,
         Health => HealthPage,
@@ -178,6 +179,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/requests/schema-change") view={Lazy::<lazy_pages::SchemaChange>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/requests/teams") view={Lazy::<lazy_pages::Teams>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/requests/new-application") view={Lazy::<lazy_pages::NewApplication>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/requests/applications/:id") view={Lazy::<lazy_pages::Application>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/requests/:id") view={Lazy::<lazy_pages::Request>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/approvals") view={Lazy::<lazy_pages::Approvals>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/health") view={Lazy::<lazy_pages::Health>::new()} ssr=SsrMode::Async />

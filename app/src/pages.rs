@@ -16,7 +16,7 @@ mod status;
 mod teams;
 mod topic_picker;
 
-pub use applications::NewApplicationPage;
+pub use applications::{ApplicationPage, NewApplicationPage};
 pub use areas::AdminPage;
 pub use catalog::{CatalogPage, TopicPage};
 pub use drift::DriftPage;

@@ -32,7 +32,7 @@ pub use topic_form::{FitAnswer, TopicProposal, TopicProposalInput};
 /// An application the caller may request access for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationOption {
-    pub id: RequestId,
+    pub id: ApplicationId,
     pub name: String,
     pub team: String,
 }

@@ -44,6 +44,7 @@ test('no page scrolls sideways from 360 to 1,440 px wide, even with a 2,000-char
     '/requests/new',
     '/requests/new-topic',
     '/requests/new-application',
+    '/requests/applications/a0000000-0000-4000-8000-000000000001',
     '/requests/teams',
     '/requests/topic-change?topic=decision_letter_availability',
     '/requests/schema-change?topic=decision_letter_availability',

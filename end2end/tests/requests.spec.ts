@@ -275,8 +275,16 @@ test('a member registers an application with its compliance facts and can then r
 
   await page.getByLabel('FISMA rating').selectOption('moderate');
   await page.getByRole('button', { name: 'Register' }).click();
-  await expect(page).toHaveURL(/\/requests\/new$/);
-  await expect(page.getByLabel('Application').locator('option', { hasText: name })).toHaveCount(1);
+  // The new application's page: its facts, no access yet, and the way to ask for some.
+  await expect(page).toHaveURL(/\/requests\/applications\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await expect(page.getByTestId('compliance')).toContainText('letters-dev@example.test');
+  await expect(page.getByTestId('no-grants')).toBeVisible();
+  await expectHydrated(page);
+  await expectNoSeriousA11yViolations(page);
+  await page.getByRole('link', { name: 'Ask for access for it' }).click();
+  await expect(page).toHaveURL(/\/requests\/new\?application=[0-9a-f-]{36}$/);
+  await expect(page.getByLabel('Application').locator('option:checked')).toHaveText(new RegExp(name));
 });
 
 test('an approved request is applied to Kafka step by step, and its password is shown once', async ({ browser, page }) => {
@@ -293,7 +301,8 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await page.getByLabel('Technical contact (email)').fill('relay-dev@example.test');
   await page.getByLabel('Product contact (email)').fill('relay-owner@example.test');
   await page.getByRole('button', { name: 'Register' }).click();
-  await expect(page).toHaveURL(/\/requests\/new$/);
+  await expect(page).toHaveURL(/\/requests\/applications\/[0-9a-f-]{36}$/);
+  const applicationUrl = page.url();
 
   await page.goto('/requests/new?topic=submission_trace_form_status_change&kind=producer_access');
   await page.getByLabel('Application').selectOption({ label: `${name} (claims-status)` });
@@ -360,6 +369,35 @@ test('an approved request is applied to Kafka step by step, and its password is 
   await page.getByRole('link', { name: 'Rotate the password…' }).click();
   await page.getByRole('button', { name: 'Yes, rotate the password' }).click();
   await expect(page.getByRole('button', { name: 'Show the password once' })).toBeVisible({ timeout: 20_000 });
+
+  // The application's page, reached from the request: what it may do, its Kafka user, the
+  // waiting password shown once, and how to connect for each of its grants.
+  await page.getByRole('link', { name, exact: true }).click();
+  await expect(page).toHaveURL(applicationUrl);
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await expectHydrated(page);
+  const grants = page.getByTestId('grants');
+  await expect(grants.getByRole('row').filter({ hasText: 'submission_trace_form_status_change' })).toContainText('Producer');
+  await expect(page.getByTestId('connect-sandbox-submission_trace_form_status_change-producer')).toContainText('SCRAM-SHA-512');
+  await page.getByRole('button', { name: 'Show the password once' }).click();
+  const again = await page.locator('#revealed-password').inputValue();
+  expect(again).toHaveLength(43);
+  expect(again).not.toEqual(password);
+  await expectNoSeriousA11yViolations(page);
+
+  // Rotating from here asks first too, and the page follows the new password until it waits.
+  await page.goto(applicationUrl);
+  await page.getByRole('link', { name: 'Rotate the password…' }).click();
+  await expect(page).toHaveURL(/\/requests\/applications\/[0-9a-f-]{36}\?confirm=rotate-sandbox$/);
+  await expectNoSeriousA11yViolations(page);
+  await page.getByRole('button', { name: 'Yes, rotate the password' }).click();
+  await expect(page.getByRole('button', { name: 'Show the password once' })).toBeVisible({ timeout: 20_000 });
+
+  // Someone outside the team, without an approver's role, is told there is no such page.
+  const outsider = await newSession(browser, victor, true);
+  const answer = await outsider.goto(applicationUrl);
+  expect(answer?.status()).toBe(404);
+  await outsider.context().close();
 });
 
 test('revoking asks for confirmation on a page of its own, without JavaScript too', async ({ browser }) => {

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::{Arc, OnceLock};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -101,6 +102,16 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .await
+}
+
+/// The browser bundle (`/pkg`) and the public files, served from the site root. They are served
+/// here rather than by Leptos's fallback, which answers a file with the status of whatever page
+/// is being rendered on the same thread at that moment (a 404 page made a bundle chunk 404).
+fn static_files(site_root: &str) -> Router<AppState> {
+    let root = std::path::Path::new(site_root);
+    Router::new()
+        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(root.join("favicon.svg")))
 }
 
 pub struct Application {
@@ -218,6 +229,8 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         .layer(from_fn(auth::require_sign_in))
         .layer(from_fn_with_state(state.clone(), auth::keep_fresh))
         .layer(sessions)
+        // Outside the session layers: the bundle and the public files need no session.
+        .merge(static_files(&state.settings.server.site_root))
         .layer(from_fn_with_state(
             browser.clone(),
             security::refuse_cross_site,

@@ -548,55 +548,12 @@ pub async fn status(
     .await
     .map_err(failed_while("loading steps"))?;
     let can_manage = user.has_role(Role::Member) && in_team(user, &team);
-    let mut credentials = Vec::new();
     let grants_access = kind.grant_role().is_some();
-    if grants_access && state.is_approved() {
-        let rows = sqlx::query!(
-            r#"select p.environment as "environment: EnvironmentName", p.principal, p.credential_set_at is not null as "set!",
-                      exists (select 1 from credential_reveal c
-                               where c.application_id = p.application_id
-                                 and c.environment = p.environment) as "waiting!",
-                      exists (select 1 from apply_step s
-                               where s.application_id = p.application_id
-                                 and s.environment = p.environment
-                                 and s.kind in ('create_credentials', 'rotate_credentials')
-                                 and s.status in ('pending', 'waiting_for_cluster')) as "rotating!"
-                 from kafka_principal p
-                where p.application_id = $1 and p.environment = any($2)
-                order by p.environment"#,
-            application as ApplicationId,
-            &environments as &[EnvironmentName],
-        )
-        .fetch_all(db)
-        .await
-        .map_err(failed_while("loading credentials"))?;
-        credentials = rows
-            .into_iter()
-            .map(|row| {
-                (
-                    row.environment,
-                    row.principal,
-                    row.set,
-                    row.waiting,
-                    row.rotating,
-                )
-            })
-            .map(
-                |(environment, principal, set, waiting, rotating)| CredentialView {
-                    application_id: application,
-                    environment,
-                    principal,
-                    state: match (rotating, set, waiting) {
-                        (true, _, _) => CredentialState::Setting,
-                        (_, false, _) => CredentialState::Missing,
-                        (_, true, true) => CredentialState::ReadyToShow,
-                        (_, true, false) => CredentialState::Shown,
-                    },
-                    can_manage,
-                },
-            )
-            .collect();
-    }
+    let credentials = if grants_access && state.is_approved() {
+        credentials(db, application, &environments, can_manage).await?
+    } else {
+        Vec::new()
+    };
     let grants = sqlx::query_as!(
         GrantAcl,
         r#"select g.id as "grant_id: GrantId", g.environment as "environment: EnvironmentName", p.principal, g.role as "role: GrantRole",
@@ -612,31 +569,9 @@ pub async fn status(
     .await
     .map_err(failed_while("loading grants"))?;
     let portal = crate::context::portal().ok();
-    let configured = |env: &EnvironmentName| {
-        portal
-            .as_ref()
-            .and_then(|p| p.environments.iter().find(|e| e.name == *env))
-    };
-    let label = |env: &EnvironmentName| {
-        configured(env).map_or_else(|| env.to_string(), |e| e.display_name.clone())
-    };
     // Only the application's team connects with these; everyone else sees what is granted.
     let connections = if can_manage && state.is_approved() {
-        grants
-            .iter()
-            .filter_map(|g| {
-                Some(crate::connect::ClientSettings {
-                    environment: g.environment.clone(),
-                    address: configured(&g.environment)?.address.clone(),
-                    principal: g.principal.clone(),
-                    role: g.role,
-                    topic: g.topic.clone(),
-                    consumer_group: g.consumer_group.clone(),
-                    group_is_prefix: g.consumer_group_is_prefix,
-                    registry_url: portal.as_ref()?.public_url.to_string(),
-                })
-            })
-            .collect()
+        connections(portal.as_ref(), &grants)
     } else {
         Vec::new()
     };
@@ -647,7 +582,7 @@ pub async fn status(
         credentials,
         grants_in_words: grants
             .iter()
-            .map(|g| grant_in_words(g, &label(&g.environment)))
+            .map(|g| grant_in_words(g, &environment_label(portal.as_ref(), &g.environment)))
             .collect(),
         can_retry: user.has_role(Role::Admin) && state == RequestState::Failed,
         can_request_revocation: grants_access
@@ -660,6 +595,86 @@ pub async fn status(
             && state.apply(RequestEvent::Revoke).is_some(),
         connections,
     })
+}
+
+/// An environment's display name, or its name where the portal's configuration is not at hand.
+pub(crate) fn environment_label(portal: Option<&PortalContext>, env: &EnvironmentName) -> String {
+    portal
+        .and_then(|p| p.environments.iter().find(|e| e.name == *env))
+        .map_or_else(|| env.to_string(), |e| e.display_name.clone())
+}
+
+/// Where an application's password stands in each of `environments` it has a Kafka user in.
+pub(crate) async fn credentials(
+    db: &PgPool,
+    application: ApplicationId,
+    environments: &[EnvironmentName],
+    can_manage: bool,
+) -> Result<Vec<CredentialView>, StoreError> {
+    let rows = sqlx::query!(
+        r#"select p.environment as "environment: EnvironmentName", p.principal, p.credential_set_at is not null as "set!",
+                  exists (select 1 from credential_reveal c
+                           where c.application_id = p.application_id
+                             and c.environment = p.environment) as "waiting!",
+                  exists (select 1 from apply_step s
+                           where s.application_id = p.application_id
+                             and s.environment = p.environment
+                             and s.kind in ('create_credentials', 'rotate_credentials')
+                             and s.status in ('pending', 'waiting_for_cluster')) as "rotating!"
+             from kafka_principal p
+            where p.application_id = $1 and p.environment = any($2)
+            order by p.environment"#,
+        application as ApplicationId,
+        environments as &[EnvironmentName],
+    )
+    .fetch_all(db)
+    .await
+    .map_err(failed_while("loading credentials"))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| CredentialView {
+            application_id: application,
+            environment: row.environment,
+            principal: row.principal,
+            state: match (row.rotating, row.set, row.waiting) {
+                (true, _, _) => CredentialState::Setting,
+                (_, false, _) => CredentialState::Missing,
+                (_, true, true) => CredentialState::ReadyToShow,
+                (_, true, false) => CredentialState::Shown,
+            },
+            can_manage,
+        })
+        .collect())
+}
+
+/// How to connect with each of `grants`, in the environments the portal has an address for.
+pub(crate) fn connections(
+    portal: Option<&PortalContext>,
+    grants: &[GrantAcl],
+) -> Vec<crate::connect::ClientSettings> {
+    let Some(portal) = portal else {
+        return Vec::new();
+    };
+    grants
+        .iter()
+        .filter_map(|g| {
+            Some(crate::connect::ClientSettings {
+                environment: g.environment.clone(),
+                address: portal
+                    .environments
+                    .iter()
+                    .find(|e| e.name == g.environment)?
+                    .address
+                    .clone(),
+                principal: g.principal.clone(),
+                role: g.role,
+                topic: g.topic.clone(),
+                consumer_group: g.consumer_group.clone(),
+                group_is_prefix: g.consumer_group_is_prefix,
+                registry_url: portal.public_url.to_string(),
+            })
+        })
+        .collect()
 }
 
 async fn team_of_application(

@@ -1,14 +1,151 @@
-//! Registering an application with its compliance facts.
+//! Registering an application with its compliance facts, and an application's page: those
+//! facts, what it may do on the bus, and for its team, its Kafka users and how to connect.
 
-use super::areas::AreaPage;
+use super::apply::{ConnectSection, CredentialActions, Credentials};
+use super::areas::{AreaPage, PageHeading};
 use super::form_check::FormCheck;
 use super::requests::form_error;
 use crate::CurrentUser;
 use crate::applications::{
-    ATO_STATUSES, HOSTING_LOCATIONS, PRIVACY_ASSESSMENTS, RegisterApplication,
+    ATO_STATUSES, ApplicationDetail, HOSTING_LOCATIONS, PRIVACY_ASSESSMENTS, RegisterApplication,
+    get_application,
 };
-use crate::domain::Area;
+use crate::apply::CredentialState;
+use crate::domain::{ApplicationId, Area, Role};
+use crate::error::AppError;
+use crate::requests::Compliance;
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The words for one of a fixed list's keys (`in_progress` reads "In progress").
+fn label_of(choices: &[(&'static str, &'static str)], key: &str) -> String {
+    choices
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(|| key.replace('_', " "), |(_, label)| (*label).to_owned())
+}
+
+/// An application's compliance facts, as governance reads them.
+#[component]
+pub fn ComplianceFacts(c: Compliance) -> impl IntoView {
+    view! {
+        <dl class="facts" data-testid="compliance">
+            <dt>"System registration"</dt><dd>{c.system_registration_id}</dd>
+            <dt>"Security package"</dt><dd>{c.security_package_id} " (FISMA " {c.fisma_rating} ")"</dd>
+            <dt>"Authority to operate"</dt><dd>{label_of(&ATO_STATUSES, &c.ato_status)}{c.ato_date.map(|d| format!(", {d}"))}</dd>
+            <dt>"Privacy assessment"</dt><dd>{label_of(&PRIVACY_ASSESSMENTS, &c.privacy_assessment)}</dd>
+            <dt>"Handles PII or PHI"</dt><dd>{if c.contains_pii { "Yes" } else { "No" }}</dd>
+            <dt>"Hosting"</dt><dd>{label_of(&HOSTING_LOCATIONS, &c.hosting_location)}</dd>
+            <dt>"Contacts"</dt><dd>{c.technical_contact} " (technical), " {c.product_contact} " (product)"</dd>
+        </dl>
+    }
+}
+
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    let params = use_params_map();
+    let actions = CredentialActions::new();
+    // While a password is being set the page asks again each second; the worker sets it within
+    // moments, and the asking stops once no password is in that state.
+    let tick = RwSignal::new(0u32);
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<ApplicationId>().ok())
+    };
+    let application = Resource::new(
+        move || {
+            (
+                id(),
+                actions.reveal.version().get(),
+                actions.rotate.version().get(),
+                tick.get(),
+            )
+        },
+        |(id, ..)| async move { get_application(id.ok_or(AppError::NotFound)?).await },
+    );
+    Effect::new(move |_| {
+        let setting = application.with(|a| {
+            matches!(a, Some(Ok(a)) if a.credentials.iter().any(|c| c.state == CredentialState::Setting))
+        });
+        if setting {
+            set_timeout(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(1),
+            );
+        }
+    });
+    view! {
+        <AreaPage area=Area::MyRequests intro="" open_to=&Role::ALL titled_by_page=true>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match application.await {
+                        Ok(detail) => view! { <ApplicationView detail actions /> }.into_any(),
+                        Err(AppError::NotFound) => view! { <super::status::NotFound /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </AreaPage>
+    }
+}
+
+#[component]
+fn ApplicationView(detail: ApplicationDetail, actions: CredentialActions) -> impl IntoView {
+    let here = format!("/requests/applications/{}", detail.id);
+    let grants = detail.grants.clone();
+    view! {
+        <PageHeading title=detail.name.clone()>{detail.name.clone()}</PageHeading>
+        <p class="intro">
+            "An application of team " <code>{detail.team.clone()}</code>
+            ", registered " {detail.registered_at.format("%Y-%m-%d").to_string()} "."
+        </p>
+        {detail.is_own.then(|| view! {
+            <p class="actions">
+                <a class="button" href=format!("/requests/new?application={}", detail.id)>"Ask for access for it"</a>
+                <a class="button secondary" href="/requests/new-topic">"Propose a new topic"</a>
+            </p>
+        })}
+        <h3>"Compliance"</h3>
+        <ComplianceFacts c=detail.compliance.clone() />
+        <h3>"Access on the bus"</h3>
+        {if grants.is_empty() {
+            view! { <p class="empty-state" data-testid="no-grants">"It has no access yet. Access is asked for per topic, and given once the topic's team and governance approve."</p> }.into_any()
+        } else {
+            view! {
+                <table class="data-table" data-testid="grants">
+                    <caption class="visually-hidden">"Live access"</caption>
+                    <thead><tr>
+                        <th scope="col">"Environment"</th><th scope="col">"Topic"</th><th scope="col">"Role"</th>
+                        <th scope="col">"Consumer group"</th><th scope="col">"Until"</th><th scope="col">"Granted by"</th>
+                    </tr></thead>
+                    <tbody>
+                        {grants.into_iter().map(|g| view! {
+                            <tr>
+                                <td>{g.environment.to_string()}</td>
+                                <td><a href=format!("/catalog/{}", g.topic)><code>{g.topic.clone()}</code></a></td>
+                                <td title=g.in_words.clone()>{g.role.label()}</td>
+                                <td>{g.consumer_group.map(|c| view! { <code>{c}</code>{g.consumer_group_is_prefix.then_some(" (prefix)")} })}</td>
+                                <td>{g.expires_on.map_or_else(|| "No end date".to_owned(), |d| d.to_string())}</td>
+                                <td><a href=format!("/requests/{}", g.request)>"Request"</a></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+        {(!detail.credentials.is_empty()).then(|| view! {
+            <section class="apply" aria-labelledby="users-title">
+                <h3 id="users-title">"Kafka users and passwords"</h3>
+                <p>"One user per environment, shared by all of the application's access there. Its password is shown once; rotating gives a new one and stops the old."</p>
+                <Credentials credentials=detail.credentials.clone() actions here />
+            </section>
+        })}
+        <ConnectSection connections=detail.connections.clone() by_topic=true />
+    }
+    .into_any()
+}
 
 /// `<option>`s for a fixed list.
 fn options(choices: &'static [(&'static str, &'static str)]) -> impl IntoView {

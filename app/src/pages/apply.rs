@@ -24,7 +24,36 @@ pub struct ApplyActions {
     pub ask_revocation: ServerAction<RequestRevocation>,
 }
 
+/// What a credential's section can do: show its waiting password once, or set a new one.
+#[derive(Clone, Copy)]
+pub struct CredentialActions {
+    pub reveal: ServerAction<RevealCredential>,
+    pub rotate: ServerAction<RotateCredential>,
+}
+
+impl CredentialActions {
+    pub fn new() -> Self {
+        Self {
+            reveal: ServerAction::new(),
+            rotate: ServerAction::new(),
+        }
+    }
+}
+
+impl Default for CredentialActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ApplyActions {
+    pub fn credentials(&self) -> CredentialActions {
+        CredentialActions {
+            reveal: self.reveal,
+            rotate: self.rotate,
+        }
+    }
+
     pub fn new() -> Self {
         Self {
             reveal: ServerAction::new(),
@@ -77,13 +106,6 @@ fn error_of<T: Clone + Send + Sync + 'static>(
 
 #[component]
 pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions) -> impl IntoView {
-    // The password button waits for JavaScript: a plain form post would use up the one showing
-    // without a page to show it on (it never travels in an address).
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let revealed = actions.reveal.value();
-    let reveal_error = error_of(actions.reveal);
-    let rotate_error = error_of(actions.rotate);
     let retry_error = error_of(actions.retry);
     let revoke_error = error_of(actions.revoke);
     let ask_error = error_of(actions.ask_revocation);
@@ -114,31 +136,8 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                     }).collect_view()}
                 </ol>
             })}
-            {progress.credentials.iter().cloned().map(|c| view! { <Credential c actions hydrated request=id /> }.into_any()).collect_view()}
-            {move || revealed.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()).map(|secret| view! {
-                <div class="notice secret" role="status" data-testid="revealed-credential">
-                    <p><strong>"Copy this password now."</strong> " It is shown once: the portal does not keep it, and reloading the page will not show it again."</p>
-                    <p class="hint">"A client that was refused before this access existed sees it at its next metadata refresh (librdkafka: every 5 minutes by default); an idempotent producer refused at start-up stops for good. Restart such clients once the steps above are done."</p>
-                    <dl class="facts">
-                        <dt>"Environment"</dt><dd>{secret.environment.clone()}</dd>
-                        <dt>"User name"</dt><dd><code>{secret.principal.clone()}</code></dd>
-                        <dt>"Mechanism"</dt><dd>{secret.mechanism.clone()} " over SASL_SSL (SASL_PLAINTEXT locally)"</dd>
-                        <dt><label for="revealed-password">"Password"</label></dt>
-                        <dd>
-                            <input id="revealed-password" readonly value=secret.password.clone() size="48" autocomplete="off" spellcheck="false" />
-                            <button type="button" class="secondary" onclick="navigator.clipboard.writeText(document.getElementById('revealed-password').value)">"Copy"</button>
-                        </dd>
-                    </dl>
-                </div>
-            })}
-            {(!progress.connections.is_empty()).then(|| view! {
-                <section class="connect" aria-labelledby="connect-title" data-testid="connect">
-                    <h3 id="connect-title">"Connect your application"</h3>
-                    <p>"Each configuration reads the password from the " <code>"KAFKA_PASSWORD"</code> " environment variable: set it to the password shown once above (if it was lost, rotate the password). Nothing here is secret, so the configurations can be shared and kept with the application's code."</p>
-                    {progress.connections.iter().cloned().map(|c| view! { <Connection c /> }.into_any()).collect_view()}
-                </section>
-            }.into_any())}
-            {move || reveal_error().or_else(rotate_error).map(|m| view! { <p role="alert" class="error">{m}</p> })}
+            <Credentials credentials=progress.credentials.clone() actions=actions.credentials() here=here.clone() />
+            <ConnectSection connections=progress.connections.clone() by_topic=false />
             {progress.can_retry.then(|| view! {
                 <ActionForm action=actions.retry>
                     <input type="hidden" name="id" value=id.to_string() />
@@ -193,9 +192,69 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
     }
 }
 
-/// How to reach one environment with this request's access, and a configuration per client.
+/// An application's Kafka users, the password shown once, and what went wrong showing or
+/// rotating one. `here` is the page's own address, for the rotation's confirmation.
 #[component]
-fn Connection(c: ClientSettings) -> impl IntoView {
+pub fn Credentials(
+    credentials: Vec<CredentialView>,
+    actions: CredentialActions,
+    here: String,
+) -> impl IntoView {
+    // The password button waits for JavaScript: a plain form post would use up the one showing
+    // without a page to show it on (it never travels in an address).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let revealed = actions.reveal.value();
+    let reveal_error = error_of(actions.reveal);
+    let rotate_error = error_of(actions.rotate);
+    view! {
+        {credentials.into_iter().map(|c| view! { <Credential c actions hydrated here=here.clone() /> }.into_any()).collect_view()}
+        {move || revealed.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()).map(|secret| view! {
+            <div class="notice secret" role="status" data-testid="revealed-credential">
+                <p><strong>"Copy this password now."</strong> " It is shown once: the portal does not keep it, and reloading the page will not show it again."</p>
+                <p class="hint">"A client that was refused before this access existed sees it at its next metadata refresh (librdkafka: every 5 minutes by default); an idempotent producer refused at start-up stops for good. Restart such clients once the steps above are done."</p>
+                <dl class="facts">
+                    <dt>"Environment"</dt><dd>{secret.environment.clone()}</dd>
+                    <dt>"User name"</dt><dd><code>{secret.principal.clone()}</code></dd>
+                    <dt>"Mechanism"</dt><dd>{secret.mechanism.clone()} " over SASL_SSL (SASL_PLAINTEXT locally)"</dd>
+                    <dt><label for="revealed-password">"Password"</label></dt>
+                    <dd>
+                        <input id="revealed-password" readonly value=secret.password.clone() size="48" autocomplete="off" spellcheck="false" />
+                        <button type="button" class="secondary" onclick="navigator.clipboard.writeText(document.getElementById('revealed-password').value)">"Copy"</button>
+                    </dd>
+                </dl>
+            </div>
+        })}
+        {move || reveal_error().or_else(rotate_error).map(|m| view! { <p role="alert" class="error">{m}</p> })}
+    }
+}
+
+/// How to connect with each grant: per environment (a request's page), or per environment and
+/// topic (an application's page, which lists all of its grants).
+#[component]
+pub fn ConnectSection(connections: Vec<ClientSettings>, by_topic: bool) -> impl IntoView {
+    (!connections.is_empty()).then(|| view! {
+        <section class="connect" aria-labelledby="connect-title" data-testid="connect">
+            <h3 id="connect-title">"Connect your application"</h3>
+            <p>"Each configuration reads the password from the " <code>"KAFKA_PASSWORD"</code> " environment variable: set it to the password shown once above (if it was lost, rotate the password). Nothing here is secret, so the configurations can be shared and kept with the application's code."</p>
+            {connections.into_iter().map(|c| {
+                let (heading, testid) = if by_topic {
+                    (
+                        format!("{} of {} in {}", c.role.label(), c.topic, c.environment),
+                        format!("connect-{}-{}-{}", c.environment, c.topic, c.role.as_str()),
+                    )
+                } else {
+                    (format!("In {}", c.environment), format!("connect-{}", c.environment))
+                };
+                view! { <Connection c heading testid /> }.into_any()
+            }).collect_view()}
+        </section>
+    }.into_any())
+}
+
+/// How to reach one environment with one grant's access, and a configuration per client.
+#[component]
+fn Connection(c: ClientSettings, heading: String, testid: String) -> impl IntoView {
     let env = c.environment.clone();
     let group = c.consumer_group.clone().map(|g| {
         let words = if c.group_is_prefix {
@@ -219,8 +278,8 @@ fn Connection(c: ClientSettings) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="connection" data-testid=format!("connect-{env}")>
-            <h4>{format!("In {env}")}</h4>
+        <div class="connection" data-testid=testid>
+            <h4>{heading}</h4>
             <dl class="facts">
                 <dt>"Bootstrap servers"</dt><dd><code>{c.address.bootstrap_servers.clone()}</code></dd>
                 <dt>"Security protocol"</dt><dd><code>{c.address.security_protocol.clone()}</code></dd>
@@ -238,14 +297,14 @@ fn Connection(c: ClientSettings) -> impl IntoView {
 #[component]
 fn Credential(
     c: CredentialView,
-    actions: ApplyActions,
+    actions: CredentialActions,
     hydrated: RwSignal<bool>,
-    request: RequestId,
+    here: String,
 ) -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let confirm_key = format!("rotate-{}", c.environment);
-    let confirm_link = format!("/requests/{request}?confirm={confirm_key}");
-    let cancel_link = format!("/requests/{request}");
+    let confirm_link = format!("{here}?confirm={confirm_key}");
+    let cancel_link = here;
     let confirming = move || query.read().get("confirm").as_deref() == Some(confirm_key.as_str());
     let words = match c.state {
         CredentialState::Missing => "It has no password yet.",

@@ -66,6 +66,7 @@ fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl Into
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
     let requests = Resource::new(|| (), |_| my_requests());
+    let applications = Resource::new(|| (), |_| my_applications());
     view! {
         <AreaPage area=Area::MyRequests intro="Requests made by you and your teams, with where each one stands.">
             <p class="actions">
@@ -80,6 +81,22 @@ pub fn MyRequestsPage() -> impl IntoView {
                         Ok(list) => view! { <RequestTable requests=list empty="You have no requests yet." /> }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // Admins outside any team have no applications; the list is for members.
+                    let apps = applications.await.unwrap_or_default();
+                    (!apps.is_empty()).then(|| view! {
+                        <section aria-labelledby="applications-title">
+                            <h2 id="applications-title">"Applications"</h2>
+                            <ul class="application-list" data-testid="applications">
+                                {apps.into_iter().map(|a| view! {
+                                    <li><a href=format!("/requests/applications/{}", a.id)>{a.name}</a> " (" {a.team} ")"</li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    })
                 })}
             </Transition>
         </AreaPage>
@@ -404,7 +421,7 @@ fn RequestView(
         }))}
         {progress.map(|progress| view! { <ApplyPanel id=s.id progress actions /> }.into_any())}
         <dl class="facts">
-            <dt>"Application"</dt><dd>{s.application.clone()} " (team " {detail.application_team.clone()} ")"</dd>
+            <dt>"Application"</dt><dd><a href=format!("/requests/applications/{}", detail.application_id)>{s.application.clone()}</a> " (team " {detail.application_team.clone()} ")"</dd>
             <dt>"Requested by"</dt><dd>{s.requester.clone()}</dd>
             <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
             {detail.consumer_group.clone().map(|g| view! {
@@ -473,15 +490,7 @@ fn RequestView(
             }
         })}
         <h3>"Compliance"</h3>
-        <dl class="facts">
-            <dt>"System registration"</dt><dd>{c.system_registration_id}</dd>
-            <dt>"Security package"</dt><dd>{c.security_package_id} " (FISMA " {c.fisma_rating} ")"</dd>
-            <dt>"Authority to operate"</dt><dd>{c.ato_status.replace('_', " ")}{c.ato_date.map(|d| format!(", {d}"))}</dd>
-            <dt>"Privacy assessment"</dt><dd>{c.privacy_assessment.replace('_', " ")}</dd>
-            <dt>"Handles PII or PHI"</dt><dd>{if c.contains_pii { "Yes" } else { "No" }}</dd>
-            <dt>"Hosting"</dt><dd>{c.hosting_location.replace('_', " ")}</dd>
-            <dt>"Contacts"</dt><dd>{c.technical_contact} " (technical), " {c.product_contact} " (product)"</dd>
-        </dl>
+        <super::applications::ComplianceFacts c />
         <h3>"Approvals"</h3>
         <ul class="slots">
             {detail.slots.iter().cloned().map(|slot| view! {

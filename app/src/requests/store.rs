@@ -32,8 +32,8 @@ pub async fn applications_of(
 ) -> Result<Vec<ApplicationOption>, sqlx::Error> {
     sqlx::query_as!(
         ApplicationOption,
-        "select id, name, team_slug as team from application
-          where team_slug = any($1) order by team_slug, name",
+        r#"select id as "id: ApplicationId", name, team_slug as team from application
+          where team_slug = any($1) order by team_slug, name"#,
         &team_names(user)
     )
     .fetch_all(db)

@@ -1390,3 +1390,126 @@ async fn two_steps_of_one_request_settled_at_the_same_moment_make_it_active(pool
     .expect("audit");
     assert_eq!(applied, 1);
 }
+
+/// The application's page after an approval: its team sees the Kafka user, where its password
+/// stands and how to connect; the topic's team approver and governance see what it may do and
+/// nothing to connect with; anyone else is told it does not exist. A rotation asked for from the
+/// page is followed there until the new password waits to be shown.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_applications_page_shows_its_team_how_to_connect_and_others_only_what_it_may_do(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let worker = worker(&pool, &settings);
+    approved_request(&app, &w, "producer_access", "").await;
+    assert_eq!(drain(&worker).await, 2, "credentials, then ACLs");
+
+    let page = |cookie: String| {
+        let app = &app;
+        let id = w.app;
+        async move {
+            app.answer(
+                "applications/get",
+                Some(&cookie),
+                Form::new().field("id", id.to_string()),
+            )
+            .await
+        }
+    };
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let own = page(rita.clone()).await;
+    own.expect_status(200);
+    let detail = own.json();
+    assert_eq!(detail["name"], w.app_name.as_str());
+    assert_eq!(detail["compliance"]["ato_status"], "granted");
+    let grants = detail["grants"].as_array().expect("grants");
+    assert_eq!(grants.len(), 1, "{detail}");
+    assert_eq!(grants[0]["topic"], w.topic.as_str());
+    assert_eq!(grants[0]["role"], "producer");
+    assert!(
+        grants[0]["in_words"]
+            .as_str()
+            .is_some_and(|t| t.contains("may write events to")),
+        "{detail}"
+    );
+    let principal =
+        app::domain::principal_name(&w.requesters, &w.app_name, &crate::helpers::sandbox());
+    assert_eq!(detail["credentials"][0]["principal"], principal.as_str());
+    assert_eq!(detail["credentials"][0]["state"], "ReadyToShow");
+    let connection = &detail["connections"][0];
+    assert_eq!(connection["principal"], principal.as_str());
+    assert_eq!(connection["topic"], w.topic.as_str());
+    assert!(
+        connection["address"]["bootstrap_servers"]
+            .as_str()
+            .is_some_and(|s| s.contains(':')),
+        "{detail}"
+    );
+    assert_eq!(detail["is_own"], true);
+
+    // The topic's team approver and governance see the facts and the access, not the user.
+    let otto = app
+        .session_cookie_for(&user(
+            "otto",
+            &[Role::Member, Role::TeamApprover],
+            &[&w.owners],
+        ))
+        .await;
+    for cookie in [otto, app.session_cookie_for(&governance(1)).await] {
+        let seen = page(cookie).await;
+        seen.expect_status(200);
+        let detail = seen.json();
+        assert_eq!(detail["grants"].as_array().map(Vec::len), Some(1));
+        assert_eq!(detail["credentials"], serde_json::json!([]));
+        assert_eq!(detail["connections"], serde_json::json!([]));
+        assert_eq!(detail["is_own"], false);
+    }
+    // A member of another team without the approver role, and a viewer: not found.
+    let olga = app
+        .session_cookie_for(&user("olga", &[Role::Member], &[&w.owners]))
+        .await;
+    let val = app
+        .session_cookie_for(&user("val", &[Role::Viewer], &[]))
+        .await;
+    for cookie in [olga, val] {
+        page(cookie).await.expect_status(404);
+    }
+    // An id nobody has: not found, the same answer.
+    app.answer(
+        "applications/get",
+        Some(&rita),
+        Form::new().field("id", Uuid::new_v4().to_string()),
+    )
+    .await
+    .expect_status(404);
+
+    // Rotating from the page: the page says a password is being set, then that one waits.
+    reveal(&app, &w, &rita).await.expect_status(200);
+    assert_eq!(
+        page(rita.clone()).await.json()["credentials"][0]["state"],
+        "Shown"
+    );
+    app.answer(
+        "apply/rotate-credential",
+        Some(&rita),
+        Form::new()
+            .field("application", w.app.to_string())
+            .field("environment", "sandbox"),
+    )
+    .await
+    .expect_status(200);
+    assert_eq!(
+        page(rita.clone()).await.json()["credentials"][0]["state"],
+        "Setting"
+    );
+    assert_eq!(drain(&worker).await, 1, "the rotation");
+    assert_eq!(
+        page(rita).await.json()["credentials"][0]["state"],
+        "ReadyToShow"
+    );
+}

@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 41] = [
+const MATRIX: [(&str, [u16; 7]); 42] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -56,6 +56,8 @@ const MATRIX: [(&str, [u16; 7]); 41] = [
     ("requests/topic",         [401, 200, 403, 403, 403, 403, 403]),
     ("requests/resubmit",      [401, 200, 403, 403, 403, 403, 403]),
     ("applications/register",  [401, 200, 403, 403, 403, 403, 403]),
+    // The application's team, governance, admins, and the team approver whose topic it asked for.
+    ("applications/get",       [401, 200, 200, 200, 200, 404, 403]),
     ("notifications/list",     [401, 200, 200, 200, 200, 200, 403]),
     ("notifications/unread",   [401, 200, 200, 200, 200, 200, 403]),
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
@@ -91,7 +93,7 @@ fn shows(endpoint: &str, shared: Uuid) -> Option<String> {
         "environments" => Some("sandbox".into()),
         "catalog/naming" => Some("reserved_prefixes".into()),
         "catalog/topics" | "catalog/topic" | "catalog/suggest" => Some(LOW_TOPIC.into()),
-        "requests/applications" => Some(PAYMENTS_APP_NAME.into()),
+        "requests/applications" | "applications/get" => Some(PAYMENTS_APP_NAME.into()),
         "requests/get" => Some(shared.to_string()),
         "audit/verify" => Some("rows_checked".into()),
         "apply/status" => Some("grants_in_words".into()),
@@ -237,6 +239,7 @@ impl Setup {
                     .field("input[purpose]", "Settlement volume doubles at month end.");
                 (form, None)
             }
+            "applications/get" => (Form::new().field("id", PAYMENTS_APP.to_string()), None),
             "apply/status" => (
                 Form::new().field("id", self.shared.to_string()),
                 Some(self.shared),

@@ -315,3 +315,51 @@ fn check_config_prints_the_configuration_without_secrets_and_the_problems() {
     assert_eq!(local.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&local.stdout).contains("No problems found"));
 }
+
+/// The bundle's files keep their own status while pages that are not found render beside them:
+/// a file is never answered with another response's status.
+#[sqlx::test(migrations = "../migrations")]
+async fn bundle_files_are_served_whole_while_not_found_pages_render_beside_them(
+    pool: sqlx::PgPool,
+) {
+    let root = std::env::temp_dir().join(format!("portal-site-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(root.join("pkg")).expect("site folder");
+    let chunk = vec![7u8; 5585];
+    std::fs::write(root.join("pkg/chunk_90.wasm"), &chunk).expect("chunk");
+    std::fs::write(root.join("favicon.svg"), "<svg/>").expect("icon");
+    let mut settings = settings();
+    settings.server.site_root = root.to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(pool, settings).await;
+
+    let mut answers = Vec::new();
+    for _ in 0..25 {
+        let calls = (0..8).map(|i| {
+            let path = match i % 4 {
+                0 | 1 => "/pkg/chunk_90.wasm",
+                2 => "/favicon.svg",
+                _ => "/no-such-page",
+            };
+            let (client, url) = (app.client.clone(), app.url(path));
+            async move {
+                let response = client.get(url).send().await.expect("answer");
+                let status = response.status().as_u16();
+                let body = response.bytes().await.expect("body");
+                (path, status, body)
+            }
+        });
+        answers.extend(futures::future::join_all(calls).await);
+    }
+    for (path, status, body) in answers {
+        match path {
+            "/pkg/chunk_90.wasm" => {
+                assert_eq!(status, 200, "{path}");
+                assert_eq!(body.as_ref(), chunk.as_slice());
+            }
+            "/favicon.svg" => assert_eq!((status, body.as_ref()), (200, b"<svg/>".as_ref())),
+            _ => assert_eq!(status, 404, "{path}"),
+        }
+    }
+    // A file the bundle does not have is not found, plainly.
+    assert_eq!(app.get("/pkg/chunk_91.wasm").await.status().as_u16(), 404);
+    std::fs::remove_dir_all(root).expect("cleanup");
+}
