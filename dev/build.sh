@@ -3,7 +3,8 @@
 #   1. frontend -> wasm32 (hydrate), 2. dev/wasm-split: the main module and one lazily loaded
 #   chunk per page, 3. wasm-bindgen -> $CARGO_TARGET_DIR/site-<profile>/pkg/portal{.js,_bg.wasm},
 #   4. release only: wasm-opt -Oz (npm's binaryen) on each part, which also drops the debug and
-#   name sections, 5. style/ and public/ copied next to it, 6. the server binary, 7. the sizes.
+#   name sections, 5. style/ and public/ copied next to it, with a gzipped copy of each bundle
+#   file, 6. the server binary, 7. the sizes.
 #   dev/build.sh [--release]
 # Debug and release builds have site folders of their own (site-debug, site-release).
 set -euo pipefail
@@ -40,6 +41,17 @@ if [ "$wasm_profile" = wasm-release ]; then
 fi
 cp style/main.css "$site/pkg/portal.css"
 cp -R public/. "$site/"
+# A gzipped copy beside each file of the bundle, which the server sends to browsers that accept it.
+python3 - "$site/pkg" <<'PY'
+import gzip, os, sys
+for folder, _, names in os.walk(sys.argv[1]):
+    for name in names:
+        if name.endswith((".wasm", ".js", ".css", ".json")):
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f, open(path + ".gz", "wb") as out:
+                with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9, mtime=0) as z:
+                    z.write(f.read())
+PY
 
 say "compiling the server ($server_profile)..."
 if [ "$server_profile" = release ]; then

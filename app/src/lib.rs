@@ -31,7 +31,7 @@ use auth::get_session_user;
 use domain::UserIdentity;
 use error::AppError;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     Lazy, SsrMode,
     components::{Route, Router, Routes},
@@ -43,6 +43,19 @@ pub const SERVER_FN_PREFIX: &str = "/api/";
 
 /// The name of the browser bundle: `/pkg/<name>.js`, `/pkg/<name>_bg.wasm`, `/pkg/<name>.css`.
 pub const BUNDLE_NAME: &str = "portal";
+
+/// Where pages load the bundle from: `/static/<version>`, the version being a digest of the
+/// bundle's files, so each build has addresses of its own and browsers keep every file for good.
+/// Provided to the shell by the server; without it the bundle is loaded from `/pkg`.
+#[derive(Clone, Debug)]
+pub struct BundleRoot(pub std::sync::Arc<str>);
+
+impl BundleRoot {
+    /// The versioned address prefix of a bundle whose files digest to `version`.
+    pub fn versioned(version: &str) -> Self {
+        Self(format!("/static/{version}").into())
+    }
+}
 
 /// The signed-in user for this page load, read once and shared with every component.
 #[derive(Clone, Copy)]
@@ -124,6 +137,7 @@ pub(crate) fn mark_hydrated() {
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let root = use_context::<BundleRoot>().map_or_else(String::new, |r| r.0.to_string());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -132,7 +146,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="description" content="Self-service access, topics and schemas for the enterprise event bus." />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                <link rel="stylesheet" id="portal" href=format!("{root}/pkg/{BUNDLE_NAME}.css") />
+                <HydrationScripts options root />
                 <MetaTags />
             </head>
             <body>
@@ -161,7 +176,6 @@ pub fn App() -> impl IntoView {
     provide_context(CurrentUser(user));
 
     view! {
-        <Stylesheet id="portal" href=format!("/pkg/{BUNDLE_NAME}.css") />
         <Title formatter=|page: String| {
             if page.is_empty() { "Event Bus Portal".to_owned() } else { format!("{page} · Event Bus Portal") }
         } />

@@ -5,10 +5,12 @@ mod handlers;
 mod oidc;
 mod pages;
 mod session;
+mod session_cache;
 
 pub use handlers::{callback, login, logout, require_sign_in};
 pub use oidc::Oidc;
-pub use session::{STREAM_RECHECK, SealedToken, Sessions, StreamTicket, keep_fresh};
+pub use session::{SEEN_EVERY, STREAM_RECHECK, SealedToken, Sessions, StreamTicket, keep_fresh};
+pub use session_cache::{CacheLimits, CachedSessions, RecentSessions};
 
 /// Writes a signed-in session for `user` straight into the session store and returns its
 /// cookie (`portal_session=...`), as a completed sign-in leaves it: for tests and benchmarks that

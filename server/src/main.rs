@@ -97,7 +97,7 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(%addr, "Event Bus Portal listening");
     let (health, requests) = (app.health.clone(), app.requests.clone());
     axum::serve(
-        listener,
+        startup::without_delay(listener),
         app.router
             .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )

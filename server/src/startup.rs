@@ -11,7 +11,8 @@ use app::environments::EnvironmentSummary;
 use app::{App, BUNDLE_NAME, shell};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -98,20 +99,100 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// failed sign-ins per client address).
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
-        listener,
+        without_delay(listener),
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .await
 }
 
-/// The browser bundle (`/pkg`) and the public files, served from the site root. They are served
-/// here rather than by Leptos's fallback, which answers a file with the status of whatever page
-/// is being rendered on the same thread at that moment (a 404 page made a bundle chunk 404).
-fn static_files(site_root: &str) -> Router<AppState> {
+/// The browser bundle and the public files, served from the site root. They are served here
+/// rather than by Leptos's fallback, which answers a file with the status of whatever page is
+/// being rendered on the same thread at that moment (a 404 page made a bundle chunk 404).
+///
+/// Pages load the bundle from `/static/<version>/pkg/` (see [`app::BundleRoot`]): those answers
+/// may be kept for good. `/pkg/` serves the same files for anything that asks for them by
+/// their plain names, to be checked again before each use. Files are sent gzipped when the
+/// build left a `.gz` beside them and the browser accepts it.
+fn static_files(site_root: &str, version: &str) -> Router<AppState> {
     let root = std::path::Path::new(site_root);
+    let bundle = || ServeDir::new(root.join("pkg")).precompressed_gzip();
     Router::new()
-        .nest_service("/pkg", ServeDir::new(root.join("pkg")))
-        .route_service("/favicon.svg", ServeFile::new(root.join("favicon.svg")))
+        .nest_service(
+            &format!("{}/pkg", app::BundleRoot::versioned(version).0),
+            bundle(),
+        )
+        .layer(map_response(|response: Response| async move {
+            cache_for(response, "public, max-age=31536000, immutable")
+        }))
+        .merge(
+            Router::new()
+                .nest_service("/pkg", bundle())
+                .route_service("/favicon.svg", ServeFile::new(root.join("favicon.svg")))
+                .layer(map_response(|response: Response| async move {
+                    cache_for(response, "no-cache")
+                })),
+        )
+}
+
+/// Sets how long a file found may be kept; a refusal or a missing file is not to be kept.
+fn cache_for(mut response: Response, policy: &'static str) -> Response {
+    if response.status().is_success() || response.status() == http::StatusCode::NOT_MODIFIED {
+        response.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static(policy),
+        );
+    }
+    response
+}
+
+/// The bundle's version: a digest of the names and contents of every file under `pkg`
+/// (the gzipped copies aside, which follow from them). A site without a bundle digests to the
+/// empty digest's prefix.
+pub fn bundle_version(pkg: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                files(&path, out)?;
+            } else if path.extension().is_none_or(|e| e != "gz") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    if pkg.is_dir() {
+        files(pkg, &mut paths)?;
+    }
+    paths.sort();
+    let mut digest = Sha256::new();
+    for path in paths {
+        let name = path.strip_prefix(pkg).unwrap_or(&path).to_string_lossy();
+        digest.update((name.len() as u64).to_le_bytes());
+        digest.update(name.as_bytes());
+        let contents = std::fs::read(&path)?;
+        digest.update((contents.len() as u64).to_le_bytes());
+        digest.update(&contents);
+    }
+    Ok(digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The listener with Nagle's algorithm off on every connection: small answers (a bundle chunk,
+/// a server function's reply) leave at once instead of waiting on the client's delayed
+/// acknowledgement, which cost a kept-alive connection 40 ms per request.
+pub fn without_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn no_delay(stream: &mut tokio::net::TcpStream) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not turn Nagle's algorithm off");
+        }
+    }
+    axum::serve::ListenerExt::tap_io(listener, no_delay as fn(&mut tokio::net::TcpStream))
 }
 
 pub struct Application {
@@ -122,7 +203,10 @@ pub struct Application {
     /// [`crate::events::RequestFeedListener`].
     pub requests: crate::events::RequestFeed,
     pub state: AppState,
+    /// The session table, read directly by live streams and swept by the session sweeper.
     pub session_store: PostgresStore,
+    /// What requests read sessions through: recent sessions in memory, then the table.
+    pub cached_sessions: auth::CachedSessions,
 }
 
 /// Everything the server needs, built from settings and an open pool. Runs migrations.
@@ -155,6 +239,10 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         sessions: Arc::default(),
     };
 
+    let bundle_version =
+        bundle_version(&std::path::Path::new(&state.settings.server.site_root).join("pkg"))
+            .context("reading the browser bundle")?;
+    let bundle_root = app::BundleRoot::versioned(&bundle_version);
     let portal = portal_context(&state.settings, &state.db)?;
     let health = portal.health.clone();
     let requests = crate::events::RequestFeed::default();
@@ -167,7 +255,11 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         identity_provider_origin: portal_context_origin(&state.settings)?,
     });
     let idle = time::Duration::minutes(state.settings.auth.session_idle_minutes);
-    let sessions = SessionManagerLayer::new(session_store.clone())
+    let cached_sessions = auth::CachedSessions::new(
+        auth::RecentSessions::new(auth::CacheLimits::default()),
+        session_store.clone(),
+    );
+    let sessions = SessionManagerLayer::new(cached_sessions.clone())
         .with_name("portal_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -206,10 +298,12 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             routes,
             {
                 let state = state.clone();
+                let bundle_root = bundle_root.clone();
                 move || {
                     app::context::provide_request_nonce();
                     provide_context(state.clone());
                     provide_context(portal.clone());
+                    provide_context(bundle_root.clone());
                 }
             },
             {
@@ -225,12 +319,21 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(app::context::provide_request_nonce, shell))
+        >(
+            move || {
+                app::context::provide_request_nonce();
+                provide_context(bundle_root.clone());
+            },
+            shell,
+        ))
         .layer(from_fn(auth::require_sign_in))
         .layer(from_fn_with_state(state.clone(), auth::keep_fresh))
         .layer(sessions)
         // Outside the session layers: the bundle and the public files need no session.
-        .merge(static_files(&state.settings.server.site_root))
+        .merge(static_files(
+            &state.settings.server.site_root,
+            &bundle_version,
+        ))
         .layer(from_fn_with_state(
             browser.clone(),
             security::refuse_cross_site,
@@ -257,5 +360,6 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         requests,
         state,
         session_store,
+        cached_sessions,
     })
 }

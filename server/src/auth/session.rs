@@ -32,6 +32,13 @@ use tower_sessions::session::Id;
 /// How often a live stream checks, in the session store, that its session still exists.
 pub const STREAM_RECHECK: Duration = Duration::from_secs(60);
 
+/// How often an active session is written back, which moves its idle expiry on: a session in
+/// use ends `auth.session_idle_minutes` after its last use, give or take this.
+pub const SEEN_EVERY: Duration = Duration::from_secs(60);
+
+/// When the session was last written back because it was used (seconds since the epoch).
+const SEEN_KEY: &str = "seen_at";
+
 /// What binds a sealed refresh token to the session data it is kept in.
 const REFRESH_AAD: &str = "portal-session/refresh-token";
 
@@ -205,6 +212,11 @@ async fn freshen(
         )
         .await;
         return Ok(());
+    }
+    // Modifying the session has the session layer save it, with its idle expiry counted from now.
+    let seen = session.get::<i64>(SEEN_KEY).await?.unwrap_or(0);
+    if now - seen >= SEEN_EVERY.as_secs() as i64 {
+        session.insert(SEEN_KEY, now).await?;
     }
     let interval = auth.roles_refresh_minutes * 60;
     if now - times.roles_checked_at < interval {

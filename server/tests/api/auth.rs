@@ -212,3 +212,72 @@ async fn unknown_pages_are_404(pool: PgPool) {
             .contains("Page not found")
     );
 }
+
+/// An active session's idle expiry moves on with use, written back at most once a minute; its
+/// reads come from memory (a row removed behind the server's back is still honoured until the
+/// entry ages out, which bounds what another server's sign-out leaves here); signing out here
+/// ends it at once.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_active_session_outlives_its_idle_limit_and_is_read_from_memory(pool: PgPool) {
+    use tower_sessions::SessionStore;
+    let app = TestApp::spawn(pool.clone()).await;
+    let cookie = app
+        .session_cookie_for(&user("ada", &[Role::Admin], &[]))
+        .await;
+    let id: tower_sessions::session::Id = cookie
+        .trim_start_matches("portal_session=")
+        .parse()
+        .expect("session id");
+    let stored_expiry = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>(
+            "select expiry_date from tower_sessions.session where id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&pool)
+        .await
+        .expect("the session row")
+    };
+
+    // Last written back two minutes ago, with 30 s of idle time left.
+    let mut record = app
+        .sessions
+        .load(&id)
+        .await
+        .expect("load")
+        .expect("session");
+    let now = time::OffsetDateTime::now_utc();
+    record
+        .data
+        .insert("seen_at".into(), Value::from(now.unix_timestamp() - 120));
+    record.expiry_date = now + time::Duration::seconds(30);
+    app.sessions.save(&record).await.expect("save");
+
+    assert_eq!(app.get_as("/admin", &cookie).await.status(), 200);
+    let idle = time::Duration::minutes(app.settings.auth.session_idle_minutes);
+    let written = stored_expiry().await;
+    assert!(
+        written > now + idle - time::Duration::minutes(1),
+        "the idle expiry moved on: {written} (idle limit {idle})"
+    );
+    // Used again at once: nothing is written back.
+    assert_eq!(app.get_as("/admin", &cookie).await.status(), 200);
+    assert_eq!(stored_expiry().await, written);
+
+    // Read from memory: the row is gone, the session still answers here.
+    sqlx::query("delete from tower_sessions.session where id = $1")
+        .bind(id.to_string())
+        .execute(&pool)
+        .await
+        .expect("delete the row");
+    assert_eq!(app.get_as("/admin", &cookie).await.status(), 200);
+
+    let out = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(out.status(), 303);
+    assert_eq!(app.get_as("/admin", &cookie).await.status(), 303);
+}

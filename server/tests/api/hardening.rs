@@ -363,3 +363,69 @@ async fn bundle_files_are_served_whole_while_not_found_pages_render_beside_them(
     assert_eq!(app.get("/pkg/chunk_91.wasm").await.status().as_u16(), 404);
     std::fs::remove_dir_all(root).expect("cleanup");
 }
+
+/// Pages load the bundle from an address named after its contents, which browsers may keep for
+/// good, gzipped when they accept it; the plain `/pkg/` names are checked again before each use;
+/// a missing file is not to be kept. A new build gets a new address.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_bundle_is_served_under_its_version_for_good_and_gzipped(pool: sqlx::PgPool) {
+    let root = std::env::temp_dir().join(format!("portal-site-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(root.join("pkg")).expect("site folder");
+    let script = "export function hydrate() {}\n".repeat(40);
+    std::fs::write(root.join("pkg/portal.js"), &script).expect("script");
+    // The build's gzipped copy; the server sends it as it is.
+    let gzipped = b"\x1f\x8b\x08 the build's gzipped copy".to_vec();
+    std::fs::write(root.join("pkg/portal.js.gz"), &gzipped).expect("gzipped script");
+    let version = server::startup::bundle_version(&root.join("pkg")).expect("version");
+    let mut settings = settings();
+    settings.server.site_root = root.to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(pool, settings).await;
+
+    let page = app.get("/").await.text().await.expect("page");
+    let versioned = format!("/static/{version}/pkg/portal.js");
+    assert!(page.contains(&versioned), "{page}");
+    assert!(page.contains(&format!("/static/{version}/pkg/portal.css")));
+
+    let kept = app
+        .client
+        .get(app.url(&versioned))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("script");
+    assert_eq!(kept.status().as_u16(), 200);
+    assert_eq!(
+        header(&kept, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(header(&kept, "content-encoding"), "gzip");
+    assert_eq!(
+        kept.bytes().await.expect("body").as_ref(),
+        gzipped.as_slice()
+    );
+
+    let plain = app.get("/pkg/portal.js").await;
+    assert_eq!(header(&plain, "cache-control"), "no-cache");
+    assert_eq!(header(&plain, "content-encoding"), "");
+    assert_eq!(plain.text().await.expect("body"), script);
+
+    let missing = app
+        .get(&format!("/static/{version}/pkg/chunk_1.wasm"))
+        .await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(header(&missing, "cache-control"), "");
+    // Another build's address is not this one's.
+    let other = app.get("/static/0123456789abcdef/pkg/portal.js").await;
+    assert_eq!(other.status().as_u16(), 404);
+
+    std::fs::write(
+        root.join("pkg/portal.js"),
+        "export function hydrate() { /* v2 */ }\n",
+    )
+    .expect("new build");
+    assert_ne!(
+        server::startup::bundle_version(&root.join("pkg")).expect("version"),
+        version
+    );
+    std::fs::remove_dir_all(root).expect("cleanup");
+}

@@ -11,6 +11,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     store: PostgresStore,
+    /// The sessions as the server reads them (memory, then the table).
+    pub sessions: server::auth::CachedSessions,
     /// What the server runs beside its routes in every deployment: the relay of changed
     /// requests to the request pages' event streams.
     _background: server::background::Supervisor,
@@ -83,6 +85,7 @@ impl TestApp {
             client,
             settings,
             store: application.session_store,
+            sessions: application.cached_sessions,
             _background: background,
         }
     }
@@ -96,7 +99,7 @@ impl TestApp {
             .parse()
             .expect("session id");
         let mut record = self
-            .store
+            .sessions
             .load(&id)
             .await
             .expect("load")
@@ -110,7 +113,7 @@ impl TestApp {
             })
             .expect("times"),
         );
-        self.store.save(&record).await.expect("save");
+        self.sessions.save(&record).await.expect("save");
     }
 
     pub fn url(&self, path: &str) -> String {
