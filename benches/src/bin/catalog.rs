@@ -1,6 +1,8 @@
 //! Catalog and approvals benchmark: seeds a realistic data set into its own database, serves the
 //! portal in-process (as the integration tests do) and measures the catalog list, catalog search
-//! and approvals queue, unloaded and under 50 and 200 concurrent clients. It prints numbers; it
+//! and approvals queue, unloaded and under 50 and 200 concurrent clients, beside a static file of
+//! the catalog page's size served by the same server (the reference their throughput is a share
+//! of), with the rows each request reads from the portal's tables and its session lookups. It prints numbers; it
 //! is not a test and exits 0 when a target is missed (non-zero only when set-up fails).
 //!
 //! Run it with `dev/bench`. Knobs (environment):
@@ -163,6 +165,12 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     drop(seed_conn);
     seed_pool.close().await;
 
+    // A site folder of its own, for the static reference file (written once the size of the
+    // catalog page is known).
+    let site = std::env::temp_dir().join(format!("portal-bench-site-{}", std::process::id()));
+    std::fs::create_dir_all(site.join("pkg")).context("creating the bench site folder")?;
+    settings.server.site_root = site.to_string_lossy().into_owned();
+
     // The portal, built and served exactly as the integration tests do.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -212,8 +220,10 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         .build()
         .context("building the HTTP client")?;
 
+    let reference = write_static_reference(&client, &base, &member_cookie, &site).await?;
     let workloads = workloads(&member_cookie, &approver_cookie);
-    let checks = validate(&client, &base, &workloads).await?;
+    let mut checks = validate(&client, &base, &workloads).await?;
+    checks.push(reference);
 
     let nproc = std::thread::available_parallelism().map_or(0, usize::from);
     let profile = if cfg!(debug_assertions) {
@@ -260,18 +270,28 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         let phases = std::iter::once(None).chain(options.clients.iter().copied().map(Some));
         for clients in phases {
             let before = scrape(&client, &base).await;
+            // Rows read are counted in the sequential phase, where nothing else runs.
+            let reads_before = match clients {
+                None => Some(settled_reads(&portal_db).await?),
+                Some(_) => None,
+            };
             let stats = match clients {
                 None => sequential(&client, &base, &workload, options.sequential).await,
                 Some(n) => closed_loop(&client, &base, &workload, n, options.duration).await,
             };
             let after = scrape(&client, &base).await;
+            let reads = match reads_before {
+                Some(before) => Some(settled_reads(&portal_db).await?.since(before)),
+                None => None,
+            };
             let server = match (before, after) {
                 (Ok(b), Ok(a)) => {
                     Histogram::delta(&b, &a, workload.metric_method, workload.metric_route)
                 }
                 _ => None,
             };
-            let row = Row::new(&workload, clients, stats, server);
+            let mut row = Row::new(&workload, clients, stats, server);
+            row.reads = reads.map(|r| r.per_request(row.requests));
             println!("{}", row.line());
             rows.push(row);
         }
@@ -281,7 +301,89 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
     print_report(&rows, nproc, profile, seed_time, &dataset, &load);
     breakdown(&portal_db, &member, &approver, options.sequential).await?;
     plan_cache(&portal_db).await?;
+    let _ = std::fs::remove_dir_all(&site);
     Ok(())
+}
+
+/// Writes `pkg/reference.html`, a file as large as the catalog page, which the server sends from
+/// its static files: the machine's reference for what the same server does without any work.
+async fn write_static_reference(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    site: &std::path::Path,
+) -> anyhow::Result<String> {
+    let (status, page) = fetch(client, base, cookie, &Call::Get("/catalog".into()))
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if !status.is_success() {
+        bail!("GET /catalog answered {status}");
+    }
+    let line = b"<p>The static reference: a file the size of the catalog page.</p>\n";
+    let reference: Vec<u8> = line.iter().copied().cycle().take(page.len()).collect();
+    std::fs::write(site.join("pkg/reference.html"), &reference)
+        .context("writing the static reference")?;
+    Ok(format!(
+        "static reference: /pkg/reference.html, {} bytes (the size of GET /catalog)",
+        reference.len()
+    ))
+}
+
+/// What PostgreSQL's statistics count as read from the portal's tables: rows returned by
+/// sequential scans and fetched through indexes, and lookups of the session table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TableReads {
+    rows: i64,
+    session_lookups: i64,
+}
+
+impl TableReads {
+    fn since(self, before: TableReads) -> TableReads {
+        TableReads {
+            rows: self.rows - before.rows,
+            session_lookups: self.session_lookups - before.session_lookups,
+        }
+    }
+
+    fn per_request(self, requests: usize) -> (f64, f64) {
+        let n = requests.max(1) as f64;
+        (self.rows as f64 / n, self.session_lookups as f64 / n)
+    }
+}
+
+/// The statistics once every backend has reported: each reports within a second of going idle,
+/// so the counts are read until they have not moved for 1.5 s (at most 20 s).
+async fn settled_reads(db: &sqlx::PgPool) -> anyhow::Result<TableReads> {
+    async fn read(db: &sqlx::PgPool) -> anyhow::Result<TableReads> {
+        let (rows, session_lookups): (i64, i64) = sqlx::query_as(
+            "select coalesce(sum(seq_tup_read + coalesce(idx_tup_fetch, 0)), 0)::bigint,
+                    coalesce(sum(seq_scan + coalesce(idx_scan, 0))
+                             filter (where schemaname = 'tower_sessions'), 0)::bigint
+               from pg_stat_user_tables",
+        )
+        .fetch_one(db)
+        .await
+        .context("reading the table statistics")?;
+        Ok(TableReads {
+            rows,
+            session_lookups,
+        })
+    }
+    let started = Instant::now();
+    let mut last = read(db).await?;
+    let mut steady_since = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = read(db).await?;
+        if now != last {
+            last = now;
+            steady_since = Instant::now();
+        } else if steady_since.elapsed() >= Duration::from_millis(1500)
+            || started.elapsed() >= Duration::from_secs(20)
+        {
+            return Ok(now);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -637,6 +739,8 @@ async fn session_cookie_for(store: &PostgresStore, user: &UserIdentity) -> anyho
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
+    /// A file of the catalog page's size from the static files: the reference.
+    Static,
     CatalogList,
     DeepPage,
     Search,
@@ -649,7 +753,7 @@ impl Group {
         match self {
             Group::CatalogList => Some(50.0),
             Group::Search => Some(30.0),
-            Group::DeepPage | Group::Approvals => None,
+            Group::Static | Group::DeepPage | Group::Approvals => None,
         }
     }
 }
@@ -666,6 +770,8 @@ enum Body {
     /// An SSR page: a 2xx status is not enough, a failed resource renders `role="alert"`.
     Html,
     Json,
+    /// A static file.
+    File,
 }
 
 #[derive(Debug, Clone)]
@@ -698,6 +804,15 @@ fn workloads(member: &str, approver: &str) -> Vec<Workload> {
         })
         .collect();
     vec![
+        Workload {
+            name: "static reference: GET /pkg/reference.html (the catalog page's size)",
+            group: Group::Static,
+            body: Body::File,
+            cookie: member.into(),
+            calls: vec![Call::Get("/pkg/reference.html".into())],
+            metric_method: "GET",
+            metric_route: "static",
+        },
         Workload {
             name: "catalog list: GET /catalog (SSR page 1, member)",
             group: Group::CatalogList,
@@ -922,7 +1037,7 @@ async fn validate(
         let expect = match w.group {
             Group::CatalogList => Some(first_topic.as_bytes()),
             Group::Approvals => Some(first_request_topic.as_bytes()),
-            Group::DeepPage | Group::Search => None,
+            Group::Static | Group::DeepPage | Group::Search => None,
         };
         if !status.is_success()
             || contains(&body, b"role=\"alert\"")
@@ -1141,6 +1256,9 @@ struct Row {
     errors: u64,
     first_error: Option<String>,
     server: Option<Histogram>,
+    /// Rows read from the portal's tables and session-table lookups, per request (sequential
+    /// phase only).
+    reads: Option<(f64, f64)>,
 }
 
 impl Row {
@@ -1169,6 +1287,7 @@ impl Row {
             errors: stats.errors,
             first_error: stats.first_error,
             server,
+            reads: None,
         }
     }
 
@@ -1218,10 +1337,23 @@ impl Row {
             self.errors,
             self.server_view()
         );
+        if let Some((rows, sessions)) = self.reads {
+            let _ = write!(
+                s,
+                "   rows read/request {rows:.1}, session lookups/request {sessions:.2}"
+            );
+        }
         if let Some(e) = &self.first_error {
             let _ = write!(s, "   first error: {e}");
         }
         s
+    }
+
+    fn reads_view(&self) -> (String, String) {
+        self.reads.map_or_else(
+            || ("-".into(), "-".into()),
+            |(rows, sessions)| (format!("{rows:.1}"), format!("{sessions:.2}")),
+        )
     }
 }
 
@@ -1246,33 +1378,52 @@ fn print_report(
     );
     println!("{rule}");
     println!(
-        "{:<68} {:<11} {:>6} {:>8} {:>7} {:>7} {:>7} {:>8} {:>6} {:>20}  verdict",
+        "`vs static` is the workload's throughput as a share of the static reference's in the same phase \
+         (same run, same server); `rows/req` rows read from the portal's tables per request and \
+         `sess/req` session-table lookups per request, from PostgreSQL's statistics (sequential phase)."
+    );
+    println!(
+        "{:<68} {:<11} {:>6} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>6} {:>9} {:>8} {:>20}  verdict",
         "workload",
         "phase",
         "reqs",
         "req/s",
+        "vs static",
         "p50",
         "p95",
         "p99",
         "max",
         "errors",
+        "rows/req",
+        "sess/req",
         "server mean/p50/p95"
     );
     let mut last = "";
     for r in rows {
         let name = if r.workload == last { "" } else { r.workload };
         last = r.workload;
+        let share = rows
+            .iter()
+            .find(|s| s.group == Group::Static && s.clients == r.clients)
+            .map_or_else(
+                || "-".to_owned(),
+                |s| format!("{:.0}%", 100.0 * r.rps / s.rps),
+            );
+        let (rows_read, sessions) = r.reads_view();
         println!(
-            "{:<68} {:<11} {:>6} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1} {:>6} {:>20}  {}",
+            "{:<68} {:<11} {:>6} {:>8.1} {:>9} {:>7.1} {:>7.1} {:>7.1} {:>8.1} {:>6} {:>9} {:>8} {:>20}  {}",
             name,
             r.phase(),
             r.requests,
             r.rps,
+            share,
             r.p50,
             r.p95,
             r.p99,
             r.max,
             r.errors,
+            rows_read,
+            sessions,
             r.server_view(),
             r.verdict()
         );
