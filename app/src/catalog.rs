@@ -23,7 +23,10 @@ pub struct CatalogFilter {
     pub team: Option<String>,
     /// Only topics owned by one of the caller's teams.
     pub mine: Option<String>,
-    pub page: Option<i64>,
+    /// The page after this topic name (the next page of a list in name order).
+    pub after: Option<String>,
+    /// The page before this topic name (the previous page).
+    pub before: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +44,19 @@ pub struct TopicSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogPage {
     pub topics: Vec<TopicSummary>,
-    pub total: i64,
-    pub page: i64,
+    /// Where the next page starts (`after`), when there is one.
+    pub next: Option<String>,
+    /// Where the previous page ends (`before`), when there is one.
+    pub previous: Option<String>,
     pub domains: Vec<String>,
     pub teams: Vec<String>,
+}
+
+impl CatalogPage {
+    /// The whole result is on this page.
+    pub fn is_complete(&self) -> bool {
+        self.next.is_none() && self.previous.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

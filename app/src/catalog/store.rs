@@ -18,7 +18,16 @@ pub struct ParsedFilter {
     pub lifecycle: Option<Lifecycle>,
     pub team: Option<String>,
     pub teams_of_caller: Option<Vec<String>>,
-    pub page: i64,
+    pub cursor: Cursor,
+}
+
+/// Where a page of the list starts or ends, by topic name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cursor {
+    #[default]
+    First,
+    After(String),
+    Before(String),
 }
 
 impl ParsedFilter {
@@ -35,10 +44,23 @@ impl ParsedFilter {
             .map(|l| l.parse::<Lifecycle>())
             .transpose()
             .map_err(|m| AppError::invalid("Lifecycle", m))?;
-        let page = filter.page.unwrap_or(1);
-        if !(1..=10_000).contains(&page) {
-            return Err(AppError::invalid("Page", "page is out of range"));
-        }
+        let name_bound = |v: Option<String>| match clean(v) {
+            Some(name) if name.chars().count() > crate::domain::TopicName::MAX_LEN => Err(
+                AppError::invalid("Page", "a page starts at a topic name, which is shorter"),
+            ),
+            other => Ok(other),
+        };
+        let cursor = match (name_bound(filter.after)?, name_bound(filter.before)?) {
+            (None, None) => Cursor::First,
+            (Some(after), None) => Cursor::After(after),
+            (None, Some(before)) => Cursor::Before(before),
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid(
+                    "Page",
+                    "a page starts after a topic or ends before one, not both",
+                ));
+            }
+        };
         let mine = clean(filter.mine).is_some();
         Ok(Self {
             q,
@@ -47,7 +69,7 @@ impl ParsedFilter {
             team: clean(filter.team),
             teams_of_caller: mine
                 .then(|| user.teams.iter().map(|t| t.as_str().to_owned()).collect()),
-            page,
+            cursor,
         })
     }
 }
@@ -59,13 +81,20 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// One page of topics in name order, found by keyset (the name a page starts after or ends
+/// before) so a deep page reads no more rows than the first; one row more than a page tells
+/// whether another page follows. Nothing is counted. The domains are read by skipping through
+/// their index, one row per domain.
 pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sqlx::Error> {
     let pattern = filter.q.as_ref().map(|q| format!("%{}%", escape_like(q)));
-    let offset = (filter.page - 1) * PAGE_SIZE;
-    // The page is cut first, so the per-topic columns are computed for its rows only (a deep
-    // page would otherwise compute them for every row it skips). The filter is the same in both
-    // queries.
-    let topics = sqlx::query_as!(
+    let (after, before) = match &filter.cursor {
+        Cursor::First => (None, None),
+        Cursor::After(name) => (Some(name.as_str()), None),
+        Cursor::Before(name) => (None, Some(name.as_str())),
+    };
+    // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
+    // the page's rows are put in name order below.
+    let mut topics = sqlx::query_as!(
         TopicSummary,
         r#"select t.name, t.title, t.business_domain, t.lifecycle as "lifecycle: Lifecycle",
                   t.owning_team, t.data_classification as "classification: DataClassification",
@@ -80,44 +109,54 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
                       and ($3::lifecycle is null or t.lifecycle = $3)
                       and ($4::text is null or t.owning_team = $4)
                       and ($5::text[] is null or t.owning_team = any($5))
-                    order by t.name limit $7 offset $6) t
-            order by t.name"#,
+                      and ($6::text is null or t.name > $6)
+                      and ($7::text is null or t.name < $7)
+                    order by case when $7::text is null then t.name end,
+                             case when $7::text is not null then t.name end desc
+                    limit $8) t
+            order by case when $7::text is null then t.name end,
+                     case when $7::text is not null then t.name end desc"#,
         pattern,
         filter.domain,
         filter.lifecycle as Option<Lifecycle>,
         filter.team,
         filter.teams_of_caller.as_deref(),
-        offset,
-        PAGE_SIZE,
+        after,
+        before,
+        PAGE_SIZE + 1,
     )
     .fetch_all(db)
     .await?;
-    let total = sqlx::query_scalar!(
-        r#"select count(*) as "count!" from topic t
-            where ($1::text is null
-                   or (t.name || ' ' || t.title || ' ' || t.description) ilike $1)
-              and ($2::text is null or t.business_domain = $2)
-              and ($3::lifecycle is null or t.lifecycle = $3)
-              and ($4::text is null or t.owning_team = $4)
-              and ($5::text[] is null or t.owning_team = any($5))"#,
-        pattern,
-        filter.domain,
-        filter.lifecycle as Option<Lifecycle>,
-        filter.team,
-        filter.teams_of_caller.as_deref(),
+    let more = topics.len() > PAGE_SIZE as usize;
+    topics.truncate(PAGE_SIZE as usize);
+    if before.is_some() {
+        topics.reverse();
+    }
+    let first = topics.first().map(|t| t.name.clone());
+    let last = topics.last().map(|t| t.name.clone());
+    let (next, previous) = match &filter.cursor {
+        Cursor::First => (last.filter(|_| more), None),
+        Cursor::After(_) => (last.filter(|_| more), first),
+        Cursor::Before(_) => (last, first.filter(|_| more)),
+    };
+    let domains = sqlx::query_scalar!(
+        r#"with recursive d (domain) as (
+               (select business_domain from topic order by business_domain limit 1)
+               union all
+               select (select t.business_domain from topic t
+                        where t.business_domain > d.domain order by t.business_domain limit 1)
+                 from d where d.domain is not null)
+           select domain as "domain!" from d where domain is not null"#
     )
-    .fetch_one(db)
+    .fetch_all(db)
     .await?;
-    let domains = sqlx::query_scalar!("select distinct business_domain from topic order by 1")
-        .fetch_all(db)
-        .await?;
     let teams = sqlx::query_scalar!("select slug from team order by 1")
         .fetch_all(db)
         .await?;
     Ok(CatalogPage {
         topics,
-        total,
-        page: filter.page,
+        next,
+        previous,
         domains,
         teams,
     })

@@ -26,7 +26,8 @@ pub fn CatalogPage() -> impl IntoView {
             lifecycle: q.get("lifecycle"),
             team: q.get("team"),
             mine: q.get("mine"),
-            page: q.get("page").and_then(|p| p.parse().ok()),
+            after: q.get("after"),
+            before: q.get("before"),
         }
     };
     let page = Resource::new(filter, list_topics);
@@ -78,7 +79,7 @@ pub fn CatalogPage() -> impl IntoView {
                     match page.await {
                         Ok(page) if page.topics.is_empty() => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
                         Ok(page) => view! {
-                            <p class="result-count" aria-live="polite">{format!("{} topics", page.total)}</p>
+                            <p class="result-count" aria-live="polite">{result_count(&page)}</p>
                             <table class="data-table">
                                 <caption class="visually-hidden">"Topics"</caption>
                                 <thead><tr>
@@ -100,7 +101,7 @@ pub fn CatalogPage() -> impl IntoView {
                                     }}).collect_view()}
                                 </tbody>
                             </table>
-                            <Pager page=page.page total=page.total />
+                            <Pager next=page.next.clone() previous=page.previous.clone() />
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -110,21 +111,38 @@ pub fn CatalogPage() -> impl IntoView {
     }
 }
 
+/// How many topics the page shows, and which, when more are a page away (the catalog is not
+/// counted: a count would read every matching topic on every page).
+fn result_count(page: &crate::catalog::CatalogPage) -> String {
+    let shown = page.topics.len();
+    let topics = if shown == 1 { "topic" } else { "topics" };
+    if page.is_complete() {
+        format!("{shown} {topics}")
+    } else {
+        format!(
+            "{shown} {topics} shown, from {} to {}",
+            page.topics.first().map_or("", |t| t.name.as_str()),
+            page.topics.last().map_or("", |t| t.name.as_str()),
+        )
+    }
+}
+
+/// Links to the pages before and after this one, keeping the search and filters.
 #[component]
-fn Pager(page: i64, total: i64) -> impl IntoView {
+fn Pager(next: Option<String>, previous: Option<String>) -> impl IntoView {
     let query = use_query_map();
-    let pages = (total + crate::catalog::PAGE_SIZE - 1) / crate::catalog::PAGE_SIZE;
-    let link = move |to: i64| {
+    let link = move |key: &'static str, name: &str| {
         let mut q = query.get_untracked();
-        q.replace("page", to.to_string());
+        q.remove("after");
+        q.remove("before");
+        q.replace(key, name.to_owned());
         format!("/catalog{}", q.to_query_string())
     };
-    (pages > 1).then(|| {
+    (next.is_some() || previous.is_some()).then(|| {
         view! {
             <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=link(page - 1)>"Previous"</a> })}
-                <span>{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=link(page + 1)>"Next"</a> })}
+                {previous.map(|name| view! { <a href=link("before", &name) rel="prev">"Previous"</a> })}
+                {next.map(|name| view! { <a href=link("after", &name) rel="next">"Next"</a> })}
             </nav>
         }
     })

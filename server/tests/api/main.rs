@@ -5,6 +5,7 @@ mod apply;
 mod auth;
 mod authz;
 mod bad_input;
+mod catalog;
 mod fixtures;
 mod hardening;
 mod health;

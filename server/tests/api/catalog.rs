@@ -1,0 +1,97 @@
+//! The catalog list pages by topic name (keyset): every topic is shown once, in order, forwards
+//! and backwards, with the filters kept, and nothing is counted.
+
+use crate::helpers::{Form, TestApp, user};
+use app::domain::Role;
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// 125 topics in two domains; names sort as `paged_000` ... `paged_124`.
+async fn topics(pool: &PgPool) {
+    sqlx::raw_sql(
+        "insert into team (slug, display_name) values ('pagers', 'Pagers');
+         insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
+                data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
+         select gen_random_uuid(), format('paged_%s', lpad(n::text, 3, '0')), 'Paged topic',
+                'A topic of the paging test.', case when n % 2 = 0 then 'even' else 'odd' end,
+                'production', 'pagers', 'low', false, 1, 604800000, 'delete'
+           from generate_series(0, 124) n;",
+    )
+    .execute(pool)
+    .await
+    .expect("topics");
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_catalog_pages_by_name_forwards_and_backwards_keeping_its_filters(pool: PgPool) {
+    topics(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let viewer = app
+        .session_cookie_for(&user("val", &[Role::Viewer], &[]))
+        .await;
+    let list = |form: Form| {
+        let (app, viewer) = (&app, viewer.clone());
+        async move {
+            let answer = app.answer("catalog/topics", Some(&viewer), form).await;
+            answer.expect_status(200);
+            answer.json()
+        }
+    };
+
+    // Forwards: 50, 50, 25, each after the last name of the one before.
+    let mut seen = Vec::new();
+    let mut pages = Vec::new();
+    let mut form = Form::new();
+    loop {
+        let page = list(form).await;
+        seen.extend(names(&page));
+        pages.push(page.clone());
+        match page["next"].as_str() {
+            Some(after) => form = Form::new().field("filter[after]", after),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..125).map(|n| format!("paged_{n:03}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages[0]["previous"], Value::Null);
+    assert_eq!(pages[1]["previous"], "paged_050");
+    assert_eq!(pages[2]["next"], Value::Null);
+    assert!(pages[0].get("total").is_none(), "nothing is counted");
+
+    // Backwards from the last page: the second page again, then the first.
+    let second = list(Form::new().field("filter[before]", "paged_100")).await;
+    assert_eq!(names(&second), expected[50..100]);
+    assert_eq!(second["previous"], "paged_050");
+    assert_eq!(second["next"], "paged_099");
+    let first = list(Form::new().field("filter[before]", "paged_050")).await;
+    assert_eq!(names(&first), expected[..50]);
+    assert_eq!(first["previous"], Value::Null);
+
+    // A filter is kept across pages: the odd domain has 62 topics.
+    let odd = list(Form::new().field("filter[domain]", "odd")).await;
+    let rest = list(
+        Form::new()
+            .field("filter[domain]", "odd")
+            .field("filter[after]", odd["next"].as_str().expect("a next page")),
+    )
+    .await;
+    let odd_names: Vec<String> = names(&odd).into_iter().chain(names(&rest)).collect();
+    let expected_odd: Vec<String> = (0..125)
+        .filter(|n| n % 2 == 1)
+        .map(|n| format!("paged_{n:03}"))
+        .collect();
+    assert_eq!(odd_names, expected_odd);
+    assert_eq!(rest["next"], Value::Null);
+    // Every domain is offered, once.
+    assert_eq!(odd["domains"], serde_json::json!(["even", "odd"]));
+}
