@@ -45,9 +45,12 @@ impl ParsedFilter {
             .transpose()
             .map_err(|m| AppError::invalid("Lifecycle", m))?;
         let name_bound = |v: Option<String>| match clean(v) {
-            Some(name) if name.chars().count() > crate::domain::TopicName::MAX_LEN => Err(
-                AppError::invalid("Page", "a page starts at a topic name, which is shorter"),
-            ),
+            Some(name) if name.chars().count() > crate::domain::TopicName::MAX_LEN => {
+                Err(AppError::invalid(
+                    "Page",
+                    "a page starts after a topic name, at most 249 characters",
+                ))
+            }
             other => Ok(other),
         };
         let cursor = match (name_bound(filter.after)?, name_bound(filter.before)?) {

@@ -212,7 +212,7 @@ pub fn Credentials(
         {move || revealed.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).cloned()).map(|secret| view! {
             <div class="notice secret" role="status" data-testid="revealed-credential">
                 <p><strong>"Copy this password now."</strong> " It is shown once: the portal does not keep it, and reloading the page will not show it again."</p>
-                <p class="hint">"A client that was refused before this access existed sees it at its next metadata refresh (librdkafka: every 5 minutes by default); an idempotent producer refused at start-up stops for good. Restart such clients once the steps above are done."</p>
+                <p class="hint">"A client that was refused before this access existed sees it at its next metadata refresh (librdkafka: every 5 minutes by default); an idempotent producer refused at start-up stops for good. Restart such clients once the access is in place on the cluster."</p>
                 <dl class="facts">
                     <dt>"Environment"</dt><dd>{secret.environment.clone()}</dd>
                     <dt>"User name"</dt><dd><code>{secret.principal.clone()}</code></dd>

@@ -206,6 +206,18 @@ async fn approved_request(app: &TestApp, w: &World, kind: &str, group: &str) -> 
     id
 }
 
+/// Asks for a new password for the world's application in the sandbox, as its team.
+async fn rotate(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
+    app.answer(
+        "apply/rotate-credential",
+        Some(cookie),
+        Form::new()
+            .field("application", w.app.to_string())
+            .field("environment", "sandbox"),
+    )
+    .await
+}
+
 async fn reveal(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
     app.answer(
         "apply/reveal-credential",
@@ -1236,15 +1248,7 @@ async fn registry_sign_ins_are_limited_and_follow_the_credentials_current_versio
     assert_eq!(sign_in(principal.clone(), first.clone()).await.0, 200);
 
     // Rotated: the password verified a moment ago stops working at once.
-    app.answer(
-        "apply/rotate-credential",
-        Some(&rita),
-        Form::new()
-            .field("application", w.app.to_string())
-            .field("environment", "sandbox"),
-    )
-    .await
-    .expect_status(200);
+    rotate(&app, &w, &rita).await.expect_status(200);
     assert_eq!(drain(&worker).await, 1);
     let rotated = reveal(&app, &w, &rita).await;
     let second = rotated.json()["password"].as_str().expect("p").to_owned();
@@ -1494,15 +1498,7 @@ async fn an_applications_page_shows_its_team_how_to_connect_and_others_only_what
         page(rita.clone()).await.json()["credentials"][0]["state"],
         "Shown"
     );
-    app.answer(
-        "apply/rotate-credential",
-        Some(&rita),
-        Form::new()
-            .field("application", w.app.to_string())
-            .field("environment", "sandbox"),
-    )
-    .await
-    .expect_status(200);
+    rotate(&app, &w, &rita).await.expect_status(200);
     assert_eq!(
         page(rita.clone()).await.json()["credentials"][0]["state"],
         "Setting"

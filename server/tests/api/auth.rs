@@ -181,13 +181,7 @@ async fn sign_out_ends_the_session_and_goes_to_the_provider(pool: PgPool) {
         .await;
     assert_eq!(app.get_as("/admin", &cookie).await.status(), 200);
 
-    let response = app
-        .client
-        .post(app.url("/auth/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("request");
+    let response = app.sign_out(&cookie).await;
     assert_eq!(response.status(), 303);
     let target = location(&response);
     assert!(
@@ -224,10 +218,7 @@ async fn an_active_session_outlives_its_idle_limit_and_is_read_from_memory(pool:
     let cookie = app
         .session_cookie_for(&user("ada", &[Role::Admin], &[]))
         .await;
-    let id: tower_sessions::session::Id = cookie
-        .trim_start_matches("portal_session=")
-        .parse()
-        .expect("session id");
+    let id = crate::helpers::session_id(&cookie);
     let stored_expiry = || async {
         sqlx::query_scalar::<_, time::OffsetDateTime>(
             "select expiry_date from tower_sessions.session where id = $1",
@@ -271,13 +262,7 @@ async fn an_active_session_outlives_its_idle_limit_and_is_read_from_memory(pool:
         .expect("delete the row");
     assert_eq!(app.get_as("/admin", &cookie).await.status(), 200);
 
-    let out = app
-        .client
-        .post(app.url("/auth/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("sign out");
+    let out = app.sign_out(&cookie).await;
     assert_eq!(out.status(), 303);
     assert_eq!(app.get_as("/admin", &cookie).await.status(), 303);
 }

@@ -239,13 +239,7 @@ async fn live_streams_are_capped_per_session_and_end_at_sign_out(pool: sqlx::PgP
         .await;
     assert_eq!(app.get_as("/health/events", &other).await.status(), 200);
 
-    let logout = app
-        .client
-        .post(app.url("/auth/logout"))
-        .header("cookie", &victor)
-        .send()
-        .await
-        .expect("logout");
+    let logout = app.sign_out(&victor).await;
     assert!(logout.status().is_redirection());
     for mut stream in streams {
         let ended = tokio::time::timeout(Duration::from_secs(5), async {

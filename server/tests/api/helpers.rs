@@ -24,6 +24,14 @@ pub fn sandbox() -> app::domain::EnvironmentName {
 }
 
 /// Settings for the local stack, as `dev/test` exports them (defaults match `dev/run`).
+/// The session id a `portal_session=...` cookie carries.
+pub fn session_id(cookie: &str) -> tower_sessions::session::Id {
+    cookie
+        .trim_start_matches("portal_session=")
+        .parse()
+        .expect("session id")
+}
+
 pub fn settings() -> Settings {
     Settings::load().expect("configuration for the local stack")
 }
@@ -90,14 +98,21 @@ impl TestApp {
         }
     }
 
+    /// Signs the session of `cookie` out, as the page's sign-out button does.
+    pub async fn sign_out(&self, cookie: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/auth/logout"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("sign out")
+    }
+
     /// Moves the session's sign-in and last role check back in time, as if it were older.
     pub async fn age_session(&self, cookie: &str, since_sign_in: i64, since_role_check: i64) {
         use app::auth::ssr::{SessionTimes, TIMES_KEY};
         use tower_sessions::SessionStore;
-        let id: tower_sessions::session::Id = cookie
-            .trim_start_matches("portal_session=")
-            .parse()
-            .expect("session id");
+        let id = session_id(cookie);
         let mut record = self
             .sessions
             .load(&id)
