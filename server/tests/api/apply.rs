@@ -206,10 +206,16 @@ async fn approved_request(app: &TestApp, w: &World, kind: &str, group: &str) -> 
     id
 }
 
-/// Asks for a new password for the world's application in the sandbox, as its team.
-async fn rotate(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
+/// A credential call (`apply/reveal-credential`, `apply/rotate-credential`) for the world's
+/// application in the sandbox.
+async fn credential(
+    app: &TestApp,
+    w: &World,
+    cookie: &str,
+    endpoint: &str,
+) -> crate::helpers::Answer {
     app.answer(
-        "apply/rotate-credential",
+        endpoint,
         Some(cookie),
         Form::new()
             .field("application", w.app.to_string())
@@ -218,15 +224,13 @@ async fn rotate(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answe
     .await
 }
 
+/// Asks for a new password, as the application's team.
+async fn rotate(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
+    credential(app, w, cookie, "apply/rotate-credential").await
+}
+
 async fn reveal(app: &TestApp, w: &World, cookie: &str) -> crate::helpers::Answer {
-    app.answer(
-        "apply/reveal-credential",
-        Some(cookie),
-        Form::new()
-            .field("application", w.app.to_string())
-            .field("environment", "sandbox"),
-    )
-    .await
+    credential(app, w, cookie, "apply/reveal-credential").await
 }
 
 /// The application's principal and the password shown once to its team.
