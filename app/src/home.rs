@@ -28,7 +28,7 @@ pub struct HomeItem {
 pub struct HomeSummary {
     /// Requests the person can decide, oldest first, and how many there are in all.
     pub to_decide: Vec<HomeItem>,
-    pub to_decide_total: i64,
+    pub to_decide_total: crate::requests::QueueCount,
     /// Their own and their teams' requests that are not finished yet, newest first.
     pub open: Vec<HomeItem>,
     /// Their teams' topics that are not OK, worst first.
@@ -49,15 +49,17 @@ pub async fn what_waits() -> Result<HomeSummary, AppError> {
     let db = crate::context::db()?;
     let decides = user.has_any_role(&[Role::Approver, Role::TeamApprover]);
     let (queue, to_decide_total) = if decides {
-        let queue = store::queue(&db, &user)
+        let first = crate::requests::QueueCursor::First;
+        let queue = store::queue(&db, &user, &first, SHOWN as i64)
             .await
-            .map_err(|e| AppError::internal("listing the approvals queue failed", &e))?;
+            .map_err(|e| AppError::internal("listing the approvals queue failed", &e))?
+            .requests;
         let total = store::queue_count(&db, &user)
             .await
             .map_err(|e| AppError::internal("counting the approvals queue failed", &e))?;
         (queue, total)
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), crate::requests::QueueCount::from_counted(0))
     };
     let mine = if user.has_any_role(&[Role::Member, Role::Admin]) {
         store::mine(&db, &user)

@@ -34,16 +34,17 @@ fn SignedIn(user: UserIdentity) -> impl IntoView {
     // The counts are fetched by the browser once the page is live. Rendered on the server inside
     // the header too, they made hydration of the whole page fail intermittently; the pages they
     // lead to list everything, so a browser without JavaScript loses only the number.
-    let pending = RwSignal::new(None::<i64>);
-    let unread = RwSignal::new(None::<i64>);
+    // Each count as shown ("100+" past the queue's cap), absent when there is nothing.
+    let pending = RwSignal::new(None::<String>);
+    let unread = RwSignal::new(None::<String>);
     let approves = user.has_any_role(&[Role::Approver, Role::TeamApprover]);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
             if approves && let Ok(n) = crate::requests::pending_approval_count().await {
-                pending.set(Some(n));
+                pending.set((!n.is_zero()).then(|| n.to_string()));
             }
             if let Ok(n) = crate::notifications::unread_notifications().await {
-                unread.set(Some(n));
+                unread.set((n > 0).then(|| n.to_string()));
             }
         });
     });
@@ -107,9 +108,13 @@ pub fn Footer() -> impl IntoView {
 
 /// A count next to a link, shown when above zero.
 #[component]
-fn Count(count: RwSignal<Option<i64>>, label: &'static str, testid: &'static str) -> impl IntoView {
+fn Count(
+    count: RwSignal<Option<String>>,
+    label: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
     move || {
-        count.get().filter(|n| *n > 0).map(|n| view! {
+        count.get().map(|n| view! {
             <span class="count" data-testid=testid>{n}<span class="visually-hidden">{label}</span></span>
         })
     }

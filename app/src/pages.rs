@@ -10,6 +10,7 @@ mod health;
 mod home;
 mod live;
 mod notifications;
+mod pager;
 mod requests;
 mod schemas;
 mod status;

@@ -49,6 +49,111 @@ pub struct RequestSummary {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Where a page of the approvals queue starts or ends: a request's last change and its id, the
+/// queue's order. Written in links as `<RFC 3339 time, microseconds>_<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueKey {
+    pub updated_at: DateTime<Utc>,
+    pub id: RequestId,
+}
+
+impl std::fmt::Display for QueueKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self
+            .updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        write!(f, "{at}_{}", self.id)
+    }
+}
+
+impl std::str::FromStr for QueueKey {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        const MESSAGE: &str =
+            "a page of the queue starts after a request, written as its time and id";
+        let (at, id) = text.split_once('_').ok_or(MESSAGE)?;
+        Ok(Self {
+            updated_at: DateTime::parse_from_rfc3339(at)
+                .map_err(|_| MESSAGE)?
+                .with_timezone(&Utc),
+            id: id.parse().map_err(|_| MESSAGE)?,
+        })
+    }
+}
+
+/// Which page of the approvals queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueCursor {
+    /// The oldest requests.
+    #[default]
+    First,
+    After(QueueKey),
+    Before(QueueKey),
+}
+
+impl QueueCursor {
+    /// The page named by a link's `after` or `before` (at most one of them).
+    pub fn parse(after: Option<&str>, before: Option<&str>) -> Result<Self, AppError> {
+        let key = |text: &str| {
+            text.trim()
+                .parse::<QueueKey>()
+                .map_err(|m| AppError::invalid("Page", m))
+        };
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.filter(|t| !t.trim().is_empty())
+        }
+        match (given(after), given(before)) {
+            (None, None) => Ok(Self::First),
+            (Some(after), None) => key(after).map(Self::After),
+            (None, Some(before)) => key(before).map(Self::Before),
+            (Some(_), Some(_)) => Err(AppError::invalid(
+                "Page",
+                "a page starts after a request or ends before one, not both",
+            )),
+        }
+    }
+}
+
+/// One page of the approvals queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePage {
+    pub requests: Vec<RequestSummary>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<QueueKey>,
+    /// Where the previous page ends, when there is one.
+    pub previous: Option<QueueKey>,
+}
+
+/// How many requests wait for a decision, counted no further than `CAP` (a long queue is not
+/// read to the end for a number in the navigation): beyond it, "100+".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct QueueCount(i64);
+
+impl QueueCount {
+    pub const CAP: i64 = 100;
+
+    /// A count read with a limit of `CAP + 1`: more than `CAP` means "beyond the cap".
+    pub fn from_counted(counted: i64) -> Self {
+        Self(counted.min(Self::CAP + 1))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::fmt::Display for QueueCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 > Self::CAP {
+            write!(f, "{}+", Self::CAP)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
 /// The compliance facts governance decides on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Compliance {
@@ -288,25 +393,86 @@ pub async fn my_requests() -> Result<Vec<RequestSummary>, AppError> {
         .map_err(|e| AppError::internal("listing requests failed", &e))
 }
 
-/// Requests waiting for a decision the caller can make.
+/// The size of a page of the approvals queue.
+pub const QUEUE_PAGE: i64 = 50;
+
+/// A page of the requests waiting for a decision the caller can make, oldest change first:
+/// the first, or the one after or before a request named by a link.
 #[server(prefix = "/api", endpoint = "requests/queue")]
-pub async fn approval_queue() -> Result<Vec<RequestSummary>, AppError> {
+pub async fn approval_queue(
+    after: Option<String>,
+    before: Option<String>,
+) -> Result<QueuePage, AppError> {
     let user =
         crate::auth::ssr::require_any_role(&[Role::Approver, Role::TeamApprover, Role::Admin])
             .await?;
-    store::queue(&crate::context::db()?, &user)
+    let cursor = QueueCursor::parse(after.as_deref(), before.as_deref())
+        .map_err(crate::auth::ssr::with_status)?;
+    store::queue(&crate::context::db()?, &user, &cursor, QUEUE_PAGE)
         .await
         .map_err(|e| AppError::internal("listing the approval queue failed", &e))
 }
 
-/// How many requests wait for the caller (the count in the navigation). Zero for other roles.
+/// How many requests wait for the caller (the count in the navigation), up to
+/// `QueueCount::CAP`. Zero for other roles.
 #[server(prefix = "/api", endpoint = "requests/pending-count")]
-pub async fn pending_approval_count() -> Result<i64, AppError> {
+pub async fn pending_approval_count() -> Result<QueueCount, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     if !user.has_any_role(&[Role::Approver, Role::TeamApprover]) {
-        return Ok(0);
+        return Ok(QueueCount::from_counted(0));
     }
     store::queue_count(&crate::context::db()?, &user)
         .await
         .map_err(|e| AppError::internal("counting the approval queue failed", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_key_reads_back_what_a_link_wrote() {
+        let key = QueueKey {
+            updated_at: DateTime::parse_from_rfc3339("2026-12-04T09:30:01.123456Z")
+                .map(|t| t.with_timezone(&Utc))
+                .expect("time"),
+            id: RequestId::from(uuid::Uuid::from_u128(7)),
+        };
+        let written = key.to_string();
+        assert_eq!(
+            written,
+            "2026-12-04T09:30:01.123456Z_00000000-0000-0000-0000-000000000007"
+        );
+        assert_eq!(written.parse::<QueueKey>(), Ok(key));
+        assert!("2026-12-04T09:30:01Z".parse::<QueueKey>().is_err());
+        assert!(
+            "yesterday_00000000-0000-0000-0000-000000000007"
+                .parse::<QueueKey>()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_page_of_the_queue_is_named_by_one_boundary_at_most() {
+        assert_eq!(QueueCursor::parse(None, Some(" ")), Ok(QueueCursor::First));
+        let key = "2026-12-04T09:30:01.000000Z_00000000-0000-0000-0000-000000000007";
+        assert!(matches!(
+            QueueCursor::parse(Some(key), None),
+            Ok(QueueCursor::After(_))
+        ));
+        assert!(matches!(
+            QueueCursor::parse(None, Some(key)),
+            Ok(QueueCursor::Before(_))
+        ));
+        assert!(QueueCursor::parse(Some(key), Some(key)).is_err());
+    }
+
+    #[test]
+    fn the_queue_count_stops_at_its_cap() {
+        assert_eq!(QueueCount::from_counted(0).to_string(), "0");
+        assert_eq!(QueueCount::from_counted(100).to_string(), "100");
+        assert_eq!(QueueCount::from_counted(101).to_string(), "100+");
+        assert_eq!(QueueCount::from_counted(5_000).to_string(), "100+");
+        assert!(QueueCount::from_counted(0).is_zero());
+    }
 }

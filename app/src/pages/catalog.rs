@@ -1,6 +1,7 @@
 //! Catalog list with search and filters, and the topic page.
 
 use super::areas::{AreaPage, PageHeading};
+use super::pager::Pager;
 use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
 use crate::domain::{Area, Lifecycle};
 use leptos::prelude::*;
@@ -101,7 +102,7 @@ pub fn CatalogPage() -> impl IntoView {
                                     }}).collect_view()}
                                 </tbody>
                             </table>
-                            <Pager next=page.next.clone() previous=page.previous.clone() />
+                            <Pager path="/catalog" next=page.next.clone() previous=page.previous.clone() />
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -125,27 +126,6 @@ fn result_count(page: &crate::catalog::CatalogPage) -> String {
             page.topics.last().map_or("", |t| t.name.as_str()),
         )
     }
-}
-
-/// Links to the pages before and after this one, keeping the search and filters.
-#[component]
-fn Pager(next: Option<String>, previous: Option<String>) -> impl IntoView {
-    let query = use_query_map();
-    let link = move |key: &'static str, name: &str| {
-        let mut q = query.get_untracked();
-        q.remove("after");
-        q.remove("before");
-        q.replace(key, name.to_owned());
-        format!("/catalog{}", q.to_query_string())
-    };
-    (next.is_some() || previous.is_some()).then(|| {
-        view! {
-            <nav class="pager" aria-label="Pages">
-                {previous.map(|name| view! { <a href=link("before", &name) rel="prev">"Previous"</a> })}
-                {next.map(|name| view! { <a href=link("after", &name) rel="next">"Next"</a> })}
-            </nav>
-        }
-    })
 }
 
 #[component]

@@ -3,6 +3,7 @@
 use super::apply::{ApplyActions, ApplyPanel};
 use super::areas::{AreaPage, PageHeading, Preload};
 use super::form_check::{FormCheck, field_message};
+use super::pager::Pager;
 use super::topic_picker::TopicPicker;
 use crate::apply::apply_status;
 use crate::domain::{Area, RequestState};
@@ -105,13 +106,23 @@ pub fn MyRequestsPage() -> impl IntoView {
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    let queue = Resource::new(|| (), |_| approval_queue());
+    let query = use_query_map();
+    let page = Resource::new(
+        move || {
+            let q = query.read();
+            (q.get("after"), q.get("before"))
+        },
+        |(after, before)| approval_queue(after, before),
+    );
     view! {
-        <AreaPage area=Area::Approvals intro="Requests waiting for a decision you can make. You never see your own requests here.">
+        <AreaPage area=Area::Approvals intro="Requests waiting for a decision you can make, the longest waiting first. You never see your own requests here.">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match queue.await {
-                        Ok(list) => view! { <RequestTable requests=list empty="Nothing is waiting for you." /> }.into_any(),
+                    match page.await {
+                        Ok(page) => view! {
+                            <RequestTable requests=page.requests empty="Nothing is waiting for you." />
+                            <Pager path="/approvals" next=page.next.map(|k| k.to_string()) previous=page.previous.map(|k| k.to_string()) />
+                        }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -6,7 +6,8 @@
 use super::topic_change::TopicChange;
 use super::topic_form::{FitAnswer, TopicProposal};
 use super::{
-    ApplicationOption, Compliance, RequestDetail, RequestSummary, SlotView, TimelineEntry,
+    ApplicationOption, Compliance, QueueCount, QueueCursor, QueueKey, QueuePage, RequestDetail,
+    RequestSummary, SlotView, TimelineEntry,
 };
 use crate::audit::ssr::append;
 use crate::context::PortalContext;
@@ -371,54 +372,109 @@ pub async fn mine(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary
     .await
 }
 
-/// The open slots a user could fill: governance slots for approvers, owning-team slots for team
-/// approvers of that team; never on their own requests or ones they already decided.
-pub async fn queue(db: &PgPool, user: &UserIdentity) -> Result<Vec<RequestSummary>, sqlx::Error> {
-    sqlx::query_as!(
+/// One page of the requests waiting for a decision the caller can make, oldest change first,
+/// found by keyset (the request a page starts after or ends before) so a deep page reads no
+/// more rows than the first; one row more than a page tells whether another follows.
+pub async fn queue(
+    db: &PgPool,
+    user: &UserIdentity,
+    cursor: &QueueCursor,
+    size: i64,
+) -> Result<QueuePage, sqlx::Error> {
+    let (after, before) = match cursor {
+        QueueCursor::First => (None, None),
+        QueueCursor::After(key) => (Some(key), None),
+        QueueCursor::Before(key) => (None, Some(key)),
+    };
+    // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
+    // the page's rows are put in queue order below. The names are looked up per row shown (a
+    // join would read the whole application and user tables to hash them).
+    let mut requests = sqlx::query_as!(
         RequestSummary,
         r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
-                  coalesce(t.name, r.proposed_topic->>'name', '') as "topic!",
-                  a.name as application, u.display_name as requester, r.environments as "environments: Vec<EnvironmentName>",
+                  coalesce((select t.name from topic t where t.id = r.topic_id),
+                           r.proposed_topic->>'name', '') as "topic!",
+                  (select a.name from application a where a.id = r.application_id) as "application!",
+                  (select u.display_name from app_user u where u.subject = r.requester) as "requester!",
+                  r.environments as "environments: Vec<EnvironmentName>",
                   r.updated_at as "updated_at: DateTime<Utc>"
-             from access_request r
-             join application a on a.id = r.application_id
-             join app_user u on u.subject = r.requester
-             left join topic t on t.id = r.topic_id
-            where r.state = 'submitted' and r.requester <> $1
-              and not exists (select 1 from approval_slot d
-                               where d.request_id = r.id and d.decided_by = $1)
-              and exists (select 1 from approval_slot s
-                           where s.request_id = r.id and s.decided_by is null
-                             and ((s.slot in ('governance', 'second_governance') and $2)
-                               or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
-            order by r.updated_at limit 200"#,
+             from (select r.* from access_request r
+                    where r.state = 'submitted' and r.requester <> $1
+                      and not exists (select 1 from approval_slot d
+                                       where d.request_id = r.id and d.decided_by = $1)
+                      and exists (select 1 from approval_slot s
+                                   where s.request_id = r.id and s.decided_by is null
+                                     and ((s.slot in ('governance', 'second_governance') and $2)
+                                       or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
+                      and ($5::timestamptz is null or (r.updated_at, r.id) > ($5, $6::uuid))
+                      and ($7::timestamptz is null or (r.updated_at, r.id) < ($7, $8::uuid))
+                    order by case when $7::timestamptz is null then r.updated_at end,
+                             case when $7::timestamptz is null then r.id end,
+                             case when $7::timestamptz is not null then r.updated_at end desc,
+                             case when $7::timestamptz is not null then r.id end desc
+                    limit $9) r
+            order by case when $7::timestamptz is null then r.updated_at end,
+                     case when $7::timestamptz is null then r.id end,
+                     case when $7::timestamptz is not null then r.updated_at end desc,
+                     case when $7::timestamptz is not null then r.id end desc"#,
         &user.subject,
         user.has_role(Role::Approver),
         user.has_role(Role::TeamApprover),
         &team_names(user),
+        after.map(|k| k.updated_at) as Option<DateTime<Utc>>,
+        after.map(|k| k.id) as Option<RequestId>,
+        before.map(|k| k.updated_at) as Option<DateTime<Utc>>,
+        before.map(|k| k.id) as Option<RequestId>,
+        size + 1,
     )
     .fetch_all(db)
-    .await
+    .await?;
+    let more = requests.len() > usize::try_from(size).unwrap_or(0);
+    requests.truncate(usize::try_from(size).unwrap_or(0));
+    if before.is_some() {
+        requests.reverse();
+    }
+    let key = |r: &RequestSummary| QueueKey {
+        updated_at: r.updated_at,
+        id: r.id,
+    };
+    let first = requests.first().map(key);
+    let last = requests.last().map(key);
+    let (next, previous) = match cursor {
+        QueueCursor::First => (last.filter(|_| more), None),
+        QueueCursor::After(_) => (last.filter(|_| more), first),
+        QueueCursor::Before(_) => (last, first.filter(|_| more)),
+    };
+    Ok(QueuePage {
+        requests,
+        next,
+        previous,
+    })
 }
 
-/// How many requests `queue` would list (without its limit).
-pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<i64, sqlx::Error> {
+/// How many requests wait for the caller, counted up to `QueueCount::CAP` and no further, so
+/// the count never reads a whole long queue.
+pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<QueueCount, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"select count(*) as "count!" from access_request r
-            where r.state = 'submitted' and r.requester <> $1
-              and not exists (select 1 from approval_slot d
-                               where d.request_id = r.id and d.decided_by = $1)
-              and exists (select 1 from approval_slot s
-                           where s.request_id = r.id and s.decided_by is null
-                             and ((s.slot in ('governance', 'second_governance') and $2)
-                               or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))"#,
+        r#"select count(*) as "count!" from (
+             select 1 from access_request r
+              where r.state = 'submitted' and r.requester <> $1
+                and not exists (select 1 from approval_slot d
+                                 where d.request_id = r.id and d.decided_by = $1)
+                and exists (select 1 from approval_slot s
+                             where s.request_id = r.id and s.decided_by is null
+                               and ((s.slot in ('governance', 'second_governance') and $2)
+                                 or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
+              limit $5) waiting"#,
         &user.subject,
         user.has_role(Role::Approver),
         user.has_role(Role::TeamApprover),
         &team_names(user),
+        QueueCount::CAP + 1,
     )
     .fetch_one(db)
     .await
+    .map(QueueCount::from_counted)
 }
 
 /// slot, team, reason, decided by (name), decision, reason given, decided at, decided by

@@ -19,7 +19,7 @@
 use anyhow::{Context, bail};
 use app::catalog::CatalogPage;
 use app::domain::{Role, TeamSlug, UserIdentity};
-use app::requests::RequestSummary;
+use app::requests::QueuePage;
 use secrecy::{ExposeSecret, SecretString};
 use server::config::Settings;
 use server::{db, startup};
@@ -1035,14 +1035,20 @@ async fn validate(
     lines.push(format!("search hits: {}", hits.join(", ")));
 
     let queue_api = find(Group::Approvals, Body::Json)?;
-    let queue: Vec<RequestSummary> = serde_json::from_slice(&json(queue_api, 0).await?)
-        .context("the approval queue did not return requests")?;
+    let queue: QueuePage = serde_json::from_slice(&json(queue_api, 0).await?)
+        .context("the approval queue did not return a page of requests")?;
     let first_request = queue
+        .requests
         .first()
         .context("the approval queue of the governance approver is empty")?;
+    let more = if queue.next.is_some() {
+        ", more on the next pages"
+    } else {
+        ""
+    };
     lines.push(format!(
-        "approvals queue of {APPROVER}: {} requests shown (capped at 200)",
-        queue.len()
+        "approvals queue of {APPROVER}: {} requests on its first page{more}",
+        queue.requests.len()
     ));
     let first_request_topic = first_request.topic.clone();
 
@@ -1147,6 +1153,7 @@ async fn breakdown(
     use app::catalog::CatalogFilter;
     use app::catalog::store::{ParsedFilter, list};
     use app::requests::store::{queue, queue_count};
+    use app::requests::{QUEUE_PAGE, QueueCursor};
 
     let filter = |q: Option<&str>, after: Option<&String>| {
         ParsedFilter::parse(
@@ -1207,7 +1214,7 @@ async fn breakdown(
     let mut times = Vec::with_capacity(requests);
     for _ in 0..requests {
         let started = Instant::now();
-        queue(db, approver).await?;
+        queue(db, approver, &QueueCursor::First, QUEUE_PAGE).await?;
         times.push(started.elapsed());
     }
     report("requests::store::queue (governance approver)", times);

@@ -15,6 +15,7 @@ mod kafka_admin;
 mod live;
 mod oidc;
 mod ops;
+mod queue;
 mod race;
 mod requests;
 mod schemas;

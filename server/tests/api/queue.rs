@@ -1,0 +1,183 @@
+//! The approvals queue pages by keyset (a request's last change, then its id): every waiting
+//! request is shown once, oldest first, forwards and backwards; each approver sees only what they
+//! may decide; the count in the navigation stops at its cap.
+
+use crate::fixtures::{
+    LOW_TOPIC, PAYMENTS_APP, governance, other_team_approver, owner_approver, seed,
+};
+use crate::helpers::{Form, TestApp};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// 120 submitted requests by rita, two at each minute (so the id breaks ties), each waiting for
+/// the owning team (orders) and governance. Returns their ids in queue order.
+async fn waiting_requests(pool: &PgPool) -> Vec<Uuid> {
+    seed(pool).await;
+    sqlx::raw_sql(&format!(
+        "insert into app_user (subject, display_name) values ('rita', 'rita tester');
+         insert into access_request (id, kind, state, requester, application_id, topic_id,
+                environments, consumer_group, purpose, updated_at)
+         select gen_random_uuid(), 'consumer_access', 'submitted', 'rita', '{PAYMENTS_APP}',
+                (select id from topic where name = '{LOW_TOPIC}'), array['sandbox'],
+                'payments-ledger', 'Reconcile payments against placed orders.',
+                timestamptz '2026-12-01 08:00Z' + (n / 2) * interval '1 minute'
+           from generate_series(0, 119) n;
+         insert into approval_slot (request_id, slot, team_slug, reason)
+         select id, 'owning_team', 'orders', 'The topic''s owning team decides.' from access_request;
+         insert into approval_slot (request_id, slot, reason)
+         select id, 'governance', 'Governance decides.' from access_request;"
+    ))
+    .execute(pool)
+    .await
+    .expect("waiting requests");
+    sqlx::query_scalar("select id from access_request order by updated_at, id")
+        .fetch_all(pool)
+        .await
+        .expect("ids")
+}
+
+fn ids(page: &Value) -> Vec<Uuid> {
+    page["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").parse().expect("uuid"))
+        .collect()
+}
+
+/// A page's boundary as links write it.
+fn cursor(page: &Value, which: &str) -> Option<String> {
+    let key = &page[which];
+    (!key.is_null()).then(|| {
+        let at: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(key["updated_at"].clone()).expect("time");
+        format!(
+            "{}_{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            key["id"].as_str().expect("id")
+        )
+    })
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_queue_pages_oldest_first_forwards_and_backwards(pool: PgPool) {
+    let expected = waiting_requests(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let queue = |form: Form| {
+        let (app, gwen) = (&app, gwen.clone());
+        async move {
+            let answer = app.answer("requests/queue", Some(&gwen), form).await;
+            answer.expect_status(200);
+            answer.json()
+        }
+    };
+
+    // Forwards: 50, 50, 20, each after the last request of the one before.
+    let mut seen = Vec::new();
+    let mut pages = Vec::new();
+    let mut form = Form::new();
+    loop {
+        let page = queue(form).await;
+        seen.extend(ids(&page));
+        pages.push(page.clone());
+        match cursor(&page, "next") {
+            Some(after) => form = Form::new().field("after", after),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen, expected,
+        "every request once, oldest first, ties by id"
+    );
+    assert_eq!(pages.len(), 3);
+    assert!(pages[0]["previous"].is_null());
+    assert!(pages[2]["next"].is_null());
+
+    // Backwards from the last page: the second page again, then the first.
+    let before = cursor(&pages[2], "previous").expect("the last page has a previous one");
+    let second = queue(Form::new().field("before", before)).await;
+    assert_eq!(ids(&second), expected[50..100]);
+    let before = cursor(&second, "previous").expect("the second page has a previous one");
+    let first = queue(Form::new().field("before", before)).await;
+    assert_eq!(ids(&first), expected[..50]);
+    assert!(first["previous"].is_null());
+    assert_eq!(cursor(&first, "next"), cursor(&pages[0], "next"));
+
+    // The count in the navigation stops past its cap: 101 means "100+".
+    let count = app
+        .answer("requests/pending-count", Some(&gwen), Form::new())
+        .await;
+    assert_eq!(count.expect_status(200).json(), 101);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_approver_pages_through_only_what_they_may_decide(pool: PgPool) {
+    let expected = waiting_requests(&pool).await;
+    // Governance (gwen) has decided the ten oldest: they wait for the owning team only.
+    sqlx::query("insert into app_user (subject, display_name) values ('gov-1', 'gov-1 tester')")
+        .execute(&pool)
+        .await
+        .expect("user");
+    for id in &expected[..10] {
+        sqlx::query(
+            "update approval_slot set decided_by = 'gov-1', decision = 'approved',
+                    decided_at = now()
+              where request_id = $1 and slot = 'governance'",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("decided");
+    }
+    let app = TestApp::spawn(pool).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let sam = app.session_cookie_for(&other_team_approver()).await;
+
+    let page = app.answer("requests/queue", Some(&otto), Form::new()).await;
+    assert_eq!(ids(&page.expect_status(200).json()), expected[..50]);
+    let page = app.answer("requests/queue", Some(&gwen), Form::new()).await;
+    assert_eq!(
+        ids(&page.expect_status(200).json()),
+        expected[10..60],
+        "what gwen decided is not hers to decide again"
+    );
+    let page = app.answer("requests/queue", Some(&sam), Form::new()).await;
+    let page = page.expect_status(200).json();
+    assert!(ids(&page).is_empty(), "another team's approver: {page}");
+    assert!(page["next"].is_null());
+    let count = app
+        .answer("requests/pending-count", Some(&sam), Form::new())
+        .await;
+    assert_eq!(count.expect_status(200).json(), 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_bad_page_of_the_queue_is_refused_with_what_is_wrong(pool: PgPool) {
+    let expected = waiting_requests(&pool).await;
+    let app = TestApp::spawn(pool).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let key = format!("2026-12-01T08:00:00.000000Z_{}", expected[0]);
+    for (form, message) in [
+        (
+            Form::new().field("after", "yesterday"),
+            "a page of the queue starts after a request",
+        ),
+        (
+            Form::new().field("after", "2026-12-01T08:00:00Z_not-an-id"),
+            "a page of the queue starts after a request",
+        ),
+        (
+            Form::new()
+                .field("after", key.clone())
+                .field("before", key.clone()),
+            "not both",
+        ),
+    ] {
+        let answer = app.answer("requests/queue", Some(&gwen), form).await;
+        answer.expect_status(422);
+        assert!(answer.body.contains(message), "{}", answer.body);
+    }
+}
