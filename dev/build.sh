@@ -3,8 +3,9 @@
 #   1. frontend -> wasm32 (hydrate), 2. dev/wasm-split: the main module and one lazily loaded
 #   chunk per page, 3. wasm-bindgen -> $CARGO_TARGET_DIR/site-<profile>/pkg/portal{.js,_bg.wasm},
 #   4. release only: wasm-opt -Oz (npm's binaryen) on each part, which also drops the debug and
-#   name sections, 5. style/ and public/ copied next to it, with a gzipped copy of each bundle
-#   file, 6. the server binary, 7. the sizes.
+#   name sections, 5. one pack per page of the chunks it needs (dev/pack_chunks.py), 6. style/
+#   and public/ copied next to it, with a gzipped copy of each bundle file, 7. the server
+#   binary, 8. the sizes.
 #   dev/build.sh [--release]
 # Debug and release builds have site folders of their own (site-debug, site-release).
 set -euo pipefail
@@ -33,12 +34,14 @@ if [ "$wasm_profile" = wasm-release ]; then
   [ -x "$EBP_WASM_OPT" ] || die "wasm-opt is missing: dev/run or dev/test install it (npm binaryen)"
   say "optimising the browser bundle for size (wasm-opt -Oz, $(wc -l <"$site/chunks.txt") chunks)..."
   { echo "$site/pkg/portal_bg.wasm"; cat "$site/chunks.txt"; } \
-    | xargs -P "$(nproc)" -I{} "$EBP_WASM_OPT" -Oz --strip-debug --strip-producers \
+    | xargs -P "$(nproc)" -I{} "$EBP_WASM_OPT" -Oz --strip-debug --strip-producers --strip-target-features \
         --enable-bulk-memory --enable-nontrapping-float-to-int --enable-reference-types \
         -o {} {} 2>&1 \
     | { grep -v 'unknown name subsection' || true; }
   # (The chunks carry a name subsection binaryen does not know; it drops it, and says so per chunk.)
 fi
+# One file per page holding all the chunks it needs (see dev/pack_chunks.py).
+python3 "$EBP_ROOT/dev/pack_chunks.py" "$site/pkg"
 cp style/main.css "$site/pkg/portal.css"
 cp -R public/. "$site/"
 # A gzipped copy beside each file of the bundle, which the server sends to browsers that accept it.
@@ -60,6 +63,6 @@ else
   cargo build -p server
 fi
 
-say "what a browser loads first ($server_profile), gzipped: the main module, then each page's chunks"
+say "what a browser loads first ($server_profile), gzipped: the main module, then with each page's pack"
 python3 "$EBP_ROOT/dev/bundle_sizes.py" "$site/pkg"
 say "built: $site and $CARGO_TARGET_DIR/$server_profile/event-bus-portal"

@@ -1,5 +1,6 @@
 """Prints what a browser loads first, gzipped: the main module (with its JavaScript and CSS),
-then, per page, the main module plus that page's chunks as the split manifest lists them.
+then, per page, the main module plus what the split manifest lists for that page (its pack of
+chunks, see dev/pack_chunks.py).
 
     python3 dev/bundle_sizes.py <site pkg dir>
 """
@@ -28,4 +29,4 @@ for split, chunks in manifest.items():
     page = re.sub(r"^__(.*)_view_\d+$", r"\1", split)
     pages.append((main + sum(gzipped(c + ".wasm") for c in chunks), page, len(chunks)))
 for total, page, count in sorted(pages):
-    print(f"  {page:<24} {total:>9,} bytes  ({count} chunks)")
+    print(f"  {page:<24} {total:>9,} bytes  ({count} file{'s' if count > 1 else ''})")

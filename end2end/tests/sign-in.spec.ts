@@ -91,9 +91,17 @@ test('an unknown page is a 404', async ({ page }) => {
 
 test('after hydration, navigation happens in the browser without reloading the page', async ({ page }) => {
   await signIn(page, ada);
+  // Each page's code arrives as one pack: one request for the page shown, one more for the page
+  // opened next, and no chunk fetched on its own.
+  const code: string[] = [];
+  page.on('request', (r) => {
+    const file = new URL(r.url()).pathname.split('/').pop() ?? '';
+    if (file.endsWith('.wasm') && file !== 'portal_bg.wasm') code.push(file);
+  });
   await page.goto('/catalog');
   await expect(page.getByRole('heading', { level: 1, name: 'Catalog' })).toBeVisible();
   await expectHydrated(page);
+  expect(code).toEqual([expect.stringMatching(/^pack__catalog_view_\d+\.wasm$/)]);
   const documentLoads: string[] = [];
   page.on('request', (r) => {
     if (r.resourceType() === 'document') documentLoads.push(r.url());
@@ -102,4 +110,8 @@ test('after hydration, navigation happens in the browser without reloading the p
   await expect(page.getByRole('heading', { level: 1, name: 'Health' })).toBeVisible();
   await expect(page).toHaveURL(/\/health$/);
   expect(documentLoads).toEqual([]);
+  expect(code).toEqual([
+    expect.stringMatching(/^pack__catalog_view_\d+\.wasm$/),
+    expect.stringMatching(/^pack__health_view_\d+\.wasm$/),
+  ]);
 });

@@ -146,8 +146,8 @@ fn cache_for(mut response: Response, policy: &'static str) -> Response {
 }
 
 /// The bundle's version: a digest of the names and contents of every file under `pkg`
-/// (the gzipped copies aside, which follow from them). A site without a bundle digests to the
-/// empty digest's prefix.
+/// (the gzipped copies and the pages' packs of chunks aside, which follow from the rest). A site
+/// without a bundle digests to the empty digest's prefix.
 pub fn bundle_version(pkg: &std::path::Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
@@ -155,7 +155,11 @@ pub fn bundle_version(pkg: &std::path::Path) -> std::io::Result<String> {
             let path = entry?.path();
             if path.is_dir() {
                 files(&path, out)?;
-            } else if path.extension().is_none_or(|e| e != "gz") {
+            } else if path.extension().is_none_or(|e| e != "gz")
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("pack__"))
+            {
                 out.push(path);
             }
         }
