@@ -135,8 +135,9 @@ impl ApplicationInput {
         .ok();
         let ato_date = match self.ato_date.trim() {
             "" => None,
-            text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| field("ATO date", Err("use a date like 2026-03-01".into())))
+            text => crate::time::parse_date(text)
+                .ok_or(())
+                .map_err(|()| field("ATO date", Err("use a date like 2026-03-01".into())))
                 .ok(),
         };
         if ato == Some("granted") && ato_date.is_none() && self.ato_date.trim().is_empty() {

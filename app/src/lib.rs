@@ -26,6 +26,7 @@ pub mod schemas;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod teams;
+pub mod time;
 
 use auth::get_session_user;
 use domain::UserIdentity;

@@ -22,11 +22,11 @@ use app::schemas::store::{self, StoredVersion};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
-use axum::extract::{Extension, Path, Request, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use compat::ParsedSchema;
@@ -414,10 +414,169 @@ fn subject_not_found() -> Response {
     error(StatusCode::NOT_FOUND, 40401, "Subject not found.")
 }
 
-async fn subjects(State(r): State<Registry>, Extension(caller): Extension<Caller>) -> Response {
+/// The list parameters the registry's list endpoints take (others are ignored, as Confluent
+/// does). Nothing here is ever soft-deleted, so `deleted` adds nothing and `deletedOnly` lists
+/// nothing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListParams {
+    subject_prefix: Option<String>,
+    deleted_only: Option<bool>,
+    latest_only: Option<bool>,
+}
+
+impl ListParams {
+    fn wants(&self, subject: &str) -> bool {
+        self.deleted_only != Some(true)
+            && self
+                .subject_prefix
+                .as_deref()
+                .is_none_or(|prefix| subject.starts_with(prefix))
+    }
+}
+
+/// `GET /subjects`: the subjects the caller may read that have a version.
+async fn subjects(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<ListParams>,
+) -> Response {
     match r.readable_to(&caller).await {
-        Ok(readable) => ok(json!(readable.listed)),
+        Ok(readable) => ok(json!(
+            readable
+                .listed
+                .iter()
+                .filter(|s| params.wants(s))
+                .collect::<Vec<_>>()
+        )),
         Err(response) => response,
+    }
+}
+
+/// `GET /schemas`: every version of the subjects the caller may read (or only each subject's
+/// latest), as `GET /subjects/{s}/versions/{v}` shows them.
+async fn schemas(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let readable = match r.readable_to(&caller).await {
+        Ok(readable) => readable,
+        Err(response) => return response,
+    };
+    let wanted: Vec<String> = readable
+        .listed
+        .iter()
+        .filter(|s| params.wants(s))
+        .cloned()
+        .collect();
+    let rows = sqlx::query!(
+        r#"select v.subject, v.version, v.schema_id as id, t.format as "format: SchemaFormat",
+                  t.canonical, t.original
+             from schema_version v join schema_text t on t.id = v.schema_id
+            where v.subject = any($1)
+              and (not $2 or v.version = (select max(l.version) from schema_version l
+                                           where l.subject = v.subject))
+            order by v.subject, v.version"#,
+        &wanted,
+        params.latest_only == Some(true),
+    )
+    .fetch_all(&r.db)
+    .await;
+    match rows {
+        Ok(rows) => ok(json!(
+            rows.into_iter()
+                .map(|row| {
+                    let version = StoredVersion {
+                        version: row.version,
+                        id: row.id,
+                        format: row.format,
+                        canonical: row.canonical,
+                        original: row.original,
+                    };
+                    version_body(&row.subject, &version)
+                })
+                .collect::<Vec<_>>()
+        )),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /schemas/types`: the formats served here.
+async fn schema_types() -> Response {
+    ok(json!([
+        SchemaFormat::Avro.schema_type(),
+        SchemaFormat::Json.schema_type()
+    ]))
+}
+
+/// `GET /mode`: writes are governed, not switched off; clients see an ordinary registry.
+async fn mode() -> Response {
+    ok(json!({ "mode": "READWRITE" }))
+}
+
+/// `GET /mode/{subject}`: as `GET /mode`, for a subject the caller may read.
+async fn subject_mode_answer(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path(subject): Path<String>,
+) -> Response {
+    match r.readable(&caller, &subject).await {
+        Ok(()) => mode().await,
+        Err(response) => response,
+    }
+}
+
+/// `GET /contexts`: only the default context.
+async fn contexts() -> Response {
+    ok(json!(["."]))
+}
+
+/// A path under the registry that it does not serve: JSON, as from Confluent's registry.
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, 404, "HTTP 404 Not Found")
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        405,
+        "HTTP 405 Method Not Allowed",
+    )
+}
+
+/// What the portal governs instead of the registry, answered to the registry calls that would
+/// change it.
+#[derive(Debug, Clone, Copy)]
+enum Governed {
+    Deletion,
+    GlobalConfig,
+    Mode,
+}
+
+impl Governed {
+    fn answer(self) -> Response {
+        let message = match self {
+            Governed::Deletion => {
+                "Subjects and versions are not deleted through the registry: a topic's schemas \
+                 stay while the topic exists, and a topic is retired in the Event Bus Portal"
+            }
+            Governed::GlobalConfig => {
+                "The registry-wide compatibility level is set by the bus's operators; a \
+                 subject's level is requested in the Event Bus Portal"
+            }
+            Governed::Mode => {
+                "The registry's mode is not changed through the registry: writes are governed \
+                 in the Event Bus Portal"
+            }
+        };
+        error(StatusCode::FORBIDDEN, 40301, message)
+    }
+
+    /// The methods that would change it: PUT and DELETE.
+    fn writes(self) -> MethodRouter<Registry> {
+        axum::routing::put(move || async move { self.answer() })
+            .delete(move || async move { self.answer() })
     }
 }
 
@@ -441,21 +600,53 @@ async fn versions(
     }
 }
 
+/// `GET /subjects/{subject}/versions/{version}`.
 async fn version(
     State(r): State<Registry>,
     Extension(caller): Extension<Caller>,
     Path((subject, version)): Path<(String, String)>,
 ) -> Response {
-    let wanted: Option<i32> = match version.as_str() {
+    match version_answer(&r, &caller, subject, &version).await {
+        Ok(body) => ok(body),
+        Err(response) => response,
+    }
+}
+
+/// `GET /subjects/{subject}/versions/{version}/schema`: the schema alone, as written in the
+/// version's answer.
+async fn raw_schema(
+    State(r): State<Registry>,
+    Extension(caller): Extension<Caller>,
+    Path((subject, version)): Path<(String, String)>,
+) -> Response {
+    match version_answer(&r, &caller, subject, &version).await {
+        Ok(body) => {
+            let schema = body["schema"].as_str().unwrap_or_default().to_owned();
+            let mut response = schema.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+/// A version of a subject as the API shows it, for a caller who may read the subject.
+async fn version_answer(
+    r: &Registry,
+    caller: &Caller,
+    subject: String,
+    version: &str,
+) -> Result<Value, Response> {
+    let wanted: Option<i32> = match version {
         "latest" | "-1" => None,
         v => match v.parse::<i32>() {
             Ok(n) if n >= 1 => Some(n),
-            _ => return invalid_version(),
+            _ => return Err(invalid_version()),
         },
     };
-    if let Err(response) = r.readable(&caller, &subject).await {
-        return response;
-    }
+    r.readable(caller, &subject).await?;
     let key = (subject.clone(), wanted);
     if let Some(body) = r.versions.lock().ok().and_then(|cached| {
         cached
@@ -463,7 +654,7 @@ async fn version(
             .filter(|(at, _)| wanted.is_some() || at.elapsed() < LATEST_FOR)
             .map(|(_, body)| body.clone())
     }) {
-        return ok(body);
+        return Ok(body);
     }
     // One round trip: whether the subject exists, and the version if it has it.
     let row = sqlx::query!(
@@ -482,7 +673,7 @@ async fn version(
     .await
     .map(|r| (r.exists, r.version, r.schema_id, r.format, r.canonical));
     match row {
-        Ok((false, ..)) => error(StatusCode::NOT_FOUND, 40401, "Subject not found."),
+        Ok((false, ..)) => Err(subject_not_found()),
         Ok((true, Some(version), Some(id), Some(format), Some(canonical))) => {
             let body = version_body(
                 &subject,
@@ -500,10 +691,10 @@ async fn version(
                 }
                 cached.insert(key, (Instant::now(), body.clone()));
             }
-            ok(body)
+            Ok(body)
         }
-        Ok(_) => error(StatusCode::NOT_FOUND, 40402, "Version not found."),
-        Err(e) => internal(e),
+        Ok(_) => Err(error(StatusCode::NOT_FOUND, 40402, "Version not found.")),
+        Err(e) => Err(internal(e)),
     }
 }
 
@@ -619,6 +810,17 @@ async fn body_schema(body: Bytes) -> Result<ParsedSchema, Response> {
         serde_json::from_slice(&body).map_err(|_| invalid_schema("Invalid request body"))?;
     let format = SchemaFormat::from_schema_type(json.get("schemaType").and_then(Value::as_str))
         .ok_or_else(|| invalid_schema("Only AVRO and JSON schemas are served here"))?;
+    if json
+        .get("references")
+        .and_then(Value::as_array)
+        .is_some_and(|references| !references.is_empty())
+    {
+        return Err(invalid_schema(
+            "Schema references are not supported: write the referenced types inline in the \
+             schema (Avro named types, JSON Schema definitions) and propose it in the Event Bus \
+             Portal",
+        ));
+    }
     let text = json
         .get("schema")
         .and_then(Value::as_str)
@@ -706,6 +908,53 @@ async fn may_write(db: &PgPool, caller: &Caller, subject: &str) -> Result<bool, 
     .map_err(internal)
 }
 
+/// Whether a subject that does not exist yet is the key or value subject (`<topic>-key`,
+/// `<topic>-value`) of a topic the caller may see: of its team, or one it holds a live grant
+/// on, in its environment. Other subjects stay unknown to it.
+async fn is_new_subject_of_visible_topic(
+    db: &PgPool,
+    caller: &Caller,
+    subject: &str,
+) -> Result<bool, Response> {
+    let Some(topic) = subject
+        .strip_suffix("-value")
+        .or_else(|| subject.strip_suffix("-key"))
+    else {
+        return Ok(false);
+    };
+    sqlx::query_scalar!(
+        r#"select exists (
+             select 1 from topic t join application a on a.id = $2
+              where t.name = $1
+                and not exists (select 1 from schema_subject s where s.subject = $4)
+                and ((a.team_slug = t.owning_team
+                      and exists (select 1 from topic_environment e
+                                   where e.topic_id = t.id and e.environment = $3))
+                     or exists (select 1 from access_grant g
+                                 where g.application_id = a.id and g.topic_id = t.id
+                                   and g.environment = $3 and g.revoked_at is null))) as "new!""#,
+        topic,
+        caller.application as ApplicationId,
+        &caller.environment as &EnvironmentName,
+        subject,
+    )
+    .fetch_one(db)
+    .await
+    .map_err(internal)
+}
+
+fn no_schema_yet(subject: &str) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        40301,
+        &format!(
+            "Subject \"{subject}\" has no schema yet: propose its first schema from the topic's \
+             page in the Event Bus Portal's catalog (Propose a schema change); it is served here \
+             once approved"
+        ),
+    )
+}
+
 fn not_authorized() -> Response {
     error(
         StatusCode::FORBIDDEN,
@@ -735,8 +984,14 @@ async fn register(
         Ok(schema) => schema,
         Err(response) => return response,
     };
-    if let Err(response) = r.readable(&caller, &subject).await {
-        return response;
+    if let Err(not_found) = r.readable(&caller, &subject).await {
+        // A first schema for a topic the caller can see is proposed in the portal; any other
+        // unknown subject stays unknown.
+        return match is_new_subject_of_visible_topic(&r.db, &caller, &subject).await {
+            Ok(true) => no_schema_yet(&subject),
+            Ok(false) => not_found,
+            Err(response) => response,
+        };
     }
     match may_write(&r.db, &caller, &subject).await {
         Ok(true) => {}
@@ -917,21 +1172,63 @@ fn invalid_version() -> Response {
     )
 }
 
-/// The registry's routes, behind HTTP basic authentication.
+/// The registry's routes, behind HTTP basic authentication. Every path under the registry's
+/// prefixes answers JSON with Confluent's error codes: calls that would change what the portal
+/// governs get 40301 with where to go instead, other methods 405, unknown paths 404.
 pub fn router<S: Clone + Send + Sync + 'static>(registry: Registry) -> Router<S> {
+    let json = |route: MethodRouter<Registry>| route.fallback(method_not_allowed);
     Router::new()
-        .route("/subjects", get(subjects))
-        .route("/subjects/{subject}", post(lookup))
-        .route("/subjects/{subject}/versions", get(versions).post(register))
+        .route("/subjects", json(get(subjects)))
+        .route(
+            "/subjects/{subject}",
+            json(post(lookup).delete(|| async { Governed::Deletion.answer() })),
+        )
+        .route(
+            "/subjects/{subject}/versions",
+            json(get(versions).post(register)),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            json(get(version).delete(|| async { Governed::Deletion.answer() })),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            json(get(raw_schema)),
+        )
+        .route("/subjects/{subject}/{*rest}", any(not_found))
         .route(
             "/compatibility/subjects/{subject}/versions/{version}",
-            post(compatibility),
+            json(post(compatibility)),
         )
-        .route("/subjects/{subject}/versions/{version}", get(version))
-        .route("/schemas/ids/{id}", get(schema_by_id))
-        .route("/schemas/ids/{id}/versions", get(schema_versions))
-        .route("/config", get(global_config))
-        .route("/config/{subject}", get(config).put(set_config))
+        .route("/compatibility/{*rest}", any(not_found))
+        .route("/schemas", json(get(schemas)))
+        .route("/schemas/types", json(get(schema_types)))
+        .route("/schemas/ids/{id}", json(get(schema_by_id)))
+        .route("/schemas/ids/{id}/versions", json(get(schema_versions)))
+        .route("/schemas/{*rest}", any(not_found))
+        .route(
+            "/config",
+            json(get(global_config)).merge(Governed::GlobalConfig.writes()),
+        )
+        .route(
+            "/config/{subject}",
+            json(
+                get(config)
+                    .put(set_config)
+                    .delete(|| async { Governed::Deletion.answer() }),
+            ),
+        )
+        .route("/config/{subject}/{*rest}", any(not_found))
+        .route("/mode", json(get(mode)).merge(Governed::Mode.writes()))
+        .route(
+            "/mode/{subject}",
+            json(get(subject_mode_answer)).merge(Governed::Mode.writes()),
+        )
+        .route("/mode/{subject}/{*rest}", any(not_found))
+        .route("/contexts", json(get(contexts)))
+        .route("/contexts/{*rest}", any(not_found))
+        .route("/exporters", any(not_found))
+        .route("/exporters/{*rest}", any(not_found))
         .route_layer(middleware::from_fn_with_state(
             registry.clone(),
             authenticate,

@@ -99,7 +99,7 @@ fn ApplicationView(detail: ApplicationDetail, actions: CredentialActions) -> imp
         <PageHeading title=detail.name.clone()>{detail.name.clone()}</PageHeading>
         <p class="intro">
             "An application of team " <code>{detail.team.clone()}</code>
-            ", registered " {detail.registered_at.format("%Y-%m-%d").to_string()} "."
+            ", registered " {crate::time::date(detail.registered_at.date_naive())} "."
         </p>
         {detail.is_own.then(|| view! {
             <p class="actions">

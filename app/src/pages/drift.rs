@@ -65,7 +65,7 @@ pub fn DriftPage() -> impl IntoView {
                                     {report.runs.into_iter().map(|r| view! {
                                         <tr>
                                             <td>{r.environment}</td>
-                                            <td><time datetime=r.finished_at.to_rfc3339()>{r.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</time></td>
+                                            <td><time datetime=r.finished_at.to_rfc3339()>{crate::time::second(&r.finished_at)}</time></td>
                                             <td>{r.acls_seen}</td><td>{r.topics_seen}</td>
                                             <td>{r.restored}</td><td>{r.unknown}</td>
                                             <td>{format!("{} ms", r.elapsed_ms)}</td>
@@ -99,7 +99,7 @@ pub fn DriftPage() -> impl IntoView {
                                                 <tr>
                                                     <td>{f.environment}</td>
                                                     <td>{f.description.clone()}</td>
-                                                    <td><time datetime=f.first_seen_at.to_rfc3339()>{f.first_seen_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time></td>
+                                                    <td><time datetime=f.first_seen_at.to_rfc3339()>{crate::time::minute(&f.first_seen_at)}</time></td>
                                                     <td>
                                                         {if f.removal_requested {
                                                             view! { <span>"Being removed"</span> }.into_any()

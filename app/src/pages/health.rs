@@ -114,7 +114,7 @@ fn ClusterSection(cluster: ClusterHealthView) -> impl IntoView {
     let testid = format!("cluster-{}", cluster.environment);
     let collected = cluster
         .collected_at
-        .map(|t| t.format("%H:%M:%S UTC").to_string())
+        .map(|t| crate::time::clock(&t))
         .unwrap_or_else(|| "not yet".to_owned());
     let problems = if cluster.problems.is_empty() {
         view! { <p class="notice ok">"Every topic and consumer group is OK."</p> }.into_any()

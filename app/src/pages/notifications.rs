@@ -28,7 +28,7 @@ pub fn NotificationsPage() -> impl IntoView {
                                     <ul class="notifications">
                                         {items.into_iter().map(|n| view! {
                                             <li class:unread=n.unread>
-                                                <time datetime=n.created_at.to_rfc3339()>{n.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                                                <time datetime=n.created_at.to_rfc3339()>{crate::time::minute(&n.created_at)}</time>
                                                 " "
                                                 {match n.link {
                                                     Some(link) => view! { <a href=link>{n.message}</a> }.into_any(),

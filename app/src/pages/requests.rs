@@ -573,7 +573,7 @@ fn RequestView(
         <ol class="timeline">
             {detail.timeline.into_iter().map(|e| view! {
                 <li>
-                    <time datetime=e.at.to_rfc3339()>{e.at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                    <time datetime=e.at.to_rfc3339()>{crate::time::minute(&e.at)}</time>
                     " " <strong>{e.actor}</strong> " " {e.action}
                     {e.detail.map(|d| view! { ": “" {d} "”" })}
                 </li>

@@ -161,7 +161,7 @@ impl AccessRequestInput {
             .ok();
         let expiry = match self.expiry.trim() {
             "" => None,
-            text => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            text => match crate::time::parse_date(text).ok_or(()) {
                 Ok(date) if date <= today => {
                     check(
                         FIELD_EXPIRY,

@@ -1206,6 +1206,276 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     let _ = admin(&settings).delete_scram_credential(&principal).await;
 }
 
+/// Every path under the registry answers JSON with Confluent's codes, whatever a client asks:
+/// the read-only extras, list parameters, governed changes, unknown paths and methods.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_registry_answers_every_path_under_it_in_json(pool: PgPool) {
+    let settings = settings();
+    let w = world(&pool).await;
+    create_topic(&settings, &w.topic).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let id = approved_request(&app, &w, "producer_access", "").await;
+    drain(&worker(&pool, &settings)).await;
+    let rita = app
+        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
+        .await;
+    let (principal, password) = revealed(&app, &w, &rita).await;
+    let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
+        .bind(&w.topic)
+        .fetch_one(&pool)
+        .await
+        .expect("topic");
+    let schema = app::schemas::ssr::parse_avro(
+        r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}]}"#,
+    )
+    .expect("schema");
+    let mut conn = pool.acquire().await.expect("connection");
+    let schema_id = app::schemas::ssr::register_value_schema(
+        &mut conn,
+        topic.into(),
+        &w.topic,
+        &schema,
+        id.into(),
+    )
+    .await
+    .expect("registered");
+    drop(conn);
+    let subject = format!("{}-value", w.topic);
+
+    let call = |method: reqwest::Method,
+                path: String,
+                body: Option<serde_json::Value>,
+                signed_in: bool| {
+        let (app, principal, password) = (&app, principal.clone(), password.clone());
+        async move {
+            let mut request = app.client.request(method, app.url(&path));
+            if signed_in {
+                request = request.basic_auth(principal, Some(password));
+            }
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/vnd.schemaregistry.v1+json")
+                    .body(body.to_string());
+            }
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let text = response.text().await.expect("body");
+            assert_eq!(
+                content_type, "application/vnd.schemaregistry.v1+json",
+                "{path}: {status} {text}"
+            );
+            let body: serde_json::Value = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{path} answered {status} with no JSON: {text}"));
+            (status, body)
+        }
+    };
+    let get = |path: String| call(reqwest::Method::GET, path, None, true);
+
+    // Signing in comes first, on every path.
+    for path in [
+        "/schemas/types",
+        "/mode",
+        "/contexts",
+        "/subjects/x-value/metadata",
+    ] {
+        let (status, body) = call(reqwest::Method::GET, path.into(), None, false).await;
+        assert_eq!(
+            (status, body["error_code"].as_u64()),
+            (401, Some(40101)),
+            "{path}"
+        );
+    }
+
+    // The read-only extras.
+    assert_eq!(
+        get("/schemas/types".into()).await,
+        (200, serde_json::json!(["AVRO", "JSON"]))
+    );
+    assert_eq!(
+        get("/mode".into()).await,
+        (200, serde_json::json!({ "mode": "READWRITE" }))
+    );
+    assert_eq!(
+        get(format!("/mode/{subject}")).await,
+        (200, serde_json::json!({ "mode": "READWRITE" }))
+    );
+    let (status, body) = get("/mode/someone-elses-value".into()).await;
+    assert_eq!((status, body["error_code"].as_u64()), (404, Some(40401)));
+    assert_eq!(
+        get("/contexts".into()).await,
+        (200, serde_json::json!(["."]))
+    );
+    let (status, raw) = get(format!("/subjects/{subject}/versions/1/schema")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        raw,
+        serde_json::from_str::<serde_json::Value>(&schema.canonical).expect("canonical"),
+        "the schema alone"
+    );
+    let (status, raw) = get(format!("/subjects/{subject}/versions/latest/schema")).await;
+    assert_eq!((status, raw["name"].as_str()), (200, Some("OrderApplied")));
+
+    // List parameters.
+    let prefix = &w.topic[..w.topic.len() - 2];
+    assert_eq!(
+        get(format!("/subjects?subjectPrefix={prefix}")).await,
+        (200, serde_json::json!([subject]))
+    );
+    assert_eq!(
+        get("/subjects?subjectPrefix=zzz".into()).await,
+        (200, serde_json::json!([]))
+    );
+    assert_eq!(
+        get("/subjects?deleted=true".into()).await,
+        (200, serde_json::json!([subject]))
+    );
+    assert_eq!(
+        get("/subjects?deletedOnly=true".into()).await,
+        (200, serde_json::json!([]))
+    );
+    let (status, listed) = get("/schemas?latestOnly=true".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed,
+        serde_json::json!([{ "subject": subject, "version": 1, "id": schema_id, "schema": schema.canonical }])
+    );
+    assert_eq!(
+        get("/schemas?subjectPrefix=zzz".into()).await,
+        (200, serde_json::json!([]))
+    );
+
+    // What the portal governs is refused with where to go instead; nothing changes.
+    for (method, path, body) in [
+        (
+            reqwest::Method::DELETE,
+            format!("/subjects/{subject}"),
+            None,
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/subjects/{subject}/versions/1"),
+            None,
+        ),
+        (reqwest::Method::DELETE, format!("/config/{subject}"), None),
+        (
+            reqwest::Method::PUT,
+            "/config".to_owned(),
+            Some(serde_json::json!({ "compatibility": "NONE" })),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/mode".to_owned(),
+            Some(serde_json::json!({ "mode": "READONLY" })),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/mode/{subject}"),
+            Some(serde_json::json!({ "mode": "IMPORT" })),
+        ),
+    ] {
+        let (status, answer) = call(method.clone(), path.clone(), body, true).await;
+        assert_eq!(
+            (status, answer["error_code"].as_u64()),
+            (403, Some(40301)),
+            "{method} {path}"
+        );
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Event Bus Portal")),
+            "{method} {path}: {answer}"
+        );
+    }
+    let versions: i64 = sqlx::query_scalar("select count(*) from schema_version")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 1);
+
+    // Unknown paths and methods.
+    for path in [
+        format!("/subjects/{subject}/metadata"),
+        "/schemas/guids/abc".to_owned(),
+        "/contexts/.prod/subjects".to_owned(),
+        "/exporters".to_owned(),
+        format!("/subjects/{subject}/versions/1/referencedby/more"),
+    ] {
+        let (status, body) = get(path.clone()).await;
+        assert_eq!(
+            (status, body["error_code"].as_u64()),
+            (404, Some(404)),
+            "{path}"
+        );
+    }
+    let (status, body) = call(reqwest::Method::PATCH, "/subjects".into(), None, true).await;
+    assert_eq!((status, body["error_code"].as_u64()), (405, Some(405)));
+
+    // References are refused, saying what to do instead.
+    let with_reference = serde_json::json!({
+        "schema": r#"{"type": "record", "name": "Wrapper", "fields": [{"name": "o", "type": "OrderApplied"}]}"#,
+        "references": [{ "name": "OrderApplied", "subject": subject, "version": 1 }],
+    });
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("/subjects/{subject}/versions"),
+        Some(with_reference),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (422, Some(42201)),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("references")),
+        "{body}"
+    );
+
+    // A first key schema for the caller's own topic is proposed in the portal; a subject of a
+    // topic it cannot see stays unknown.
+    let written = serde_json::json!({ "schema": r#"{"type": "string"}"# });
+    let (status, body) = call(
+        reqwest::Method::POST,
+        format!("/subjects/{}-key/versions", w.topic),
+        Some(written.clone()),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (403, Some(40301)),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("has no schema yet")),
+        "{body}"
+    );
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/subjects/someone-elses-key/versions".into(),
+        Some(written),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_u64()),
+        (404, Some(40401)),
+        "{body}"
+    );
+    let _ = admin(&settings).delete_scram_credential(&principal).await;
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn registry_sign_ins_are_limited_and_follow_the_credentials_current_version(pool: PgPool) {
     let mut settings = settings();
