@@ -74,7 +74,10 @@ pub fn parse(format: SchemaFormat, text: &str) -> Result<ParsedSchema, ParseErro
     let canonical = canonical_json(&value);
     let parsed = match format {
         SchemaFormat::Avro => match AvroSchema::parse_str(text) {
-            Ok(schema) => Parsed::Avro(Box::new(schema)),
+            Ok(schema) => {
+                defaults::check(&schema).map_err(ParseError::new)?;
+                Parsed::Avro(Box::new(schema))
+            }
             Err(err) => {
                 let message = avro_diagnose(&value)
                     .unwrap_or_else(|| format!("not a valid Avro schema: {err}"));
@@ -340,6 +343,7 @@ fn listed<T: fmt::Display>(
 }
 
 mod avro;
+mod defaults;
 pub mod hostile;
 mod json;
 #[cfg(test)]
