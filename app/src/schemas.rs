@@ -3,6 +3,7 @@
 //! schema; later versions come through schema-change requests (`store`), checked by `compat`.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 #[cfg(feature = "ssr")]
 pub use compat;
@@ -20,6 +21,8 @@ pub struct FieldDoc {
     pub name: String,
     pub kind: String,
     pub doc: Option<String>,
+    /// The default value as JSON, when the schema gives one.
+    pub default: Option<String>,
 }
 
 /// A subject's current version, as the topic page shows it.
@@ -71,6 +74,21 @@ pub fn json_fields(schema: &serde_json::Value) -> Vec<FieldDoc> {
                             .join(" or "),
                         _ => "any".to_owned(),
                     };
+                    let kind = match (
+                        p.get("enum").and_then(|e| e.as_array()),
+                        p.get("format").and_then(|f| f.as_str()),
+                    ) {
+                        (Some(values), _) => format!(
+                            "one of {}",
+                            values
+                                .iter()
+                                .map(|v| v.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        (None, Some(format)) => format!("{kind} ({format})"),
+                        (None, None) => kind,
+                    };
                     let optional = if required.contains(&name.as_str()) {
                         ""
                     } else {
@@ -84,6 +102,7 @@ pub fn json_fields(schema: &serde_json::Value) -> Vec<FieldDoc> {
                             .or_else(|| p.get("title"))
                             .and_then(|d| d.as_str())
                             .map(str::to_owned),
+                        default: p.get("default").map(|d| d.to_string()),
                     }
                 })
                 .collect()
@@ -140,34 +159,136 @@ pub fn json_example(schema: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// An example value for an Avro schema given as JSON: defaults where the schema has them,
-/// otherwise a plain value of the right type (the first branch of a union that is not null).
+/// The named types (records, enums, fixed) an Avro schema defines, by full and short name, so
+/// a field that refers to one by name can be described and exemplified.
+fn avro_named_types(schema: &serde_json::Value) -> HashMap<String, serde_json::Value> {
+    fn walk(
+        schema: &serde_json::Value,
+        namespace: Option<&str>,
+        found: &mut HashMap<String, serde_json::Value>,
+    ) {
+        use serde_json::Value;
+        match schema {
+            Value::Array(branches) => branches.iter().for_each(|b| walk(b, namespace, found)),
+            Value::Object(object) => {
+                let kind = object.get("type").and_then(Value::as_str);
+                let own_namespace = object
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .or(namespace);
+                if let (Some("record" | "enum" | "fixed"), Some(name)) =
+                    (kind, object.get("name").and_then(Value::as_str))
+                {
+                    let short = name.rsplit('.').next().unwrap_or(name).to_owned();
+                    let full = match own_namespace {
+                        Some(ns) if !name.contains('.') && !ns.is_empty() => format!("{ns}.{name}"),
+                        _ => name.to_owned(),
+                    };
+                    found.entry(short).or_insert_with(|| schema.clone());
+                    found.entry(full).or_insert_with(|| schema.clone());
+                }
+                for field in object
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(t) = field.get("type") {
+                        walk(t, own_namespace, found);
+                    }
+                }
+                for key in ["items", "values"] {
+                    if let Some(inner) = object.get(key) {
+                        walk(inner, own_namespace, found);
+                    }
+                }
+                if let Some(inner @ Value::Object(_)) = object.get("type") {
+                    walk(inner, own_namespace, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = HashMap::new();
+    walk(schema, None, &mut found);
+    found
+}
+
+/// An Avro primitive type's name, or none for a named type.
+fn is_avro_primitive(name: &str) -> bool {
+    matches!(
+        name,
+        "null" | "boolean" | "int" | "long" | "float" | "double" | "bytes" | "string"
+    )
+}
+
+/// An example event for an Avro schema given as JSON, for people reading the catalog: every
+/// field gets a plausible value of its type (a nullable field its non-null type, an enum its
+/// first symbol, a time written as a time), or its default when that says more than null.
 pub fn example_value(schema: &serde_json::Value) -> serde_json::Value {
+    let named = avro_named_types(schema);
+    avro_example(schema, "", &named, 0)
+}
+
+fn avro_example(
+    schema: &serde_json::Value,
+    field: &str,
+    named: &HashMap<String, serde_json::Value>,
+    depth: usize,
+) -> serde_json::Value {
     use serde_json::{Value, json};
+    // Recursive types end in null rather than nesting without end.
+    if depth > 8 {
+        return Value::Null;
+    }
+    let field_lower = field.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| field_lower.contains(w));
     match schema {
         Value::String(name) => match name.as_str() {
             "null" => Value::Null,
             "boolean" => json!(true),
+            "int" | "long" if has(&["cents", "amount", "price", "total"]) => json!(1250),
+            "int" | "long" if has(&["count", "quantity", "number", "attempt"]) => json!(3),
             "int" | "long" => json!(42),
-            "float" | "double" => json!(1.5),
-            "bytes" => json!(""),
-            "string" => json!("text"),
-            // A named type defined elsewhere in the schema.
-            other => json!(other),
+            "float" | "double" => json!(12.5),
+            "bytes" => json!("\u{0}\u{1}"),
+            "string" if field_lower == "id" || field_lower.ends_with("_id") => {
+                json!("a3f1c9e2-7b4d-4e0a-9c51-2d8e6f1b0a47")
+            }
+            "string" if has(&["email"]) => json!("jane.doe@example.org"),
+            "string" if has(&["currency"]) => json!("EUR"),
+            "string" if has(&["country"]) => json!("DE"),
+            "string" if has(&["name"]) => json!("Jane Doe"),
+            "string" if has(&["note", "comment", "reason", "description"]) => {
+                json!("Asked to be called back tomorrow morning.")
+            }
+            "string" => json!("example text"),
+            other => named
+                .get(other)
+                .map(|t| avro_example(t, field, named, depth + 1))
+                .unwrap_or(Value::Null),
         },
         Value::Array(branches) => branches
             .iter()
             .find(|b| b.as_str() != Some("null"))
             .or_else(|| branches.first())
-            .map(example_value)
+            .map(|b| avro_example(b, field, named, depth + 1))
             .unwrap_or(Value::Null),
         Value::Object(object) => {
             let logical = object.get("logicalType").and_then(Value::as_str);
             match (object.get("type").and_then(Value::as_str), logical) {
                 (_, Some("date")) => json!("2026-11-27"),
-                (_, Some("timestamp-millis" | "timestamp-micros" | "local-timestamp-millis")) => {
-                    json!("2026-11-27T12:00:00Z")
-                }
+                (
+                    _,
+                    Some(
+                        "timestamp-millis"
+                        | "timestamp-micros"
+                        | "timestamp-nanos"
+                        | "local-timestamp-millis"
+                        | "local-timestamp-micros",
+                    ),
+                ) => json!("2026-11-27T12:00:00Z"),
+                (_, Some("time-millis" | "time-micros")) => json!("12:00:00"),
                 (_, Some("uuid")) => json!("9b2f6c1e-4d3a-4e8b-9f0a-1c2d3e4f5a6b"),
                 (_, Some("decimal")) => json!("12.34"),
                 (Some("record"), _) => Value::Object(
@@ -179,8 +300,8 @@ pub fn example_value(schema: &serde_json::Value) -> serde_json::Value {
                         .filter_map(|f| {
                             let name = f.get("name")?.as_str()?.to_owned();
                             let value = match f.get("default") {
-                                Some(default) => default.clone(),
-                                None => example_value(f.get("type")?),
+                                Some(default) if !default.is_null() => default.clone(),
+                                _ => avro_example(f.get("type")?, &name, named, depth + 1),
                             };
                             Some((name, value))
                         })
@@ -191,10 +312,19 @@ pub fn example_value(schema: &serde_json::Value) -> serde_json::Value {
                     .and_then(Value::as_array)
                     .and_then(|s| s.first().cloned())
                     .unwrap_or(Value::Null),
-                (Some("array"), _) => json!([object.get("items").map(example_value)]),
-                (Some("map"), _) => json!({ "key": object.get("values").map(example_value) }),
-                (Some("fixed"), _) => json!(""),
-                (Some(_), _) => object.get("type").map(example_value).unwrap_or(Value::Null),
+                (Some("array"), _) => {
+                    json!([object
+                        .get("items")
+                        .map(|i| avro_example(i, field, named, depth + 1))])
+                }
+                (Some("map"), _) => json!({ "key": object
+                    .get("values")
+                    .map(|v| avro_example(v, field, named, depth + 1)) }),
+                (Some("fixed"), _) => json!("\u{0}\u{1}"),
+                (Some(_), _) => object
+                    .get("type")
+                    .map(|t| avro_example(t, field, named, depth + 1))
+                    .unwrap_or(Value::Null),
                 (None, _) => Value::Null,
             }
         }
@@ -202,48 +332,169 @@ pub fn example_value(schema: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// The field list of an Avro record schema given as JSON (its `fields` array).
+/// The fields of an Avro record schema given as JSON, for people: each field's type in words
+/// (enum symbols, what a logical type means, optional for a union with null), its default and
+/// its documentation; the fields of a nested record follow their parent as `parent.child`
+/// (`parent[].child` inside a list).
 pub fn record_fields(schema: &serde_json::Value) -> Vec<FieldDoc> {
-    let describe = |t: &serde_json::Value| -> String {
-        match t {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(options) => options
-                .iter()
-                .map(|o| match o {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other
-                        .get("type")
-                        .and_then(|t| t.as_str())
-                        .unwrap_or("complex")
-                        .to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .join(" or "),
-            other => other
-                .get("type")
-                .and_then(|t| t.as_str())
-                .unwrap_or("complex")
-                .to_owned(),
-        }
-    };
-    schema
+    let named = avro_named_types(schema);
+    let mut rows = Vec::new();
+    avro_field_rows(schema, "", &named, &mut rows, 0);
+    rows
+}
+
+fn avro_field_rows(
+    record: &serde_json::Value,
+    prefix: &str,
+    named: &HashMap<String, serde_json::Value>,
+    rows: &mut Vec<FieldDoc>,
+    depth: usize,
+) {
+    if depth > 8 {
+        return;
+    }
+    for field in record
         .get("fields")
         .and_then(|f| f.as_array())
-        .map(|fields| {
-            fields
+        .into_iter()
+        .flatten()
+    {
+        let name = field
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default();
+        let path = format!("{prefix}{name}");
+        let t = field.get("type").cloned().unwrap_or_default();
+        rows.push(FieldDoc {
+            name: path.clone(),
+            kind: describe_avro(&t, named, 0),
+            doc: field.get("doc").and_then(|d| d.as_str()).map(str::to_owned),
+            default: field.get("default").map(|d| d.to_string()),
+        });
+        // A nested record's own fields, under its field's name.
+        let mut inner = &t;
+        let mut nested_prefix = format!("{path}.");
+        for _ in 0..4 {
+            inner = match inner {
+                serde_json::Value::Array(branches) => {
+                    match branches.iter().find(|b| b.as_str() != Some("null")) {
+                        Some(b) => b,
+                        None => break,
+                    }
+                }
+                serde_json::Value::String(n) if !is_avro_primitive(n) => match named.get(n) {
+                    Some(t) => t,
+                    None => break,
+                },
+                serde_json::Value::Object(o)
+                    if o.get("type").and_then(|t| t.as_str()) == Some("array") =>
+                {
+                    nested_prefix = format!("{path}[].");
+                    match o.get("items") {
+                        Some(items) => items,
+                        None => break,
+                    }
+                }
+                _ => break,
+            };
+        }
+        if inner.get("type").and_then(|t| t.as_str()) == Some("record") {
+            avro_field_rows(inner, &nested_prefix, named, rows, depth + 1);
+        }
+    }
+}
+
+/// An Avro type in words.
+fn describe_avro(
+    t: &serde_json::Value,
+    named: &HashMap<String, serde_json::Value>,
+    depth: usize,
+) -> String {
+    use serde_json::Value;
+    if depth > 6 {
+        return "…".to_owned();
+    }
+    match t {
+        Value::String(name) if is_avro_primitive(name) => name.clone(),
+        Value::String(name) => match named.get(name) {
+            Some(defined) => describe_avro(defined, named, depth + 1),
+            None => name.clone(),
+        },
+        Value::Array(branches) => {
+            let others: Vec<&Value> = branches
                 .iter()
-                .map(|f| FieldDoc {
-                    name: f
-                        .get("name")
-                        .and_then(|n| n.as_str())
+                .filter(|b| b.as_str() != Some("null"))
+                .collect();
+            let described = others
+                .iter()
+                .map(|b| describe_avro(b, named, depth + 1))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            if others.len() < branches.len() {
+                format!("optional: {described}, or null")
+            } else {
+                described
+            }
+        }
+        Value::Object(o) => {
+            let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
+            match (
+                o.get("type").and_then(Value::as_str),
+                o.get("logicalType").and_then(Value::as_str),
+            ) {
+                (_, Some("timestamp-millis")) => {
+                    "time (timestamp-millis: milliseconds since 1970-01-01 UTC)".to_owned()
+                }
+                (_, Some("timestamp-micros")) => {
+                    "time (timestamp-micros: microseconds since 1970-01-01 UTC)".to_owned()
+                }
+                (_, Some("local-timestamp-millis" | "local-timestamp-micros")) => {
+                    "local date and time, no time zone".to_owned()
+                }
+                (_, Some("date")) => "date (days since 1970-01-01)".to_owned(),
+                (_, Some("time-millis" | "time-micros")) => "time of day".to_owned(),
+                (_, Some("uuid")) => "UUID".to_owned(),
+                (_, Some("decimal")) => format!(
+                    "decimal number (precision {}, scale {})",
+                    o.get("precision").and_then(Value::as_u64).unwrap_or(0),
+                    o.get("scale").and_then(Value::as_u64).unwrap_or(0)
+                ),
+                (Some("enum"), _) => format!(
+                    "one of {} (enum {name})",
+                    o.get("symbols")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (Some("record"), _) => format!("record {name} (its fields follow)"),
+                (Some("array"), _) => format!(
+                    "list of {}",
+                    o.get("items")
+                        .map(|i| describe_avro(i, named, depth + 1))
                         .unwrap_or_default()
-                        .to_owned(),
-                    kind: f.get("type").map(describe).unwrap_or_default(),
-                    doc: f.get("doc").and_then(|d| d.as_str()).map(str::to_owned),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+                ),
+                (Some("map"), _) => format!(
+                    "map from text to {}",
+                    o.get("values")
+                        .map(|v| describe_avro(v, named, depth + 1))
+                        .unwrap_or_default()
+                ),
+                (Some("fixed"), _) => format!(
+                    "{} bytes (fixed {name})",
+                    o.get("size").and_then(Value::as_u64).unwrap_or(0)
+                ),
+                (Some(_), _) => o
+                    .get("type")
+                    .map(|inner| describe_avro(inner, named, depth + 1))
+                    .unwrap_or_default(),
+                (None, _) => "any".to_owned(),
+            }
+        }
+        _ => "any".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -263,9 +514,97 @@ mod tests {
         ]});
         assert_eq!(
             example_value(&schema),
-            json!({"amount_cents": 42, "note": null, "channel": "text",
-                   "paid_on": "2026-11-27", "status": "SENT", "tags": ["text"]})
+            json!({"amount_cents": 1250, "note": "Asked to be called back tomorrow morning.",
+                   "channel": "example text", "paid_on": "2026-11-27", "status": "SENT",
+                   "tags": ["example text"]})
         );
+    }
+
+    /// A schema shaped like the demo's: nullable enum and record, a time, a named type used
+    /// twice, a list of records.
+    fn order_schema() -> serde_json::Value {
+        json!({"type": "record", "name": "OrderPlaced", "namespace": "shop", "fields": [
+            {"name": "order_id", "type": "string", "doc": "The order."},
+            {"name": "placed_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "status", "type": ["null", {"type": "enum", "name": "Status", "symbols": ["OPEN", "PAID"]}], "default": null},
+            {"name": "previous_status", "type": ["null", "Status"], "default": null},
+            {"name": "address", "type": ["null", {"type": "record", "name": "Address", "fields": [
+                {"name": "city", "type": "string", "doc": "Where it goes."},
+                {"name": "zip", "type": ["null", "string"], "default": null}
+            ]}], "default": null},
+            {"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "Line", "fields": [
+                {"name": "sku", "type": "string"},
+                {"name": "quantity", "type": "int", "default": 1}
+            ]}}}
+        ]})
+    }
+
+    #[test]
+    fn the_field_table_says_what_each_type_holds() {
+        let rows: Vec<(String, String, Option<String>)> = record_fields(&order_schema())
+            .into_iter()
+            .map(|f| (f.name, f.kind, f.default))
+            .collect();
+        let row = |name: &str, kind: &str, default: Option<&str>| {
+            (name.to_owned(), kind.to_owned(), default.map(str::to_owned))
+        };
+        assert_eq!(
+            rows,
+            vec![
+                row("order_id", "string", None),
+                row(
+                    "placed_at",
+                    "time (timestamp-millis: milliseconds since 1970-01-01 UTC)",
+                    None
+                ),
+                row(
+                    "status",
+                    "optional: one of OPEN, PAID (enum Status), or null",
+                    Some("null")
+                ),
+                row(
+                    "previous_status",
+                    "optional: one of OPEN, PAID (enum Status), or null",
+                    Some("null")
+                ),
+                row(
+                    "address",
+                    "optional: record Address (its fields follow), or null",
+                    Some("null")
+                ),
+                row("address.city", "string", None),
+                row("address.zip", "optional: string, or null", Some("null")),
+                row("lines", "list of record Line (its fields follow)", None),
+                row("lines[].sku", "string", None),
+                row("lines[].quantity", "int", Some("1")),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_example_event_fills_nullable_fields_with_their_type() {
+        assert_eq!(
+            example_value(&order_schema()),
+            json!({
+                "order_id": "a3f1c9e2-7b4d-4e0a-9c51-2d8e6f1b0a47",
+                "placed_at": "2026-11-27T12:00:00Z",
+                "status": "OPEN",
+                "previous_status": "OPEN",
+                "address": {"city": "example text", "zip": "example text"},
+                "lines": [{"sku": "example text", "quantity": 1}]
+            })
+        );
+    }
+
+    #[test]
+    fn a_recursive_schema_ends_its_example_and_its_table() {
+        let schema = json!({"type": "record", "name": "Node", "fields": [
+            {"name": "value", "type": "long"},
+            {"name": "next", "type": ["null", "Node"], "default": null}
+        ]});
+        let example = example_value(&schema);
+        assert_eq!(example["value"], 42);
+        assert!(record_fields(&schema).len() < 50);
     }
 }
 

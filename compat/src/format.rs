@@ -63,6 +63,31 @@ impl Compatibility {
         }
     }
 
+    /// Who breaks when a change does not keep the mode's promise, in words.
+    pub fn broken(self) -> &'static str {
+        match self {
+            Self::Backward => {
+                "consumers on the new schema could not read every event written with the previous version"
+            }
+            Self::BackwardTransitive => {
+                "consumers on the new schema could not read every event written with the earlier versions"
+            }
+            Self::Forward => {
+                "consumers still on the previous version could not read every event written with the new schema"
+            }
+            Self::ForwardTransitive => {
+                "consumers on some earlier version could not read every event written with the new schema"
+            }
+            Self::Full => {
+                "consumers on the new schema and on the previous version could not read each other's events"
+            }
+            Self::FullTransitive => {
+                "consumers on the new schema and on some earlier version could not read each other's events"
+            }
+            Self::None => "nothing is checked, so nothing breaks the mode",
+        }
+    }
+
     /// New readers must read old data.
     pub fn checks_backward(self) -> bool {
         matches!(
@@ -194,6 +219,17 @@ mod tests {
             Ok(Compatibility::FullTransitive)
         );
         assert!("SIDEWAYS".parse::<Compatibility>().is_err());
+    }
+
+    #[test]
+    fn a_broken_mode_says_who_cannot_read_what() {
+        for mode in Compatibility::ALL {
+            if mode == Compatibility::None {
+                continue;
+            }
+            assert!(mode.broken().contains("could not read"), "{mode:?}");
+            assert!(!mode.broken().contains(" can read"), "{mode:?}");
+        }
     }
 
     #[test]

@@ -245,7 +245,7 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await expect(page.getByText('Notify Service (benefits-notifications) in sandbox')).toBeVisible();
   await expect(page.getByTestId('schema-version')).toContainText(`${name}-value, version 1`);
   await expect(page.getByRole('cell', { name: 'What was paid, in cents.' })).toBeVisible();
-  await expect(page.getByTestId('example-event')).toContainText('"amount_cents": 42');
+  await expect(page.getByTestId('example-event')).toContainText('"amount_cents": 1250');
 });
 
 test('a member registers an application with its compliance facts and can then request access for it', async ({ page }) => {

@@ -20,7 +20,9 @@ test('an incompatible schema change shows its reasons while written, then owner 
   const breaking = { ...latest, fields: [...latest.fields, { name: field, type: 'string', doc: 'Who reviewed the change.' }] };
   await schemaBox.fill(JSON.stringify(breaking, null, 2));
   const findings = page.getByTestId('schema-findings');
-  await expect(findings).toContainText('Not BACKWARD compatible');
+  await expect(findings).toContainText(
+    'Not BACKWARD compatible: consumers on the new schema could not read every event written with the previous version.',
+  );
   await expect(findings).toContainText(field);
   await expect(page.getByTestId('schema-approvals')).toContainText('governance because');
   await expect(page.getByTestId('schema-diff')).toContainText(field);
@@ -59,4 +61,24 @@ test('an incompatible schema change shows its reasons while written, then owner 
   await page.goto(`/catalog/${TOPIC}`);
   await expect(page.getByTestId('schema-version').first()).toContainText(`${TOPIC}-value, version`);
   await expect(page.getByRole('row', { name: new RegExp(field) })).toContainText('Who reviewed the change.');
+});
+
+test('the catalog tells a consumer what each field of a schema holds, with an example event', async ({ page }) => {
+  await signIn(page, maria);
+  await page.goto(`/catalog/${TOPIC}`);
+  await expectHydrated(page);
+  const fields = page.getByRole('table', { name: `Fields of ${TOPIC}-value` });
+  await expect(fields.getByRole('row', { name: /^phase/ })).toContainText(
+    'one of RECEIVED, EVIDENCE_GATHERING, REVIEW, DECISION, COMPLETE (enum ClaimPhase)',
+  );
+  await expect(fields.getByRole('row', { name: /^changed_on/ })).toContainText('date (days since 1970-01-01)');
+  const note = fields.getByRole('row', { name: /^note/ });
+  await expect(note).toContainText('optional: string, or null');
+  await expect(note.getByRole('cell').nth(2)).toHaveText('null');
+  await expect(page.getByText('Made up from the schema to show its shape')).toBeVisible();
+  const example = page.getByTestId('example-event').first();
+  await expect(example).toContainText('"phase": "RECEIVED"');
+  await expect(example).toContainText('"changed_on": "2026-11-27"');
+  // A nullable field shows a value of its type, not null.
+  await expect(example).not.toContainText('null');
 });

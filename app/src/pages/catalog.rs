@@ -215,14 +215,20 @@ fn schema_section(schema: Option<crate::schemas::SchemaView>, empty: &'static st
         </p>
         <table class="data-table">
             <caption class="visually-hidden">{caption}</caption>
-            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Meaning"</th></tr></thead>
+            <thead><tr><th scope="col">"Field"</th><th scope="col">"Type"</th><th scope="col">"Default"</th><th scope="col">"Meaning"</th></tr></thead>
             <tbody>
                 {schema.fields.into_iter().map(|f| view! {
-                    <tr><td><code>{f.name}</code></td><td>{f.kind}</td><td>{f.doc.unwrap_or_default()}</td></tr>
+                    <tr>
+                        <td><code>{f.name}</code></td>
+                        <td>{f.kind}</td>
+                        <td>{f.default.map(|d| view! { <code>{d}</code> })}</td>
+                        <td>{f.doc.unwrap_or_default()}</td>
+                    </tr>
                 }).collect_view()}
             </tbody>
         </table>
         <h4>"An example event"</h4>
+        <p class="hint">"Made up from the schema to show its shape: real events carry real values."</p>
         <pre class="schema" data-testid="example-event">{schema.example}</pre>
         <details><summary>"The schema as written"</summary><pre class="schema">{schema.text}</pre></details>
         <details data-testid="schema-versions"><summary>{format!("Versions ({})", schema.versions.len())}</summary>

@@ -25,17 +25,30 @@ pub fn FindingsList(findings: Vec<Finding>, mode: Compatibility) -> impl IntoVie
     view! {
         <div class="notice bad" data-testid="schema-findings" role="status">
             <p><strong>{format!("Not {} compatible", mode.as_str())}</strong>
-               {format!(": {}.", mode.description())}</p>
+               {format!(": {}.", mode.broken())}</p>
             <ul>
                 {findings.into_iter().map(|f| view! {
                     <li>
                         <code>{f.path}</code> " (against version " {f.version} "): "
-                        <strong>{f.change}</strong> ". " {f.why}
+                        <strong>{f.change}</strong> ". " {sentence(&f.why)}
                     </li>
                 }).collect_view()}
             </ul>
         </div>
     }
+}
+
+/// A reason as a sentence of its own: capitalised, ending with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// The earlier version and the proposal side by side.
