@@ -82,3 +82,31 @@ test('the catalog tells a consumer what each field of a schema holds, with an ex
   // A nullable field shows a value of its type, not null.
   await expect(example).not.toContainText('null');
 });
+
+test('the schema-change page loads each part and format on its own, and offers only the owning team its applications', async ({ page }) => {
+  await signIn(page, maria);
+  await page.goto(`/requests/schema-change?topic=${TOPIC}`);
+  await expectHydrated(page);
+  const schemaBox = page.getByLabel('Schema', { exact: true });
+  const now = page.getByTestId('schema-now');
+  await expect(now).toContainText(`of ${TOPIC}-value (Avro)`);
+  await expect(schemaBox).toHaveValue(/ClaimStatusChanged/);
+
+  // The key has no schema yet: nothing of the value's stays.
+  await page.getByLabel('Key or value').selectOption('key');
+  await expect(now).toHaveText('No schema yet for this part.');
+  await expect(schemaBox).toHaveValue('');
+  await page.getByLabel('Key or value').selectOption('value');
+  await expect(now).toContainText(`of ${TOPIC}-value (Avro)`);
+  await expect(schemaBox).toHaveValue(/ClaimStatusChanged/);
+
+  // Another format starts from that format's skeleton, not a parse error of the Avro text.
+  await page.getByLabel('Format').selectOption('json');
+  await expect(schemaBox).toHaveValue(/json-schema\.org/);
+  await expect(page.getByTestId('schema-findings')).toBeVisible();
+  await expect(page.getByTestId('schema-problem')).toHaveCount(0);
+
+  const offered = await page.getByLabel('Producing application').locator('option').allTextContents();
+  expect(offered.length).toBeGreaterThan(0);
+  for (const application of offered) expect(application).toMatch(/\(claims-status\)$/);
+});

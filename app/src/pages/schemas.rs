@@ -146,6 +146,22 @@ fn check_view(check: SchemaCheck) -> AnyView {
     .into_any()
 }
 
+/// The smallest schema of a format for a subject part, to write a new one from.
+fn skeleton(format: SchemaFormat, part: SubjectPart) -> &'static str {
+    match (format, part) {
+        (SchemaFormat::Avro, SubjectPart::Key) => "{\n  \"type\": \"string\"\n}",
+        (SchemaFormat::Avro, SubjectPart::Value) => {
+            "{\n  \"type\": \"record\",\n  \"name\": \"Event\",\n  \"fields\": []\n}"
+        }
+        (SchemaFormat::Json, SubjectPart::Key) => {
+            "{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n  \"type\": \"string\"\n}"
+        }
+        (SchemaFormat::Json, SubjectPart::Value) => {
+            "{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",\n  \"type\": \"object\",\n  \"properties\": {},\n  \"required\": []\n}"
+        }
+    }
+}
+
 /// A subject as the form starts from it.
 #[derive(Default)]
 struct Current {
@@ -156,6 +172,17 @@ struct Current {
 }
 
 impl Current {
+    /// What the schema box starts from in `format`: the subject's latest version in its own
+    /// format, a skeleton of the other format when the person switches (the latest version's
+    /// text would only be a parse error there), nothing for a subject without versions.
+    fn text_for(&self, format: SchemaFormat, part: SubjectPart) -> String {
+        match &self.view {
+            None => String::new(),
+            Some(_) if format == self.format => self.text.clone(),
+            Some(_) => skeleton(format, part).to_owned(),
+        }
+    }
+
     fn of(topic: &crate::catalog::TopicDetail, part: SubjectPart) -> Self {
         let view = match part {
             SubjectPart::Key => topic.key_schema.clone(),
@@ -216,17 +243,21 @@ pub fn SchemaChangePage() -> impl IntoView {
             let topic_name = topic_name.clone();
             async move {
                 // What is not chosen or typed yet comes from the subject's latest version.
+                let part: SubjectPart = part_chosen.parse().unwrap_or_default();
                 let start = topic
                     .await
                     .ok()
                     .map(|t| Current::of(&t, part))
                     .unwrap_or_default();
+                let format = format
+                    .and_then(|f| f.parse::<SchemaFormat>().ok())
+                    .unwrap_or(start.format);
                 let input = SchemaChangeInput {
                     topic: topic_name,
                     part: part_chosen,
-                    format: format.unwrap_or(start.format.as_str().to_owned()),
+                    format: format.as_str().to_owned(),
                     compatibility: mode.unwrap_or(start.mode.as_str().to_owned()),
-                    schema: typed.unwrap_or(start.text),
+                    schema: typed.unwrap_or_else(|| start.text_for(format, part)),
                     ..SchemaChangeInput::default()
                 };
                 if input.schema.trim().is_empty() {
@@ -255,7 +286,38 @@ pub fn SchemaChangePage() -> impl IntoView {
         <AreaPage area=Area::MyRequests title="Propose a schema change" intro="A new key or value schema for a topic your team owns. The portal checks it against the subject's earlier versions as you type; the owning team approves, and governance too when it breaks the subject's compatibility or lowers it." preload=preload>
             {move || match topic.get_untracked() {
                 Some(Ok(t)) => {
-                    let Current { format: current_format, mode: current_mode, text, view: current } = Current::of(&t, part);
+                    let Current { format: current_format, mode: current_mode, text, .. } = Current::of(&t, part);
+                    // Each choice of part starts from that subject's own latest version, format
+                    // and mode; a choice of format from that format's text.
+                    let detail = StoredValue::new(t.clone());
+                    let chosen_part = move || part_chosen.get().parse::<SubjectPart>().unwrap_or_default();
+                    let now = move || detail.with_value(|t| Current::of(t, chosen_part()));
+                    let chosen_format = move || {
+                        format
+                            .get()
+                            .and_then(|f| f.parse::<SchemaFormat>().ok())
+                            .unwrap_or_else(|| now().format)
+                    };
+                    let on_part = move |ev: leptos::ev::Event| {
+                        typing.update_value(|n| *n += 1);
+                        set_typed.set(None);
+                        set_format.set(None);
+                        set_mode.set(None);
+                        set_part.set(event_target_value(&ev));
+                    };
+                    let on_format = move |ev: leptos::ev::Event| {
+                        typing.update_value(|n| *n += 1);
+                        set_typed.set(None);
+                        set_format.set(Some(event_target_value(&ev)));
+                    };
+                    let owner = t.summary.owning_team.clone();
+                    let team_apps = applications
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|a| a.team == owner)
+                        .collect::<Vec<_>>();
                     let part_option = move |value: SubjectPart, label: &'static str| {
                         view! { <option value=value.as_str() selected=part == value>{label}</option> }
                     };
@@ -269,12 +331,12 @@ pub fn SchemaChangePage() -> impl IntoView {
                         <ActionForm action=action attr:class="request-form" attr:novalidate="">
                             {form_error(result)}
                             <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()} ". "
-                               {current.as_ref().map_or("No schema yet for this part.".to_owned(), |s| format!("Now: version {} ({}), {}.", s.version, s.format, s.compatibility))}</p>
+                               <span data-testid="schema-now">{move || now().view.as_ref().map_or("No schema yet for this part.".to_owned(), |s| format!("Now: version {} of {} ({}), {}.", s.version, s.subject, s.format, s.compatibility))}</span></p>
                             <input type="hidden" name="input[topic]" value=t.summary.name.clone() />
                             {field_error(result, FIELD_TOPIC, "topic")}
                             <div class="field">
                                 <label for="part">{FIELD_PART}</label>
-                                <select id="part" name="input[part]" on:change=move |ev| set_part.set(event_target_value(&ev))>
+                                <select id="part" name="input[part]" on:change=on_part>
                                     {part_option(SubjectPart::Value, "Value: the event itself")}
                                     {part_option(SubjectPart::Key, "Key: what partitions and compacts events")}
                                 </select>
@@ -282,7 +344,7 @@ pub fn SchemaChangePage() -> impl IntoView {
                             </div>
                             <div class="field">
                                 <label for="format">{FIELD_FORMAT}</label>
-                                <select id="format" name="input[format]" on:change=move |ev| set_format.set(Some(event_target_value(&ev)))>
+                                <select id="format" name="input[format]" on:change=on_format prop:value=move || chosen_format().as_str()>
                                     {format_option(SchemaFormat::Avro)}
                                     {format_option(SchemaFormat::Json)}
                                 </select>
@@ -292,7 +354,8 @@ pub fn SchemaChangePage() -> impl IntoView {
                                 <label for="compatibility">{FIELD_COMPATIBILITY}</label>
                                 <p class="hint" id="compatibility-hint">"Lowering the mode (or moving between backward and forward) needs governance."</p>
                                 <select id="compatibility" name="input[compatibility]" aria-describedby="compatibility-hint"
-                                    on:change=move |ev| set_mode.set(Some(event_target_value(&ev)))>
+                                    on:change=move |ev| set_mode.set(Some(event_target_value(&ev)))
+                                    prop:value=move || mode.get().unwrap_or_else(|| now().mode.as_str().to_owned())>
                                     {mode_option(Compatibility::Backward)}
                                     {mode_option(Compatibility::BackwardTransitive)}
                                     {mode_option(Compatibility::Forward)}
@@ -306,7 +369,8 @@ pub fn SchemaChangePage() -> impl IntoView {
                             <div class="field">
                                 <label for="schema">{FIELD_SCHEMA_TEXT}</label>
                                 <textarea id="schema" name="input[schema]" rows="16" maxlength="65536" spellcheck="false" class="code"
-                                    aria-describedby="schema-check schema-error" on:input=on_schema>{text}</textarea>
+                                    aria-describedby="schema-check schema-error" on:input=on_schema
+                                    prop:value=move || now().text_for(chosen_format(), chosen_part())>{text}</textarea>
                                 {field_error(result, FIELD_SCHEMA_TEXT, "schema")}
                             </div>
                             <section id="schema-check" class="schema-check" aria-live="polite" aria-label="Compatibility check">
@@ -327,7 +391,7 @@ pub fn SchemaChangePage() -> impl IntoView {
                             </section>
                             <div class="field">
                                 <label for="application">"Producing application"</label>
-                                <ApplicationSelect apps=applications.get_untracked().and_then(Result::ok).unwrap_or_default() />
+                                <ApplicationSelect apps=team_apps />
                                 {field_error(result, FIELD_APPLICATION, "application")}
                             </div>
                             <div class="field">

@@ -930,7 +930,7 @@ async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered
         serde_json::from_str(shown["example"].as_str().expect("example")).expect("json");
     assert_eq!(
         example,
-        serde_json::json!({ "amount_cents": 42, "paid_on": "2026-11-27" })
+        serde_json::json!({ "amount_cents": 1250, "paid_on": "2026-11-27" })
     );
 }
 
