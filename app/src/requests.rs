@@ -290,6 +290,35 @@ pub async fn propose_topic_change(input: TopicChangeInput) -> Result<RequestId, 
     Ok(id)
 }
 
+/// Which schema of a new topic is being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NewTopicSchema {
+    Key,
+    Value,
+}
+
+/// Checks a new topic's key or value schema as it is typed, by the rules its proposal is held
+/// to on submit: the answer is what the schema is, or the refusal under the field's name.
+/// Writes nothing.
+#[server(prefix = "/api", endpoint = "requests/topic-schema-check")]
+pub async fn check_topic_schema(part: NewTopicSchema, schema: String) -> Result<String, AppError> {
+    crate::auth::ssr::require_any_role(&[Role::Member]).await?;
+    let (field, parsed) = match part {
+        NewTopicSchema::Value => (
+            crate::schemas::FIELD_SCHEMA,
+            crate::schemas::ssr::parse_avro(&schema),
+        ),
+        NewTopicSchema::Key => (
+            crate::schemas::FIELD_KEY_SCHEMA,
+            crate::schemas::ssr::parse_avro_key(&schema),
+        ),
+    };
+    parsed
+        .map(|_| format!("{field}: a valid schema; it is registered when the topic is approved."))
+        .map_err(|m| crate::auth::ssr::with_status(AppError::invalid(field, m)))
+}
+
 /// Checks a schema against its subject while the request is written: why it cannot be read,
 /// what breaks under the subject's mode and who must approve. Writes nothing.
 #[server(prefix = "/api", endpoint = "requests/schema-check")]

@@ -221,6 +221,15 @@ test('a new topic is proposed with its fit check, approved by governance, and en
     type: 'record', name: 'BenefitPaymentIssued', namespace: 'bus.benefits',
     fields: [{ name: 'amount_cents', type: 'long', doc: 'What was paid, in cents.' }],
   }, null, 2));
+  await expect(page.getByTestId('value_schema-check')).toContainText('a valid schema');
+  // The key schema is checked as it is written too, on its own.
+  const keySchema = page.getByLabel(/^Key schema/);
+  await keySchema.fill('{"type": "strng"}');
+  await expect(page.getByTestId('key_schema-check')).toContainText('strng');
+  await keySchema.fill('{"type": "string"}');
+  await expect(page.getByTestId('key_schema-check')).toContainText('a valid schema');
+  await expect(page.getByLabel('Compatibility mode')).toHaveValue('BACKWARD');
+  await page.getByLabel('Compatibility mode').selectOption('FULL');
   await page.getByLabel('Producing application').selectOption({ label: 'Notify Service (benefits-notifications)' });
   await page.getByLabel(/^Sandbox/).check();
   await page.getByRole('button', { name: 'Submit for approval' }).click();
@@ -230,6 +239,8 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await expect(page.getByTestId('request-state')).toHaveText('Waiting for approval');
   await expect(page.getByRole('heading', { name: 'Proposed topic' })).toBeVisible();
   await expect(page.getByRole('heading', { name: 'Fit check' })).toBeVisible();
+  await expect(page.getByTestId('proposed-key-schema')).toContainText('"string"');
+  await expect(page.getByTestId('proposed-compatibility')).toContainText('FULL');
   // Notify Service handles PII and will write to the sandbox, which allows none: governance is told.
   await expect(page.getByTestId('slot-governance')).toContainText('handles PII and Sandbox allows none');
 
@@ -243,9 +254,11 @@ test('a new topic is proposed with its fit check, approved by governance, and en
   await page.goto(`/catalog/${name}`);
   await expect(page.getByRole('heading', { name })).toBeVisible();
   await expect(page.getByText('Notify Service (benefits-notifications) in sandbox')).toBeVisible();
-  await expect(page.getByTestId('schema-version')).toContainText(`${name}-value, version 1`);
+  await expect(page.getByTestId('schema-version').first()).toContainText(`${name}-value, version 1`);
   await expect(page.getByRole('cell', { name: 'What was paid, in cents.' })).toBeVisible();
-  await expect(page.getByTestId('example-event')).toContainText('"amount_cents": 1250');
+  await expect(page.getByTestId('example-event').first()).toContainText('"amount_cents": 1250');
+  await expect(page.getByTestId('schema-version').last()).toContainText(`${name}-key, version 1`);
+  await expect(page.getByTestId('schema-version').last()).toContainText('compatibility FULL');
 });
 
 test('a member registers an application with its compliance facts and can then request access for it', async ({ page }) => {

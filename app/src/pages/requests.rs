@@ -15,8 +15,9 @@ use crate::requests::form::{
     FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, MAX_EXPIRY_DAYS, PURPOSE_MAX, PURPOSE_MIN,
 };
 use crate::requests::{
-    DecideRequest, ProposeTopic, ProposeTopicChange, RequestAccess, RequestDetail, RequestSummary,
-    ResubmitRequest, WithdrawRequest, approval_queue, get_request, my_applications, my_requests,
+    DecideRequest, NewTopicSchema, ProposeTopic, ProposeTopicChange, RequestAccess, RequestDetail,
+    RequestSummary, ResubmitRequest, WithdrawRequest, approval_queue, check_topic_schema,
+    get_request, my_applications, my_requests,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -464,6 +465,11 @@ fn RequestView(
                 <h3>"Proposed value schema (Avro)"</h3>
                 <pre class="schema" data-testid="proposed-schema">{schema}</pre>
             })}
+            {p.key_schema.map(|schema| view! {
+                <h3>"Proposed key schema (Avro)"</h3>
+                <pre class="schema" data-testid="proposed-key-schema">{schema}</pre>
+            })}
+            <p data-testid="proposed-compatibility">"Compatibility mode of its schemas: " {p.compatibility.as_str()} "."</p>
         })}
         {(!detail.fit.is_empty()).then(|| view! {
             <h3>"Fit check"</h3>
@@ -586,7 +592,8 @@ fn RequestView(
 pub fn NewTopicPage() -> impl IntoView {
     use crate::requests::topic_form::{
         FIELD_CLASSIFICATION, FIELD_CLEANUP, FIELD_DESCRIPTION, FIELD_DOMAIN, FIELD_FIT,
-        FIELD_NAME, FIELD_PARTITIONS, FIELD_RETENTION, FIELD_SOURCES, FIELD_TITLE, FIT_QUESTIONS,
+        FIELD_NAME, FIELD_PARTITIONS, FIELD_RETENTION, FIELD_SOURCES, FIELD_TITLE,
+        FIELD_TOPIC_COMPATIBILITY, FIT_QUESTIONS,
     };
     let action = ServerAction::<ProposeTopic>::new();
     let result = action.value();
@@ -711,11 +718,21 @@ pub fn NewTopicPage() -> impl IntoView {
                     <input id="source_systems" name="input[source_systems]" maxlength="1700" aria-describedby="source_systems-error" />
                     {message(FIELD_SOURCES, "source_systems")}
                 </div>
-                <div class="field" data-field="value_schema">
-                    <label for="value_schema">{crate::schemas::FIELD_SCHEMA} <span class="muted">" (optional)"</span></label>
-                    <p class="hint" id="value_schema-hint">"The events' first schema, registered as version 1 of the topic's value subject when the topic is approved. Clients never register schemas themselves."</p>
-                    <textarea id="value_schema" name="input[value_schema]" rows="8" maxlength="65536" spellcheck="false" class="code" aria-describedby="value_schema-hint value_schema-error"></textarea>
-                    {message(crate::schemas::FIELD_SCHEMA, "value_schema")}
+                <TopicSchemaField part=NewTopicSchema::Value id="value_schema" label=crate::schemas::FIELD_SCHEMA
+                    hint="The events' first schema, an Avro record, registered as version 1 of the topic's value subject when the topic is approved. Clients never register schemas themselves."
+                    error=message(crate::schemas::FIELD_SCHEMA, "value_schema").into_any() />
+                <TopicSchemaField part=NewTopicSchema::Key id="key_schema" label=crate::schemas::FIELD_KEY_SCHEMA
+                    hint="The keys' first schema (often just {\"type\": \"string\"}), registered as version 1 of the topic's key subject with the value schema."
+                    error=message(crate::schemas::FIELD_KEY_SCHEMA, "key_schema").into_any() />
+                <div class="field" data-field="compatibility">
+                    <label for="compatibility">{FIELD_TOPIC_COMPATIBILITY}</label>
+                    <p class="hint" id="compatibility-hint">"How later versions of the schemas must fit earlier ones. BACKWARD, the usual choice, lets consumers move to a new version before producers do."</p>
+                    <select id="compatibility" name="input[compatibility]" aria-describedby="compatibility-hint compatibility-error">
+                        {crate::domain::Compatibility::ALL.map(|mode| view! {
+                            <option value=mode.as_str() selected=mode == crate::domain::Compatibility::default()>{format!("{}: {}", mode.as_str(), mode.description())}</option>
+                        }).into_iter().collect_view()}
+                    </select>
+                    {message(FIELD_TOPIC_COMPATIBILITY, "compatibility")}
                 </div>
                 <div class="field" data-field="application">
                     <label for="application">"Producing application"</label>
@@ -727,6 +744,55 @@ pub fn NewTopicPage() -> impl IntoView {
                 <button type="submit">"Submit for approval"</button>
             </ActionForm>
         </AreaPage>
+    }
+}
+
+/// A new topic's schema, checked by the server a moment after typing stops, by the rules the
+/// proposal is held to on submit.
+#[component]
+fn TopicSchemaField(
+    part: NewTopicSchema,
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    /// The field's message from the last submission.
+    error: AnyView,
+) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    let typing = StoredValue::new(0_u64);
+    let verdict = Resource::new(
+        move || typed.get(),
+        move |text| async move {
+            if text.trim().is_empty() {
+                None
+            } else {
+                Some(check_topic_schema(part, text).await)
+            }
+        },
+    );
+    let on_input = super::schemas::after_typing(typing, move |text| set_typed.set(text));
+    view! {
+        <div class="field" data-field=id>
+            <label for=id>{label} <span class="muted">" (optional)"</span></label>
+            <p class="hint" id=format!("{id}-hint")>{hint}</p>
+            <textarea id=id name=format!("input[{id}]") rows="8" maxlength="65536" spellcheck="false" class="code"
+                aria-describedby=format!("{id}-hint {id}-check {id}-error") on:input=on_input></textarea>
+            <div id=format!("{id}-check") aria-live="polite" data-testid=format!("{id}-check")>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match verdict.await {
+                            None => ().into_any(),
+                            Some(Ok(said)) => view! { <p class="notice ok">{said}</p> }.into_any(),
+                            Some(Err(e)) => {
+                                let said = e.field_message(label).map_or_else(|| e.to_string(), str::to_owned);
+                                view! { <p class="error">{said}</p> }.into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+            </div>
+            {error}
+        </div>
     }
 }
 

@@ -19,6 +19,27 @@ use std::time::Duration;
 /// How long typing must pause before the schema is checked again.
 const CHECK_AFTER: Duration = Duration::from_millis(350);
 
+/// An input handler that hands the field's text to `send` once typing has paused for
+/// `CHECK_AFTER`. Bumping `typing` elsewhere drops a pending hand-over.
+pub(super) fn after_typing(
+    typing: StoredValue<u64>,
+    send: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl Fn(leptos::ev::Event) + Copy + 'static {
+    move |ev| {
+        let text = event_target_value(&ev);
+        typing.update_value(|n| *n += 1);
+        let mine = typing.get_value();
+        set_timeout(
+            move || {
+                if typing.get_value() == mine {
+                    send(text);
+                }
+            },
+            CHECK_AFTER,
+        );
+    }
+}
+
 /// What breaks, field by field.
 #[component]
 pub fn FindingsList(findings: Vec<Finding>, mode: Compatibility) -> impl IntoView {
@@ -268,19 +289,7 @@ pub fn SchemaChangePage() -> impl IntoView {
             }
         },
     );
-    let on_schema = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        typing.update_value(|n| *n += 1);
-        let mine = typing.get_value();
-        set_timeout(
-            move || {
-                if typing.get_value() == mine {
-                    set_typed.set(Some(text));
-                }
-            },
-            CHECK_AFTER,
-        );
-    };
+    let on_schema = after_typing(typing, move |text| set_typed.set(Some(text)));
 
     view! {
         <AreaPage area=Area::MyRequests title="Propose a schema change" intro="A new key or value schema for a topic your team owns. The portal checks it against the subject's earlier versions as you type; the owning team approves, and governance too when it breaks the subject's compatibility or lowers it." preload=preload>

@@ -86,6 +86,12 @@ pub struct TopicProposalInput {
     /// Optional: the topic's first value schema (Avro), registered when the topic is approved.
     #[serde(default)]
     pub value_schema: String,
+    /// Optional: the topic's first key schema (Avro), registered with the value schema.
+    #[serde(default)]
+    pub key_schema: String,
+    /// The compatibility mode of the topic's subjects (Confluent spelling); BACKWARD when empty.
+    #[serde(default)]
+    pub compatibility: String,
 }
 
 /// The proposed topic, as stored with the request and created on approval.
@@ -105,6 +111,12 @@ pub struct TopicProposal {
     /// The first value schema (Avro), if the proposal brings one.
     #[serde(default)]
     pub value_schema: Option<String>,
+    /// The first key schema (Avro), if the proposal brings one.
+    #[serde(default)]
+    pub key_schema: Option<String>,
+    /// The mode both subjects start with.
+    #[serde(default)]
+    pub compatibility: crate::domain::Compatibility,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +146,7 @@ pub const FIELD_RETENTION: &str = "Retention (days)";
 pub const FIELD_CLEANUP: &str = "Cleanup policy";
 pub const FIELD_SOURCES: &str = "Source systems";
 pub const FIELD_FIT: &str = "Fit check";
+pub const FIELD_TOPIC_COMPATIBILITY: &str = "Compatibility mode";
 
 impl TopicProposalInput {
     fn fit_answer(&self, key: &str) -> &str {
@@ -238,6 +251,13 @@ impl TopicProposalInput {
                 }
                 Vec::new()
             });
+        let compatibility = match self.compatibility.trim() {
+            "" => crate::domain::Compatibility::default(),
+            text => text.parse().unwrap_or_else(|m| {
+                field(FIELD_TOPIC_COMPATIBILITY, Err(m));
+                crate::domain::Compatibility::default()
+            }),
+        };
         let fit = self.fit().map_err(|e| errors.push(e)).ok();
         if let Some(answers) = &fit
             && answers
@@ -288,6 +308,10 @@ impl TopicProposalInput {
                     value_schema: Some(self.value_schema.trim())
                         .filter(|s| !s.is_empty())
                         .map(str::to_owned),
+                    key_schema: Some(self.key_schema.trim())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    compatibility,
                 },
                 application,
                 environments,
@@ -322,6 +346,8 @@ mod tests {
             fit_prototype: "no".into(),
             fit_high_sensitivity: "no".into(),
             value_schema: String::new(),
+            key_schema: String::new(),
+            compatibility: String::new(),
         }
     }
 
@@ -346,6 +372,35 @@ mod tests {
         assert_eq!(draft.proposal.business_domain, "benefits");
         assert!(draft.proposal.contains_pii);
         assert!(draft.fit.iter().all(|a| a.concern.is_none()));
+        assert_eq!(draft.proposal.key_schema, None);
+        assert_eq!(
+            draft.proposal.compatibility,
+            crate::domain::Compatibility::Backward
+        );
+    }
+
+    #[test]
+    fn a_key_schema_and_a_mode_come_with_the_proposal() {
+        let draft = TopicProposalInput {
+            key_schema: " {\"type\": \"string\"} ".into(),
+            compatibility: "full_transitive".into(),
+            ..valid()
+        }
+        .parse(&NamingPolicy::default(), &envs())
+        .expect("valid");
+        assert_eq!(
+            draft.proposal.key_schema.as_deref(),
+            Some("{\"type\": \"string\"}")
+        );
+        assert_eq!(
+            draft.proposal.compatibility,
+            crate::domain::Compatibility::FullTransitive
+        );
+        let refused = fields(TopicProposalInput {
+            compatibility: "SIDEWAYS".into(),
+            ..valid()
+        });
+        assert_eq!(refused, vec![FIELD_TOPIC_COMPATIBILITY]);
     }
 
     #[test]

@@ -980,10 +980,11 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     )
     .expect("schema");
     let mut conn = pool.acquire().await.expect("connection");
-    let schema_id = app::schemas::ssr::register_value_schema(
+    let schema_id = app::schemas::ssr::register_schema(
         &mut conn,
         topic.into(),
         &w.topic,
+        app::domain::SubjectPart::Value,
         &schema,
         id.into(),
     )
@@ -1230,10 +1231,11 @@ async fn the_registry_answers_every_path_under_it_in_json(pool: PgPool) {
     )
     .expect("schema");
     let mut conn = pool.acquire().await.expect("connection");
-    let schema_id = app::schemas::ssr::register_value_schema(
+    let schema_id = app::schemas::ssr::register_schema(
         &mut conn,
         topic.into(),
         &w.topic,
+        app::domain::SubjectPart::Value,
         &schema,
         id.into(),
     )
@@ -1576,10 +1578,11 @@ async fn confluents_own_python_client_uses_the_registry_and_the_broker_with_appr
         .await
         .expect("topic");
     let mut conn = pool.acquire().await.expect("connection");
-    app::schemas::ssr::register_value_schema(
+    app::schemas::ssr::register_schema(
         &mut conn,
         topic.into(),
         &w.topic,
+        app::domain::SubjectPart::Value,
         &app::schemas::ssr::parse_avro(approved).expect("schema"),
         produce.into(),
     )

@@ -37,7 +37,7 @@ fn identity(caller: &str) -> Option<UserIdentity> {
 /// Expected status per caller (columns as in [`CALLERS`]). 404 on `requests/get`: a request the
 /// caller has no business seeing does not exist for them.
 #[rustfmt::skip]
-const MATRIX: [(&str, [u16; 7]); 42] = [
+const MATRIX: [(&str, [u16; 7]); 43] = [
     //                          anon member approver team admin viewer none
     ("environments",           [401, 200, 200, 200, 200, 200, 403]),
     ("session/user",           [200, 200, 200, 200, 200, 200, 200]),
@@ -63,6 +63,7 @@ const MATRIX: [(&str, [u16; 7]); 42] = [
     ("audit/verify",           [401, 403, 403, 403, 200, 403, 403]),
     ("requests/topic-change",  [401, 200, 403, 403, 403, 403, 403]),
     ("requests/schema-check",  [401, 200, 200, 200, 200, 200, 403]),
+    ("requests/topic-schema-check", [401, 200, 403, 403, 403, 403, 403]),
     ("requests/schema-change", [401, 200, 403, 403, 403, 403, 403]),
     ("apply/status",           [401, 200, 200, 200, 200, 404, 403]),
     ("apply/reveal-credential",[401, 200, 403, 403, 403, 403, 403]),
@@ -158,6 +159,12 @@ impl Setup {
                 (form, None)
             }
             "requests/access" => (AccessForm::consumer(LOW_TOPIC).form(), None),
+            "requests/topic-schema-check" => (
+                Form::new()
+                    .field("part", "key")
+                    .field("schema", r#"{"type": "string"}"#),
+                None,
+            ),
             "requests/decide" => {
                 let id = fresh().await;
                 let form = Form::new()

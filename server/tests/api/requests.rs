@@ -822,6 +822,18 @@ async fn a_draft_waits_for_its_requester_and_reaches_approvers_only_when_sent(po
     );
 }
 
+/// Proposes a new topic as `cookie` and has governance approve it; the request's id.
+async fn approved_proposal(app: &TestApp, cookie: &str, form: Form) -> Uuid {
+    let answer = app.answer("requests/topic", Some(cookie), form).await;
+    answer.expect_status(200);
+    let id: Uuid = serde_json::from_value(answer.json()).expect("id");
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    decide(app, &gwen, id, 1, "approve", "")
+        .await
+        .expect_status(200);
+    id
+}
+
 fn proposal(name: &str, schema: &str) -> Form {
     Form::new()
         .field("input[name]", name)
@@ -846,6 +858,79 @@ fn proposal(name: &str, schema: &str) -> Form {
         .field("input[fit_prototype]", "no")
         .field("input[fit_high_sensitivity]", "no")
         .field("input[value_schema]", schema)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_new_topic_brings_its_key_schema_and_mode_checked_as_written_and_set_on_approval(
+    pool: PgPool,
+) {
+    let app = start(&pool).await;
+    let rita = app.session_cookie_for(&requester()).await;
+    let value = r#"{"type": "record", "name": "PaymentIssued", "fields": [{"name": "amount_cents", "type": "long"}]}"#;
+
+    // As written: each schema checked on its own, by the rules of submitting.
+    let check = |part: &'static str, schema: &'static str| {
+        let (app, rita) = (&app, rita.clone());
+        async move {
+            app.answer(
+                "requests/topic-schema-check",
+                Some(&rita),
+                Form::new().field("part", part).field("schema", schema),
+            )
+            .await
+        }
+    };
+    let ok = check("key", r#"{"type": "string"}"#).await;
+    assert!(ok.expect_status(200).body.contains("valid"), "{}", ok.body);
+    let bad = check("key", r#"{"type": "strng"}"#).await;
+    bad.expect_status(422);
+    assert_eq!(bad.invalid_fields(), vec!["Key schema (Avro)"]);
+    let not_record = check("value", r#"{"type": "string"}"#).await;
+    not_record.expect_status(422);
+    assert_eq!(not_record.invalid_fields(), vec!["Value schema (Avro)"]);
+
+    // A bad key schema or mode is refused under its own field, and nothing is written.
+    let before = Snapshot::take(&pool).await;
+    for (key, mode, field) in [
+        (r#"{"type": "strng"}"#, "SIDEWAYS", "Compatibility mode"),
+        (r#"{"type": "strng"}"#, "FULL", "Key schema (Avro)"),
+    ] {
+        let refused = app
+            .answer(
+                "requests/topic",
+                Some(&rita),
+                proposal("payment_issued", value)
+                    .field("input[key_schema]", key)
+                    .field("input[compatibility]", mode),
+            )
+            .await;
+        refused.expect_status(422);
+        assert_eq!(refused.invalid_fields(), vec![field], "{}", refused.body);
+    }
+    before.assert_unchanged(&Snapshot::take(&pool).await, "refused proposals");
+
+    approved_proposal(
+        &app,
+        &rita,
+        proposal("payment_issued", value)
+            .field("input[key_schema]", r#"{"type": "string"}"#)
+            .field("input[compatibility]", "FULL"),
+    )
+    .await;
+    let subjects: Vec<(String, String, i32)> = sqlx::query_as(
+        "select s.subject, s.compatibility, v.version from schema_subject s
+           join schema_version v on v.subject = s.subject order by s.subject",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("subjects");
+    assert_eq!(
+        subjects,
+        vec![
+            ("payment_issued-key".to_owned(), "FULL".to_owned(), 1),
+            ("payment_issued-value".to_owned(), "FULL".to_owned(), 1),
+        ]
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -894,19 +979,7 @@ async fn a_new_topic_brings_its_first_schema_checked_when_written_and_registered
     let schema = r#"{"type": "record", "name": "PaymentIssued", "namespace": "bus.payments",
         "fields": [{"name": "amount_cents", "type": "long", "doc": "What was paid, in cents."},
                    {"name": "paid_on", "type": {"type": "int", "logicalType": "date"}}]}"#;
-    let answer = app
-        .answer(
-            "requests/topic",
-            Some(&rita),
-            proposal("payment_issued", schema),
-        )
-        .await;
-    answer.expect_status(200);
-    let id: Uuid = serde_json::from_value(answer.json()).expect("id");
-    let gwen = app.session_cookie_for(&governance(1)).await;
-    decide(&app, &gwen, id, 1, "approve", "")
-        .await
-        .expect_status(200);
+    approved_proposal(&app, &rita, proposal("payment_issued", schema)).await;
     let versions: Vec<(String, i32)> =
         sqlx::query_as("select subject, version from schema_version order by subject")
             .fetch_all(&pool)

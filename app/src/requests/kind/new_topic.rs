@@ -78,14 +78,58 @@ async fn create_proposed_topic(conn: &mut PgConnection, id: RequestId) -> Result
     .execute(&mut *conn)
     .await
     .map_err(failed_while("linking the topic"))?;
-    if let Some(text) = &p.value_schema {
-        let schema = crate::schemas::ssr::parse_avro(text)
-            .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
-        crate::schemas::ssr::register_value_schema(conn, topic_id, p.name.as_str(), &schema, id)
+    use crate::domain::SubjectPart::{Key, Value};
+    let (value, key) = check_schemas(&p)?;
+    if let Some(schema) = &value {
+        crate::schemas::ssr::register_schema(conn, topic_id, p.name.as_str(), Value, schema, id)
             .await
             .map_err(failed_while("registering the first schema"))?;
     }
+    if let Some(schema) = &key {
+        crate::schemas::ssr::register_schema(conn, topic_id, p.name.as_str(), Key, schema, id)
+            .await
+            .map_err(failed_while("registering the first key schema"))?;
+    }
+    sqlx::query!(
+        "update schema_subject set compatibility = $2 where topic_id = $1",
+        topic_id as TopicId,
+        p.compatibility.as_str(),
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(failed_while("setting the subjects' compatibility mode"))?;
     Ok(())
+}
+
+/// The proposal's value and key schemas, checked, each refusal naming its own field; both are
+/// reported together.
+fn check_schemas(
+    p: &TopicProposal,
+) -> Result<
+    (
+        Option<crate::schemas::ssr::AvroSchema>,
+        Option<crate::schemas::ssr::AvroSchema>,
+    ),
+    AppError,
+> {
+    let value = p
+        .value_schema
+        .as_deref()
+        .map(crate::schemas::ssr::parse_avro)
+        .transpose()
+        .map_err(|m| crate::domain::FieldError::new(crate::schemas::FIELD_SCHEMA, m));
+    let key = p
+        .key_schema
+        .as_deref()
+        .map(crate::schemas::ssr::parse_avro_key)
+        .transpose()
+        .map_err(|m| crate::domain::FieldError::new(crate::schemas::FIELD_KEY_SCHEMA, m));
+    match (value, key) {
+        (Ok(value), Ok(key)) => Ok((value, key)),
+        (value, key) => Err(AppError::Invalid(
+            [value.err(), key.err()].into_iter().flatten().collect(),
+        )),
+    }
 }
 
 /// A new topic with its first producer.
@@ -109,10 +153,7 @@ impl super::Kind for NewTopic {
             .await
             .map_err(failed_while("recording the requester"))?;
         let name = draft.proposal.name.as_str();
-        if let Some(text) = &draft.proposal.value_schema {
-            crate::schemas::ssr::parse_avro(text)
-                .map_err(|m| AppError::invalid(crate::schemas::FIELD_SCHEMA, m))?;
-        }
+        check_schemas(&draft.proposal)?;
         let taken: bool = sqlx::query_scalar!(
             r#"select exists (select 1 from topic where name = $1)
                    or exists (select 1 from access_request where kind = 'new_topic'
