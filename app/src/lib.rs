@@ -21,6 +21,7 @@ pub mod home;
 mod layout;
 pub mod notifications;
 mod pages;
+pub mod paging;
 pub mod requests;
 pub mod schemas;
 #[cfg(feature = "ssr")]

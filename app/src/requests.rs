@@ -83,36 +83,25 @@ impl std::str::FromStr for QueueKey {
 }
 
 /// Which page of the approvals queue.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum QueueCursor {
-    /// The oldest requests.
-    #[default]
-    First,
-    After(QueueKey),
-    Before(QueueKey),
-}
+pub type QueueCursor = crate::paging::Cursor<QueueKey>;
 
-impl QueueCursor {
-    /// The page named by a link's `after` or `before` (at most one of them).
-    pub fn parse(after: Option<&str>, before: Option<&str>) -> Result<Self, AppError> {
-        let key = |text: &str| {
-            text.trim()
-                .parse::<QueueKey>()
-                .map_err(|m| AppError::invalid("Page", m))
-        };
-        fn given(v: Option<&str>) -> Option<&str> {
-            v.filter(|t| !t.trim().is_empty())
-        }
-        match (given(after), given(before)) {
-            (None, None) => Ok(Self::First),
-            (Some(after), None) => key(after).map(Self::After),
-            (None, Some(before)) => key(before).map(Self::Before),
-            (Some(_), Some(_)) => Err(AppError::invalid(
-                "Page",
-                "a page starts after a request or ends before one, not both",
-            )),
-        }
-    }
+/// The page of the queue a link names by `after` or `before` (at most one of them).
+pub fn queue_cursor(after: Option<&str>, before: Option<&str>) -> Result<QueueCursor, AppError> {
+    let key = |text: Option<&str>| {
+        text.map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<QueueKey>()
+                    .map_err(|m| AppError::invalid("Page", m))
+            })
+            .transpose()
+    };
+    QueueCursor::from_link(key(after)?, key(before)?).ok_or_else(|| {
+        AppError::invalid(
+            "Page",
+            "a page starts after a request or ends before one, not both",
+        )
+    })
 }
 
 /// One page of the approvals queue.
@@ -435,8 +424,8 @@ pub async fn approval_queue(
     let user =
         crate::auth::ssr::require_any_role(&[Role::Approver, Role::TeamApprover, Role::Admin])
             .await?;
-    let cursor = QueueCursor::parse(after.as_deref(), before.as_deref())
-        .map_err(crate::auth::ssr::with_status)?;
+    let cursor =
+        queue_cursor(after.as_deref(), before.as_deref()).map_err(crate::auth::ssr::with_status)?;
     store::queue(&crate::context::db()?, &user, &cursor, QUEUE_PAGE)
         .await
         .map_err(|e| AppError::internal("listing the approval queue failed", &e))
@@ -483,17 +472,17 @@ mod tests {
 
     #[test]
     fn a_page_of_the_queue_is_named_by_one_boundary_at_most() {
-        assert_eq!(QueueCursor::parse(None, Some(" ")), Ok(QueueCursor::First));
+        assert_eq!(queue_cursor(None, Some(" ")), Ok(QueueCursor::First));
         let key = "2026-12-04T09:30:01.000000Z_00000000-0000-0000-0000-000000000007";
         assert!(matches!(
-            QueueCursor::parse(Some(key), None),
+            queue_cursor(Some(key), None),
             Ok(QueueCursor::After(_))
         ));
         assert!(matches!(
-            QueueCursor::parse(None, Some(key)),
+            queue_cursor(None, Some(key)),
             Ok(QueueCursor::Before(_))
         ));
-        assert!(QueueCursor::parse(Some(key), Some(key)).is_err());
+        assert!(queue_cursor(Some(key), Some(key)).is_err());
     }
 
     #[test]

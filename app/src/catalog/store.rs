@@ -22,13 +22,7 @@ pub struct ParsedFilter {
 }
 
 /// Where a page of the list starts or ends, by topic name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Cursor {
-    #[default]
-    First,
-    After(String),
-    Before(String),
-}
+pub type Cursor = crate::paging::Cursor<String>;
 
 impl ParsedFilter {
     pub fn parse(filter: CatalogFilter, user: &UserIdentity) -> Result<Self, AppError> {
@@ -53,17 +47,13 @@ impl ParsedFilter {
             }
             other => Ok(other),
         };
-        let cursor = match (name_bound(filter.after)?, name_bound(filter.before)?) {
-            (None, None) => Cursor::First,
-            (Some(after), None) => Cursor::After(after),
-            (None, Some(before)) => Cursor::Before(before),
-            (Some(_), Some(_)) => {
-                return Err(AppError::invalid(
+        let cursor = Cursor::from_link(name_bound(filter.after)?, name_bound(filter.before)?)
+            .ok_or_else(|| {
+                AppError::invalid(
                     "Page",
                     "a page starts after a topic or ends before one, not both",
-                ));
-            }
-        };
+                )
+            })?;
         let mine = clean(filter.mine).is_some();
         Ok(Self {
             q,
@@ -90,11 +80,8 @@ fn escape_like(text: &str) -> String {
 /// their index, one row per domain.
 pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sqlx::Error> {
     let pattern = filter.q.as_ref().map(|q| format!("%{}%", escape_like(q)));
-    let (after, before) = match &filter.cursor {
-        Cursor::First => (None, None),
-        Cursor::After(name) => (Some(name.as_str()), None),
-        Cursor::Before(name) => (None, Some(name.as_str())),
-    };
+    let (after, before) = filter.cursor.bounds();
+    let (after, before) = (after.map(String::as_str), before.map(String::as_str));
     // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
     // the page's rows are put in name order below.
     let mut topics = sqlx::query_as!(
@@ -137,11 +124,7 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     }
     let first = topics.first().map(|t| t.name.clone());
     let last = topics.last().map(|t| t.name.clone());
-    let (next, previous) = match &filter.cursor {
-        Cursor::First => (last.filter(|_| more), None),
-        Cursor::After(_) => (last.filter(|_| more), first),
-        Cursor::Before(_) => (last, first.filter(|_| more)),
-    };
+    let (next, previous) = filter.cursor.neighbours(first, last, more);
     let domains = sqlx::query_scalar!(
         r#"with recursive d (domain) as (
                (select business_domain from topic order by business_domain limit 1)

@@ -381,11 +381,7 @@ pub async fn queue(
     cursor: &QueueCursor,
     size: i64,
 ) -> Result<QueuePage, sqlx::Error> {
-    let (after, before) = match cursor {
-        QueueCursor::First => (None, None),
-        QueueCursor::After(key) => (Some(key), None),
-        QueueCursor::Before(key) => (None, Some(key)),
-    };
+    let (after, before) = cursor.bounds();
     // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
     // the page's rows are put in queue order below. The names are looked up per row shown (a
     // join would read the whole application and user tables to hash them).
@@ -440,11 +436,7 @@ pub async fn queue(
     };
     let first = requests.first().map(key);
     let last = requests.last().map(key);
-    let (next, previous) = match cursor {
-        QueueCursor::First => (last.filter(|_| more), None),
-        QueueCursor::After(_) => (last.filter(|_| more), first),
-        QueueCursor::Before(_) => (last, first.filter(|_| more)),
-    };
+    let (next, previous) = cursor.neighbours(first, last, more);
     Ok(QueuePage {
         requests,
         next,

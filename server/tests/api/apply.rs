@@ -954,25 +954,33 @@ async fn a_step_the_cluster_refuses_fails_the_request_and_an_admin_retries_it(po
     let _ = admin(&settings).delete_topic(&w.topic).await;
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_credentials(
-    pool: PgPool,
-) {
-    let settings = settings();
-    let w = world(&pool).await;
-    create_topic(&settings, &w.topic).await;
+/// What the registry tests start from: an active producer of a new topic, its application's
+/// credential revealed, and one approved value schema registered for the topic.
+struct RegistryWorld {
+    w: World,
+    app: TestApp,
+    id: Uuid,
+    principal: String,
+    password: String,
+    schema: app::schemas::ssr::AvroSchema,
+    schema_id: i32,
+    subject: String,
+}
+
+async fn registry_world(pool: &PgPool, settings: &Settings) -> RegistryWorld {
+    let w = world(pool).await;
+    create_topic(settings, &w.topic).await;
     let app = TestApp::spawn(pool.clone()).await;
     let id = approved_request(&app, &w, "producer_access", "").await;
-    drain(&worker(&pool, &settings)).await;
-    assert_eq!(state(&pool, id).await.0, "active");
+    drain(&worker(pool, settings)).await;
+    assert_eq!(state(pool, id).await.0, "active");
     let rita = app
         .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
         .await;
     let (principal, password) = revealed(&app, &w, &rita).await;
-
     let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
         .bind(&w.topic)
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .expect("topic");
     let schema = app::schemas::ssr::parse_avro(
@@ -990,8 +998,34 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
     )
     .await
     .expect("registered");
-    drop(conn);
     let subject = format!("{}-value", w.topic);
+    RegistryWorld {
+        w,
+        app,
+        id,
+        principal,
+        password,
+        schema,
+        schema_id,
+        subject,
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_credentials(
+    pool: PgPool,
+) {
+    let settings = settings();
+    let RegistryWorld {
+        app,
+        id,
+        principal,
+        password,
+        schema,
+        schema_id,
+        subject,
+        ..
+    } = registry_world(&pool, &settings).await;
 
     let get = |path: String, auth: Option<(String, String)>| {
         let app = &app;
@@ -1212,37 +1246,16 @@ async fn the_registry_serves_approved_schemas_to_clients_with_their_kafka_creden
 #[sqlx::test(migrations = "../migrations")]
 async fn the_registry_answers_every_path_under_it_in_json(pool: PgPool) {
     let settings = settings();
-    let w = world(&pool).await;
-    create_topic(&settings, &w.topic).await;
-    let app = TestApp::spawn(pool.clone()).await;
-    let id = approved_request(&app, &w, "producer_access", "").await;
-    drain(&worker(&pool, &settings)).await;
-    let rita = app
-        .session_cookie_for(&user("rita", &[Role::Member], &[&w.requesters]))
-        .await;
-    let (principal, password) = revealed(&app, &w, &rita).await;
-    let topic: Uuid = sqlx::query_scalar("select id from topic where name = $1")
-        .bind(&w.topic)
-        .fetch_one(&pool)
-        .await
-        .expect("topic");
-    let schema = app::schemas::ssr::parse_avro(
-        r#"{"type": "record", "name": "OrderApplied", "fields": [{"name": "order_id", "type": "string"}]}"#,
-    )
-    .expect("schema");
-    let mut conn = pool.acquire().await.expect("connection");
-    let schema_id = app::schemas::ssr::register_schema(
-        &mut conn,
-        topic.into(),
-        &w.topic,
-        app::domain::SubjectPart::Value,
-        &schema,
-        id.into(),
-    )
-    .await
-    .expect("registered");
-    drop(conn);
-    let subject = format!("{}-value", w.topic);
+    let RegistryWorld {
+        w,
+        app,
+        principal,
+        password,
+        schema,
+        schema_id,
+        subject,
+        ..
+    } = registry_world(&pool, &settings).await;
 
     let call = |method: reqwest::Method,
                 path: String,

@@ -38,28 +38,17 @@ async fn the_catalog_pages_by_name_forwards_and_backwards_keeping_its_filters(po
     let viewer = app
         .session_cookie_for(&user("val", &[Role::Viewer], &[]))
         .await;
-    let list = |form: Form| {
-        let (app, viewer) = (&app, viewer.clone());
-        async move {
-            let answer = app.answer("catalog/topics", Some(&viewer), form).await;
-            answer.expect_status(200);
-            answer.json()
-        }
-    };
+    let list = |form: Form| app.page("catalog/topics", &viewer, form);
 
     // Forwards: 50, 50, 25, each after the last name of the one before.
-    let mut seen = Vec::new();
-    let mut pages = Vec::new();
-    let mut form = Form::new();
-    loop {
-        let page = list(form).await;
-        seen.extend(names(&page));
-        pages.push(page.clone());
-        match page["next"].as_str() {
-            Some(after) => form = Form::new().field("filter[after]", after),
-            None => break,
-        }
-    }
+    let pages = app
+        .pages_forward("catalog/topics", &viewer, |page| {
+            page["next"]
+                .as_str()
+                .map(|after| Form::new().field("filter[after]", after))
+        })
+        .await;
+    let seen: Vec<String> = pages.iter().flat_map(names).collect();
     let expected: Vec<String> = (0..125).map(|n| format!("paged_{n:03}")).collect();
     assert_eq!(seen, expected);
     assert_eq!(pages.len(), 3);

@@ -37,6 +37,31 @@ pub fn settings() -> Settings {
 }
 
 impl TestApp {
+    /// A server function's answer as `cookie`, which must succeed, as JSON.
+    pub async fn page(&self, endpoint: &str, cookie: &str, form: Form) -> Value {
+        let answer = self.answer(endpoint, Some(cookie), form).await;
+        answer.expect_status(200);
+        answer.json()
+    }
+
+    /// Every page of a keyset-paged list, in order: the first, then each page after the one
+    /// before, for as long as `next` gives the form that asks for it.
+    pub async fn pages_forward(
+        &self,
+        endpoint: &str,
+        cookie: &str,
+        next: impl Fn(&Value) -> Option<Form>,
+    ) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut form = Some(Form::new());
+        while let Some(asked) = form {
+            let page = self.page(endpoint, cookie, asked).await;
+            form = next(&page);
+            pages.push(page);
+        }
+        pages
+    }
+
     pub async fn spawn(pool: PgPool) -> Self {
         Self::spawn_with(pool, settings()).await
     }

@@ -65,28 +65,15 @@ async fn the_queue_pages_oldest_first_forwards_and_backwards(pool: PgPool) {
     let expected = waiting_requests(&pool).await;
     let app = TestApp::spawn(pool).await;
     let gwen = app.session_cookie_for(&governance(1)).await;
-    let queue = |form: Form| {
-        let (app, gwen) = (&app, gwen.clone());
-        async move {
-            let answer = app.answer("requests/queue", Some(&gwen), form).await;
-            answer.expect_status(200);
-            answer.json()
-        }
-    };
+    let queue = |form: Form| app.page("requests/queue", &gwen, form);
 
     // Forwards: 50, 50, 20, each after the last request of the one before.
-    let mut seen = Vec::new();
-    let mut pages = Vec::new();
-    let mut form = Form::new();
-    loop {
-        let page = queue(form).await;
-        seen.extend(ids(&page));
-        pages.push(page.clone());
-        match cursor(&page, "next") {
-            Some(after) => form = Form::new().field("after", after),
-            None => break,
-        }
-    }
+    let pages = app
+        .pages_forward("requests/queue", &gwen, |page| {
+            cursor(page, "next").map(|after| Form::new().field("after", after))
+        })
+        .await;
+    let seen: Vec<Uuid> = pages.iter().flat_map(ids).collect();
     assert_eq!(
         seen, expected,
         "every request once, oldest first, ties by id"
