@@ -9,6 +9,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -98,10 +100,14 @@ pub async fn list_topics(
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let filter =
         store::ParsedFilter::parse(filter, &user).map_err(crate::auth::ssr::with_status)?;
-    let db = crate::context::db()?;
-    store::list(&db, &filter)
+    let portal = crate::context::portal()?;
+    let (page, source) = portal
+        .catalog
+        .page(&filter, async || store::list(&portal.db, &filter).await)
         .await
-        .map_err(|e| AppError::internal("listing topics failed", &e))
+        .map_err(|e| AppError::internal("listing topics failed", &e))?;
+    metrics::counter!("catalog_pages_total", "source" => source.as_str()).increment(1);
+    Ok(page)
 }
 
 /// A topic offered while its name is typed.

@@ -22,6 +22,8 @@ pub struct PortalContext {
     pub vault: CredentialVault,
     /// What the health collector last saw on each cluster; pages read it instead of Kafka.
     pub health: crate::health::cache::HealthCache,
+    /// Catalog pages as last read, reused while the catalog has not changed.
+    pub catalog: crate::catalog::cache::CatalogCache,
 }
 
 impl PortalContext {

@@ -3,7 +3,7 @@
 //! one row more than a page to know whether another page follows. Nothing is counted.
 
 /// Which page of a list: the first, the one after a key, or the one before a key.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Cursor<K> {
     #[default]
     First,

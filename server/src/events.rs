@@ -120,6 +120,53 @@ impl Task for RequestFeedListener {
     }
 }
 
+/// The Postgres channel the catalog triggers announce on.
+pub const CATALOG_CHANNEL: &str = "catalog_changed";
+
+/// Relays `catalog_changed` notices from Postgres to the catalog's page cache
+/// ([`app::catalog::cache::CatalogCache`]), and tells it whether it is listening: the cache reuses
+/// pages only while it is, and forgets them when the connection is made or lost, since notices
+/// sent in between are gone.
+pub struct CatalogListener {
+    db: sqlx::PgPool,
+    cache: app::catalog::cache::CatalogCache,
+    listener: Option<sqlx::postgres::PgListener>,
+}
+
+impl CatalogListener {
+    pub fn new(db: sqlx::PgPool, cache: app::catalog::cache::CatalogCache) -> Self {
+        Self {
+            db,
+            cache,
+            listener: None,
+        }
+    }
+}
+
+impl Task for CatalogListener {
+    fn name(&self) -> String {
+        format!("listen:{CATALOG_CHANNEL}")
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        let heard = listen_once(&self.db, &mut self.listener, CATALOG_CHANNEL).await;
+        match heard {
+            Ok(Heard::Connected) => self.cache.listening(true),
+            Ok(Heard::Notice(_)) => self.cache.changed(),
+            Ok(Heard::Nothing) => {}
+            Err(e) => {
+                self.cache.listening(false);
+                return Err(e);
+            }
+        }
+        Ok(Next::Now)
+    }
+
+    fn after_error(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+}
+
 /// What one stream follows.
 enum Source {
     Health(watch::Receiver<u64>),

@@ -20,3 +20,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod webhooks;
+
+/// The allocator of every program built on the server (the portal, its tests, the benchmarks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use sqlx::PgPool;
 
 /// A filter whose values have been checked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ParsedFilter {
     pub q: Option<String>,
     pub domain: Option<String>,
@@ -79,6 +79,8 @@ fn escape_like(text: &str) -> String {
 /// whether another page follows. Nothing is counted. The domains are read by skipping through
 /// their index, one row per domain.
 pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sqlx::Error> {
+    // One connection for the page's three queries.
+    let mut conn = db.acquire().await?;
     let pattern = filter.q.as_ref().map(|q| format!("%{}%", escape_like(q)));
     let (after, before) = filter.cursor.bounds();
     let (after, before) = (after.map(String::as_str), before.map(String::as_str));
@@ -115,7 +117,7 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         before,
         PAGE_SIZE + 1,
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
     let more = topics.len() > PAGE_SIZE as usize;
     topics.truncate(PAGE_SIZE as usize);
@@ -134,10 +136,10 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
                  from d where d.domain is not null)
            select domain as "domain!" from d where domain is not null"#
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
     let teams = sqlx::query_scalar!("select slug from team order by 1")
-        .fetch_all(db)
+        .fetch_all(&mut *conn)
         .await?;
     Ok(CatalogPage {
         topics,

@@ -4,16 +4,18 @@ use super::areas::{AreaPage, PageHeading};
 use super::pager::Pager;
 use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
 use crate::domain::{Area, Lifecycle};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-fn badge(text: &'static str, class: &'static str) -> impl IntoView {
-    view! { <span class=format!("badge {class}")>{text}</span> }
-}
-
+/// A topic's classification, and a PII badge when it carries personal data.
 fn sensitivity(topic: &TopicSummary) -> impl IntoView + use<> {
-    let pii = topic.contains_pii.then(|| badge("PII", "badge-warn"));
-    view! { {topic.classification.label()} " " {pii} }
+    let label = topic.classification.label();
+    if topic.contains_pii {
+        Either::Left(view! { {label} " " <span class="badge badge-warn">"PII"</span> })
+    } else {
+        Either::Right(label)
+    }
 }
 
 #[component]
@@ -41,9 +43,9 @@ pub fn CatalogPage() -> impl IntoView {
                 </div>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        let options = page.await.ok();
+                        // Only the choices are needed here: read in place, not copied with the topics.
+                        let (domains, teams) = page.by_ref().await.as_ref().map(|p| (p.domains.clone(), p.teams.clone())).unwrap_or_default();
                         let selected = move |key: &str| query.read_untracked().get(key).unwrap_or_default();
-                        let (domains, teams) = options.map(|p| (p.domains, p.teams)).unwrap_or_default();
                         view! {
                             <div class="field">
                                 <label for="domain">"Business domain"</label>
@@ -77,10 +79,11 @@ pub fn CatalogPage() -> impl IntoView {
             </form>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match page.await {
+                    // The rows are built from the page in place: each value is copied once, into the view.
+                    match &*page.by_ref().await {
                         Ok(page) if page.topics.is_empty() => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
                         Ok(page) => view! {
-                            <p class="result-count" aria-live="polite">{result_count(&page)}</p>
+                            <p class="result-count" aria-live="polite">{result_count(page)}</p>
                             <table class="data-table">
                                 <caption class="visually-hidden">"Topics"</caption>
                                 <thead><tr>
@@ -88,18 +91,16 @@ pub fn CatalogPage() -> impl IntoView {
                                     <th scope="col">"Owning team"</th><th scope="col">"Data"</th><th scope="col">"Environments"</th>
                                 </tr></thead>
                                 <tbody>
-                                    {page.topics.into_iter().map(|t| {
-                                        let data = sensitivity(&t);
-                                        view! {
+                                    {page.topics.iter().map(|t| view! {
                                         <tr>
                                             <td><a href=format!("/catalog/{}", t.name)><code>{t.name.clone()}</code></a><br/><span class="muted">{t.title.clone()}</span></td>
                                             <td>{t.business_domain.clone()}</td>
                                             <td>{t.lifecycle.label()}</td>
                                             <td>{t.owning_team.clone()}</td>
-                                            <td>{data}</td>
+                                            <td>{sensitivity(t)}</td>
                                             <td>{t.environments.join(", ")}</td>
                                         </tr>
-                                    }}).collect_view()}
+                                    }).collect_view()}
                                 </tbody>
                             </table>
                             <Pager path="/catalog" next=page.next.clone() previous=page.previous.clone() />

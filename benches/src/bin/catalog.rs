@@ -186,6 +186,20 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         .await
         .context("building the application")?;
     let store = application.session_store.clone();
+    // The relay of catalog changes to the page cache, as the server runs it.
+    let mut background = server::background::Supervisor::default();
+    background.spawn_task(server::events::CatalogListener::new(
+        application.state.db.clone(),
+        application.catalog.clone(),
+    ));
+    let catalog_cache = application.catalog.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !catalog_cache.is_listening() {
+        if Instant::now() > deadline {
+            bail!("the catalog relay did not listen within 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let portal_db = application.state.db.clone();
     tokio::spawn(async move {
         if let Err(e) = server::startup::serve(listener, application.router).await {

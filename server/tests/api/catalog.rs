@@ -84,3 +84,114 @@ async fn the_catalog_pages_by_name_forwards_and_backwards_keeping_its_filters(po
     // Every domain is offered, once.
     assert_eq!(odd["domains"], serde_json::json!(["even", "odd"]));
 }
+
+/// The catalog's pages while `names` of the first page are waited for: the server reuses a page
+/// until Postgres announces a change, which reaches it a moment after the writer commits.
+async fn first_page_until(
+    app: &TestApp,
+    cookie: &str,
+    form: impl Fn() -> Form,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let page = app.page("catalog/topics", cookie, form()).await;
+        if done(&page) {
+            return page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catalog still shows {page} 5 s after the change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgPool) {
+    topics(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let viewer = app
+        .session_cookie_for(&user("val", &[Role::Viewer], &[]))
+        .await;
+
+    let first = app.page("catalog/topics", &viewer, Form::new()).await;
+    let hits = app.catalog.hits();
+    let again = app.page("catalog/topics", &viewer, Form::new()).await;
+    assert_eq!(again, first);
+    assert_eq!(
+        app.catalog.hits(),
+        hits + 1,
+        "the second read reuses the page"
+    );
+
+    // Another writer (a worker, another server, an operator's SQL) adds a topic, renames one and
+    // adds a team: the next pages show all three.
+    sqlx::raw_sql(
+        "insert into team (slug, display_name) values ('latecomers', 'Latecomers');
+         insert into topic (id, name, title, description, business_domain, lifecycle, owning_team,
+                data_classification, contains_pii, partitions, retention_ms, cleanup_policy)
+         values (gen_random_uuid(), 'paged_000a', 'A late topic', 'Added after the page was read.',
+                 'late', 'production', 'latecomers', 'low', false, 1, 604800000, 'delete');
+         update topic set title = 'Renamed' where name = 'paged_001';",
+    )
+    .execute(&pool)
+    .await
+    .expect("another writer's change");
+    let changed = first_page_until(&app, &viewer, Form::new, |page| {
+        names(page).get(1).is_some_and(|n| n == "paged_000a")
+    })
+    .await;
+    assert_eq!(changed["topics"][2]["title"], "Renamed");
+    assert_eq!(
+        changed["domains"],
+        serde_json::json!(["even", "late", "odd"])
+    );
+    assert!(
+        changed["teams"]
+            .as_array()
+            .expect("teams")
+            .contains(&Value::from("latecomers"))
+    );
+
+    // A topic's environments are part of its row.
+    sqlx::raw_sql(
+        "insert into topic_environment (topic_id, environment)
+         select id, 'sandbox' from topic where name = 'paged_000'",
+    )
+    .execute(&pool)
+    .await
+    .expect("an environment");
+    first_page_until(&app, &viewer, Form::new, |page| {
+        page["topics"][0]["environments"] == serde_json::json!(["sandbox"])
+    })
+    .await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_page_of_my_teams_topics_is_not_another_members(pool: PgPool) {
+    topics(&pool).await;
+    sqlx::raw_sql(
+        "insert into team (slug, display_name) values ('others', 'Others');
+         update topic set owning_team = 'others' where name in ('paged_003', 'paged_007');",
+    )
+    .execute(&pool)
+    .await
+    .expect("a second team's topics");
+    let app = TestApp::spawn(pool).await;
+    let pager = app
+        .session_cookie_for(&user("pat", &[Role::Member], &["pagers"]))
+        .await;
+    let other = app
+        .session_cookie_for(&user("oli", &[Role::Member], &["others"]))
+        .await;
+    let mine = || Form::new().field("filter[mine]", "1");
+    // Each twice: the second read of each is reused, and still the caller's own.
+    for _ in 0..2 {
+        let theirs = app.page("catalog/topics", &other, mine()).await;
+        assert_eq!(names(&theirs), ["paged_003", "paged_007"]);
+        let ours = app.page("catalog/topics", &pager, mine()).await;
+        assert_eq!(names(&ours).len(), 50);
+        assert!(!names(&ours).contains(&"paged_003".to_owned()));
+    }
+}

@@ -13,8 +13,10 @@ pub struct TestApp {
     store: PostgresStore,
     /// The sessions as the server reads them (memory, then the table).
     pub sessions: server::auth::CachedSessions,
+    /// The catalog pages the server reuses while the catalog is unchanged.
+    pub catalog: app::catalog::cache::CatalogCache,
     /// What the server runs beside its routes in every deployment: the relay of changed
-    /// requests to the request pages' event streams.
+    /// requests to the request pages' event streams, and of catalog changes to its page cache.
     _background: server::background::Supervisor,
 }
 
@@ -91,7 +93,7 @@ impl TestApp {
             .expect("application builds");
         let mut background = server::background::Supervisor::default();
         background.spawn_task(server::events::RequestFeedListener::new(
-            pool,
+            pool.clone(),
             application.requests.clone(),
         ));
         tokio::time::timeout(
@@ -104,6 +106,18 @@ impl TestApp {
         .await
         .expect("the request relay listens within 10 s")
         .expect("the relay runs");
+        background.spawn_task(server::events::CatalogListener::new(
+            pool.clone(),
+            application.catalog.clone(),
+        ));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !application.catalog.is_listening() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the catalog relay listens within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         tokio::spawn(async move {
             server::startup::serve(listener, application.router)
                 .await
@@ -119,6 +133,7 @@ impl TestApp {
             settings,
             store: application.session_store,
             sessions: application.cached_sessions,
+            catalog: application.catalog,
             _background: background,
         }
     }
