@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-pub mod cache;
-#[cfg(feature = "ssr")]
 pub mod store;
+
+/// Catalog pages as last read, by filter and page (the caller's teams only for "mine").
+#[cfg(feature = "ssr")]
+pub type CatalogCache = crate::page_cache::PageCache<store::ParsedFilter, CatalogPage>;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -102,11 +104,13 @@ pub async fn list_topics(
         store::ParsedFilter::parse(filter, &user).map_err(crate::auth::ssr::with_status)?;
     let portal = crate::context::portal()?;
     let (page, source) = portal
+        .listings
         .catalog
         .page(&filter, async || store::list(&portal.db, &filter).await)
         .await
         .map_err(|e| AppError::internal("listing topics failed", &e))?;
-    metrics::counter!("catalog_pages_total", "source" => source.as_str()).increment(1);
+    metrics::counter!("listing_pages_total", "listing" => "catalog", "source" => source.as_str())
+        .increment(1);
     Ok(page)
 }
 

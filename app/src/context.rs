@@ -22,8 +22,9 @@ pub struct PortalContext {
     pub vault: CredentialVault,
     /// What the health collector last saw on each cluster; pages read it instead of Kafka.
     pub health: crate::health::cache::HealthCache,
-    /// Catalog pages as last read, reused while the catalog has not changed.
-    pub catalog: crate::catalog::cache::CatalogCache,
+    /// The catalog's and the approvals queue's pages as last read, reused while what they show
+    /// has not changed.
+    pub listings: crate::page_cache::Listings,
 }
 
 impl PortalContext {

@@ -20,6 +20,8 @@ pub mod health;
 pub mod home;
 mod layout;
 pub mod notifications;
+#[cfg(feature = "ssr")]
+pub mod page_cache;
 mod pages;
 pub mod paging;
 pub mod requests;

@@ -51,7 +51,7 @@ pub struct RequestSummary {
 
 /// Where a page of the approvals queue starts or ends: a request's last change and its id, the
 /// queue's order. Written in links as `<RFC 3339 time, microseconds>_<id>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QueueKey {
     pub updated_at: DateTime<Utc>,
     pub id: RequestId,
@@ -426,10 +426,42 @@ pub async fn approval_queue(
             .await?;
     let cursor =
         queue_cursor(after.as_deref(), before.as_deref()).map_err(crate::auth::ssr::with_status)?;
-    store::queue(&crate::context::db()?, &user, &cursor, QUEUE_PAGE)
+    let portal = crate::context::portal()?;
+    let asked = QueueAsked {
+        approver: user.subject.clone(),
+        governance: user.has_role(Role::Approver),
+        team_approver: user.has_role(Role::TeamApprover),
+        teams: lifecycle::team_names(&user),
+        cursor,
+    };
+    let (page, source) = portal
+        .listings
+        .queue
+        .page(&asked, async || {
+            store::queue(&portal.db, &user, &asked.cursor, QUEUE_PAGE).await
+        })
         .await
-        .map_err(|e| AppError::internal("listing the approval queue failed", &e))
+        .map_err(|e| AppError::internal("listing the approval queue failed", &e))?;
+    metrics::counter!("listing_pages_total", "listing" => "queue", "source" => source.as_str())
+        .increment(1);
+    Ok(page)
 }
+
+/// What a page of the approvals queue depends on: who asks, with which approving roles and
+/// teams, and which page.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueueAsked {
+    approver: String,
+    governance: bool,
+    team_approver: bool,
+    teams: Vec<String>,
+    cursor: QueueCursor,
+}
+
+/// Pages of the approvals queue as last read, by who asked and which page.
+#[cfg(feature = "ssr")]
+pub type QueueCache = crate::page_cache::PageCache<QueueAsked, QueuePage>;
 
 /// How many requests wait for the caller (the count in the navigation), up to
 /// `QueueCount::CAP`. Zero for other roles.

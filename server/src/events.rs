@@ -120,42 +120,41 @@ impl Task for RequestFeedListener {
     }
 }
 
-/// The Postgres channel the catalog triggers announce on.
-pub const CATALOG_CHANNEL: &str = "catalog_changed";
+/// The Postgres channel the listing triggers announce on, naming the listing.
+pub const LISTING_CHANNEL: &str = "listing_changed";
 
-/// Relays `catalog_changed` notices from Postgres to the catalog's page cache
-/// ([`app::catalog::cache::CatalogCache`]), and tells it whether it is listening: the cache reuses
-/// pages only while it is, and forgets them when the connection is made or lost, since notices
-/// sent in between are gone.
-pub struct CatalogListener {
+/// Relays `listing_changed` notices from Postgres to the listings' page caches
+/// ([`app::page_cache::Listings`]), and tells them whether it is listening: they reuse pages
+/// only while it is, and forget them when the connection is made or lost, since notices sent in
+/// between are gone.
+pub struct ListingListener {
     db: sqlx::PgPool,
-    cache: app::catalog::cache::CatalogCache,
+    listings: app::page_cache::Listings,
     listener: Option<sqlx::postgres::PgListener>,
 }
 
-impl CatalogListener {
-    pub fn new(db: sqlx::PgPool, cache: app::catalog::cache::CatalogCache) -> Self {
+impl ListingListener {
+    pub fn new(db: sqlx::PgPool, listings: app::page_cache::Listings) -> Self {
         Self {
             db,
-            cache,
+            listings,
             listener: None,
         }
     }
 }
 
-impl Task for CatalogListener {
+impl Task for ListingListener {
     fn name(&self) -> String {
-        format!("listen:{CATALOG_CHANNEL}")
+        format!("listen:{LISTING_CHANNEL}")
     }
 
     async fn step(&mut self) -> anyhow::Result<Next> {
-        let heard = listen_once(&self.db, &mut self.listener, CATALOG_CHANNEL).await;
-        match heard {
-            Ok(Heard::Connected) => self.cache.listening(true),
-            Ok(Heard::Notice(_)) => self.cache.changed(),
+        match listen_once(&self.db, &mut self.listener, LISTING_CHANNEL).await {
+            Ok(Heard::Connected) => self.listings.listening(true),
+            Ok(Heard::Notice(notice)) => self.listings.changed(notice.payload()),
             Ok(Heard::Nothing) => {}
             Err(e) => {
-                self.cache.listening(false);
+                self.listings.listening(false);
                 return Err(e);
             }
         }

@@ -47,7 +47,7 @@ pub fn portal_context(settings: &Settings, db: &sqlx::PgPool) -> anyhow::Result<
                 .policy(settings.server.is_local_development()),
         ),
         health: app::health::cache::HealthCache::new(settings.health.history_points()),
-        catalog: app::catalog::cache::CatalogCache::default(),
+        listings: app::page_cache::Listings::default(),
         db: db.clone(),
         approvals: Arc::new(settings.approvals.clone()),
         naming: Arc::new(settings.naming.clone()),
@@ -208,8 +208,8 @@ pub struct Application {
     /// [`crate::events::RequestFeedListener`].
     pub requests: crate::events::RequestFeed,
     pub state: AppState,
-    /// Catalog pages the list reuses; told of changes by [`crate::events::CatalogListener`].
-    pub catalog: app::catalog::cache::CatalogCache,
+    /// The listings' reused pages; told of changes by [`crate::events::ListingListener`].
+    pub listings: app::page_cache::Listings,
     /// The session table, read directly by live streams and swept by the session sweeper.
     pub session_store: PostgresStore,
     /// What requests read sessions through: recent sessions in memory, then the table.
@@ -252,7 +252,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
     let bundle_root = app::BundleRoot::versioned(&bundle_version);
     let portal = portal_context(&state.settings, &state.db)?;
     let health = portal.health.clone();
-    let catalog = portal.catalog.clone();
+    let listings = portal.listings.clone();
     let requests = crate::events::RequestFeed::default();
     let routes = page_routes();
 
@@ -366,7 +366,7 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
         router,
         health,
         requests,
-        catalog,
+        listings,
         state,
         session_store,
         cached_sessions,

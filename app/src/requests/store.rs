@@ -192,6 +192,7 @@ pub async fn decide(
     tx.commit()
         .await
         .map_err(failed_while("committing the decision"))?;
+    crate::page_cache::changed_here();
     tracing::info!(request.id = %id, decision = decision.as_str(), state = next.as_str(), "request decided");
     Ok(next)
 }
@@ -243,6 +244,7 @@ pub async fn withdraw(
     tx.commit()
         .await
         .map_err(failed_while("committing the withdrawal"))?;
+    crate::page_cache::changed_here();
     Ok(next)
 }
 
@@ -346,6 +348,7 @@ pub async fn resubmit(
     tx.commit()
         .await
         .map_err(failed_while("committing the resubmission"))?;
+    crate::page_cache::changed_here();
     Ok(next)
 }
 

@@ -2,8 +2,11 @@
 //! portal in-process (as the integration tests do) and measures the catalog list, catalog search
 //! and approvals queue, unloaded and under 50 and 200 concurrent clients, beside a static file of
 //! the catalog page's size served by the same server (the reference their throughput is a share
-//! of), with the rows each request reads from the portal's tables and its session lookups. It prints numbers; it
-//! is not a test and exits 0 when a target is missed (non-zero only when set-up fails).
+//! of), with the rows each request reads from the portal's tables and its session lookups. The
+//! catalog's and the queue's pages are reused from the server's page caches while nothing
+//! changes, as in production (the relay of `listing_changed` runs here too); the DATABASE SHARE
+//! section times the uncached reads. It prints numbers; it is not a test and exits 0 when a
+//! target is missed (non-zero only when set-up fails).
 //!
 //! Run it with `dev/bench`. Knobs (environment):
 //!   BENCH_REQUESTS  requests in each sequential run (default 300)
@@ -11,6 +14,8 @@
 //!   BENCH_CLIENTS   concurrent clients, comma-separated (default 50,200)
 //!   BENCH_KEEP_DB=1 keep the `event_bus_portal_bench` database afterwards (for EXPLAIN ANALYZE)
 //!   BENCH_ONLY      only workloads whose name contains one of these comma-separated words
+//!   BENCH_SEED_SQL  a file of plain SQL that seeds the database instead of the bench's own steps
+//!                   (`dev/bench-seed.sql`: the same sizes, made another way)
 //!   RUST_LOG        install the server's log subscriber (e.g. RUST_LOG=error: why requests failed)
 //!   BENCH_AFTER_SEED_SQL  a file of SQL run after seeding, to try a candidate index or setting
 //!                   on the bench database only (e.g. `create index ...;` or
@@ -97,6 +102,9 @@ struct Options {
     /// `BENCH_AFTER_SEED_SQL`: a file of SQL run after seeding (path, text), to try a candidate
     /// index or setting on the bench database only.
     after_seed: Option<(String, String)>,
+    /// `BENCH_SEED_SQL`: a file of plain SQL that seeds the database instead of the bench's own
+    /// steps (path, text), so the figures can be checked against data made another way.
+    seed_sql: Option<(String, String)>,
     /// `BENCH_ONLY`: run only workloads whose name contains one of these words.
     only: Vec<String>,
     duration: Duration,
@@ -123,6 +131,14 @@ impl Options {
             }
             _ => None,
         };
+        let seed_sql = match std::env::var("BENCH_SEED_SQL") {
+            Ok(path) if !path.is_empty() => {
+                let sql = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading BENCH_SEED_SQL {path}"))?;
+                Some((path, sql))
+            }
+            _ => None,
+        };
         let only = std::env::var("BENCH_ONLY")
             .unwrap_or_default()
             .split(',')
@@ -132,6 +148,7 @@ impl Options {
             .collect();
         Ok(Self {
             after_seed,
+            seed_sql,
             only,
             sequential: usize::try_from(env_number::<u64>("BENCH_REQUESTS", 300)?)?.max(1),
             duration: Duration::from_secs(env_number::<u64>("BENCH_SECONDS", 10)?.max(1)),
@@ -151,7 +168,7 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         .context("connecting to the bench database")?;
     db::migrate(&seed_pool).await?;
     let mut seed_conn = seed_pool.acquire().await?;
-    let seed_time = seed(&mut seed_conn, options.after_seed.as_ref()).await?;
+    let seed_time = seed(&mut seed_conn, options).await?;
     let dataset = dataset_summary(&mut seed_conn).await?;
     let pg_version: String = sqlx::query_scalar("show server_version")
         .fetch_one(&mut *seed_conn)
@@ -186,17 +203,17 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         .await
         .context("building the application")?;
     let store = application.session_store.clone();
-    // The relay of catalog changes to the page cache, as the server runs it.
+    // The relay of listing changes to the page caches, as the server runs it.
     let mut background = server::background::Supervisor::default();
-    background.spawn_task(server::events::CatalogListener::new(
+    background.spawn_task(server::events::ListingListener::new(
         application.state.db.clone(),
-        application.catalog.clone(),
+        application.listings.clone(),
     ));
-    let catalog_cache = application.catalog.clone();
+    let listings = application.listings.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !catalog_cache.is_listening() {
+    while !listings.is_listening() {
         if Instant::now() > deadline {
-            bail!("the catalog relay did not listen within 10 s");
+            bail!("the listing relay did not listen within 10 s");
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -255,8 +272,12 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         "portal pool  : {pool_size} database connections (database.max_connections), acquire timeout 3 s"
     );
     println!(
-        "seed         : {:.2} s  ({dataset})",
-        seed_time.as_secs_f64()
+        "seed         : {:.2} s  ({dataset}), by {}",
+        seed_time.as_secs_f64(),
+        options
+            .seed_sql
+            .as_ref()
+            .map_or("the bench's own steps", |(path, _)| path.as_str())
     );
     if let Some((path, sql)) = &options.after_seed {
         println!("candidate    : BENCH_AFTER_SEED_SQL={path}:");
@@ -314,10 +335,30 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
 
     let load = format!("{load_before} before, {} after", load_average());
     print_report(&rows, nproc, profile, seed_time, &dataset, &load);
+    print_page_sources(&client, &base).await;
     breakdown(&portal_db, &member, &approver, options.sequential).await?;
     plan_cache(&portal_db).await?;
     let _ = std::fs::remove_dir_all(&site);
     Ok(())
+}
+
+/// How the listings' pages were served over the whole run: reused from the page caches, or read
+/// from the database. The workloads repeat their pages, so nearly all are reused; a page nobody
+/// asked for since the last change costs what DATABASE SHARE shows, plus the rendering.
+async fn print_page_sources(client: &reqwest::Client, base: &str) {
+    let Ok(metrics) = scrape(client, base).await else {
+        println!("\nPAGE SOURCES: /metrics could not be read");
+        return;
+    };
+    println!(
+        "\nPAGE SOURCES (listing_pages_total, the whole run; hit = reused, miss = read and kept)"
+    );
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("listing_pages_total"))
+    {
+        println!("  {line}");
+    }
 }
 
 /// Writes `pkg/reference.html`, a file as large as the catalog page, which the server sends from
@@ -677,14 +718,15 @@ select gen_random_uuid(), ap.id, t.id, a.id,
     ),
 ];
 
-async fn seed(
-    conn: &mut PgConnection,
-    after_seed: Option<&(String, String)>,
-) -> anyhow::Result<Duration> {
+async fn seed(conn: &mut PgConnection, options: &Options) -> anyhow::Result<Duration> {
     println!("== seeding {BENCH_DB}");
     let started = Instant::now();
     let mut tx = conn.begin().await?;
-    for (label, sql) in SEED_STEPS {
+    let steps: Vec<(&str, &str)> = match &options.seed_sql {
+        Some((path, sql)) => vec![(path.as_str(), sql.as_str())],
+        None => SEED_STEPS.to_vec(),
+    };
+    for (label, sql) in steps {
         let step = Instant::now();
         sqlx::raw_sql(sql)
             .execute(&mut *tx)
@@ -696,7 +738,7 @@ async fn seed(
         );
     }
     tx.commit().await?;
-    if let Some((path, sql)) = after_seed {
+    if let Some((path, sql)) = &options.after_seed {
         let step = Instant::now();
         sqlx::raw_sql(sql)
             .execute(&mut *conn)

@@ -85,28 +85,6 @@ async fn the_catalog_pages_by_name_forwards_and_backwards_keeping_its_filters(po
     assert_eq!(odd["domains"], serde_json::json!(["even", "odd"]));
 }
 
-/// The catalog's pages while `names` of the first page are waited for: the server reuses a page
-/// until Postgres announces a change, which reaches it a moment after the writer commits.
-async fn first_page_until(
-    app: &TestApp,
-    cookie: &str,
-    form: impl Fn() -> Form,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let page = app.page("catalog/topics", cookie, form()).await;
-        if done(&page) {
-            return page;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the catalog still shows {page} 5 s after the change"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgPool) {
     topics(&pool).await;
@@ -116,11 +94,11 @@ async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgP
         .await;
 
     let first = app.page("catalog/topics", &viewer, Form::new()).await;
-    let hits = app.catalog.hits();
+    let hits = app.listings.catalog.hits();
     let again = app.page("catalog/topics", &viewer, Form::new()).await;
     assert_eq!(again, first);
     assert_eq!(
-        app.catalog.hits(),
+        app.listings.catalog.hits(),
         hits + 1,
         "the second read reuses the page"
     );
@@ -138,10 +116,11 @@ async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgP
     .execute(&pool)
     .await
     .expect("another writer's change");
-    let changed = first_page_until(&app, &viewer, Form::new, |page| {
-        names(page).get(1).is_some_and(|n| n == "paged_000a")
-    })
-    .await;
+    let changed = app
+        .page_until("catalog/topics", &viewer, Form::new, |page| {
+            names(page).get(1).is_some_and(|n| n == "paged_000a")
+        })
+        .await;
     assert_eq!(changed["topics"][2]["title"], "Renamed");
     assert_eq!(
         changed["domains"],
@@ -162,7 +141,7 @@ async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgP
     .execute(&pool)
     .await
     .expect("an environment");
-    first_page_until(&app, &viewer, Form::new, |page| {
+    app.page_until("catalog/topics", &viewer, Form::new, |page| {
         page["topics"][0]["environments"] == serde_json::json!(["sandbox"])
     })
     .await;

@@ -13,10 +13,10 @@ pub struct TestApp {
     store: PostgresStore,
     /// The sessions as the server reads them (memory, then the table).
     pub sessions: server::auth::CachedSessions,
-    /// The catalog pages the server reuses while the catalog is unchanged.
-    pub catalog: app::catalog::cache::CatalogCache,
+    /// The listings' pages the server reuses while what they show is unchanged.
+    pub listings: app::page_cache::Listings,
     /// What the server runs beside its routes in every deployment: the relay of changed
-    /// requests to the request pages' event streams, and of catalog changes to its page cache.
+    /// requests to the request pages' event streams, and of listing changes to its page caches.
     _background: server::background::Supervisor,
 }
 
@@ -44,6 +44,30 @@ impl TestApp {
         let answer = self.answer(endpoint, Some(cookie), form).await;
         answer.expect_status(200);
         answer.json()
+    }
+
+    /// A listing's page once `done` holds of it, asked again until then (at most 5 s): the
+    /// server reuses a listing's page until Postgres announces a change to what it shows, which
+    /// reaches the server a moment after the writer commits.
+    pub async fn page_until(
+        &self,
+        endpoint: &str,
+        cookie: &str,
+        form: impl Fn() -> Form,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let page = self.page(endpoint, cookie, form()).await;
+            if done(&page) {
+                return page;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{endpoint} still answers {page} 5 s after the change"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Every page of a keyset-paged list, in order: the first, then each page after the one
@@ -106,15 +130,15 @@ impl TestApp {
         .await
         .expect("the request relay listens within 10 s")
         .expect("the relay runs");
-        background.spawn_task(server::events::CatalogListener::new(
+        background.spawn_task(server::events::ListingListener::new(
             pool.clone(),
-            application.catalog.clone(),
+            application.listings.clone(),
         ));
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !application.catalog.is_listening() {
+        while !application.listings.is_listening() {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "the catalog relay listens within 10 s"
+                "the listing relay listens within 10 s"
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -133,7 +157,7 @@ impl TestApp {
             settings,
             store: application.session_store,
             sessions: application.cached_sessions,
-            catalog: application.catalog,
+            listings: application.listings,
             _background: background,
         }
     }

@@ -168,3 +168,79 @@ async fn a_bad_page_of_the_queue_is_refused_with_what_is_wrong(pool: PgPool) {
         assert!(answer.body.contains(message), "{}", answer.body);
     }
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_queue_page_is_reused_until_a_request_or_a_name_on_it_changes(pool: PgPool) {
+    let expected = waiting_requests(&pool).await;
+    let app = TestApp::spawn(pool.clone()).await;
+    let gwen = app.session_cookie_for(&governance(1)).await;
+    let otto = app.session_cookie_for(&owner_approver()).await;
+    let first = app.page("requests/queue", &gwen, Form::new()).await;
+    let hits = app.listings.queue.hits();
+    assert_eq!(app.page("requests/queue", &gwen, Form::new()).await, first);
+    assert_eq!(
+        app.listings.queue.hits(),
+        hits + 1,
+        "the second read reuses the page"
+    );
+    assert_eq!(
+        ids(&app.page("requests/queue", &otto, Form::new()).await),
+        expected[..50]
+    );
+
+    // Each change below is made by another writer (a worker, another server, an operator's SQL)
+    // and shows on the next pages.
+    let write = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::raw_sql(sql).execute(&pool).await.expect(sql) }
+    };
+    // Another governance approver decides the oldest request: it leaves gwen's queue, not
+    // the owning team's.
+    write(
+        "insert into app_user (subject, display_name) values ('gov-2', 'gov-2 tester');
+         update approval_slot set decided_by = 'gov-2', decision = 'approved', decided_at = now()
+          where slot = 'governance'
+            and request_id = (select id from access_request order by updated_at, id limit 1);",
+    )
+    .await;
+    let oldest = expected[0];
+    let page = app
+        .page_until("requests/queue", &gwen, Form::new, |page| {
+            !ids(page).contains(&oldest)
+        })
+        .await;
+    assert_eq!(ids(&page), expected[1..51]);
+    assert_eq!(
+        ids(&app.page("requests/queue", &otto, Form::new()).await),
+        expected[..50]
+    );
+
+    // The names a row shows: the requester's, the application's, the topic's.
+    let shows = |field: &'static str, name: &'static str| {
+        move |page: &Value| page["requests"][0][field] == name
+    };
+    write("update app_user set display_name = 'Rita Renamed' where subject = 'rita'").await;
+    app.page_until(
+        "requests/queue",
+        &gwen,
+        Form::new,
+        shows("requester", "Rita Renamed"),
+    )
+    .await;
+    write("update application set name = 'payments-renamed' where id in (select application_id from access_request)").await;
+    app.page_until(
+        "requests/queue",
+        &gwen,
+        Form::new,
+        shows("application", "payments-renamed"),
+    )
+    .await;
+    write("update topic set name = 'orders.renamed' where id in (select topic_id from access_request)").await;
+    app.page_until(
+        "requests/queue",
+        &gwen,
+        Form::new,
+        shows("topic", "orders.renamed"),
+    )
+    .await;
+}
