@@ -14,10 +14,19 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(3))
-        // A connection is not pinged before each use: the ping was a round trip per query (a
-        // third of the catalog page's database time). A connection that broke is found by the
-        // query that uses it, which fails, and the pool replaces it.
+        // A connection in steady use is not pinged before each use: the ping was a round trip
+        // per query (a third of the catalog page's database time). One that sat idle for a
+        // second or more is pinged first, so after a database restart the connections it broke
+        // are replaced rather than handed to requests.
         .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= Duration::from_secs(1) {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         // The catalog's optional filters (`$1 is null or ...`) make a generic plan scan the
         // whole table; planning with the actual values lets search use its trigram index
         // (measured with dev/bench: search page p95 56 ms -> 28 ms).
