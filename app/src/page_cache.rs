@@ -152,18 +152,14 @@ impl<K: Eq + Hash + Clone, V: Clone> PageCache<K, V> {
         pages.by_key.insert(key.clone(), page.clone());
     }
 
-    /// Whether changes are being heard, and pages reused.
-    pub fn is_listening(&self) -> bool {
-        self.inner.listening.load(Ordering::Acquire)
-    }
-
     /// How many pages were reused since the start.
     pub fn hits(&self) -> u64 {
         self.inner.hits.load(Ordering::Relaxed)
     }
 
     /// How many pages are kept now.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner
             .pages
             .lock()
@@ -171,17 +167,25 @@ impl<K: Eq + Hash + Clone, V: Clone> PageCache<K, V> {
             .by_key
             .len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The listings whose pages are reused, as one server holds them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Listings {
     pub catalog: crate::catalog::CatalogCache,
     pub queue: crate::requests::QueueCache,
+    /// Whether the relay is listening now, for whoever waits until it does.
+    relay: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Listings {
+    fn default() -> Self {
+        Self {
+            catalog: Default::default(),
+            queue: Default::default(),
+            relay: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
 }
 
 impl Listings {
@@ -202,10 +206,12 @@ impl Listings {
     pub fn listening(&self, listening: bool) {
         self.catalog.listening(listening);
         self.queue.listening(listening);
+        self.relay.send_replace(listening);
     }
 
-    pub fn is_listening(&self) -> bool {
-        self.catalog.is_listening() && self.queue.is_listening()
+    /// Whether the relay listens, now and as it changes.
+    pub fn relay(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.relay.subscribe()
     }
 }
 
@@ -245,7 +251,7 @@ mod tests {
             read(&cache, "a", "db2").await,
             ("db2".into(), Outcome::Bypass)
         );
-        assert!(cache.is_empty());
+        assert_eq!(cache.len(), 0);
         cache.listening(true);
         assert_eq!(
             read(&cache, "a", "db3").await,

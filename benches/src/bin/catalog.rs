@@ -123,22 +123,19 @@ impl Options {
                     .with_context(|| format!("BENCH_CLIENTS: {c:?} is not a number"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let after_seed = match std::env::var("BENCH_AFTER_SEED_SQL") {
-            Ok(path) if !path.is_empty() => {
-                let sql = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading BENCH_AFTER_SEED_SQL {path}"))?;
-                Some((path, sql))
+        /// The SQL file a variable names (path, text), if it names one.
+        fn sql_file(variable: &str) -> anyhow::Result<Option<(String, String)>> {
+            match std::env::var(variable) {
+                Ok(path) if !path.is_empty() => {
+                    let sql = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {variable} {path}"))?;
+                    Ok(Some((path, sql)))
+                }
+                _ => Ok(None),
             }
-            _ => None,
-        };
-        let seed_sql = match std::env::var("BENCH_SEED_SQL") {
-            Ok(path) if !path.is_empty() => {
-                let sql = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading BENCH_SEED_SQL {path}"))?;
-                Some((path, sql))
-            }
-            _ => None,
-        };
+        }
+        let after_seed = sql_file("BENCH_AFTER_SEED_SQL")?;
+        let seed_sql = sql_file("BENCH_SEED_SQL")?;
         let only = std::env::var("BENCH_ONLY")
             .unwrap_or_default()
             .split(',')
@@ -209,14 +206,16 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         application.state.db.clone(),
         application.listings.clone(),
     ));
-    let listings = application.listings.clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !listings.is_listening() {
-        if Instant::now() > deadline {
-            bail!("the listing relay did not listen within 10 s");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        application
+            .listings
+            .relay()
+            .wait_for(|listening| *listening),
+    )
+    .await
+    .context("the listing relay did not listen within 10 s")?
+    .context("the listing relay stopped")?;
     let portal_db = application.state.db.clone();
     tokio::spawn(async move {
         if let Err(e) = server::startup::serve(listener, application.router).await {

@@ -134,14 +134,16 @@ impl TestApp {
             pool.clone(),
             application.listings.clone(),
         ));
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !application.listings.is_listening() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the listing relay listens within 10 s"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            application
+                .listings
+                .relay()
+                .wait_for(|listening| *listening),
+        )
+        .await
+        .expect("the listing relay listens within 10 s")
+        .expect("the relay runs");
         tokio::spawn(async move {
             server::startup::serve(listener, application.router)
                 .await
