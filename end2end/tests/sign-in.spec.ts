@@ -91,6 +91,8 @@ test('an unknown page is a 404', async ({ page }) => {
 
 test('after hydration, navigation happens in the browser without reloading the page', async ({ page }) => {
   await signIn(page, ada);
+  // The page signing in lands on has its own pack: counting starts once that page is live.
+  await expectHydrated(page);
   // Each page's code arrives as one pack: one request for the page shown, one more for the page
   // opened next, and no chunk fetched on its own.
   const code: string[] = [];
