@@ -364,6 +364,19 @@ pub struct GroupHealthView {
     pub lag: ChartView,
 }
 
+impl crate::loaded::ServerDrawn for TopicHealthView {
+    fn without_markup(&mut self) {
+        self.throughput.svg.clear();
+        self.lag.svg.clear();
+    }
+}
+
+impl crate::loaded::ServerDrawn for GroupHealthView {
+    fn without_markup(&mut self) {
+        self.lag.svg.clear();
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn viewer() -> &'static [crate::domain::Role] {
     crate::domain::Area::Health.allowed_roles()

@@ -19,6 +19,7 @@ pub mod error;
 pub mod health;
 pub mod home;
 mod layout;
+pub mod loaded;
 pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod page_cache;
@@ -31,6 +32,7 @@ pub mod store;
 pub mod teams;
 pub mod time;
 
+use crate::loaded::{Loaded, load_blocking};
 use auth::get_session_user;
 use domain::UserIdentity;
 use error::AppError;
@@ -63,7 +65,7 @@ impl BundleRoot {
 
 /// The signed-in user for this page load, read once and shared with every component.
 #[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<UserIdentity>, AppError>>);
+pub struct CurrentUser(pub Loaded<Result<Option<UserIdentity>, AppError>>);
 
 /// The Content-Security-Policy of an app page: scripts only from this origin or carrying this
 /// response's nonce (the hydration scripts), WebAssembly compilation allowed, no inline styles,
@@ -176,7 +178,7 @@ mod tests {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let user = Resource::new_blocking(|| (), |_| get_session_user());
+    let user = load_blocking(|| (), |_| get_session_user());
     provide_context(CurrentUser(user));
 
     view! {

@@ -23,10 +23,15 @@ test('the topic health chart is live: its value changes without a reload', async
     }).toPass({ timeout: 60_000 });
     await expectHydrated(page);
     const chart = page.getByTestId('throughput-chart');
+    // Hydrating kept the chart the server drew (checked at once, before any later data arrives).
+    expect(await chart.locator('.chart-svg svg').count()).toBe(1);
     await expect(chart.locator('svg')).toBeVisible();
     // Each point tells its time and value under the pointer, with the unit.
     await expect(chart.locator('.chart-points title').first()).toHaveText(/^\d\d:\d\d [\d.]+ messages per second$/);
     await expect(page.getByTestId('topic-status')).toBeVisible();
+    // Each chart is in the page once, as markup: the hydration data leaves the SVG out.
+    const html = await (await page.request.get(`/health/sandbox/topics/${TOPIC}`)).text();
+    expect(html.split('chart-points').length - 1).toBe(2);
     await expect(page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Latest offset' }) })).toBeVisible();
 
     // Mark this document: a reload would replace it and lose the mark.

@@ -13,6 +13,7 @@ use crate::applications::{
 use crate::apply::CredentialState;
 use crate::domain::{ApplicationId, Area, Role};
 use crate::error::AppError;
+use crate::loaded::load;
 use crate::requests::Compliance;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -54,7 +55,7 @@ pub fn ApplicationPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<ApplicationId>().ok())
     };
-    let application = Resource::new(
+    let application = load(
         move || {
             (
                 id(),

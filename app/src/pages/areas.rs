@@ -5,6 +5,7 @@ use super::status::{ErrorPanel, Forbidden, SignInRequired};
 use crate::CurrentUser;
 use crate::domain::Area;
 use crate::environments::list_environments;
+use crate::loaded::{Loaded, load};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -77,8 +78,8 @@ pub fn PageHeading(title: String, children: Children) -> impl IntoView {
 #[component]
 pub fn AdminPage() -> impl IntoView {
     // Resources are created before the page suspends, in the same order on server and browser.
-    let audit = Resource::new(|| (), |_| crate::audit::verify_audit_chain());
-    let environments = Resource::new(|| (), |_| list_environments());
+    let audit = load(|| (), |_| crate::audit::verify_audit_chain());
+    let environments = load(|| (), |_| list_environments());
     view! {
         <AreaPage
             area=Area::Admin
@@ -95,7 +96,7 @@ pub fn AdminPage() -> impl IntoView {
 /// The clusters the portal manages, as configured.
 #[component]
 fn Environments(
-    environments: Resource<
+    environments: Loaded<
         Result<Vec<crate::environments::EnvironmentSummary>, crate::error::AppError>,
     >,
 ) -> impl IntoView {
@@ -129,7 +130,7 @@ fn Environments(
 /// Whether the audit log's hash chain is intact, checked row by row on the server.
 #[component]
 fn AuditChain(
-    status: Resource<Result<crate::audit::ChainStatus, crate::error::AppError>>,
+    status: Loaded<Result<crate::audit::ChainStatus, crate::error::AppError>>,
 ) -> impl IntoView {
     view! {
         <h2>"Audit trail"</h2>

@@ -4,6 +4,7 @@ use super::areas::{AreaPage, PageHeading};
 use super::pager::Pager;
 use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
 use crate::domain::{Area, Lifecycle};
+use crate::loaded::load;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -33,7 +34,7 @@ pub fn CatalogPage() -> impl IntoView {
             before: q.get("before"),
         }
     };
-    let page = Resource::new(filter, list_topics);
+    let page = load(filter, list_topics);
     view! {
         <AreaPage area=Area::Catalog intro="Every event on the bus: what it means, who owns it, and where it is available.">
             <form method="get" action="/catalog" class="filters" role="search" aria-label="Search the catalog">
@@ -132,7 +133,7 @@ fn result_count(page: &crate::catalog::CatalogPage) -> String {
 #[component]
 pub fn TopicPage() -> impl IntoView {
     let params = use_params_map();
-    let topic = Resource::new(
+    let topic = load(
         move || params.read().get("name").unwrap_or_default(),
         get_topic,
     );

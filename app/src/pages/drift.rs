@@ -4,6 +4,7 @@
 use super::areas::{AreaPage, ConfirmActions};
 use crate::domain::{Area, EnvironmentName};
 use crate::drift::{AdoptAll, CheckDriftNow, ResolveFinding, get_drift_report};
+use crate::loaded::load;
 use leptos::prelude::*;
 
 #[component]
@@ -15,7 +16,7 @@ pub fn DriftPage() -> impl IntoView {
     let confirming = move || query.read().get("confirm");
     let adopt_all = ServerAction::<AdoptAll>::new();
     let check = ServerAction::<CheckDriftNow>::new();
-    let report = Resource::new(
+    let report = load(
         move || {
             (
                 resolve.version().get(),

@@ -10,6 +10,7 @@ use crate::health::{
     encode_segment, eval::duration_words, group_health, health_link, health_overview,
     my_topics_health, topic_health,
 };
+use crate::loaded::{load, load_drawn};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -146,7 +147,7 @@ fn ClusterSection(cluster: ClusterHealthView) -> impl IntoView {
 #[component]
 pub fn HealthPage() -> impl IntoView {
     let ticks = use_health_ticks();
-    let overview = Resource::new(move || ticks.get(), |_| health_overview());
+    let overview = load(move || ticks.get(), |_| health_overview());
     view! {
         <AreaPage
             area=Area::Health
@@ -168,7 +169,7 @@ pub fn HealthPage() -> impl IntoView {
 #[component]
 pub fn MyTopicsHealthPage() -> impl IntoView {
     let ticks = use_health_ticks();
-    let rows = Resource::new(move || ticks.get(), |_| my_topics_health());
+    let rows = load(move || ticks.get(), |_| my_topics_health());
     view! {
         <AreaPage area=Area::Health intro="The topics your teams own, on every cluster they are on.">
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -190,7 +191,7 @@ pub fn TopicHealthPage() -> impl IntoView {
     let query = use_query_map();
     let ticks = use_health_ticks();
     let save = ServerAction::<SetExpectedInterval>::new();
-    let data = Resource::new(
+    let data = load_drawn(
         move || {
             (
                 params.read().get("env").unwrap_or_default(),
@@ -308,7 +309,7 @@ pub fn GroupHealthPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let ticks = use_health_ticks();
-    let data = Resource::new(
+    let data = load_drawn(
         move || {
             (
                 params.read().get("env").unwrap_or_default(),

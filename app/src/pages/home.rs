@@ -4,6 +4,7 @@
 
 use crate::CurrentUser;
 use crate::home::{HomeItem, HomeSummary, what_waits};
+use crate::loaded::load;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,7 +12,7 @@ use leptos_meta::Title;
 pub fn HomePage() -> impl IntoView {
     let CurrentUser(user) = expect_context();
     // Created before the page suspends, in the same order on server and browser.
-    let summary = Resource::new(|| (), |_| what_waits());
+    let summary = load(|| (), |_| what_waits());
     view! {
         <Title text="" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -2,6 +2,7 @@
 
 use super::status::SignInRequired;
 use crate::CurrentUser;
+use crate::loaded::load;
 use crate::notifications::my_notifications;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +10,7 @@ use leptos_meta::Title;
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
     let CurrentUser(user) = expect_context();
-    let list = Resource::new(|| (), |_| my_notifications());
+    let list = load(|| (), |_| my_notifications());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -10,6 +10,7 @@ use crate::domain::{Area, RequestState};
 use crate::domain::{EnvironmentName, RequestId};
 use crate::environments::list_environments;
 use crate::error::AppError;
+use crate::loaded::{Loaded, load};
 use crate::requests::form::{
     FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND,
     FIELD_PROMOTED_FROM, FIELD_PURPOSE, FIELD_TOPIC, MAX_EXPIRY_DAYS, PURPOSE_MAX, PURPOSE_MIN,
@@ -67,8 +68,8 @@ fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl Into
 
 #[component]
 pub fn MyRequestsPage() -> impl IntoView {
-    let requests = Resource::new(|| (), |_| my_requests());
-    let applications = Resource::new(|| (), |_| my_applications());
+    let requests = load(|| (), |_| my_requests());
+    let applications = load(|| (), |_| my_applications());
     view! {
         <AreaPage area=Area::MyRequests intro="Requests made by you and your teams, with where each one stands.">
             <p class="actions">
@@ -108,7 +109,7 @@ pub fn MyRequestsPage() -> impl IntoView {
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let query = use_query_map();
-    let page = Resource::new(
+    let page = load(
         move || {
             let q = query.read();
             (q.get("after"), q.get("before"))
@@ -189,8 +190,8 @@ pub fn NewRequestPage() -> impl IntoView {
             "counter"
         }
     };
-    let applications = Resource::new(|| (), |_| my_applications());
-    let environments = Resource::new(|| (), |_| list_environments());
+    let applications = load(|| (), |_| my_applications());
+    let environments = load(|| (), |_| list_environments());
     let preload: Preload = std::sync::Arc::new(move || {
         Box::pin(async move {
             let _ = applications.await;
@@ -321,7 +322,7 @@ pub fn RequestPage() -> impl IntoView {
     );
     // The request and its progress on Kafka, fetched together (progress second, so the steps
     // shown are never older than the state): one snapshot per change.
-    let request = Resource::new(
+    let request = load(
         move || {
             (
                 id(),
@@ -597,9 +598,9 @@ pub fn NewTopicPage() -> impl IntoView {
     };
     let action = ServerAction::<ProposeTopic>::new();
     let result = action.value();
-    let applications = Resource::new(|| (), |_| my_applications());
-    let environments = Resource::new(|| (), |_| list_environments());
-    let naming = Resource::new(|| (), |_| crate::catalog::naming_policy());
+    let applications = load(|| (), |_| my_applications());
+    let environments = load(|| (), |_| list_environments());
+    let naming = load(|| (), |_| crate::catalog::naming_policy());
     let preload: Preload = std::sync::Arc::new(move || {
         Box::pin(async move {
             let _ = applications.await;
@@ -760,7 +761,7 @@ fn TopicSchemaField(
 ) -> impl IntoView {
     let (typed, set_typed) = signal(String::new());
     let typing = StoredValue::new(0_u64);
-    let verdict = Resource::new(
+    let verdict = load(
         move || typed.get(),
         move |text| async move {
             if text.trim().is_empty() {
@@ -804,8 +805,8 @@ pub fn TopicChangePage() -> impl IntoView {
     let result = action.value();
     let query = use_query_map();
     let name = query.read_untracked().get("topic").unwrap_or_default();
-    let topic = Resource::new(move || name.clone(), crate::catalog::get_topic);
-    let applications = Resource::new(|| (), |_| my_applications());
+    let topic = load(move || name.clone(), crate::catalog::get_topic);
+    let applications = load(|| (), |_| my_applications());
     let preload: Preload = std::sync::Arc::new(move || {
         Box::pin(async move {
             let _ = topic.await;
@@ -907,7 +908,7 @@ pub(super) fn ApplicationSelect(apps: Vec<crate::requests::ApplicationOption>) -
 /// A checkbox per environment, with the field's error from the last submission.
 #[component]
 fn EnvironmentChoices(
-    environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
+    environments: Loaded<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
     /// The field's message, under the choices.
     error: impl IntoView + 'static,
 ) -> impl IntoView {
@@ -934,7 +935,7 @@ fn EnvironmentChoices(
 
 /// The names of the bus's environments, once the page's resource has them.
 fn environment_names(
-    environments: Resource<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
+    environments: Loaded<Result<Vec<crate::environments::EnvironmentSummary>, AppError>>,
 ) -> Vec<EnvironmentName> {
     environments
         .get_untracked()

@@ -5,6 +5,7 @@ use super::areas::{AreaPage, Preload};
 use super::requests::{ApplicationSelect, field_error, form_error};
 use crate::domain::{Area, Compatibility, SchemaFormat, SubjectPart};
 use crate::error::AppError;
+use crate::loaded::load;
 use crate::requests::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC};
 use crate::requests::schema_change::{
     FIELD_COMPATIBILITY, FIELD_FORMAT, FIELD_PART, FIELD_SCHEMA_TEXT, Finding, SchemaChangeInput,
@@ -236,14 +237,14 @@ pub fn SchemaChangePage() -> impl IntoView {
         .get("part")
         .and_then(|p| p.parse().ok())
         .unwrap_or_default();
-    let topic = Resource::new(
+    let topic = load(
         {
             let name = topic_name.clone();
             move || name.clone()
         },
         crate::catalog::get_topic,
     );
-    let applications = Resource::new(|| (), |_| my_applications());
+    let applications = load(|| (), |_| my_applications());
     let preload: Preload = std::sync::Arc::new(move || {
         Box::pin(async move {
             let _ = topic.await;
@@ -258,7 +259,7 @@ pub fn SchemaChangePage() -> impl IntoView {
     let (part_chosen, set_part) = signal(part.as_str().to_owned());
     let (typed, set_typed) = signal(None::<String>);
     let typing = StoredValue::new(0_u64);
-    let check = Resource::new(
+    let check = load(
         move || (part_chosen.get(), format.get(), mode.get(), typed.get()),
         move |(part_chosen, format, mode, typed)| {
             let topic_name = topic_name.clone();

@@ -3,13 +3,14 @@
 use super::areas::AreaPage;
 use crate::domain::Area;
 use crate::error::AppError;
+use crate::loaded::load;
 use crate::teams::{FIELD_CONTACT, FIELD_DISPLAY_NAME, FIELD_WEBHOOK, UpdateTeam, my_teams};
 use leptos::prelude::*;
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
     let update = ServerAction::<UpdateTeam>::new();
-    let teams = Resource::new(move || update.version().get(), |_| my_teams());
+    let teams = load(move || update.version().get(), |_| my_teams());
     let result = update.value();
     let message = move |field: &'static str| {
         result.with(|r| match r {
