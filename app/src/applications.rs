@@ -218,6 +218,7 @@ pub struct GrantView {
     pub topic: String,
     pub consumer_group: Option<String>,
     pub consumer_group_is_prefix: bool,
+    #[serde(with = "crate::time::iso_date_option")]
     pub expires_on: Option<NaiveDate>,
     /// What it allows, in words.
     pub in_words: String,
@@ -230,6 +231,7 @@ pub struct ApplicationDetail {
     pub id: ApplicationId,
     pub name: String,
     pub team: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub registered_at: DateTime<Utc>,
     pub compliance: Compliance,
     /// Live grants, by environment and topic.

@@ -22,6 +22,7 @@ pub struct StepView {
     pub attempts: i32,
     /// Safe text: what went wrong, in words.
     pub last_error: Option<String>,
+    #[serde(with = "crate::time::rfc3339_option")]
     pub done_at: Option<DateTime<Utc>>,
 }
 

@@ -69,6 +69,7 @@ pub struct GrantView {
     pub team: String,
     pub environment: EnvironmentName,
     pub consumer_group: Option<String>,
+    #[serde(with = "crate::time::iso_date_option")]
     pub expires_on: Option<chrono::NaiveDate>,
 }
 
@@ -80,6 +81,7 @@ pub struct TopicDetail {
     pub partitions: i32,
     pub retention_days: i64,
     pub cleanup_policy: CleanupPolicy,
+    #[serde(with = "crate::time::iso_date_option")]
     pub removal_date: Option<chrono::NaiveDate>,
     pub producers: Vec<GrantView>,
     pub consumers: Vec<GrantView>,

@@ -32,7 +32,9 @@ pub struct FindingView {
     pub environment: EnvironmentName,
     pub kind: FindingKind,
     pub description: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub first_seen_at: DateTime<Utc>,
+    #[serde(with = "crate::time::rfc3339")]
     pub last_seen_at: DateTime<Utc>,
     /// An admin asked for removal; the reconciler has not done it yet.
     pub removal_requested: bool,
@@ -41,6 +43,7 @@ pub struct FindingView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunView {
     pub environment: EnvironmentName,
+    #[serde(with = "crate::time::rfc3339")]
     pub finished_at: DateTime<Utc>,
     pub acls_seen: i32,
     pub topics_seen: i32,

@@ -133,6 +133,7 @@ pub struct TopicSample {
     pub retained: i64,
     pub under_replicated: usize,
     pub offline: usize,
+    #[serde(with = "crate::time::rfc3339_option")]
     pub last_message_at: Option<DateTime<Utc>>,
     pub expected: ExpectedInterval,
     /// The owning team, for catalog topics in this environment.
@@ -161,6 +162,7 @@ pub struct GroupSample {
     pub partitions: Vec<GroupPartitionSample>,
     pub lag: i64,
     pub seconds_behind: f64,
+    #[serde(with = "crate::time::rfc3339_option")]
     pub growing_since: Option<DateTime<Utc>>,
     pub owner: Option<String>,
     pub health: Health,
@@ -170,6 +172,7 @@ pub struct GroupSample {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvSnapshot {
     pub environment: EnvironmentName,
+    #[serde(with = "crate::time::rfc3339")]
     pub collected_at: DateTime<Utc>,
     pub cycle_ms: u64,
     pub brokers: usize,
@@ -304,6 +307,7 @@ pub fn encode_segment(text: &str) -> String {
 pub struct ClusterHealthView {
     pub environment: EnvironmentName,
     pub display_name: String,
+    #[serde(with = "crate::time::rfc3339_option")]
     pub collected_at: Option<DateTime<Utc>>,
     pub cycle_ms: u64,
     pub error: Option<String>,
@@ -343,6 +347,7 @@ pub struct ChartView {
 pub struct TopicHealthView {
     pub environment: EnvironmentName,
     pub range: ChartRange,
+    #[serde(with = "crate::time::rfc3339")]
     pub collected_at: DateTime<Utc>,
     pub topic: TopicSample,
     pub groups: Vec<GroupRow>,
@@ -359,6 +364,7 @@ pub struct TopicHealthView {
 pub struct GroupHealthView {
     pub environment: EnvironmentName,
     pub range: ChartRange,
+    #[serde(with = "crate::time::rfc3339")]
     pub collected_at: DateTime<Utc>,
     pub group: GroupSample,
     pub lag: ChartView,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct NotificationView {
     pub message: String,
     pub link: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     pub unread: bool,
 }

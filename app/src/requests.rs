@@ -46,6 +46,7 @@ pub struct RequestSummary {
     pub application: String,
     pub requester: String,
     pub environments: Vec<EnvironmentName>,
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -53,6 +54,7 @@ pub struct RequestSummary {
 /// queue's order. Written in links as `<RFC 3339 time, microseconds>_<id>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct QueueKey {
+    #[serde(with = "crate::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub id: RequestId,
 }
@@ -150,6 +152,7 @@ pub struct Compliance {
     pub security_package_id: String,
     pub fisma_rating: String,
     pub ato_status: String,
+    #[serde(with = "crate::time::iso_date_option")]
     pub ato_date: Option<NaiveDate>,
     pub privacy_assessment: String,
     pub contains_pii: bool,
@@ -167,6 +170,7 @@ pub struct SlotView {
     pub decided_by: Option<String>,
     pub decision: Option<Decision>,
     pub decision_reason: Option<String>,
+    #[serde(with = "crate::time::rfc3339_option")]
     pub decided_at: Option<DateTime<Utc>>,
     /// While the slot waits: people the portal knows who can fill it (at most
     /// [`SlotView::NAMES_SHOWN`]), how many more there are, and how long it has waited, in words.
@@ -181,6 +185,7 @@ impl SlotView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
+    #[serde(with = "crate::time::rfc3339")]
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
@@ -199,6 +204,7 @@ pub struct RequestDetail {
     pub consumer_group: Option<String>,
     pub group_is_prefix: bool,
     pub purpose: String,
+    #[serde(with = "crate::time::iso_date_option")]
     pub requested_expiry: Option<NaiveDate>,
     pub decision_reason: Option<String>,
     pub compliance: Compliance,

@@ -49,6 +49,7 @@ pub struct SchemaView {
 pub struct VersionInfo {
     pub version: i32,
     pub id: i32,
+    #[serde(with = "crate::time::iso_date")]
     pub registered_on: chrono::NaiveDate,
 }
 
