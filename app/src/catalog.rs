@@ -48,6 +48,8 @@ pub struct TopicSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogPage {
     pub topics: Vec<TopicSummary>,
+    /// The topics as the catalog's table rows, drawn on the server.
+    pub rows: crate::loaded::Markup,
     /// Where the next page starts (`after`), when there is one.
     pub next: Option<String>,
     /// Where the previous page ends (`before`), when there is one.
@@ -108,7 +110,11 @@ pub async fn list_topics(
     let (page, source) = portal
         .listings
         .catalog
-        .page(&filter, async || store::list(&portal.db, &filter).await)
+        .page(&filter, async || {
+            let mut page = store::list(&portal.db, &filter).await?;
+            page.rows = crate::pages::topic_rows(&page.topics);
+            Ok::<_, sqlx::Error>(page)
+        })
         .await
         .map_err(|e| AppError::internal("listing topics failed", &e))?;
     metrics::counter!("listing_pages_total", "listing" => "catalog", "source" => source.as_str())

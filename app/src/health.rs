@@ -338,7 +338,7 @@ pub struct GroupRow {
 /// An SVG chart drawn on the server, and its latest value in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartView {
-    pub svg: String,
+    pub svg: crate::loaded::Markup,
     pub title: String,
     pub latest: String,
 }
@@ -368,19 +368,6 @@ pub struct GroupHealthView {
     pub collected_at: DateTime<Utc>,
     pub group: GroupSample,
     pub lag: ChartView,
-}
-
-impl crate::loaded::ServerDrawn for TopicHealthView {
-    fn without_markup(&mut self) {
-        self.throughput.svg.clear();
-        self.lag.svg.clear();
-    }
-}
-
-impl crate::loaded::ServerDrawn for GroupHealthView {
-    fn without_markup(&mut self) {
-        self.lag.svg.clear();
-    }
 }
 
 #[cfg(feature = "ssr")]

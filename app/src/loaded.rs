@@ -6,11 +6,62 @@
 //! the browser bundle carried each data type's JSON reader twice, once per input kind, about a
 //! quarter of a page's code. [`JsonBytes`] reads the hydration data as bytes too, so one reader
 //! per type serves both. The format is unchanged: JSON either way.
+//!
+//! Data may carry [`Markup`] drawn on the server (a chart, a listing's rows): the page shows it
+//! with `inner_html`, which hydration leaves as the server wrote it, so the hydration data leaves
+//! the markup out; a server function's answer carries it.
 
 use leptos::prelude::*;
 use leptos::server::codee::{Decoder, Encoder};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cell::Cell;
 use std::future::Future;
+use std::sync::Arc;
+
+/// HTML drawn on the server, shown only with `inner_html` (see the module's documentation).
+/// Cloning it shares the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Markup(Arc<str>);
+
+impl Markup {
+    pub fn new(html: String) -> Self {
+        Self(html.into())
+    }
+
+    /// The text for `inner_html`.
+    pub fn html(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl std::ops::Deref for Markup {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// Set while [`JsonBytes`] writes hydration data: [`Markup`] is written empty then.
+    static WRITING_HYDRATION_DATA: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Serialize for Markup {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if WRITING_HYDRATION_DATA.get() {
+            serializer.serialize_str("")
+        } else {
+            serializer.serialize_str(&self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Markup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
 
 /// JSON, written as a string and read as bytes (see the module's documentation).
 pub struct JsonBytes;
@@ -20,6 +71,16 @@ impl<T: Serialize> Encoder<T> for JsonBytes {
     type Encoded = String;
 
     fn encode(value: &T) -> Result<String, serde_json::Error> {
+        // Serializing is synchronous: the flag covers exactly this value's writing, and is
+        // lowered however the writing ends.
+        struct Lowered;
+        impl Drop for Lowered {
+            fn drop(&mut self) {
+                WRITING_HYDRATION_DATA.set(false);
+            }
+        }
+        WRITING_HYDRATION_DATA.set(true);
+        let _lowered = Lowered;
         serde_json::to_string(value)
     }
 }
@@ -38,62 +99,6 @@ where
 
 /// A page's data: loaded by a server function, rendered on the server and hydrated in the browser.
 pub type Loaded<T> = Resource<T, JsonBytes>;
-
-/// Data carrying markup drawn on the server (a chart's SVG), which the page already holds when it
-/// hydrates: Leptos keeps the server's `inner_html` then and never reads the hydration copy.
-/// Data refetched later (a chart's next tick) comes from the server function, markup included.
-pub trait ServerDrawn: Clone {
-    /// Empties every piece of server-drawn markup.
-    fn without_markup(&mut self);
-}
-
-impl<T: ServerDrawn, E: Clone> ServerDrawn for Result<T, E> {
-    fn without_markup(&mut self) {
-        if let Ok(value) = self {
-            value.without_markup();
-        }
-    }
-}
-
-/// [`JsonBytes`], leaving server-drawn markup out of the hydration data (see [`ServerDrawn`]).
-pub struct DrawnJsonBytes;
-
-impl<T: ServerDrawn + Serialize> Encoder<T> for DrawnJsonBytes {
-    type Error = serde_json::Error;
-    type Encoded = String;
-
-    fn encode(value: &T) -> Result<String, serde_json::Error> {
-        let mut value = value.clone();
-        value.without_markup();
-        serde_json::to_string(&value)
-    }
-}
-
-impl<T> Decoder<T> for DrawnJsonBytes
-where
-    for<'de> T: Deserialize<'de>,
-{
-    type Error = serde_json::Error;
-    type Encoded = str;
-
-    fn decode(encoded: &str) -> Result<T, serde_json::Error> {
-        <JsonBytes as Decoder<T>>::decode(encoded)
-    }
-}
-
-/// [`load`] for data with server-drawn markup (see [`ServerDrawn`]).
-#[track_caller]
-pub fn load_drawn<T, S, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<T, DrawnJsonBytes>
-where
-    T: ServerDrawn + Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static,
-    S: Send + Sync + Clone + PartialEq + 'static,
-    Fut: Future<Output = T> + Send + 'static,
-{
-    Resource::new_with_options(source, fetcher, false)
-}
 
 /// Loads `fetcher(source())`, again whenever `source` changes (`Resource::new` with [`JsonBytes`]).
 #[track_caller]
@@ -147,38 +152,31 @@ mod tests {
     }
 
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-    struct Drawn {
-        svg: String,
+    struct Chart {
+        svg: Markup,
         title: String,
     }
 
-    impl ServerDrawn for Drawn {
-        fn without_markup(&mut self) {
-            self.svg.clear();
-        }
-    }
-
     #[test]
-    fn hydration_data_leaves_the_markup_out_and_keeps_the_rest() {
-        let drawn: Result<Drawn, String> = Ok(Drawn {
-            svg: "<svg><circle/></svg>".into(),
+    fn hydration_data_leaves_markup_out_and_server_functions_keep_it() {
+        let chart: Result<Chart, String> = Ok(Chart {
+            svg: Markup::new("<svg><circle/></svg>".into()),
             title: "Messages per second".into(),
         });
-        let encoded = <DrawnJsonBytes as Encoder<_>>::encode(&drawn).expect("encodes");
-        assert!(!encoded.contains("circle"), "{encoded}");
-        let decoded: Result<Drawn, String> =
-            <DrawnJsonBytes as Decoder<_>>::decode(&encoded).expect("decodes");
+        let hydration = <JsonBytes as Encoder<_>>::encode(&chart).expect("encodes");
         assert_eq!(
-            decoded,
-            Ok(Drawn {
-                svg: String::new(),
-                title: "Messages per second".into()
-            })
+            hydration,
+            r#"{"Ok":{"svg":"","title":"Messages per second"}}"#
         );
-        let failed: Result<Drawn, String> = Err("not found".into());
+        let hydrated: Result<Chart, String> =
+            <JsonBytes as Decoder<_>>::decode(&hydration).expect("decodes");
+        assert_eq!(hydrated.as_ref().map(|c| c.svg.is_empty()), Ok(true));
+        // What a server function sends (plain serde_json) carries it, and reads back whole.
+        let sent = serde_json::to_string(&chart).expect("encodes");
+        assert!(sent.contains("<circle/>"), "{sent}");
         assert_eq!(
-            <DrawnJsonBytes as Encoder<_>>::encode(&failed).expect("encodes"),
-            r#"{"Err":"not found"}"#
+            serde_json::from_str::<Result<Chart, String>>(&sent).expect("decodes"),
+            chart
         );
     }
 }

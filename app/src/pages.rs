@@ -30,3 +30,5 @@ pub use requests::{
 pub use schemas::SchemaChangePage;
 pub use status::NotFound;
 pub use teams::TeamsPage;
+#[cfg(feature = "ssr")]
+pub(crate) use {catalog::topic_rows, requests::queue_rows};

@@ -110,6 +110,8 @@ pub fn queue_cursor(after: Option<&str>, before: Option<&str>) -> Result<QueueCu
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuePage {
     pub requests: Vec<RequestSummary>,
+    /// The requests as the queue's table rows, drawn on the server.
+    pub rows: crate::loaded::Markup,
     /// Where the next page starts, when there is one.
     pub next: Option<QueueKey>,
     /// Where the previous page ends, when there is one.
@@ -444,7 +446,9 @@ pub async fn approval_queue(
         .listings
         .queue
         .page(&asked, async || {
-            store::queue(&portal.db, &user, &asked.cursor, QUEUE_PAGE).await
+            let mut page = store::queue(&portal.db, &user, &asked.cursor, QUEUE_PAGE).await?;
+            page.rows = crate::pages::queue_rows(&page.requests);
+            Ok::<_, sqlx::Error>(page)
         })
         .await
         .map_err(|e| AppError::internal("listing the approval queue failed", &e))?;

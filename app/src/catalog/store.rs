@@ -8,6 +8,7 @@ use crate::domain::{
     CleanupPolicy, DataClassification, EnvironmentName, GrantRole, Lifecycle, UserIdentity,
 };
 use crate::error::AppError;
+use crate::loaded::Markup;
 use sqlx::PgPool;
 
 /// A filter whose values have been checked.
@@ -143,6 +144,8 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         .await?;
     Ok(CatalogPage {
         topics,
+        // Drawn by `list_topics` before the page is kept.
+        rows: Markup::default(),
         next,
         previous,
         domains,

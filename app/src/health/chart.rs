@@ -32,7 +32,7 @@ pub fn render(
         String::new()
     });
     ChartView {
-        svg,
+        svg: crate::loaded::Markup::new(svg),
         title: title.to_owned(),
         latest,
     }
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(view.latest, "9 messages per second");
         // Each point tells its time and value under the pointer.
         assert_eq!(view.svg.matches("<title>").count(), 10);
-        assert!(view.svg.contains("9.0 msg/s</title>"), "{}", view.svg);
+        assert!(view.svg.contains("9.0 msg/s</title>"), "{}", &*view.svg);
     }
 
     #[test]

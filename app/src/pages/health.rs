@@ -10,7 +10,7 @@ use crate::health::{
     encode_segment, eval::duration_words, group_health, health_link, health_overview,
     my_topics_health, topic_health,
 };
-use crate::loaded::{load, load_drawn};
+use crate::loaded::load;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -38,7 +38,7 @@ fn Chart(chart: ChartView, testid: &'static str) -> impl IntoView {
     let label = format!("{}. Latest: {}", chart.title, chart.latest);
     view! {
         <figure class="health-chart" data-testid=testid>
-            <div class="chart-svg" role="img" aria-label=label inner_html=chart.svg></div>
+            <div class="chart-svg" role="img" aria-label=label inner_html=chart.svg.html()></div>
             <figcaption>
                 {chart.title} " — latest: "
                 <span data-testid=format!("{testid}-latest")>{chart.latest}</span>
@@ -191,7 +191,7 @@ pub fn TopicHealthPage() -> impl IntoView {
     let query = use_query_map();
     let ticks = use_health_ticks();
     let save = ServerAction::<SetExpectedInterval>::new();
-    let data = load_drawn(
+    let data = load(
         move || {
             (
                 params.read().get("env").unwrap_or_default(),
@@ -309,7 +309,7 @@ pub fn GroupHealthPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let ticks = use_health_ticks();
-    let data = load_drawn(
+    let data = load(
         move || {
             (
                 params.read().get("env").unwrap_or_default(),

@@ -37,11 +37,8 @@ fn state_badge(state: RequestState) -> impl IntoView {
     view! { <span class=class data-testid="request-state">{state.label()}</span> }
 }
 
-#[component]
-fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl IntoView {
-    if requests.is_empty() {
-        return view! { <p class="empty-state">{empty}</p> }.into_any();
-    }
+/// A table of requests around its body (`<tbody>`).
+fn request_table(body: impl IntoView) -> impl IntoView {
     view! {
         <table class="data-table">
             <caption class="visually-hidden">"Requests"</caption>
@@ -49,21 +46,43 @@ fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl Into
                 <th scope="col">"Request"</th><th scope="col">"Topic"</th><th scope="col">"Application"</th>
                 <th scope="col">"Requested by"</th><th scope="col">"Environments"</th><th scope="col">"Status"</th>
             </tr></thead>
-            <tbody>
-                {requests.into_iter().map(|r| view! {
-                    <tr>
-                        <td><a href=format!("/requests/{}", r.id)>{r.kind.label()}</a></td>
-                        <td><code>{r.topic}</code></td>
-                        <td>{r.application}</td>
-                        <td>{r.requester}</td>
-                        <td>{r.environments.join(", ")}</td>
-                        <td>{state_badge(r.state)}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
+            {body}
         </table>
     }
-    .into_any()
+}
+
+/// One table row per request.
+fn request_rows(requests: &[RequestSummary]) -> impl IntoView + use<> {
+    requests
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td><a href=format!("/requests/{}", r.id)>{r.kind.label()}</a></td>
+                    <td><code>{r.topic.clone()}</code></td>
+                    <td>{r.application.clone()}</td>
+                    <td>{r.requester.clone()}</td>
+                    <td>{r.environments.join(", ")}</td>
+                    <td>{state_badge(r.state)}</td>
+                </tr>
+            }
+        })
+        .collect_view()
+}
+
+/// The approvals queue's table rows, drawn once on the server and kept with the page in the
+/// page cache (as the catalog's, see `super::catalog::topic_rows`).
+#[cfg(feature = "ssr")]
+pub(crate) fn queue_rows(requests: &[RequestSummary]) -> crate::loaded::Markup {
+    crate::loaded::Markup::new(request_rows(requests).to_html())
+}
+
+#[component]
+fn RequestTable(requests: Vec<RequestSummary>, empty: &'static str) -> impl IntoView {
+    if requests.is_empty() {
+        return view! { <p class="empty-state">{empty}</p> }.into_any();
+    }
+    request_table(view! { <tbody>{request_rows(&requests)}</tbody> }).into_any()
 }
 
 #[component]
@@ -121,8 +140,12 @@ pub fn ApprovalsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
+                        Ok(page) if page.requests.is_empty() => view! {
+                            <p class="empty-state">"Nothing is waiting for you."</p>
+                        }.into_any(),
+                        // The rows come drawn (`queue_rows`), kept with the page on the server.
                         Ok(page) => view! {
-                            <RequestTable requests=page.requests empty="Nothing is waiting for you." />
+                            {request_table(view! { <tbody inner_html=page.rows.html()></tbody> })}
                             <Pager path="/approvals" next=page.next.map(|k| k.to_string()) previous=page.previous.map(|k| k.to_string()) />
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),

@@ -442,6 +442,8 @@ pub async fn queue(
     let (next, previous) = cursor.neighbours(first, last, more);
     Ok(QueuePage {
         requests,
+        // Drawn by `approval_queue` before the page is kept.
+        rows: crate::loaded::Markup::default(),
         next,
         previous,
     })

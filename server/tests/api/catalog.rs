@@ -122,6 +122,12 @@ async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgP
         })
         .await;
     assert_eq!(changed["topics"][2]["title"], "Renamed");
+    // The drawn rows are kept and replaced with the page.
+    let rows = changed["rows"].as_str().expect("rows");
+    assert!(
+        rows.contains("Renamed") && rows.contains("A late topic"),
+        "{rows}"
+    );
     assert_eq!(
         changed["domains"],
         serde_json::json!(["even", "late", "odd"])
@@ -173,4 +179,49 @@ async fn a_page_of_my_teams_topics_is_not_another_members(pool: PgPool) {
         assert_eq!(names(&ours).len(), 50);
         assert!(!names(&ours).contains(&"paged_003".to_owned()));
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration_data(
+    pool: PgPool,
+) {
+    topics(&pool).await;
+    sqlx::raw_sql("update topic set title = '<b>Bold</b> & \"quoted\"' where name = 'paged_000'")
+        .execute(&pool)
+        .await
+        .expect("a title with markup");
+    let app = TestApp::spawn(pool).await;
+    let viewer = app
+        .session_cookie_for(&user("val", &[Role::Viewer], &[]))
+        .await;
+
+    // The server function carries the rows, drawn and escaped, for pages the browser loads.
+    let page = app.page("catalog/topics", &viewer, Form::new()).await;
+    let rows = page["rows"].as_str().expect("rows");
+    assert_eq!(rows.matches("<tr>").count(), 50);
+    assert!(
+        rows.starts_with(r#"<tr><td><a href="/catalog/paged_000"><code>paged_000"#),
+        "{rows}"
+    );
+    assert!(
+        rows.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;quoted&quot;")
+            || rows.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; \"quoted\""),
+        "{rows}"
+    );
+    assert!(!rows.contains("<b>"), "{rows}");
+
+    // The page holds them once, as markup: its hydration data leaves them out.
+    let html = app
+        .get_as("/catalog", &viewer)
+        .await
+        .text()
+        .await
+        .expect("the page");
+    assert_eq!(html.matches("/catalog/paged_000").count(), 1);
+    assert_eq!(html.matches("/catalog/paged_049").count(), 1);
+    assert!(
+        html.contains("<tbody><tr>"),
+        "the rows are inside the table body"
+    );
+    assert!(!html.contains("<b>Bold"), "the title is escaped");
 }

@@ -81,6 +81,16 @@ async fn the_queue_pages_oldest_first_forwards_and_backwards(pool: PgPool) {
     assert_eq!(pages.len(), 3);
     assert!(pages[0]["previous"].is_null());
     assert!(pages[2]["next"].is_null());
+    // Each page carries its rows drawn on the server, in the same order.
+    for page in &pages {
+        let rows = page["rows"].as_str().expect("rows");
+        let linked: Vec<Uuid> = rows
+            .split("<a href=\"/requests/")
+            .skip(1)
+            .map(|rest| rest[..36].parse().expect("a request id"))
+            .collect();
+        assert_eq!(linked, ids(page));
+    }
 
     // Backwards from the last page: the second page again, then the first.
     let before = cursor(&pages[2], "previous").expect("the last page has a previous one");
