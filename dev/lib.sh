@@ -53,12 +53,11 @@ portal_env() {
 
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
-# Installs what is missing, and only that. Safe to run every time.
-ensure_tools() {
-  local EBP_STEP=setup
+# Installs those of the given Debian packages that are missing, and only those.
+install_debs() {
   local missing=()
   local pkg
-  for pkg in postgresql chromium pkg-config libssl-dev zlib1g-dev build-essential curl ca-certificates; do
+  for pkg in "$@"; do
     have_deb "$pkg" || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -69,6 +68,12 @@ ensure_tools() {
     { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
       >"$EBP_CACHE_DIR/apt.log" 2>&1 || die "apt-get install failed; see $EBP_CACHE_DIR/apt.log"
   fi
+}
+
+# Installs what is missing, and only that. Safe to run every time.
+ensure_tools() {
+  local EBP_STEP=setup
+  install_debs postgresql chromium pkg-config libssl-dev zlib1g-dev build-essential curl ca-certificates
   command -v java >/dev/null || die "Java 17 is required for Kafka (java not on PATH)"
   command -v mvn >/dev/null || die "Maven is required to fetch Kafka from Maven Central (mvn not on PATH)"
   command -v node >/dev/null || die "Node.js 20 is required for the identity provider and browser tests"

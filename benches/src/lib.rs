@@ -134,6 +134,11 @@ impl Histogram {
         })
     }
 
+    /// The requests the histogram counted.
+    pub fn count(&self) -> u64 {
+        self.count.max(0.0).round() as u64
+    }
+
     pub fn mean_ms(&self) -> f64 {
         self.sum / self.count * 1e3
     }

@@ -319,16 +319,32 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
                 Some(before) => Some(settled_reads(&portal_db).await?.since(before)),
                 None => None,
             };
-            let server = match (before, after) {
-                (Ok(b), Ok(a)) => {
-                    Histogram::delta(&b, &a, workload.metric_method, workload.metric_route)
-                }
-                _ => None,
-            };
+            let server = server_delta(before, after, &workload);
             let mut row = Row::new(&workload, clients, stats, server);
             row.reads = reads.map(|r| r.per_request(row.requests));
             println!("{}", row.line());
             rows.push(row);
+        }
+        if options.clients.contains(&WRK_CLIENTS) {
+            let before = scrape(&client, &base).await;
+            let run = wrk_closed_loop(&base, &workload, WRK_CLIENTS, options.duration).await?;
+            let after = scrape(&client, &base).await;
+            if let Some(run) = run {
+                let server = server_delta(before, after, &workload);
+                let mut row = Row::from_wrk(&workload, WRK_CLIENTS, &run, server);
+                // wrk counts a redirect (to sign in) as an answer: every request must have
+                // reached the workload's route, as its histogram on the server shows.
+                let reached = row.server.as_ref().map_or(0, Histogram::count);
+                if reached < run.requests {
+                    row.errors = row.errors.max(run.requests - reached);
+                    row.first_error = Some(format!(
+                        "the server's route saw {reached} of wrk's {} requests",
+                        run.requests
+                    ));
+                }
+                println!("{}", row.line());
+                rows.push(row);
+            }
         }
     }
 
@@ -814,6 +830,9 @@ impl Group {
     ];
 }
 
+/// The clients of the runs driven by wrk as well as by the bench's own client.
+const WRK_CLIENTS: usize = 200;
+
 /// At 200 clients, each page a person opens answers within this p99 ...
 const P99_TARGET_MS: f64 = 100.0;
 /// ... with at least this share of the static reference's throughput in the same phase.
@@ -1195,6 +1214,125 @@ async fn closed_loop(
     total
 }
 
+/// The server's own histogram of the workload's route between two scrapes of /metrics.
+fn server_delta(
+    before: anyhow::Result<String>,
+    after: anyhow::Result<String>,
+    workload: &Workload,
+) -> Option<Histogram> {
+    match (before, after) {
+        (Ok(b), Ok(a)) => Histogram::delta(&b, &a, workload.metric_method, workload.metric_route),
+        _ => None,
+    }
+}
+
+/// What wrk measured in one run: its own counts and percentiles (wrk reports no single latencies).
+struct WrkRun {
+    requests: u64,
+    elapsed: Duration,
+    /// Connection, read, write and timeout errors, and answers that were not 2xx or 3xx.
+    errors: u64,
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// The Lua script wrk runs: the workload's calls in turn on every connection, with its cookie,
+/// and one line of figures at the end (`WRK requests duration_us errors p50 p95 p99 max`, in µs).
+fn wrk_script(workload: &Workload) -> String {
+    let quote = |s: &str| format!("{s:?}");
+    let calls = workload
+        .calls
+        .iter()
+        .map(|call| match call {
+            Call::Get(path) => format!("{{\"GET\", {}, nil}}", quote(path)),
+            Call::Post(path, body) => format!("{{\"POST\", {}, {}}}", quote(path), quote(body)),
+        })
+        .collect::<Vec<_>>()
+        .join(",\n  ");
+    format!(
+        r#"local calls = {{
+  {calls}
+}}
+local next_call = 0
+request = function()
+  next_call = next_call % #calls + 1
+  local call = calls[next_call]
+  local headers = {{["Cookie"] = {cookie}}}
+  if call[3] then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+  return wrk.format(call[1], call[2], headers, call[3])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"#,
+        cookie = quote(&workload.cookie)
+    )
+}
+
+/// `clients` connections driven by wrk (2 threads) from a process of its own, for `duration`:
+/// the load an outsider puts on the portal, as the issue's figures were measured. `None` when
+/// wrk is not installed (`dev/bench` installs it) or `BENCH_WRK=0`.
+async fn wrk_closed_loop(
+    base: &str,
+    workload: &Workload,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Option<WrkRun>> {
+    if std::env::var("BENCH_WRK").is_ok_and(|v| v == "0") {
+        return Ok(None);
+    }
+    let script = std::env::temp_dir().join(format!("portal-bench-{}.lua", std::process::id()));
+    std::fs::write(&script, wrk_script(workload)).context("writing the wrk script")?;
+    let output = tokio::process::Command::new("wrk")
+        .arg("--threads=2")
+        .arg(format!("--connections={clients}"))
+        .arg(format!("--duration={}s", duration.as_secs().max(1)))
+        .arg("--timeout=30s")
+        .arg(format!("--script={}", script.display()))
+        .arg(base)
+        .output()
+        .await;
+    let _ = std::fs::remove_file(&script);
+    let output = match output {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).context("running wrk"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("WRK "))
+        .with_context(|| {
+            format!(
+                "wrk printed no figures: {stdout} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    let figures: Vec<u64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("wrk's figures: {line}"))?;
+    let [requests, duration_us, errors, p50, p95, p99, max] = figures[..] else {
+        bail!("wrk's figures: {line}");
+    };
+    let ms = |us: u64| us as f64 / 1e3;
+    Ok(Some(WrkRun {
+        requests,
+        elapsed: Duration::from_micros(duration_us),
+        errors,
+        p50: ms(p50),
+        p95: ms(p95),
+        p99: ms(p99),
+        max: ms(max),
+    }))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's own view: `http_request_duration_seconds` from /metrics
 
@@ -1331,6 +1469,8 @@ struct Row {
     group: Group,
     body: Body,
     clients: Option<usize>,
+    /// Measured by wrk from its own process rather than by the bench's client.
+    by_wrk: bool,
     requests: usize,
     rps: f64,
     p50: f64,
@@ -1359,6 +1499,7 @@ impl Row {
             group: workload.group,
             body: workload.body,
             clients,
+            by_wrk: false,
             requests,
             rps: requests as f64 / stats.elapsed.as_secs_f64().max(1e-9),
             p50: percentile(&stats.latencies, 50.0),
@@ -1375,9 +1516,38 @@ impl Row {
         }
     }
 
+    fn from_wrk(
+        workload: &Workload,
+        clients: usize,
+        run: &WrkRun,
+        server: Option<Histogram>,
+    ) -> Self {
+        let requests = usize::try_from(run.requests).unwrap_or(usize::MAX);
+        Row {
+            workload: workload.name,
+            group: workload.group,
+            body: workload.body,
+            clients: Some(clients),
+            by_wrk: true,
+            requests,
+            rps: requests as f64 / run.elapsed.as_secs_f64().max(1e-9),
+            p50: run.p50,
+            p95: run.p95,
+            p99: run.p99,
+            max: run.max,
+            errors: run.errors,
+            first_error: None,
+            server,
+            reads: None,
+        }
+    }
+
     fn phase(&self) -> String {
-        self.clients
-            .map_or_else(|| "sequential".into(), |n| format!("{n} clients"))
+        match (self.clients, self.by_wrk) {
+            (None, _) => "sequential".into(),
+            (Some(n), false) => format!("{n} clients"),
+            (Some(n), true) => format!("{n} by wrk"),
+        }
     }
 
     fn verdict(&self) -> String {
@@ -1480,7 +1650,7 @@ fn print_report(
         last = r.workload;
         let share = rows
             .iter()
-            .find(|s| s.group == Group::Static && s.clients == r.clients)
+            .find(|s| s.group == Group::Static && s.clients == r.clients && s.by_wrk == r.by_wrk)
             .map_or_else(
                 || "-".to_owned(),
                 |s| format!("{:.0}%", 100.0 * r.rps / s.rps),
@@ -1508,26 +1678,33 @@ fn print_report(
     println!(
         "TARGETS (held against the SSR page a person opens; the server-function rows above are for comparison)"
     );
-    let page = |group: Group, clients: Option<usize>| {
-        rows.iter()
-            .find(|r| r.group == group && r.body == Body::Html && r.clients == clients)
+    let measured = |group: Group, clients: Option<usize>, by_wrk: bool| {
+        rows.iter().find(|r| {
+            r.group == group && r.body == Body::Html && r.clients == clients && r.by_wrk == by_wrk
+        })
     };
+    let page = |group: Group, clients: Option<usize>| measured(group, clients, false);
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    match page(Group::Static, Some(200)).or_else(|| {
-        rows.iter()
-            .find(|r| r.group == Group::Static && r.clients == Some(200))
-    }) {
-        None => println!(
-            "  200 clients not measured (BENCH_CLIENTS has no 200, or no static reference)"
-        ),
-        Some(reference) => {
+    for (by_wrk, source) in [(false, "the bench's client"), (true, "wrk")] {
+        let page = |group: Group, clients: Option<usize>| measured(group, clients, by_wrk);
+        let Some(reference) = rows
+            .iter()
+            .find(|r| r.group == Group::Static && r.clients == Some(200) && r.by_wrk == by_wrk)
+        else {
+            println!(
+                "  200 clients by {source} not measured (BENCH_CLIENTS has no 200, BENCH_WRK=0 or no wrk)"
+            );
+            continue;
+        };
+        println!("  200 clients by {source}:");
+        {
             for (group, label) in Group::HELD {
                 let Some(r) = page(group, Some(200)) else {
                     continue;
                 };
                 let share = r.rps / reference.rps;
                 println!(
-                    "  {label:<40} 200 clients: p99 {:>6.1} ms (<= {P99_TARGET_MS:.0}) {}   {:>5.0} req/s = {:>3.0}% of static (>= {:.0}%) {}",
+                    "    {label:<40} p99 {:>6.1} ms (<= {P99_TARGET_MS:.0}) {}   {:>5.0} req/s = {:>3.0}% of static (>= {:.0}%) {}",
                     r.p99,
                     verdict(r.p99 <= P99_TARGET_MS),
                     r.rps,
@@ -1542,7 +1719,7 @@ fn print_report(
             ) {
                 let ratio = deep.rps / first.rps;
                 println!(
-                    "  deep pages as fast as the first: {:.0} / {:.0} req/s = {:.2} (>= 0.90) {}",
+                    "    deep pages as fast as the first: {:.0} / {:.0} req/s = {:.2} (>= 0.90) {}",
                     deep.rps,
                     first.rps,
                     ratio,
