@@ -320,8 +320,12 @@ pub struct ClusterHealthView {
     pub rate: f64,
     /// Topics and groups that are not OK, worst first (at most 100).
     pub problems: Vec<SubjectRow>,
+    /// `problems` as table rows, drawn on the server.
+    pub problem_rows: crate::loaded::Markup,
     /// The busiest topics (at most 10).
     pub busiest: Vec<SubjectRow>,
+    /// `busiest` as table rows, drawn on the server.
+    pub busiest_rows: crate::loaded::Markup,
 }
 
 /// A consumer group as listed on a topic's page.
@@ -388,7 +392,7 @@ pub async fn health_overview() -> Result<Vec<ClusterHealthView>, AppError> {
     Ok(portal
         .environments
         .iter()
-        .map(|env| ssr::cluster_view(&portal.health, &env.name, &env.display_name))
+        .map(|env| ssr::kept_cluster_view(&portal.health, &env.name, &env.display_name))
         .collect())
 }
 
@@ -516,6 +520,23 @@ pub mod ssr {
         }
     }
 
+    /// [`cluster_view`], computed once per collector tick and kept until the next.
+    pub fn kept_cluster_view(
+        cache: &HealthCache,
+        environment: &EnvironmentName,
+        display: &str,
+    ) -> ClusterHealthView {
+        let tick = cache.tick();
+        let key = format!("cluster|{environment}");
+        if let Some(view) = cache.cluster(&key) {
+            return view;
+        }
+        let view = cluster_view(cache, environment, display);
+        cache.keep_cluster(key, tick, view.clone());
+        view
+    }
+
+    /// A cluster at a glance, from its latest snapshot.
     pub fn cluster_view(
         cache: &HealthCache,
         environment: &EnvironmentName,
@@ -536,7 +557,9 @@ pub mod ssr {
                 groups: 0,
                 rate: 0.0,
                 problems: Vec::new(),
+                problem_rows: crate::loaded::Markup::default(),
                 busiest: Vec::new(),
+                busiest_rows: crate::loaded::Markup::default(),
             };
         };
         let mut problems: Vec<SubjectRow> = snapshot
@@ -556,6 +579,11 @@ pub mod ssr {
         problems.truncate(100);
         let mut busiest: Vec<&TopicSample> = snapshot.topics.values().collect();
         busiest.sort_by(|a, b| b.rate.total_cmp(&a.rate).then_with(|| a.name.cmp(&b.name)));
+        let busiest: Vec<SubjectRow> = busiest
+            .into_iter()
+            .take(10)
+            .map(|t| row_for_topic(environment, t))
+            .collect();
         ClusterHealthView {
             environment: environment.to_owned(),
             display_name: display.to_owned(),
@@ -569,12 +597,10 @@ pub mod ssr {
             offline: snapshot.topics.values().map(|t| t.offline).sum(),
             groups: snapshot.groups.len(),
             rate: snapshot.topics.values().map(|t| t.rate).sum(),
+            problem_rows: crate::pages::subject_rows_markup(&problems),
             problems,
-            busiest: busiest
-                .into_iter()
-                .take(10)
-                .map(|t| row_for_topic(environment, t))
-                .collect(),
+            busiest_rows: crate::pages::subject_rows_markup(&busiest),
+            busiest,
         }
     }
 
@@ -689,10 +715,18 @@ pub mod ssr {
                 chart
             }
         };
-        let setting = store::expected_interval_setting(&portal.db, name)
-            .await
-            .map_err(|e| AppError::internal("reading the expected interval failed", &e))?;
-        let in_catalog = setting.is_some();
+        // Only an admin or a team member may set the interval, so only they need the setting as
+        // it stands now; for anyone else the collector's catalog (this environment's, as of this
+        // tick) tells whether the topic is in the catalog, without a database round trip.
+        let (setting, in_catalog) = if user.has_role(Role::Admin) || !user.teams.is_empty() {
+            let setting = store::expected_interval_setting(&portal.db, name)
+                .await
+                .map_err(|e| AppError::internal("reading the expected interval failed", &e))?;
+            let in_catalog = setting.is_some();
+            (setting, in_catalog)
+        } else {
+            (None, topic.owner.is_some())
+        };
         let owner = setting.as_ref().map(|(team, _)| team.clone());
         let can_edit = user.has_role(Role::Admin)
             || owner

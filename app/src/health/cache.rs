@@ -325,4 +325,40 @@ mod tests {
             Some(4.0)
         );
     }
+
+    #[test]
+    fn an_overview_is_kept_for_its_tick_and_follows_the_next_snapshot() {
+        let cache = HealthCache::new(3);
+        let sandbox = env("sandbox");
+        let none = crate::health::ssr::kept_cluster_view(&cache, &sandbox, "Sandbox");
+        assert_eq!(none.error.as_deref(), Some("Not collected yet."));
+        cache.publish(snapshot(0, 1.5));
+        let first = crate::health::ssr::kept_cluster_view(&cache, &sandbox, "Sandbox");
+        assert_eq!(first.topics, 1);
+        assert_eq!(first.busiest.len(), 1);
+        assert!(
+            first.busiest_rows.contains("/health/sandbox/topics/orders"),
+            "{}",
+            &*first.busiest_rows
+        );
+        assert!(
+            first.busiest_rows.contains("1.5 msg/s"),
+            "{}",
+            &*first.busiest_rows
+        );
+        // Kept: the same drawing is handed out again within the tick.
+        let again = crate::health::ssr::kept_cluster_view(&cache, &sandbox, "Sandbox");
+        assert!(std::sync::Arc::ptr_eq(
+            &first.busiest_rows.html(),
+            &again.busiest_rows.html()
+        ));
+        // The next snapshot is a new tick: a new overview.
+        cache.publish(snapshot(5, 2.5));
+        let next = crate::health::ssr::kept_cluster_view(&cache, &sandbox, "Sandbox");
+        assert!(
+            next.busiest_rows.contains("2.5 msg/s"),
+            "{}",
+            &*next.busiest_rows
+        );
+    }
 }

@@ -72,11 +72,11 @@ fn error_view(error: &AppError) -> AnyView {
     }
 }
 
-#[component]
-fn SubjectTable(
-    rows: Vec<SubjectRow>,
+/// A table of topics and groups around its body (`<tbody>`).
+fn subject_table(
     caption: &'static str,
     figure: &'static str,
+    body: impl IntoView,
 ) -> impl IntoView {
     view! {
         <table class="data-table">
@@ -85,27 +85,51 @@ fn SubjectTable(
                 <th scope="col">"Name"</th><th scope="col">"Kind"</th><th scope="col">"Environment"</th>
                 <th scope="col">"Status"</th><th scope="col">"Why"</th><th scope="col">{figure}</th>
             </tr></thead>
-            <tbody>
-                {rows.into_iter().map(|r| {
-                    let link = r.link();
-                    let figure = match r.kind {
-                        SubjectKind::Topic => format!("{} msg/s", rate(r.figure)),
-                        SubjectKind::Group => format!("{} behind", r.figure as i64),
-                    };
-                    view! {
-                        <tr>
-                            <td><a href=link><code>{r.name}</code></a></td>
-                            <td>{r.kind.as_str()}</td>
-                            <td>{r.environment}</td>
-                            <td>{status_badge(r.status)}</td>
-                            <td>{r.reason}</td>
-                            <td>{figure}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
+            {body}
         </table>
     }
+}
+
+/// One table row per topic or group.
+fn subject_rows(rows: &[SubjectRow]) -> impl IntoView + use<> {
+    rows.iter()
+        .map(|r| {
+            let figure = match r.kind {
+                SubjectKind::Topic => format!("{} msg/s", rate(r.figure)),
+                SubjectKind::Group => format!("{} behind", r.figure as i64),
+            };
+            view! {
+                <tr>
+                    <td><a href=r.link()><code>{r.name.clone()}</code></a></td>
+                    <td>{r.kind.as_str()}</td>
+                    <td>{r.environment.clone()}</td>
+                    <td>{status_badge(r.status)}</td>
+                    <td>{r.reason.clone()}</td>
+                    <td>{figure}</td>
+                </tr>
+            }
+        })
+        .collect_view()
+}
+
+/// A cluster's table rows, drawn once per collector tick with the cluster's overview (as the
+/// catalog's, see `super::catalog::topic_rows`).
+#[cfg(feature = "ssr")]
+pub(crate) fn subject_rows_markup(rows: &[SubjectRow]) -> crate::loaded::Markup {
+    crate::loaded::Markup::new(subject_rows(rows).to_html())
+}
+
+#[component]
+fn SubjectTable(
+    rows: Vec<SubjectRow>,
+    caption: &'static str,
+    figure: &'static str,
+) -> impl IntoView {
+    subject_table(
+        caption,
+        figure,
+        view! { <tbody>{subject_rows(&rows)}</tbody> },
+    )
 }
 
 #[component]
@@ -117,10 +141,16 @@ fn ClusterSection(cluster: ClusterHealthView) -> impl IntoView {
         .collected_at
         .map(|t| crate::time::clock(&t))
         .unwrap_or_else(|| "not yet".to_owned());
+    // The rows come drawn with the overview, once per collector tick.
     let problems = if cluster.problems.is_empty() {
         view! { <p class="notice ok">"Every topic and consumer group is OK."</p> }.into_any()
     } else {
-        view! { <SubjectTable rows=cluster.problems caption="Topics and groups that need attention" figure="Now" /> }.into_any()
+        subject_table(
+            "Topics and groups that need attention",
+            "Now",
+            view! { <tbody inner_html=cluster.problem_rows.html()></tbody> },
+        )
+        .into_any()
     };
     view! {
         <section class="cluster" aria-labelledby=labelled_by data-testid=testid>
@@ -137,9 +167,11 @@ fn ClusterSection(cluster: ClusterHealthView) -> impl IntoView {
                 <dt>"Messages per second"</dt><dd data-testid="cluster-rate">{rate(cluster.rate)}</dd>
             </dl>
             {problems}
-            {(!cluster.busiest.is_empty()).then(|| view! {
-                <SubjectTable rows=cluster.busiest caption="Busiest topics" figure="Throughput" />
-            })}
+            {(!cluster.busiest.is_empty()).then(|| subject_table(
+                "Busiest topics",
+                "Throughput",
+                view! { <tbody inner_html=cluster.busiest_rows.html()></tbody> },
+            ))}
         </section>
     }
 }
