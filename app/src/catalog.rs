@@ -47,9 +47,13 @@ pub struct TopicSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogPage {
-    pub topics: Vec<TopicSummary>,
+    pub topics: crate::loaded::NotHydrated<Vec<TopicSummary>>,
+    /// How many topics the page shows.
+    pub shown: usize,
     /// The topics as the catalog's table rows, drawn on the server.
     pub rows: crate::loaded::Markup,
+    /// What the page says of them above the table, written on the server.
+    pub summary: String,
     /// Where the next page starts (`after`), when there is one.
     pub next: Option<String>,
     /// Where the previous page ends (`before`), when there is one.
@@ -112,7 +116,7 @@ pub async fn list_topics(
         .catalog
         .page(&filter, async || {
             let mut page = store::list(&portal.db, &filter).await?;
-            page.rows = crate::pages::topic_rows(&page.topics);
+            crate::pages::draw_catalog_page(&mut page);
             Ok::<_, sqlx::Error>(page)
         })
         .await

@@ -53,7 +53,8 @@ pub async fn what_waits() -> Result<HomeSummary, AppError> {
         let queue = store::queue(&db, &user, &first, SHOWN as i64)
             .await
             .map_err(|e| AppError::internal("listing the approvals queue failed", &e))?
-            .requests;
+            .requests
+            .0;
         let total = store::queue_count(&db, &user)
             .await
             .map_err(|e| AppError::internal("counting the approvals queue failed", &e))?;

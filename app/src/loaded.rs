@@ -63,6 +63,36 @@ impl<'de> Deserialize<'de> for Markup {
     }
 }
 
+/// Data a page shows only as server-drawn [`Markup`] (a listing's rows): a server function's
+/// answer carries it, for the pages the browser loads and for scripts; the hydration data writes
+/// it empty (`T::default()`), as the page already shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotHydrated<T>(pub T);
+
+impl<T> std::ops::Deref for NotHydrated<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Serialize + Default> Serialize for NotHydrated<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if WRITING_HYDRATION_DATA.get() {
+            T::default().serialize(serializer)
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for NotHydrated<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self)
+    }
+}
+
 /// JSON, written as a string and read as bytes (see the module's documentation).
 pub struct JsonBytes;
 
@@ -155,6 +185,7 @@ mod tests {
     struct Chart {
         svg: Markup,
         title: String,
+        points: NotHydrated<Vec<u32>>,
     }
 
     #[test]
@@ -162,18 +193,22 @@ mod tests {
         let chart: Result<Chart, String> = Ok(Chart {
             svg: Markup::new("<svg><circle/></svg>".into()),
             title: "Messages per second".into(),
+            points: NotHydrated(vec![3, 4]),
         });
         let hydration = <JsonBytes as Encoder<_>>::encode(&chart).expect("encodes");
         assert_eq!(
             hydration,
-            r#"{"Ok":{"svg":"","title":"Messages per second"}}"#
+            r#"{"Ok":{"svg":"","title":"Messages per second","points":[]}}"#
         );
         let hydrated: Result<Chart, String> =
             <JsonBytes as Decoder<_>>::decode(&hydration).expect("decodes");
         assert_eq!(hydrated.as_ref().map(|c| c.svg.is_empty()), Ok(true));
         // What a server function sends (plain serde_json) carries it, and reads back whole.
         let sent = serde_json::to_string(&chart).expect("encodes");
-        assert!(sent.contains("<circle/>"), "{sent}");
+        assert!(
+            sent.contains("<circle/>") && sent.contains("[3,4]"),
+            "{sent}"
+        );
         assert_eq!(
             serde_json::from_str::<Result<Chart, String>>(&sent).expect("decodes"),
             chart

@@ -31,4 +31,4 @@ pub use schemas::SchemaChangePage;
 pub use status::NotFound;
 pub use teams::TeamsPage;
 #[cfg(feature = "ssr")]
-pub(crate) use {catalog::topic_rows, health::subject_rows_markup, requests::queue_rows};
+pub(crate) use {catalog::draw_catalog_page, health::subject_rows_markup, requests::queue_rows};

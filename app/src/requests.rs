@@ -109,7 +109,9 @@ pub fn queue_cursor(after: Option<&str>, before: Option<&str>) -> Result<QueueCu
 /// One page of the approvals queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuePage {
-    pub requests: Vec<RequestSummary>,
+    pub requests: crate::loaded::NotHydrated<Vec<RequestSummary>>,
+    /// How many requests the page shows.
+    pub shown: usize,
     /// The requests as the queue's table rows, drawn on the server.
     pub rows: crate::loaded::Markup,
     /// Where the next page starts, when there is one.

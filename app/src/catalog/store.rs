@@ -8,7 +8,7 @@ use crate::domain::{
     CleanupPolicy, DataClassification, EnvironmentName, GrantRole, Lifecycle, UserIdentity,
 };
 use crate::error::AppError;
-use crate::loaded::Markup;
+use crate::loaded::{Markup, NotHydrated};
 use sqlx::PgPool;
 
 /// A filter whose values have been checked.
@@ -143,9 +143,11 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         .fetch_all(&mut *conn)
         .await?;
     Ok(CatalogPage {
-        topics,
+        shown: topics.len(),
+        topics: NotHydrated(topics),
         // Drawn by `list_topics` before the page is kept.
         rows: Markup::default(),
+        summary: String::new(),
         next,
         previous,
         domains,

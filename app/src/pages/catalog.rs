@@ -9,12 +9,14 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// The catalog's table rows for these topics, drawn once on the server and kept with the page in
-/// the page cache: a page served again is not drawn again, and the browser receives the rows
-/// as markup (see `crate::loaded::Markup`) rather than the code to draw them.
+/// Draws a catalog page's table rows and its summary, once on the server; they are kept with the
+/// page in the page cache, so a page served again is not drawn again, and the browser receives
+/// the rows as markup (see `crate::loaded::Markup`) rather than the code to draw them.
 #[cfg(feature = "ssr")]
-pub(crate) fn topic_rows(topics: &[TopicSummary]) -> crate::loaded::Markup {
-    let rows = topics
+pub(crate) fn draw_catalog_page(page: &mut crate::catalog::CatalogPage) {
+    page.summary = result_count(page);
+    let rows = page
+        .topics
         .iter()
         .map(|t| {
             view! {
@@ -29,7 +31,7 @@ pub(crate) fn topic_rows(topics: &[TopicSummary]) -> crate::loaded::Markup {
             }
         })
         .collect_view();
-    crate::loaded::Markup::new(rows.to_html())
+    page.rows = crate::loaded::Markup::new(rows.to_html());
 }
 
 /// A topic's classification, and a PII badge when it carries personal data.
@@ -103,11 +105,12 @@ pub fn CatalogPage() -> impl IntoView {
             </form>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    // The rows come drawn (`topic_rows`), kept with the page on the server.
+                    // The rows and summary come drawn (`draw_catalog_page`), kept with the page on
+                    // the server; the topics themselves are not in the hydration data.
                     match &*page.by_ref().await {
-                        Ok(page) if page.topics.is_empty() => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
+                        Ok(page) if page.shown == 0 => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
                         Ok(page) => view! {
-                            <p class="result-count" aria-live="polite">{result_count(page)}</p>
+                            <p class="result-count" aria-live="polite">{page.summary.clone()}</p>
                             <table class="data-table">
                                 <caption class="visually-hidden">"Topics"</caption>
                                 <thead><tr>
@@ -128,6 +131,7 @@ pub fn CatalogPage() -> impl IntoView {
 
 /// How many topics the page shows, and which, when more are a page away (the catalog is not
 /// counted: a count would read every matching topic on every page).
+#[cfg(feature = "ssr")]
 fn result_count(page: &crate::catalog::CatalogPage) -> String {
     let shown = page.topics.len();
     let topics = if shown == 1 { "topic" } else { "topics" };

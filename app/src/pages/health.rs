@@ -113,7 +113,7 @@ fn subject_rows(rows: &[SubjectRow]) -> impl IntoView + use<> {
 }
 
 /// A cluster's table rows, drawn once per collector tick with the cluster's overview (as the
-/// catalog's, see `super::catalog::topic_rows`).
+/// catalog's, see `super::catalog::draw_catalog_page`).
 #[cfg(feature = "ssr")]
 pub(crate) fn subject_rows_markup(rows: &[SubjectRow]) -> crate::loaded::Markup {
     crate::loaded::Markup::new(subject_rows(rows).to_html())

@@ -71,7 +71,7 @@ fn request_rows(requests: &[RequestSummary]) -> impl IntoView + use<> {
 }
 
 /// The approvals queue's table rows, drawn once on the server and kept with the page in the
-/// page cache (as the catalog's, see `super::catalog::topic_rows`).
+/// page cache (as the catalog's, see `super::catalog::draw_catalog_page`).
 #[cfg(feature = "ssr")]
 pub(crate) fn queue_rows(requests: &[RequestSummary]) -> crate::loaded::Markup {
     crate::loaded::Markup::new(request_rows(requests).to_html())
@@ -140,10 +140,11 @@ pub fn ApprovalsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(page) if page.requests.is_empty() => view! {
+                        Ok(page) if page.shown == 0 => view! {
                             <p class="empty-state">"Nothing is waiting for you."</p>
                         }.into_any(),
-                        // The rows come drawn (`queue_rows`), kept with the page on the server.
+                        // The rows come drawn (`queue_rows`), kept with the page on the server;
+                        // the requests themselves are not in the hydration data.
                         Ok(page) => view! {
                             {request_table(view! { <tbody inner_html=page.rows.html()></tbody> })}
                             <Pager path="/approvals" next=page.next.map(|k| k.to_string()) previous=page.previous.map(|k| k.to_string()) />

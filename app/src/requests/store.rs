@@ -441,7 +441,8 @@ pub async fn queue(
     let last = requests.last().map(key);
     let (next, previous) = cursor.neighbours(first, last, more);
     Ok(QueuePage {
-        requests,
+        shown: requests.len(),
+        requests: crate::loaded::NotHydrated(requests),
         // Drawn by `approval_queue` before the page is kept.
         rows: crate::loaded::Markup::default(),
         next,

@@ -199,6 +199,8 @@ async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration
     let page = app.page("catalog/topics", &viewer, Form::new()).await;
     let rows = page["rows"].as_str().expect("rows");
     assert_eq!(rows.matches("<tr>").count(), 50);
+    assert_eq!(page["shown"], 50);
+    assert_eq!(page["topics"].as_array().map(Vec::len), Some(50));
     assert!(
         rows.starts_with(r#"<tr><td><a href="/catalog/paged_000"><code>paged_000"#),
         "{rows}"
@@ -224,4 +226,7 @@ async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration
         "the rows are inside the table body"
     );
     assert!(!html.contains("<b>Bold"), "the title is escaped");
+    // The topics themselves are not in the hydration data either: each title is in the page once.
+    assert_eq!(html.matches("Paged topic").count(), 49);
+    assert!(html.contains("50 topics shown, from paged_000 to paged_049"));
 }
