@@ -65,7 +65,8 @@ impl<'de> Deserialize<'de> for Markup {
 
 /// Data a page shows only as server-drawn [`Markup`] (a listing's rows): a server function's
 /// answer carries it, for the pages the browser loads and for scripts; the hydration data writes
-/// it empty (`T::default()`), as the page already shows it.
+/// it empty (`T::default()`), as the page already shows it. Page code must not read it (a freshly
+/// hydrated page holds it empty): it reads what the data carries beside it, such as a count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotHydrated<T>(pub T);
 
