@@ -32,7 +32,7 @@ pub mod store;
 pub mod teams;
 pub mod time;
 
-use crate::loaded::{Loaded, load_blocking};
+use crate::loaded::Loaded;
 use auth::get_session_user;
 use domain::UserIdentity;
 use error::AppError;
@@ -178,7 +178,8 @@ mod tests {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let user = load_blocking(|| (), |_| get_session_user());
+    // Blocking: the whole response waits for it, as every page is drawn for this user.
+    let user: Loaded<_> = Resource::new_with_options(|| (), |_| get_session_user(), true);
     provide_context(CurrentUser(user));
 
     view! {

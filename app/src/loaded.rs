@@ -19,7 +19,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// HTML drawn on the server, shown only with `inner_html` (see the module's documentation).
-/// Cloning it shares the text.
+/// Only the server's own rendering makes one (tachys's escaping `to_html`, or a chart drawn with
+/// its text escaped); never text a person typed. Cloning it shares the text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Markup(Arc<str>);
 
@@ -143,20 +144,6 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     Resource::new_with_options(source, fetcher, false)
-}
-
-/// [`load`], holding back the whole response until the data is there (`Resource::new_blocking`).
-#[track_caller]
-pub fn load_blocking<T, S, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Loaded<T>
-where
-    T: Serialize + for<'de> Deserialize<'de> + Send + Sync + 'static,
-    S: Send + Sync + Clone + PartialEq + 'static,
-    Fut: Future<Output = T> + Send + 'static,
-{
-    Resource::new_with_options(source, fetcher, true)
 }
 
 #[cfg(test)]

@@ -120,30 +120,12 @@ impl TestApp {
             pool.clone(),
             application.requests.clone(),
         ));
-        tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            application
-                .requests
-                .listening()
-                .wait_for(|listening| *listening),
-        )
-        .await
-        .expect("the request relay listens within 10 s")
-        .expect("the relay runs");
+        until_listening(application.requests.listening(), "the request relay").await;
         background.spawn_task(server::events::ListingListener::new(
             pool.clone(),
             application.listings.clone(),
         ));
-        tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            application
-                .listings
-                .relay()
-                .wait_for(|listening| *listening),
-        )
-        .await
-        .expect("the listing relay listens within 10 s")
-        .expect("the relay runs");
+        until_listening(application.listings.relay(), "the listing relay").await;
         tokio::spawn(async move {
             server::startup::serve(listener, application.router)
                 .await
@@ -346,4 +328,15 @@ impl Answer {
             .unwrap_or_else(|| panic!("{} answered no conflict: {}", self.endpoint, self.body))
             .to_owned()
     }
+}
+
+/// Waits, at most 10 s, until a relay of Postgres notices says it listens.
+async fn until_listening(mut listening: tokio::sync::watch::Receiver<bool>, relay: &str) {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        listening.wait_for(|listening| *listening),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{relay} listens within 10 s"))
+    .unwrap_or_else(|_| panic!("{relay} runs"));
 }
