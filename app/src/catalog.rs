@@ -5,8 +5,10 @@ use crate::domain::EnvironmentName;
 use crate::domain::Role;
 use crate::domain::{CleanupPolicy, DataClassification, Lifecycle};
 use crate::error::AppError;
+use crate::loaded::NotHydrated;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -45,21 +47,26 @@ pub struct TopicSummary {
     pub environments: Vec<EnvironmentName>,
 }
 
+/// A page of the catalog. The page a person opens shows only `listing`, drawn once on the server
+/// and kept with the page in the page cache; the rest is for callers of the server function. The
+/// lists are shared (`Arc`), so serving a kept page copies none of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogPage {
-    pub topics: crate::loaded::NotHydrated<Vec<TopicSummary>>,
+    pub topics: NotHydrated<Arc<[TopicSummary]>>,
     /// How many topics the page shows.
     pub shown: usize,
-    /// The topics as the catalog's table rows, drawn on the server.
-    pub rows: crate::loaded::Markup,
-    /// What the page says of them above the table, written on the server.
+    /// The filters as chosen, the summary, the table and the links to the pages beside this
+    /// one, drawn on the server.
+    pub listing: crate::loaded::Markup,
+    /// What the page says of the topics above the table, written on the server.
     pub summary: String,
     /// Where the next page starts (`after`), when there is one.
     pub next: Option<String>,
     /// Where the previous page ends (`before`), when there is one.
     pub previous: Option<String>,
-    pub domains: Vec<String>,
-    pub teams: Vec<String>,
+    /// The choices of the filters.
+    pub domains: NotHydrated<Arc<[String]>>,
+    pub teams: NotHydrated<Arc<[String]>>,
 }
 
 impl CatalogPage {
@@ -116,7 +123,7 @@ pub async fn list_topics(
         .catalog
         .page(&filter, async || {
             let mut page = store::list(&portal.db, &filter).await?;
-            crate::pages::draw_catalog_page(&mut page);
+            crate::pages::draw_catalog_page(&mut page, &filter);
             Ok::<_, sqlx::Error>(page)
         })
         .await

@@ -305,11 +305,10 @@ pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<App
             &state,
             routes,
             {
-                let state = state.clone();
+                // leptos_axum provides the state itself.
                 let bundle_root = bundle_root.clone();
                 move || {
                     app::context::provide_request_nonce();
-                    provide_context(state.clone());
                     provide_context(portal.clone());
                     provide_context(bundle_root.clone());
                 }

@@ -144,14 +144,14 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         .await?;
     Ok(CatalogPage {
         shown: topics.len(),
-        topics: NotHydrated(topics),
+        topics: NotHydrated(topics.into()),
         // Drawn by `list_topics` before the page is kept.
-        rows: Markup::default(),
+        listing: Markup::default(),
         summary: String::new(),
         next,
         previous,
-        domains,
-        teams,
+        domains: NotHydrated(domains.into()),
+        teams: NotHydrated(teams.into()),
     })
 }
 

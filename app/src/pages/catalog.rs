@@ -1,7 +1,6 @@
 //! Catalog list with search and filters, and the topic page.
 
 use super::areas::{AreaPage, PageHeading};
-use super::pager::Pager;
 use crate::catalog::{CatalogFilter, TopicSummary, get_topic, list_topics};
 use crate::domain::{Area, Lifecycle};
 use crate::loaded::load;
@@ -9,12 +8,23 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// Draws a catalog page's table rows and its summary, once on the server; they are kept with the
-/// page in the page cache, so a page served again is not drawn again, and the browser receives
-/// the rows as markup (see `crate::loaded::Markup`) rather than the code to draw them.
+/// Draws a catalog page as a person sees it (the filters as chosen, the summary, the table and
+/// the links to the pages beside it), once on the server. It is kept with the page in the page
+/// cache, so a page served again is not drawn again, and the browser receives it as markup (see
+/// `crate::loaded::Markup`) rather than the code to draw it.
 #[cfg(feature = "ssr")]
-pub(crate) fn draw_catalog_page(page: &mut crate::catalog::CatalogPage) {
+pub(crate) fn draw_catalog_page(
+    page: &mut crate::catalog::CatalogPage,
+    filter: &crate::catalog::store::ParsedFilter,
+) {
     page.summary = result_count(page);
+    let chosen = Chosen {
+        q: filter.q.clone().unwrap_or_default(),
+        domain: filter.domain.clone().unwrap_or_default(),
+        lifecycle: filter.lifecycle.map(Lifecycle::as_str).unwrap_or_default(),
+        team: filter.team.clone().unwrap_or_default(),
+        mine: filter.teams_of_caller.is_some(),
+    };
     let rows = page
         .topics
         .iter()
@@ -31,7 +41,98 @@ pub(crate) fn draw_catalog_page(page: &mut crate::catalog::CatalogPage) {
             }
         })
         .collect_view();
-    page.rows = crate::loaded::Markup::new(rows.to_html());
+    let results = if page.shown == 0 {
+        Either::Left(view! { <p class="empty-state">"No topics match."</p> })
+    } else {
+        Either::Right(view! {
+            <p class="result-count" aria-live="polite">{page.summary.clone()}</p>
+            <table class="data-table">
+                <caption class="visually-hidden">"Topics"</caption>
+                <thead><tr>
+                    <th scope="col">"Topic"</th><th scope="col">"Domain"</th><th scope="col">"Lifecycle"</th>
+                    <th scope="col">"Owning team"</th><th scope="col">"Data"</th><th scope="col">"Environments"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {super::pager::pager("/catalog", chosen.query(), page.next.clone(), page.previous.clone())}
+        })
+    };
+    let listing = view! {
+        {filters(&chosen, &page.domains, &page.teams)}
+        {results}
+    };
+    page.listing = crate::loaded::Markup::new(listing.to_html());
+}
+
+/// What the catalog's filters show chosen.
+#[derive(Default)]
+struct Chosen {
+    q: String,
+    domain: String,
+    lifecycle: &'static str,
+    team: String,
+    mine: bool,
+}
+
+impl Chosen {
+    /// The query that asks for this choice, in the order the form sends it.
+    #[cfg(feature = "ssr")]
+    fn query(&self) -> leptos_router::params::ParamsMap {
+        let mut query = leptos_router::params::ParamsMap::new();
+        for (key, value) in [
+            ("q", self.q.as_str()),
+            ("domain", self.domain.as_str()),
+            ("lifecycle", self.lifecycle),
+            ("team", self.team.as_str()),
+            ("mine", if self.mine { "1" } else { "" }),
+        ] {
+            if !value.is_empty() {
+                query.insert(key, value.to_owned());
+            }
+        }
+        query
+    }
+}
+
+/// The search and the filters, as chosen.
+fn filters(chosen: &Chosen, domains: &[String], teams: &[String]) -> impl IntoView + use<> {
+    let options = |values: &[String], selected: &str| {
+        values
+            .iter()
+            .map(|v| view! { <option value=v.clone() selected=v == selected>{v.clone()}</option> })
+            .collect_view()
+    };
+    let domains = options(domains, &chosen.domain);
+    let teams = options(teams, &chosen.team);
+    let lifecycles = Lifecycle::ALL
+        .into_iter()
+        .map(|l| view! { <option value=l.as_str() selected=l.as_str() == chosen.lifecycle>{l.label()}</option> })
+        .collect_view();
+    view! {
+        <form method="get" action="/catalog" class="filters" role="search" aria-label="Search the catalog">
+            <div class="field">
+                <label for="q">"Search"</label>
+                <input id="q" name="q" type="search" maxlength="200" value=chosen.q.clone() />
+            </div>
+            <div class="field">
+                <label for="domain">"Business domain"</label>
+                <select id="domain" name="domain"><option value="">"Any"</option>{domains}</select>
+            </div>
+            <div class="field">
+                <label for="lifecycle">"Lifecycle"</label>
+                <select id="lifecycle" name="lifecycle"><option value="">"Any"</option>{lifecycles}</select>
+            </div>
+            <div class="field">
+                <label for="team">"Owning team"</label>
+                <select id="team" name="team"><option value="">"Any"</option>{teams}</select>
+            </div>
+            <div class="field checkbox">
+                <input id="mine" name="mine" type="checkbox" value="1" checked=chosen.mine />
+                <label for="mine">"Owned by my teams"</label>
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
+    }
 }
 
 /// A topic's classification, and a PII badge when it carries personal data.
@@ -62,66 +163,20 @@ pub fn CatalogPage() -> impl IntoView {
     let page = load(filter, list_topics);
     view! {
         <AreaPage area=Area::Catalog intro="Every event on the bus: what it means, who owns it, and where it is available.">
-            <form method="get" action="/catalog" class="filters" role="search" aria-label="Search the catalog">
-                <div class="field">
-                    <label for="q">"Search"</label>
-                    <input id="q" name="q" type="search" maxlength="200" prop:value=move || query.read().get("q").unwrap_or_default() />
-                </div>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        // Only the choices are needed here: read in place, not copied with the topics.
-                        let (domains, teams) = page.by_ref().await.as_ref().map(|p| (p.domains.clone(), p.teams.clone())).unwrap_or_default();
-                        let selected = move |key: &str| query.read_untracked().get(key).unwrap_or_default();
-                        view! {
-                            <div class="field">
-                                <label for="domain">"Business domain"</label>
-                                <select id="domain" name="domain">
-                                    <option value="">"Any"</option>
-                                    {domains.into_iter().map(|d| { let sel = d == selected("domain"); view! { <option value=d.clone() selected=sel>{d.clone()}</option> } }).collect_view()}
-                                </select>
-                            </div>
-                            <div class="field">
-                                <label for="lifecycle">"Lifecycle"</label>
-                                <select id="lifecycle" name="lifecycle">
-                                    <option value="">"Any"</option>
-                                    {Lifecycle::ALL.into_iter().map(|l| { let sel = l.as_str() == selected("lifecycle"); view! { <option value=l.as_str() selected=sel>{l.label()}</option> } }).collect_view()}
-                                </select>
-                            </div>
-                            <div class="field">
-                                <label for="team">"Owning team"</label>
-                                <select id="team" name="team">
-                                    <option value="">"Any"</option>
-                                    {teams.into_iter().map(|t| { let sel = t == selected("team"); view! { <option value=t.clone() selected=sel>{t.clone()}</option> } }).collect_view()}
-                                </select>
-                            </div>
-                            <div class="field checkbox">
-                                <input id="mine" name="mine" type="checkbox" value="1" checked=!selected("mine").is_empty() />
-                                <label for="mine">"Owned by my teams"</label>
-                            </div>
-                        }
-                    })}
-                </Transition>
-                <button type="submit">"Search"</button>
-            </form>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    // The rows and summary come drawn (`draw_catalog_page`), kept with the page on
-                    // the server; the topics themselves are not in the hydration data.
+                    // Drawn on the server (`draw_catalog_page`) and kept with the page; the
+                    // topics themselves are not in the hydration data.
                     match &*page.by_ref().await {
-                        Ok(page) if page.shown == 0 => view! { <p class="empty-state">"No topics match."</p> }.into_any(),
-                        Ok(page) => view! {
-                            <p class="result-count" aria-live="polite">{page.summary.clone()}</p>
-                            <table class="data-table">
-                                <caption class="visually-hidden">"Topics"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Topic"</th><th scope="col">"Domain"</th><th scope="col">"Lifecycle"</th>
-                                    <th scope="col">"Owning team"</th><th scope="col">"Data"</th><th scope="col">"Environments"</th>
-                                </tr></thead>
-                                <tbody inner_html=page.rows.html()></tbody>
-                            </table>
-                            <Pager path="/catalog" next=page.next.clone() previous=page.previous.clone() />
-                        }.into_any(),
-                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
+                        Ok(page) => view! { <div class="listing" inner_html=page.listing.html()></div> }.into_any(),
+                        Err(e) => {
+                            // The search as written, to be put right.
+                            let chosen = Chosen { q: query.read_untracked().get("q").unwrap_or_default(), ..Chosen::default() };
+                            view! {
+                                {filters(&chosen, &[], &[])}
+                                <p role="alert" class="error">{e.to_string()}</p>
+                            }.into_any()
+                        }
                     }
                 })}
             </Transition>

@@ -1130,6 +1130,7 @@ async fn validate(
     ));
     let first_request_topic = first_request.topic.clone();
 
+    let mut sizes = Vec::new();
     for w in workloads.iter().filter(|w| w.body == Body::Html) {
         let (status, body) = fetch(client, base, &w.cookie, &w.calls[0])
             .await
@@ -1149,8 +1150,16 @@ async fn validate(
                 String::from_utf8_lossy(&body[..body.len().min(2000)])
             );
         }
+        sizes.push(format!(
+            "{} {} bytes",
+            w.name.split(':').next().unwrap_or(w.name),
+            body.len()
+        ));
     }
-    lines.push("SSR pages render their data".into());
+    lines.push(format!(
+        "SSR pages render their data (first call of each: {})",
+        sizes.join(", ")
+    ));
     Ok(lines)
 }
 

@@ -122,8 +122,8 @@ async fn a_page_is_reused_until_the_catalog_changes_whoever_changes_it(pool: PgP
         })
         .await;
     assert_eq!(changed["topics"][2]["title"], "Renamed");
-    // The drawn rows are kept and replaced with the page.
-    let rows = changed["rows"].as_str().expect("rows");
+    // The drawn page is kept and replaced with the page.
+    let rows = changed["listing"].as_str().expect("listing");
     assert!(
         rows.contains("Renamed") && rows.contains("A late topic"),
         "{rows}"
@@ -182,7 +182,7 @@ async fn a_page_of_my_teams_topics_is_not_another_members(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration_data(
+async fn the_page_is_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration_data(
     pool: PgPool,
 ) {
     topics(&pool).await;
@@ -195,24 +195,75 @@ async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration
         .session_cookie_for(&user("val", &[Role::Viewer], &[]))
         .await;
 
-    // The server function carries the rows, drawn and escaped, for pages the browser loads.
+    // The server function carries the page drawn and escaped, for pages the browser loads.
     let page = app.page("catalog/topics", &viewer, Form::new()).await;
-    let rows = page["rows"].as_str().expect("rows");
-    assert_eq!(rows.matches("<tr>").count(), 50);
+    let listing = page["listing"].as_str().expect("listing");
+    assert_eq!(
+        listing.matches("<tr>").count(),
+        51,
+        "a head row and 50 topics"
+    );
     assert_eq!(page["shown"], 50);
     assert_eq!(page["topics"].as_array().map(Vec::len), Some(50));
     assert!(
-        rows.starts_with(r#"<tr><td><a href="/catalog/paged_000"><code>paged_000"#),
-        "{rows}"
+        listing.contains(r#"<tr><td><a href="/catalog/paged_000"><code>paged_000"#),
+        "{listing}"
     );
     assert!(
-        rows.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;quoted&quot;")
-            || rows.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; \"quoted\""),
-        "{rows}"
+        listing.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;quoted&quot;")
+            || listing.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; \"quoted\""),
+        "{listing}"
     );
-    assert!(!rows.contains("<b>"), "{rows}");
+    assert!(!listing.contains("<b>"), "{listing}");
+    assert!(
+        listing.contains(r#"<a href="/catalog?after=paged%5F049" rel="next">"#),
+        "{listing}"
+    );
 
-    // The page holds them once, as markup: its hydration data leaves them out.
+    // The filters as chosen, and the links to the pages beside keep them.
+    let filtered = app
+        .page(
+            "catalog/topics",
+            &viewer,
+            Form::new()
+                .field("filter[q]", "paged <x>")
+                .field("filter[domain]", "even")
+                .field("filter[lifecycle]", "production"),
+        )
+        .await;
+    let listing = filtered["listing"].as_str().expect("listing");
+    assert!(listing.contains(r#"value="paged &lt;x&gt;""#), "{listing}");
+    assert!(
+        listing.contains(r#"<option value="even" selected>"#),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains(r#"<option value="odd" selected>"#),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(r#"<option value="production" selected>"#),
+        "{listing}"
+    );
+    assert!(listing.contains("No topics match."), "{listing}");
+    let even = app
+        .page(
+            "catalog/topics",
+            &viewer,
+            Form::new()
+                .field("filter[domain]", "even")
+                .field("filter[after]", "paged_010"),
+        )
+        .await;
+    let listing = even["listing"].as_str().expect("listing");
+    assert!(
+        listing.contains(r#"<a href="/catalog?domain=even&amp;before=paged%5F012" rel="prev">"#)
+            && listing
+                .contains(r#"<a href="/catalog?domain=even&amp;after=paged%5F110" rel="next">"#),
+        "{listing}"
+    );
+
+    // The page holds it once, as markup: its hydration data leaves it out.
     let html = app
         .get_as("/catalog", &viewer)
         .await
@@ -226,7 +277,14 @@ async fn rows_are_drawn_once_on_the_server_escaped_and_left_out_of_the_hydration
         "the rows are inside the table body"
     );
     assert!(!html.contains("<b>Bold"), "the title is escaped");
-    // The topics themselves are not in the hydration data either: each title is in the page once.
+    // The topics themselves are not in the hydration data either: each title is in the page
+    // once, and so is each choice of a filter.
     assert_eq!(html.matches("Paged topic").count(), 49);
+    assert_eq!(html.matches(r#"<option value="pagers">pagers"#).count(), 1);
+    assert_eq!(
+        html.matches("pagers").count(),
+        50 + 2,
+        "in the rows and the team filter only, not in the hydration data"
+    );
     assert!(html.contains("50 topics shown, from paged_000 to paged_049"));
 }
