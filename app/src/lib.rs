@@ -16,6 +16,7 @@ pub mod domain;
 pub mod drift;
 pub mod environments;
 pub mod error;
+pub mod form_action;
 pub mod health;
 pub mod home;
 mod layout;

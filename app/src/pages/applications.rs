@@ -13,6 +13,7 @@ use crate::applications::{
 use crate::apply::CredentialState;
 use crate::domain::{ApplicationId, Area, Role};
 use crate::error::AppError;
+use crate::form_action::{PostForm, form_action};
 use crate::loaded::load;
 use crate::requests::Compliance;
 use leptos::prelude::*;
@@ -159,7 +160,7 @@ fn options(choices: &'static [(&'static str, &'static str)]) -> impl IntoView {
 #[component]
 pub fn NewApplicationPage() -> impl IntoView {
     let CurrentUser(user) = expect_context();
-    let action = ServerAction::<RegisterApplication>::new();
+    let action = form_action::<RegisterApplication>();
     let result = action.value();
     // The same rules as the server's, as one types.
     let check = FormCheck::new(result);
@@ -180,7 +181,7 @@ pub fn NewApplicationPage() -> impl IntoView {
     };
     view! {
         <AreaPage area=Area::MyRequests title="Register an application" intro="Register one of your team's systems, with the compliance facts governance needs, before it asks for access.">
-            <ActionForm action=action attr:class="request-form" attr:novalidate="">
+            <PostForm action=action attr:class="request-form" attr:novalidate="">
                 <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                 {form_error(result)}
                 <div class="field" data-field="team">
@@ -251,7 +252,7 @@ pub fn NewApplicationPage() -> impl IntoView {
                 </div>
                 </div>
                 <button type="submit">"Register"</button>
-            </ActionForm>
+            </PostForm>
         </AreaPage>
     }
 }

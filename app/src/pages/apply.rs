@@ -10,32 +10,32 @@ use crate::apply::{
 use crate::connect::{Client, ClientSettings};
 use crate::domain::RequestId;
 use crate::domain::StepStatus;
-use crate::error::AppError;
+use crate::form_action::{FormAction, PostForm, form_action};
 use crate::requests::RequestRevocation;
 use leptos::prelude::*;
 
 /// The actions the panel offers; created by the page so their results survive refreshes.
 #[derive(Clone, Copy)]
 pub struct ApplyActions {
-    pub reveal: ServerAction<RevealCredential>,
-    pub rotate: ServerAction<RotateCredential>,
-    pub retry: ServerAction<RetryRequest>,
-    pub revoke: ServerAction<RevokeRequest>,
-    pub ask_revocation: ServerAction<RequestRevocation>,
+    pub reveal: FormAction<RevealCredential>,
+    pub rotate: FormAction<RotateCredential>,
+    pub retry: FormAction<RetryRequest>,
+    pub revoke: FormAction<RevokeRequest>,
+    pub ask_revocation: FormAction<RequestRevocation>,
 }
 
 /// What a credential's section can do: show its waiting password once, or set a new one.
 #[derive(Clone, Copy)]
 pub struct CredentialActions {
-    pub reveal: ServerAction<RevealCredential>,
-    pub rotate: ServerAction<RotateCredential>,
+    pub reveal: FormAction<RevealCredential>,
+    pub rotate: FormAction<RotateCredential>,
 }
 
 impl CredentialActions {
     pub fn new() -> Self {
         Self {
-            reveal: ServerAction::new(),
-            rotate: ServerAction::new(),
+            reveal: form_action(),
+            rotate: form_action(),
         }
     }
 }
@@ -56,11 +56,11 @@ impl ApplyActions {
 
     pub fn new() -> Self {
         Self {
-            reveal: ServerAction::new(),
-            rotate: ServerAction::new(),
-            retry: ServerAction::new(),
-            revoke: ServerAction::new(),
-            ask_revocation: ServerAction::new(),
+            reveal: form_action(),
+            rotate: form_action(),
+            retry: form_action(),
+            revoke: form_action(),
+            ask_revocation: form_action(),
         }
     }
 
@@ -91,10 +91,8 @@ fn step_class(status: StepStatus) -> &'static str {
     }
 }
 
-fn error_of<T: Clone + Send + Sync + 'static>(
-    action: ServerAction<
-        impl leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Sync + 'static,
-    >,
+fn error_of<S: leptos::server_fn::ServerFn<Output: Send + Sync + 'static>>(
+    action: FormAction<S>,
 ) -> impl Fn() -> Option<String> + Copy {
     move || {
         action.value().with(|r| {
@@ -139,12 +137,12 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
             <Credentials credentials=progress.credentials.clone() actions=actions.credentials() here=here.clone() />
             <ConnectSection connections=progress.connections.clone() by_topic=false />
             {progress.can_retry.then(|| view! {
-                <ActionForm action=actions.retry>
+                <PostForm action=actions.retry>
                     <input type="hidden" name="id" value=id.to_string() />
                     <input type="hidden" name="version" value=progress.version.to_string() />
                     {move || retry_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                     <button type="submit">"Retry the failed steps"</button>
-                </ActionForm>
+                </PostForm>
             })}
             {progress.can_revoke.then(|| {
                 let version = progress.version;
@@ -154,7 +152,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                     view! {
                         <section class="confirm" aria-labelledby="confirm-revoke" data-testid="confirm-revoke">
                             <h3 id="confirm-revoke">"Revoke this access?"</h3>
-                            <ActionForm action=actions.revoke>
+                            <PostForm action=actions.revoke>
                                 <input type="hidden" name="id" value=id.to_string() />
                                 <input type="hidden" name="version" value=version.to_string() />
                                 <p>"The application's ACLs for this request are removed from every environment at once: its clients are refused from their next request. Its credentials stay for its other grants. This cannot be undone; the access would have to be asked for again."</p>
@@ -164,7 +162,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                                 </div>
                                 {move || revoke_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                                 <ConfirmActions yes="Yes, revoke access" cancel />
-                            </ActionForm>
+                            </PostForm>
                         </section>
                     }.into_any()
                 } else {
@@ -176,7 +174,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
             {progress.can_request_revocation.then(|| view! {
                 <details class="revoke">
                     <summary>"Ask to revoke this access (owning team)"</summary>
-                    <ActionForm action=actions.ask_revocation>
+                    <PostForm action=actions.ask_revocation>
                         <input type="hidden" name="id" value=id.to_string() />
                         <p>"Your team owns this topic. Governance and another person of your team decide; the requesting team is told."</p>
                         <div class="field">
@@ -185,7 +183,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                         </div>
                         {move || ask_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                         <button type="submit" class="secondary">"Send for approval"</button>
-                    </ActionForm>
+                    </PostForm>
                 </details>
             })}
         </section>
@@ -335,19 +333,19 @@ fn Credential(
                 {move || if shown_here() { "Its password is shown below, once: copy it now." } else { words }}
             </p>
             {(c.can_manage && c.state == CredentialState::ReadyToShow).then(|| view! {
-                <ActionForm action=actions.reveal>
+                <PostForm action=actions.reveal>
                     <input type="hidden" name="application" value=c.application_id.to_string() />
                     <input type="hidden" name="environment" value=environment />
                     <button type="submit" disabled=move || !hydrated.get()>"Show the password once"</button>
                     <noscript>" Showing a password needs JavaScript, so that it never travels in a page address."</noscript>
-                </ActionForm>
+                </PostForm>
             })}
             {(c.can_manage && c.state == CredentialState::Missing).then(|| view! {
-                <ActionForm action=actions.rotate>
+                <PostForm action=actions.rotate>
                     <input type="hidden" name="application" value=c.application_id.to_string() />
                     <input type="hidden" name="environment" value=environment_missing />
                     <button type="submit" class="secondary">"Create a password"</button>
-                </ActionForm>
+                </PostForm>
             })}
             {(c.can_manage && c.state == CredentialState::Shown).then(|| {
                 let application = c.application_id;
@@ -356,12 +354,12 @@ fn Credential(
                     view! {
                         <section class="confirm" aria-labelledby="confirm-rotate" data-testid="confirm-rotate">
                             <h3 id="confirm-rotate">{format!("Rotate the password in {environment}?")}</h3>
-                            <ActionForm action=actions.rotate>
+                            <PostForm action=actions.rotate>
                                 <input type="hidden" name="application" value=application.to_string() />
                                 <input type="hidden" name="environment" value=environment />
                                 <p>"A new password is set. The old one stops working as soon as the cluster has the new one, so every client of this application must be given the new password."</p>
                                 <ConfirmActions yes="Yes, rotate the password" cancel />
-                            </ActionForm>
+                            </PostForm>
                         </section>
                     }.into_any()
                 } else {

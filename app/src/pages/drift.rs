@@ -4,18 +4,19 @@
 use super::areas::{AreaPage, ConfirmActions};
 use crate::domain::{Area, EnvironmentName};
 use crate::drift::{AdoptAll, CheckDriftNow, ResolveFinding, get_drift_report};
+use crate::form_action::{PostForm, form_action};
 use crate::loaded::load;
 use leptos::prelude::*;
 
 #[component]
 pub fn DriftPage() -> impl IntoView {
-    let resolve = ServerAction::<ResolveFinding>::new();
+    let resolve = form_action::<ResolveFinding>();
     // Removing is confirmed on a page of its own (`?confirm=remove-<id>`), with or without
     // JavaScript.
     let query = leptos_router::hooks::use_query_map();
     let confirming = move || query.read().get("confirm");
-    let adopt_all = ServerAction::<AdoptAll>::new();
-    let check = ServerAction::<CheckDriftNow>::new();
+    let adopt_all = form_action::<AdoptAll>();
+    let check = form_action::<CheckDriftNow>();
     let report = load(
         move || {
             (
@@ -43,9 +44,9 @@ pub fn DriftPage() -> impl IntoView {
     view! {
         <AreaPage area=Area::Admin intro="Topics and ACLs on the clusters that the portal did not create. Missing ones are restored by themselves; unknown ones wait for your decision.">
             <h2>"Drift"</h2>
-            <ActionForm action=check attr:class="inline-form">
+            <PostForm action=check attr:class="inline-form">
                 <button type="submit" class="secondary">"Check the clusters now"</button>
-            </ActionForm>
+            </PostForm>
             {move || check.value().with(|r| matches!(r, Some(Ok(())))).then(|| view! {
                 <p role="status" class="notice">"A check was started; reload in a few seconds to see its result."</p>
             })}
@@ -84,10 +85,10 @@ pub fn DriftPage() -> impl IntoView {
                                 view! {
                                     <div class="actions">
                                         {envs.into_iter().map(|env| view! {
-                                            <ActionForm action=adopt_all attr:class="inline-form">
+                                            <PostForm action=adopt_all attr:class="inline-form">
                                                 <input type="hidden" name="environment" value=env.clone() />
                                                 <button type="submit" class="secondary">{format!("Adopt everything in {env} (import)")}</button>
-                                            </ActionForm>
+                                            </PostForm>
                                         }).collect_view()}
                                     </div>
                                     <table class="data-table" data-testid="drift-findings">
@@ -106,10 +107,10 @@ pub fn DriftPage() -> impl IntoView {
                                                             view! { <span>"Being removed"</span> }.into_any()
                                                         } else {
                                                             view! {
-                                                                <ActionForm action=resolve attr:class="inline-form">
+                                                                <PostForm action=resolve attr:class="inline-form">
                                                                     <input type="hidden" name="id" value=f.id.to_string() />
                                                                     <button type="submit" name="action" value="adopt" class="secondary">"Adopt"</button>
-                                                                </ActionForm>
+                                                                </PostForm>
                                                                 {
                                                                     let key = format!("remove-{}", f.id);
                                                                     let id = f.id.to_string();
@@ -119,11 +120,11 @@ pub fn DriftPage() -> impl IntoView {
                                                                         view! {
                                                                             <div class="confirm" data-testid="confirm-remove">
                                                                                 <p><strong>"Remove it from the cluster?"</strong> " " {what} " is deleted from Kafka for good: clients using it are refused, and a topic's events are gone."</p>
-                                                                                <ActionForm action=resolve attr:class="inline-form">
+                                                                                <PostForm action=resolve attr:class="inline-form">
                                                                                     <input type="hidden" name="id" value=id />
                                                                                     <input type="hidden" name="action" value="remove" />
                                                                                     <ConfirmActions yes="Yes, remove it" cancel="/admin/drift".to_owned() />
-                                                                                </ActionForm>
+                                                                                </PostForm>
                                                                             </div>
                                                                         }.into_any()
                                                                     } else {

@@ -5,6 +5,7 @@
 use super::areas::{AreaPage, PageHeading};
 use crate::domain::Area;
 use crate::error::AppError;
+use crate::form_action::{PostForm, form_action};
 use crate::health::{
     ChartRange, ChartView, ClusterHealthView, SetExpectedInterval, Status, SubjectKind, SubjectRow,
     encode_segment, eval::duration_words, group_health, health_link, health_overview,
@@ -222,7 +223,7 @@ pub fn TopicHealthPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let ticks = use_health_ticks();
-    let save = ServerAction::<SetExpectedInterval>::new();
+    let save = form_action::<SetExpectedInterval>();
     let data = load(
         move || {
             (
@@ -316,14 +317,14 @@ pub fn TopicHealthPage() -> impl IntoView {
                                 </table>
                                 {v.can_edit.then(|| view! {
                                     <h3>"Silence alerts"</h3>
-                                    <ActionForm action=save attr:class="request-form">
+                                    <PostForm action=save attr:class="request-form">
                                         <input type="hidden" name="topic" value=t.name.clone() />
                                         <div class="field">
                                             <label for="expected-minutes">"Expected interval between messages, in minutes (empty: learn it from the history)"</label>
                                             <input id="expected-minutes" name="minutes" inputmode="numeric" maxlength="5" value=v.owner_interval_minutes.map(|m| m.to_string()).unwrap_or_default() />
                                         </div>
                                         <button type="submit">"Save the expected interval"</button>
-                                    </ActionForm>
+                                    </PostForm>
                                 })}
                             }.into_any()
                         }

@@ -10,6 +10,7 @@ use crate::domain::{Area, RequestState};
 use crate::domain::{EnvironmentName, RequestId};
 use crate::environments::list_environments;
 use crate::error::AppError;
+use crate::form_action::{FormAction, PostForm, form_action};
 use crate::loaded::{Loaded, load};
 use crate::requests::form::{
     FIELD_APPLICATION, FIELD_ENVIRONMENTS, FIELD_EXPIRY, FIELD_GROUP, FIELD_KIND,
@@ -190,7 +191,7 @@ pub(super) fn field_error<T: Send + Sync + 'static>(
 
 #[component]
 pub fn NewRequestPage() -> impl IntoView {
-    let action = ServerAction::<RequestAccess>::new();
+    let action = form_action::<RequestAccess>();
     let result = action.value();
     let query = use_query_map();
     let param = move |key: &str| query.read_untracked().get(key).unwrap_or_default();
@@ -234,7 +235,7 @@ pub fn NewRequestPage() -> impl IntoView {
     let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     view! {
         <AreaPage area=Area::MyRequests title="New access request" intro="Ask for access to an event. The topic's owning team and governance will review it." preload=preload>
-            <ActionForm action=action attr:class="request-form" attr:novalidate="">
+            <PostForm action=action attr:class="request-form" attr:novalidate="">
                 <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                 {form_error(result)}
                 {promoted_from.with_value(|f| !f.is_empty()).then(|| view! {
@@ -320,7 +321,7 @@ pub fn NewRequestPage() -> impl IntoView {
                     <button type="submit">"Submit for approval"</button>
                     <button type="submit" class="secondary" name="input[save_as_draft]" value="1">"Save as draft"</button>
                 </div>
-            </ActionForm>
+            </PostForm>
         </AreaPage>
     }
 }
@@ -328,9 +329,9 @@ pub fn NewRequestPage() -> impl IntoView {
 #[component]
 pub fn RequestPage() -> impl IntoView {
     let params = use_params_map();
-    let decide = ServerAction::<DecideRequest>::new();
-    let withdraw = ServerAction::<WithdrawRequest>::new();
-    let resubmit = ServerAction::<ResubmitRequest>::new();
+    let decide = form_action::<DecideRequest>();
+    let withdraw = form_action::<WithdrawRequest>();
+    let resubmit = form_action::<ResubmitRequest>();
     let actions = ApplyActions::new();
     let id = move || {
         params
@@ -419,9 +420,9 @@ fn who_can_decide(slot: &crate::requests::SlotView) -> String {
 #[component]
 fn RequestView(
     detail: RequestDetail,
-    decide: ServerAction<DecideRequest>,
-    withdraw: ServerAction<WithdrawRequest>,
-    resubmit: ServerAction<ResubmitRequest>,
+    decide: FormAction<DecideRequest>,
+    withdraw: FormAction<WithdrawRequest>,
+    resubmit: FormAction<ResubmitRequest>,
     progress: Option<crate::apply::ApplyProgress>,
     actions: ApplyActions,
 ) -> impl IntoView {
@@ -553,7 +554,7 @@ fn RequestView(
         {detail.decidable_slot.map(|slot| view! {
             <section class="decision" aria-labelledby="decide-title">
                 <h3 id="decide-title">"Your decision (" {slot.label()} ")"</h3>
-                <ActionForm action=decide>
+                <PostForm action=decide>
                     <input type="hidden" name="id" value=s.id.to_string() />
                     <input type="hidden" name="version" value=detail.version.to_string() />
                     <div class="field">
@@ -566,7 +567,7 @@ fn RequestView(
                         <button type="submit" name="decision" value="request_changes" class="secondary">"Request changes"</button>
                         <button type="submit" name="decision" value="decline" class="danger">"Decline"</button>
                     </div>
-                </ActionForm>
+                </PostForm>
             </section>
         })}
         {detail.can_resubmit.then(|| {
@@ -574,7 +575,7 @@ fn RequestView(
             view! {
             <section class="decision" aria-labelledby="resubmit-title">
                 <h3 id="resubmit-title">{if s.state == RequestState::Draft { "Finish the draft and send it for approval" } else { "Make the changes and send it again" }}</h3>
-                <ActionForm action=resubmit>
+                <PostForm action=resubmit>
                     <input type="hidden" name="id" value=s.id.to_string() />
                     <input type="hidden" name="version" value=detail.version.to_string() />
                     {is_consumer.then(|| view! {
@@ -589,16 +590,16 @@ fn RequestView(
                     </div>
                     {move || resubmit_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                     <button type="submit">"Send for approval again"</button>
-                </ActionForm>
+                </PostForm>
             </section>
         }})}
         {detail.can_withdraw.then(|| view! {
-            <ActionForm action=withdraw attr:class="withdraw">
+            <PostForm action=withdraw attr:class="withdraw">
                 <input type="hidden" name="id" value=s.id.to_string() />
                 <input type="hidden" name="version" value=detail.version.to_string() />
                 {move || withdraw_error().map(|m| view! { <p role="alert" class="error">{m}</p> })}
                 <button type="submit" class="secondary">"Withdraw request"</button>
-            </ActionForm>
+            </PostForm>
         })}
         <h3>"Timeline"</h3>
         <ol class="timeline">
@@ -620,7 +621,7 @@ pub fn NewTopicPage() -> impl IntoView {
         FIELD_NAME, FIELD_PARTITIONS, FIELD_RETENTION, FIELD_SOURCES, FIELD_TITLE,
         FIELD_TOPIC_COMPATIBILITY, FIT_QUESTIONS,
     };
-    let action = ServerAction::<ProposeTopic>::new();
+    let action = form_action::<ProposeTopic>();
     let result = action.value();
     let applications = load(|| (), |_| my_applications());
     let environments = load(|| (), |_| list_environments());
@@ -653,7 +654,7 @@ pub fn NewTopicPage() -> impl IntoView {
     let answers = RwSignal::new(std::collections::HashMap::<&'static str, bool>::new());
     view! {
         <AreaPage area=Area::MyRequests title="Propose a new topic" intro="Propose a new event. Governance reviews every new topic; producer access for your application comes with it." preload=preload>
-            <ActionForm action=action attr:class="request-form" attr:novalidate="">
+            <PostForm action=action attr:class="request-form" attr:novalidate="">
                 <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                 {form_error(result)}
                 <fieldset data-field="fit">
@@ -767,7 +768,7 @@ pub fn NewTopicPage() -> impl IntoView {
                 <EnvironmentChoices environments error=message(FIELD_ENVIRONMENTS, "environments") />
                 </div>
                 <button type="submit">"Submit for approval"</button>
-            </ActionForm>
+            </PostForm>
         </AreaPage>
     }
 }
@@ -825,7 +826,7 @@ fn TopicSchemaField(
 #[component]
 pub fn TopicChangePage() -> impl IntoView {
     use crate::requests::topic_form::{FIELD_CLEANUP, FIELD_PARTITIONS, FIELD_RETENTION};
-    let action = ServerAction::<ProposeTopicChange>::new();
+    let action = form_action::<ProposeTopicChange>();
     let result = action.value();
     let query = use_query_map();
     let name = query.read_untracked().get("topic").unwrap_or_default();
@@ -850,7 +851,7 @@ pub fn TopicChangePage() -> impl IntoView {
                         view! { <option value=value selected=cleanup.as_str() == value>{label}</option> }
                     };
                     view! {
-                        <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                        <PostForm action=action attr:class="request-form" attr:novalidate="">
                             <div class="form-fields" on:input=check.on_input(parse) on:focusout=check.on_focusout()>
                             {form_error(result)}
                             <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()}
@@ -890,7 +891,7 @@ pub fn TopicChangePage() -> impl IntoView {
                             </div>
                             </div>
                             <button type="submit">"Submit for approval"</button>
-                        </ActionForm>
+                        </PostForm>
                     }.into_any()
                 }
                 Some(Err(AppError::NotFound)) | None => view! { <super::status::NotFound /> }.into_any(),

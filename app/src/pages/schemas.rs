@@ -5,6 +5,7 @@ use super::areas::{AreaPage, Preload};
 use super::requests::{ApplicationSelect, field_error, form_error};
 use crate::domain::{Area, Compatibility, SchemaFormat, SubjectPart};
 use crate::error::AppError;
+use crate::form_action::{PostForm, form_action};
 use crate::loaded::load;
 use crate::requests::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC};
 use crate::requests::schema_change::{
@@ -228,7 +229,7 @@ impl Current {
 /// The owning team proposes a new key or value schema; the check runs as they type.
 #[component]
 pub fn SchemaChangePage() -> impl IntoView {
-    let action = ServerAction::<ProposeSchemaChange>::new();
+    let action = form_action::<ProposeSchemaChange>();
     let result = action.value();
     let query = use_query_map();
     let topic_name = query.read_untracked().get("topic").unwrap_or_default();
@@ -338,7 +339,7 @@ pub fn SchemaChangePage() -> impl IntoView {
                         view! { <option value=value.as_str() selected=current_mode == value>{format!("{}: {}", value.as_str(), value.description())}</option> }
                     };
                     view! {
-                        <ActionForm action=action attr:class="request-form" attr:novalidate="">
+                        <PostForm action=action attr:class="request-form" attr:novalidate="">
                             {form_error(result)}
                             <p>"Topic " <code>{t.summary.name.clone()}</code> ", owned by " {t.summary.owning_team.clone()} ". "
                                <span data-testid="schema-now">{move || now().view.as_ref().map_or("No schema yet for this part.".to_owned(), |s| format!("Now: version {} of {} ({}), {}.", s.version, s.subject, s.format, s.compatibility))}</span></p>
@@ -410,7 +411,7 @@ pub fn SchemaChangePage() -> impl IntoView {
                                 {field_error(result, FIELD_PURPOSE, "purpose")}
                             </div>
                             <button type="submit">"Submit for approval"</button>
-                        </ActionForm>
+                        </PostForm>
                     }.into_any()
                 }
                 Some(Err(AppError::NotFound)) | None => view! { <super::status::NotFound /> }.into_any(),

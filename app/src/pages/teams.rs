@@ -3,13 +3,14 @@
 use super::areas::AreaPage;
 use crate::domain::Area;
 use crate::error::AppError;
+use crate::form_action::{PostForm, form_action};
 use crate::loaded::load;
 use crate::teams::{FIELD_CONTACT, FIELD_DISPLAY_NAME, FIELD_WEBHOOK, UpdateTeam, my_teams};
 use leptos::prelude::*;
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    let update = ServerAction::<UpdateTeam>::new();
+    let update = form_action::<UpdateTeam>();
     let teams = load(move || update.version().get(), |_| my_teams());
     let result = update.value();
     let message = move |field: &'static str| {
@@ -38,7 +39,7 @@ pub fn TeamsPage() -> impl IntoView {
                             view! {
                                 <section class="team" aria-labelledby=title_ref>
                                     <h3 id=title_id><code>{t.slug.clone()}</code></h3>
-                                    <ActionForm action=update attr:class="request-form">
+                                    <PostForm action=update attr:class="request-form">
                                         <input type="hidden" name="input[slug]" value=t.slug.clone() />
                                         <div class="field">
                                             <label for=name_ref>{FIELD_DISPLAY_NAME}</label>
@@ -53,7 +54,7 @@ pub fn TeamsPage() -> impl IntoView {
                                             <input id=hook_id name="input[webhook_url]" type="url" maxlength="2000" value=t.webhook_url.clone().unwrap_or_default() />
                                         </div>
                                         <button type="submit">{format!("Save {}", t.slug)}</button>
-                                    </ActionForm>
+                                    </PostForm>
                                 </section>
                             }
                         }).collect_view().into_any(),
