@@ -55,12 +55,14 @@ where
             Err(leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(refusal.err()))
         });
     FormAction {
-        action: Action::new_unsync_with_value(refused, |fields: &PostedFields| {
+        // The answer is kept where server rendering reads it from any thread; the post itself
+        // runs in the browser only, on its one thread.
+        action: Action::new_with_value(refused, |fields: &PostedFields| {
             let fields = fields.0.clone();
-            async move {
+            send_wrapper::SendWrapper::new(async move {
                 let body = post(S::PATH, fields).await?;
                 serde_json::from_slice(&body).map_err(|_| AppError::Internal)
-            }
+            })
         }),
         function: PhantomData,
     }
@@ -169,6 +171,8 @@ mod tests {
             .into_owned();
         provide_context(ServerActionError::new(DecideRequest::PATH, &error));
 
+        // (Server rendering reads it on whichever thread polls the page, which this test cannot
+        // reproduce: the end-to-end test of a refused form without JavaScript covers it.)
         let decide = form_action::<DecideRequest>();
         assert!(decide.value().with_untracked(|answer| matches!(
             answer,
