@@ -30,6 +30,25 @@ pub struct ApplicationInput {
     pub product_contact: String,
 }
 
+impl crate::form_fields::ReadFields for ApplicationInput {
+    fn read(fields: &impl crate::form_fields::FormFields) -> Self {
+        Self {
+            team: fields.text("input[team]"),
+            name: fields.text("input[name]"),
+            system_registration_id: fields.text("input[system_registration_id]"),
+            security_package_id: fields.text("input[security_package_id]"),
+            fisma_rating: fields.text("input[fisma_rating]"),
+            ato_status: fields.text("input[ato_status]"),
+            ato_date: fields.text("input[ato_date]"),
+            privacy_assessment: fields.text("input[privacy_assessment]"),
+            contains_pii: fields.sent("input[contains_pii]"),
+            hosting_location: fields.text("input[hosting_location]"),
+            technical_contact: fields.text("input[technical_contact]"),
+            product_contact: fields.text("input[product_contact]"),
+        }
+    }
+}
+
 /// A registration that passed every rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {

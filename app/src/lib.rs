@@ -17,6 +17,7 @@ pub mod drift;
 pub mod environments;
 pub mod error;
 pub mod form_action;
+pub mod form_fields;
 pub mod health;
 pub mod home;
 mod layout;

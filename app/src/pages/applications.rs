@@ -164,7 +164,8 @@ pub fn NewApplicationPage() -> impl IntoView {
     let result = action.value();
     // The same rules as the server's, as one types.
     let check = FormCheck::new(result);
-    let parse = |args: RegisterApplication| args.input.parse().err().unwrap_or_default();
+    let parse =
+        |input: crate::applications::ApplicationInput| input.parse().err().unwrap_or_default();
     let error_for = move |field: &'static str, id: &'static str| check.message(result, field, id);
     // The caller's teams are known from the session; the list is fixed for the page's life.
     let teams = move || {

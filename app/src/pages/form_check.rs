@@ -1,12 +1,13 @@
 //! Forms checked as one types, by the rules the server applies: the browser reads the form's
-//! current data into the server function's arguments and runs the same parser on them. A field's
+//! current fields into the server function's input (`crate::form_fields`) and runs the same
+//! parser on it. A field's
 //! message shows once the person has changed that field and moved on, and from then on follows
 //! every keystroke. Until then, and for rules only the server can judge (a topic that does not
 //! exist, a group another team holds), the message is the server's from the last submission.
 
 use crate::domain::FieldError;
 use crate::error::AppError;
-use leptos::form::FromFormData;
+use crate::form_fields::ReadFields;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 
@@ -52,11 +53,11 @@ impl FormCheck {
         check
     }
 
-    /// Re-checks the whole form with `parse` (the rules the server applies to the arguments
-    /// `Args` of its server function) after each change.
-    pub fn on_input<Args: FromFormData + 'static>(
+    /// Re-checks the whole form with `parse` (the rules the server applies to the `Input` of
+    /// its server function, read from the form's fields) after each change.
+    pub fn on_input<Input: ReadFields + 'static>(
         self,
-        parse: impl Fn(Args) -> Vec<FieldError> + Copy + 'static,
+        parse: impl Fn(Input) -> Vec<FieldError> + Copy + 'static,
     ) -> impl Fn(web_sys::Event) + Copy + 'static {
         move |ev: web_sys::Event| {
             let Some((field, form)) = field_and_form(&ev) else {
@@ -99,18 +100,15 @@ impl FormCheck {
         }
     }
 
-    fn recheck<Args: FromFormData>(
+    fn recheck<Input: ReadFields>(
         self,
         form: &web_sys::HtmlFormElement,
-        parse: impl Fn(Args) -> Vec<FieldError>,
+        parse: impl Fn(Input) -> Vec<FieldError>,
     ) {
-        let Ok(data) = web_sys::FormData::new_with_form(form) else {
+        let Ok(fields) = web_sys::FormData::new_with_form(form) else {
             return;
         };
-        // Arguments the form cannot even be read into are for the server to explain.
-        if let Ok(args) = Args::from_form_data(&data) {
-            self.errors.set(parse(args));
-        }
+        self.errors.set(parse(Input::read(&fields)));
     }
 
     /// The message for one field: the live one once the field was changed and left, otherwise

@@ -225,9 +225,9 @@ pub fn NewRequestPage() -> impl IntoView {
     });
     // The same rules as the server's, as one types.
     let check = FormCheck::new(result);
-    let parse = move |args: RequestAccess| {
+    let parse = move |input: crate::requests::AccessRequestInput| {
         let known = environment_names(environments);
-        args.input
+        input
             .parse(&known, chrono::Local::now().date_naive())
             .err()
             .unwrap_or_default()
@@ -642,12 +642,9 @@ pub fn NewTopicPage() -> impl IntoView {
             .and_then(Result::ok)
             .unwrap_or_default()
     };
-    let parse = move |args: ProposeTopic| {
+    let parse = move |input: crate::requests::TopicProposalInput| {
         let known = environment_names(environments);
-        args.input
-            .parse(&policy(), &known)
-            .err()
-            .unwrap_or_default()
+        input.parse(&policy(), &known).err().unwrap_or_default()
     };
     let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     // Answers kept in the browser so concerns show as soon as a question is answered.
@@ -840,7 +837,7 @@ pub fn TopicChangePage() -> impl IntoView {
     });
     // The same rules as the server's, as one types.
     let check = FormCheck::new(result);
-    let parse = |args: ProposeTopicChange| args.input.parse().err().unwrap_or_default();
+    let parse = |input: crate::requests::TopicChangeInput| input.parse().err().unwrap_or_default();
     let message = move |field: &'static str, id: &'static str| check.message(result, field, id);
     view! {
         <AreaPage area=Area::MyRequests title="Propose new settings" intro="New settings for a topic your team owns. Governance reviews them; the portal then applies them to every environment of the topic." preload=preload>

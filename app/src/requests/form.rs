@@ -36,6 +36,23 @@ pub struct AccessRequestInput {
     pub save_as_draft: Option<String>,
 }
 
+impl crate::form_fields::ReadFields for AccessRequestInput {
+    fn read(fields: &impl crate::form_fields::FormFields) -> Self {
+        Self {
+            kind: fields.text("input[kind]"),
+            topic: fields.text("input[topic]"),
+            application: fields.text("input[application]"),
+            environments: fields.all("input[environments][]"),
+            consumer_group: fields.text("input[consumer_group]"),
+            group_is_prefix: fields.sent("input[group_is_prefix]"),
+            purpose: fields.text("input[purpose]"),
+            expiry: fields.text("input[expiry]"),
+            promoted_from: fields.text("input[promoted_from]"),
+            save_as_draft: fields.sent("input[save_as_draft]"),
+        }
+    }
+}
+
 /// A request that passed every rule that needs no database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRequestDraft {

@@ -23,6 +23,19 @@ pub struct TopicChangeInput {
     pub purpose: String,
 }
 
+impl crate::form_fields::ReadFields for TopicChangeInput {
+    fn read(fields: &impl crate::form_fields::FormFields) -> Self {
+        Self {
+            topic: fields.text("input[topic]"),
+            application: fields.text("input[application]"),
+            partitions: fields.text("input[partitions]"),
+            retention_days: fields.text("input[retention_days]"),
+            cleanup_policy: fields.text("input[cleanup_policy]"),
+            purpose: fields.text("input[purpose]"),
+        }
+    }
+}
+
 /// The settings a topic should have after the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicSettings {

@@ -94,6 +94,33 @@ pub struct TopicProposalInput {
     pub compatibility: String,
 }
 
+impl crate::form_fields::ReadFields for TopicProposalInput {
+    fn read(fields: &impl crate::form_fields::FormFields) -> Self {
+        Self {
+            name: fields.text("input[name]"),
+            title: fields.text("input[title]"),
+            description: fields.text("input[description]"),
+            business_domain: fields.text("input[business_domain]"),
+            classification: fields.text("input[classification]"),
+            contains_pii: fields.sent("input[contains_pii]"),
+            partitions: fields.text("input[partitions]"),
+            retention_days: fields.text("input[retention_days]"),
+            cleanup_policy: fields.text("input[cleanup_policy]"),
+            source_systems: fields.text("input[source_systems]"),
+            application: fields.text("input[application]"),
+            environments: fields.all("input[environments][]"),
+            fit_independent_consumers: fields.text("input[fit_independent_consumers]"),
+            fit_replaces_polling: fields.text("input[fit_replaces_polling]"),
+            fit_needs_answer: fields.text("input[fit_needs_answer]"),
+            fit_prototype: fields.text("input[fit_prototype]"),
+            fit_high_sensitivity: fields.text("input[fit_high_sensitivity]"),
+            value_schema: fields.text("input[value_schema]"),
+            key_schema: fields.text("input[key_schema]"),
+            compatibility: fields.text("input[compatibility]"),
+        }
+    }
+}
+
 /// The proposed topic, as stored with the request and created on approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicProposal {
