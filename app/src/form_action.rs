@@ -124,10 +124,12 @@ where
         if ev.default_prevented() {
             return;
         }
+        // A form whose fields cannot be read here is posted by the browser itself.
+        let Some(fields) = posted_fields(&ev) else {
+            return;
+        };
         ev.prevent_default();
-        if let Some(fields) = posted_fields(&ev) {
-            action.dispatch(PostedFields(fields));
-        }
+        action.dispatch(PostedFields(fields));
     };
     view! {
         <form method="post" action=S::PATH on:submit=on_submit>
