@@ -96,42 +96,48 @@ impl Chosen {
 
 /// The search and the filters, as chosen.
 fn filters(chosen: &Chosen, domains: &[String], teams: &[String]) -> impl IntoView + use<> {
-    let options = |values: &[String], selected: &str| {
-        values
-            .iter()
-            .map(|v| view! { <option value=v.clone() selected=v == selected>{v.clone()}</option> })
-            .collect_view()
-    };
-    let domains = options(domains, &chosen.domain);
-    let teams = options(teams, &chosen.team);
+    let named = |values: &[String]| values.iter().map(|v| (v.clone(), v.clone())).collect();
     let lifecycles = Lifecycle::ALL
         .into_iter()
-        .map(|l| view! { <option value=l.as_str() selected=l.as_str() == chosen.lifecycle>{l.label()}</option> })
-        .collect_view();
+        .map(|l| (l.as_str().to_owned(), l.label().to_owned()))
+        .collect();
     view! {
         <form method="get" action="/catalog" class="filters" role="search" aria-label="Search the catalog">
             <div class="field">
                 <label for="q">"Search"</label>
                 <input id="q" name="q" type="search" maxlength="200" value=chosen.q.clone() />
             </div>
-            <div class="field">
-                <label for="domain">"Business domain"</label>
-                <select id="domain" name="domain"><option value="">"Any"</option>{domains}</select>
-            </div>
-            <div class="field">
-                <label for="lifecycle">"Lifecycle"</label>
-                <select id="lifecycle" name="lifecycle"><option value="">"Any"</option>{lifecycles}</select>
-            </div>
-            <div class="field">
-                <label for="team">"Owning team"</label>
-                <select id="team" name="team"><option value="">"Any"</option>{teams}</select>
-            </div>
+            {choice("domain", "Business domain", named(domains), &chosen.domain)}
+            {choice("lifecycle", "Lifecycle", lifecycles, chosen.lifecycle)}
+            {choice("team", "Owning team", named(teams), &chosen.team)}
             <div class="field checkbox">
                 <input id="mine" name="mine" type="checkbox" value="1" checked=chosen.mine />
                 <label for="mine">"Owned by my teams"</label>
             </div>
             <button type="submit">"Search"</button>
         </form>
+    }
+}
+
+/// A filter chosen from a list (`(value, text)` pairs), "Any" first, with `selected` chosen.
+fn choice(
+    name: &'static str,
+    label: &'static str,
+    values: Vec<(String, String)>,
+    selected: &str,
+) -> impl IntoView + use<> {
+    let options = values
+        .into_iter()
+        .map(|(value, text)| {
+            let chosen = value == selected;
+            view! { <option value=value selected=chosen>{text}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            <select id=name name=name><option value="">"Any"</option>{options}</select>
+        </div>
     }
 }
 
