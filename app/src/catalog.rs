@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[cfg(feature = "ssr")]
+pub mod index;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// Catalog pages as last read, by filter and page (the caller's teams only for "mine").
@@ -122,7 +124,10 @@ pub async fn list_topics(
         .listings
         .catalog
         .page(&filter, async || {
-            let mut page = store::list(&portal.db, &filter).await?;
+            let mut page = match portal.listings.topic_index(&portal.db).await? {
+                Some(index) => index.page(&filter),
+                None => store::list(&portal.db, &filter).await?,
+            };
             crate::pages::draw_catalog_page(&mut page, &filter);
             Ok::<_, sqlx::Error>(page)
         })
@@ -160,10 +165,17 @@ pub async fn suggest_topics(text: String) -> Result<Vec<TopicSuggestion>, AppErr
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let db = crate::context::db()?;
-    store::suggest(&db, text)
+    let portal = crate::context::portal()?;
+    let failed = |e| AppError::internal("suggesting topics failed", &e);
+    match portal
+        .listings
+        .topic_index(&portal.db)
         .await
-        .map_err(|e| AppError::internal("suggesting topics failed", &e))
+        .map_err(failed)?
+    {
+        Some(index) => Ok(index.suggest(text)),
+        None => store::suggest(&portal.db, text).await.map_err(failed),
+    }
 }
 
 /// The bus's rules for new topic names, so forms can check a name as it is typed.

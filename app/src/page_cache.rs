@@ -119,7 +119,8 @@ impl<K: Eq + Hash + Clone, V: Clone> PageCache<K, V> {
         Ok((page, Outcome::Miss))
     }
 
-    fn current(&self) -> Option<u64> {
+    /// The generation pages are read in now; none while changes are not heard.
+    pub fn current(&self) -> Option<u64> {
         // Acquire pairs with `listening`'s Release: a generation read after seeing `true` is at
         // least the one the relay's connection started from.
         self.inner
@@ -169,13 +170,40 @@ impl<K: Eq + Hash + Clone, V: Clone> PageCache<K, V> {
     }
 }
 
-/// The listings whose pages are reused, as one server holds them.
+/// The listings whose pages are reused, as one server holds them, with the catalog's topic
+/// index.
 #[derive(Clone, Debug)]
 pub struct Listings {
     pub catalog: crate::catalog::CatalogCache,
     pub queue: crate::requests::QueueCache,
+    /// Every topic in memory, read again after each change to the catalog.
+    topics: crate::catalog::index::IndexCell,
+    /// Woken each time the catalog changes, for the server's indexer.
+    catalog_moved: Arc<tokio::sync::Notify>,
     /// Whether the relay is listening now, for whoever waits until it does.
     relay: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+/// A listing whose pages are reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// The catalog's pages and its topic index: topics, their environments, teams.
+    Catalog,
+    /// The approvals queue: requests, their approval slots, the names a row shows.
+    Queue,
+}
+
+impl Listing {
+    pub const ALL: [Self; 2] = [Self::Catalog, Self::Queue];
+
+    /// The listing a `listing_changed` notice names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "catalog" => Some(Self::Catalog),
+            "queue" => Some(Self::Queue),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Listings {
@@ -183,6 +211,8 @@ impl Default for Listings {
         Self {
             catalog: Default::default(),
             queue: Default::default(),
+            topics: Default::default(),
+            catalog_moved: Default::default(),
             relay: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
@@ -191,14 +221,20 @@ impl Default for Listings {
 impl Listings {
     /// A `listing_changed` notice: the listing it names changed (every listing, for a name
     /// this server does not know).
-    pub fn changed(&self, listing: &str) {
+    pub fn changed(&self, name: &str) {
+        match Listing::parse(name) {
+            Some(listing) => self.changed_one(listing),
+            None => Listing::ALL.into_iter().for_each(|l| self.changed_one(l)),
+        }
+    }
+
+    fn changed_one(&self, listing: Listing) {
         match listing {
-            "catalog" => self.catalog.changed(),
-            "queue" => self.queue.changed(),
-            _ => {
+            Listing::Catalog => {
                 self.catalog.changed();
-                self.queue.changed();
+                self.catalog_moved.notify_one();
             }
+            Listing::Queue => self.queue.changed(),
         }
     }
 
@@ -206,6 +242,7 @@ impl Listings {
     pub fn listening(&self, listening: bool) {
         self.catalog.listening(listening);
         self.queue.listening(listening);
+        self.catalog_moved.notify_one();
         self.relay.send_replace(listening);
     }
 
@@ -213,17 +250,36 @@ impl Listings {
     pub fn relay(&self) -> tokio::sync::watch::Receiver<bool> {
         self.relay.subscribe()
     }
+
+    /// The topic index as of the catalog's current generation (read now if it is not held
+    /// yet); none while changes are not heard, when pages are read with SQL instead.
+    pub async fn topic_index(
+        &self,
+        db: &sqlx::PgPool,
+    ) -> Result<Option<Arc<crate::catalog::index::TopicIndex>>, sqlx::Error> {
+        match self.catalog.current() {
+            Some(generation) => Ok(Some(self.topics.at(generation, db).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Notified each time the catalog changes or the relay connects or disconnects: when the
+    /// server's indexer reads the topic index again, before pages ask for it.
+    pub fn catalog_moved(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.catalog_moved)
+    }
 }
 
-/// This server has just committed a change the listings may show (a request submitted, decided,
+/// This server has just committed a change `listings` may show (a request submitted, decided,
 /// withdrawn or sent again): its own pages are read again at once rather than when Postgres's
 /// notice arrives a moment later, so the next page this server answers, to whoever made the
 /// change or anyone else, shows it. Outside a request (a worker) there is nothing to do here:
 /// the notice tells every server.
-pub fn changed_here() {
+pub fn changed_here(listings: &[Listing]) {
     if let Some(portal) = leptos::prelude::use_context::<crate::context::PortalContext>() {
-        portal.listings.catalog.changed();
-        portal.listings.queue.changed();
+        for listing in listings {
+            portal.listings.changed_one(*listing);
+        }
     }
 }
 

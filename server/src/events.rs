@@ -166,6 +166,36 @@ impl Task for ListingListener {
     }
 }
 
+/// Reads the catalog's topic index ([`app::catalog::index`]) again each time the catalog changes
+/// or the relay connects, so pages find it current rather than read it themselves. A page that
+/// asks while it is being read waits for this read.
+pub struct TopicIndexer {
+    db: sqlx::PgPool,
+    listings: app::page_cache::Listings,
+}
+
+impl TopicIndexer {
+    pub fn new(db: sqlx::PgPool, listings: app::page_cache::Listings) -> Self {
+        Self { db, listings }
+    }
+}
+
+impl Task for TopicIndexer {
+    fn name(&self) -> String {
+        "topic-index".into()
+    }
+
+    async fn step(&mut self) -> anyhow::Result<Next> {
+        self.listings.topic_index(&self.db).await?;
+        // Until the catalog changes again.
+        Ok(Next::After(Duration::from_secs(3600)))
+    }
+
+    fn wake(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.listings.catalog_moved())
+    }
+}
+
 /// What one stream follows.
 enum Source {
     Health(watch::Receiver<u64>),

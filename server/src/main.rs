@@ -5,7 +5,7 @@ use anyhow::Context;
 use server::apply::{ApplyWorker, Clusters, supervise_workers};
 use server::background::{Exit, Relay, SessionSweeper, Supervisor};
 use server::config::Settings;
-use server::events::{ListingListener, RequestFeedListener};
+use server::events::{ListingListener, RequestFeedListener, TopicIndexer};
 use server::reconcile::{ReconcileTask, Reconciler};
 use server::webhooks::{WebhookTask, WebhookWorker};
 use server::{db, startup, telemetry};
@@ -124,7 +124,8 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 /// Every background task of the server, supervised: the relay of changed requests to the
-/// request pages' event streams, the relay of listing changes to the catalog's and the queue's page caches, session sweeping, webhook deliveries, the
+/// request pages' event streams, the relay of listing changes to the catalog's and the queue's page caches, the catalog's
+/// topic index, session sweeping, webhook deliveries, the
 /// apply workers and their wake-up relay, the reconciler and its relay, a health collector per
 /// cluster.
 fn background_work(app: &startup::Application) -> anyhow::Result<Supervisor> {
@@ -135,6 +136,8 @@ fn background_work(app: &startup::Application) -> anyhow::Result<Supervisor> {
     supervisor.spawn(move || Ok(RequestFeedListener::new(feed_db.clone(), feed.clone())))?;
     let (listing_db, listings) = (db.clone(), app.listings.clone());
     supervisor.spawn(move || Ok(ListingListener::new(listing_db.clone(), listings.clone())))?;
+    let (index_db, listings) = (db.clone(), app.listings.clone());
+    supervisor.spawn(move || Ok(TopicIndexer::new(index_db.clone(), listings.clone())))?;
     let store = app.session_store.clone();
     supervisor.spawn(move || {
         Ok(SessionSweeper {

@@ -10,6 +10,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::loaded::{Markup, NotHydrated};
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// A filter whose values have been checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -87,7 +88,7 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     let (after, before) = (after.map(String::as_str), before.map(String::as_str));
     // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
     // the page's rows are put in name order below.
-    let mut topics = sqlx::query_as!(
+    let topics = sqlx::query_as!(
         TopicSummary,
         r#"select t.name, t.title, t.business_domain, t.lifecycle as "lifecycle: Lifecycle",
                   t.owning_team, t.data_classification as "classification: DataClassification",
@@ -97,7 +98,8 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
                     as "environments!: Vec<EnvironmentName>"
              from (select t.* from topic t
                     where ($1::text is null
-                           or (t.name || ' ' || t.title || ' ' || t.description) ilike $1)
+                           or ((t.name collate "default") || ' ' || t.title || ' ' || t.description)
+                               ilike $1)
                       and ($2::text is null or t.business_domain = $2)
                       and ($3::lifecycle is null or t.lifecycle = $3)
                       and ($4::text is null or t.owning_team = $4)
@@ -120,14 +122,6 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     )
     .fetch_all(&mut *conn)
     .await?;
-    let more = topics.len() > PAGE_SIZE as usize;
-    topics.truncate(PAGE_SIZE as usize);
-    if before.is_some() {
-        topics.reverse();
-    }
-    let first = topics.first().map(|t| t.name.clone());
-    let last = topics.last().map(|t| t.name.clone());
-    let (next, previous) = filter.cursor.neighbours(first, last, more);
     let domains = sqlx::query_scalar!(
         r#"with recursive d (domain) as (
                (select business_domain from topic order by business_domain limit 1)
@@ -142,7 +136,27 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
     let teams = sqlx::query_scalar!("select slug from team order by 1")
         .fetch_all(&mut *conn)
         .await?;
-    Ok(CatalogPage {
+    Ok(page_of(filter, topics, domains.into(), teams.into()))
+}
+
+/// The page `filter` asks for from the topics read for it: up to one more than a page, nearest
+/// the cursor first (backwards for a previous page). Shared by the SQL above and the in-memory
+/// index, so both put a page together the same way.
+pub(super) fn page_of(
+    filter: &ParsedFilter,
+    mut topics: Vec<TopicSummary>,
+    domains: Arc<[String]>,
+    teams: Arc<[String]>,
+) -> CatalogPage {
+    let more = topics.len() > PAGE_SIZE as usize;
+    topics.truncate(PAGE_SIZE as usize);
+    if matches!(filter.cursor, Cursor::Before(_)) {
+        topics.reverse();
+    }
+    let first = topics.first().map(|t| t.name.clone());
+    let last = topics.last().map(|t| t.name.clone());
+    let (next, previous) = filter.cursor.neighbours(first, last, more);
+    CatalogPage {
         shown: topics.len(),
         topics: NotHydrated(topics.into()),
         // Drawn by `list_topics` before the page is kept.
@@ -150,9 +164,9 @@ pub async fn list(db: &PgPool, filter: &ParsedFilter) -> Result<CatalogPage, sql
         summary: String::new(),
         next,
         previous,
-        domains: NotHydrated(domains.into()),
-        teams: NotHydrated(teams.into()),
-    })
+        domains: NotHydrated(domains),
+        teams: NotHydrated(teams),
+    }
 }
 
 /// Topics whose name or title contains `text`, names that start with it first.

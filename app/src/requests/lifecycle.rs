@@ -100,7 +100,7 @@ pub(crate) async fn record_submission(
     tx.commit()
         .await
         .map_err(failed_while("committing the request"))?;
-    crate::page_cache::changed_here();
+    crate::page_cache::changed_here(&[crate::page_cache::Listing::Queue]);
     tracing::info!(request.id = %id, request.kind = kind.as_str(), action, "request recorded");
     Ok(id)
 }

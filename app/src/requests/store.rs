@@ -19,6 +19,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::notifications::ssr as notifications;
+use crate::page_cache::{self, Listing};
 use crate::requests::lifecycle::{
     describe, ensure_user, lock, requester_step, set_state, team_names, visible_to,
 };
@@ -192,7 +193,8 @@ pub async fn decide(
     tx.commit()
         .await
         .map_err(failed_while("committing the decision"))?;
-    crate::page_cache::changed_here();
+    // An approval may add a topic to the catalog or change its settings.
+    page_cache::changed_here(&Listing::ALL);
     tracing::info!(request.id = %id, decision = decision.as_str(), state = next.as_str(), "request decided");
     Ok(next)
 }
@@ -244,7 +246,7 @@ pub async fn withdraw(
     tx.commit()
         .await
         .map_err(failed_while("committing the withdrawal"))?;
-    crate::page_cache::changed_here();
+    page_cache::changed_here(&[Listing::Queue]);
     Ok(next)
 }
 
@@ -348,7 +350,7 @@ pub async fn resubmit(
     tx.commit()
         .await
         .map_err(failed_while("committing the resubmission"))?;
-    crate::page_cache::changed_here();
+    page_cache::changed_here(&[Listing::Queue]);
     Ok(next)
 }
 

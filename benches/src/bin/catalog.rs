@@ -206,6 +206,10 @@ async fn run(mut settings: Settings, bench_url: &str, options: &Options) -> anyh
         application.state.db.clone(),
         application.listings.clone(),
     ));
+    background.spawn_task(server::events::TopicIndexer::new(
+        application.state.db.clone(),
+        application.listings.clone(),
+    ));
     tokio::time::timeout(
         Duration::from_secs(10),
         application
@@ -898,6 +902,20 @@ fn workloads(member: &str, approver: &str, deep: &[String]) -> Vec<Workload> {
             )
         })
         .collect();
+    // Every word from each of the deep pages' first names: more pages than a sequential run
+    // asks for, so each is read (none is in the page cache yet).
+    let search_later = deep
+        .iter()
+        .flat_map(|name| {
+            SEARCH_WORDS.iter().map(move |w| {
+                Call::Get(format!(
+                    "/catalog?q={}&after={}",
+                    form_value(w),
+                    form_value(name)
+                ))
+            })
+        })
+        .collect();
     vec![
         Workload {
             name: "static reference: GET /pkg/reference.html (the catalog page's size)",
@@ -944,6 +962,15 @@ fn workloads(member: &str, approver: &str, deep: &[String]) -> Vec<Workload> {
             body: Body::Html,
             cookie: member.into(),
             calls: search_pages,
+            metric_method: "GET",
+            metric_route: "/catalog",
+        },
+        Workload {
+            name: "catalog search, later pages: GET /catalog?q=<word>&after=<name> (SSR, member)",
+            group: Group::Search,
+            body: Body::Html,
+            cookie: member.into(),
+            calls: search_later,
             metric_method: "GET",
             metric_route: "/catalog",
         },
@@ -1357,6 +1384,7 @@ async fn breakdown(
     requests: usize,
 ) -> anyhow::Result<()> {
     use app::catalog::CatalogFilter;
+    use app::catalog::index::TopicIndex;
     use app::catalog::store::{ParsedFilter, list};
     use app::requests::store::{queue, queue_count};
     use app::requests::{QUEUE_PAGE, QueueCursor};
@@ -1417,6 +1445,43 @@ async fn breakdown(
         times.push(started.elapsed());
     }
     report("catalog::store::list, q=<word> (search)", times);
+    // What the server does instead while it hears changes: reads the topic index once per
+    // change to the catalog, then answers every page from memory.
+    let mut times = Vec::with_capacity(20);
+    let mut index = TopicIndex::default();
+    for _ in 0..20 {
+        let started = Instant::now();
+        index = TopicIndex::read(db).await?;
+        times.push(started.elapsed());
+    }
+    report(
+        &format!(
+            "catalog::index::TopicIndex::read ({} topics, once a change)",
+            index.len()
+        ),
+        times,
+    );
+    let in_memory = |label: &str, filters: &[ParsedFilter]| {
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests {
+            let started = Instant::now();
+            std::hint::black_box(index.page(&filters[i % filters.len()]));
+            times.push(started.elapsed());
+        }
+        report(label, times);
+    };
+    in_memory(
+        "catalog::index::TopicIndex::page, page 1 (memory)",
+        std::slice::from_ref(&page_one),
+    );
+    in_memory(
+        "catalog::index::TopicIndex::page, pages 150..200 (memory)",
+        &deep,
+    );
+    in_memory(
+        "catalog::index::TopicIndex::page, q=<word> (memory)",
+        &searches,
+    );
     let mut times = Vec::with_capacity(requests);
     for _ in 0..requests {
         let started = Instant::now();

@@ -288,3 +288,113 @@ async fn the_page_is_drawn_once_on_the_server_escaped_and_left_out_of_the_hydrat
     );
     assert!(html.contains("50 topics shown, from paged_000 to paged_049"));
 }
+
+/// The server answers the catalog from its in-memory topic index while it hears changes, and
+/// with SQL otherwise: both give the same page for every filter, page and search, whatever the
+/// names' punctuation and case, the search's case and wildcard characters, or a page boundary
+/// that names no topic.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_topic_index_answers_every_page_as_the_sql_does(pool: PgPool) {
+    use app::catalog::CatalogFilter;
+    use app::catalog::index::TopicIndex;
+    use app::catalog::store::{ParsedFilter, list, suggest};
+
+    // 240 topics whose names differ only in punctuation and case ('-' < '.' < '0' < 'Z' < '_'
+    // < 'a' byte by byte; many locales order them otherwise), in three domains, two teams, two
+    // lifecycles, some without environments.
+    sqlx::raw_sql(
+        "insert into team (slug, display_name) values ('pagers', 'Pagers'), ('others', 'Others');
+         insert into topic (id, name, title, description, business_domain, lifecycle, removal_date,
+                owning_team, data_classification, contains_pii, partitions, retention_ms,
+                cleanup_policy)
+         select gen_random_uuid(),
+                (array['orders', 'Orders', 'order', 'pay'])[1 + n % 4]
+                  || (array['-', '.', '_', '0', 'Z', 'a'])[1 + (n / 4) % 6] || n::text,
+                (array['Order placed', 'ÜBER Refund', 'Paid 50% off', 'Claim_filed'])[1 + n % 4],
+                'What happened: ' || (array['a parcel left', 'über alles', 'x_y'])[1 + n % 3] || '.',
+                (array['sales', 'claims', 'Sales'])[1 + n % 3],
+                case when n % 7 = 0 then 'deprecated'::lifecycle else 'production' end,
+                case when n % 7 = 0 then date '2027-01-01' end,
+                case when n % 5 = 0 then 'others' else 'pagers' end,
+                'low', false, 1, 604800000, 'delete'
+           from generate_series(0, 239) n;
+         insert into topic_environment (topic_id, environment)
+         select id, e from topic, unnest(array['sandbox', 'production']) e
+          where name not like 'pay%' and (e = 'sandbox' or name like 'o%');",
+    )
+    .execute(&pool)
+    .await
+    .expect("topics");
+    let index = TopicIndex::read(&pool).await.expect("the index reads");
+    assert_eq!(index.len(), 240);
+    let mut names: Vec<String> = sqlx::query_scalar("select name from topic")
+        .fetch_all(&pool)
+        .await
+        .expect("names");
+    names.sort();
+    let member = user("mia", &[Role::Member], &["others"]);
+
+    let searches = [
+        None,
+        Some("order"),
+        Some("ORDERS"),
+        Some("über"),
+        Some("über refund"),
+        Some("50%"),
+        Some("_f"),
+        Some("%"),
+        Some("left. "),
+        Some("0"),
+        Some("absent words"),
+    ];
+    let mut cursors = vec![(None, None)];
+    for name in [&names[0], &names[37], &names[120], &names[239]] {
+        cursors.push((Some(name.clone()), None));
+        cursors.push((None, Some(name.clone())));
+    }
+    // Between two names, and before and after them all.
+    for bound in ["order.5", "Orders", "0", "~"] {
+        cursors.push((Some(bound.to_owned()), None));
+        cursors.push((None, Some(bound.to_owned())));
+    }
+    let mut compared = 0;
+    for q in searches {
+        for (domain, lifecycle, team, mine) in [
+            (None, None, None, None),
+            (Some("sales"), None, None, None),
+            (None, Some("deprecated"), None, None),
+            (Some("claims"), Some("production"), Some("pagers"), None),
+            (None, None, None, Some("on")),
+        ] {
+            for (after, before) in &cursors {
+                let filter = ParsedFilter::parse(
+                    CatalogFilter {
+                        q: q.map(str::to_owned),
+                        domain: domain.map(str::to_owned),
+                        lifecycle: lifecycle.map(str::to_owned),
+                        team: team.map(str::to_owned),
+                        mine: mine.map(str::to_owned),
+                        after: after.clone(),
+                        before: before.clone(),
+                    },
+                    &member,
+                )
+                .expect("a valid filter");
+                let from_sql = list(&pool, &filter).await.expect("the SQL reads");
+                assert_eq!(index.page(&filter), from_sql, "{filter:?}");
+                compared += usize::from(from_sql.shown > 0);
+            }
+        }
+    }
+    assert!(
+        compared > 300,
+        "most pages compared show topics: {compared}"
+    );
+    for text in ["order", "ORD", "s.1", "über", "refund", "pay_", "zzz"] {
+        assert_eq!(
+            index.suggest(text),
+            suggest(&pool, text).await.expect("the SQL suggests"),
+            "{text}"
+        );
+    }
+}

@@ -125,6 +125,10 @@ impl TestApp {
             pool.clone(),
             application.listings.clone(),
         ));
+        background.spawn_task(server::events::TopicIndexer::new(
+            pool.clone(),
+            application.listings.clone(),
+        ));
         until_listening(application.listings.relay(), "the listing relay").await;
         tokio::spawn(async move {
             server::startup::serve(listener, application.router)
