@@ -257,8 +257,10 @@ pub struct ApplicationDetail {
     pub grants: Vec<GrantView>,
     /// Its Kafka user in each environment it has one in.
     pub credentials: Vec<CredentialView>,
-    /// For its team: a client configuration per live grant.
-    pub connections: Vec<ClientSettings>,
+    /// For its team: a client configuration per live grant, and those drawn as the page shows
+    /// them.
+    pub connections: crate::loaded::NotHydrated<Vec<ClientSettings>>,
+    pub connect: crate::loaded::Markup,
     /// The caller belongs to its team and may ask for access on its behalf.
     pub is_own: bool,
 }

@@ -63,8 +63,10 @@ pub struct ApplyProgress {
     /// The caller belongs to the topic's owning team (not the requesting team): they may ask
     /// governance to take this access away.
     pub can_request_revocation: bool,
-    /// For the application's team, once approved: how to connect, per environment.
-    pub connections: Vec<crate::connect::ClientSettings>,
+    /// For the application's team, once approved: how to connect, per environment, and that
+    /// drawn as the page shows it.
+    pub connections: crate::loaded::NotHydrated<Vec<crate::connect::ClientSettings>>,
+    pub connect: crate::loaded::Markup,
 }
 
 /// A password, the one time it is shown.

@@ -65,9 +65,9 @@ impl<'de> Deserialize<'de> for Markup {
 }
 
 /// Data a page shows only as server-drawn [`Markup`] (a listing's rows): a server function's
-/// answer carries it, for the pages the browser loads and for scripts; the hydration data writes
-/// it empty (`T::default()`), as the page already shows it. Page code must not read it (a freshly
-/// hydrated page holds it empty): it reads what the data carries beside it, such as a count.
+/// answer carries it, for scripts and other callers; the hydration data writes it empty
+/// (`T::default()`), as the page already shows it, and the browser reads it as empty. Page code
+/// never reads it: it reads what the data carries beside it, such as a count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotHydrated<T>(pub T);
 
@@ -89,10 +89,26 @@ impl<T: Serialize + Default> Serialize for NotHydrated<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for NotHydrated<T> {
+/// The server and its callers read the value. The browser passes over it and holds it empty, as
+/// in the hydration data: its pages never read it, and the bundle carries no reader for it.
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for NotHydrated<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize(deserializer).map(Self)
+        #[cfg(feature = "ssr")]
+        {
+            T::deserialize(deserializer).map(Self)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            pass_over(deserializer).map(Self)
+        }
     }
+}
+
+/// Reads past a value, whatever it holds, and gives `T`'s empty value instead.
+#[cfg_attr(feature = "ssr", allow(dead_code))]
+fn pass_over<'de, D: Deserializer<'de>, T: Default>(deserializer: D) -> Result<T, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(T::default())
 }
 
 /// JSON, written as a string and read as bytes (see the module's documentation).
@@ -201,5 +217,20 @@ mod tests {
             serde_json::from_str::<Result<Chart, String>>(&sent).expect("decodes"),
             chart
         );
+    }
+
+    #[test]
+    fn the_browser_passes_over_what_it_never_reads_and_reads_what_follows() {
+        #[derive(Debug, Deserialize)]
+        struct AsTheBrowserReads {
+            #[serde(deserialize_with = "pass_over")]
+            points: Vec<u32>,
+            title: String,
+        }
+        let read: AsTheBrowserReads =
+            serde_json::from_str(r#"{"points":[3,{"nested":[4,"]"]}],"title":"Messages"}"#)
+                .expect("decodes");
+        assert_eq!(read.points, Vec::<u32>::new());
+        assert_eq!(read.title, "Messages");
     }
 }

@@ -31,4 +31,9 @@ pub use schemas::SchemaChangePage;
 pub use status::NotFound;
 pub use teams::TeamsPage;
 #[cfg(feature = "ssr")]
-pub(crate) use {catalog::draw_catalog_page, health::subject_rows_markup, requests::queue_rows};
+pub(crate) use {
+    apply::draw_connect_section,
+    catalog::draw_catalog_page,
+    health::subject_rows_markup,
+    requests::{draw_request, queue_rows},
+};

@@ -6,6 +6,7 @@ use crate::domain::Role;
 use crate::domain::{ApplicationId, RequestId};
 use crate::domain::{DataClassification, Decision, RequestKind, RequestState, SlotKind};
 use crate::error::AppError;
+use crate::loaded::{Markup, NotHydrated};
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -211,26 +212,32 @@ pub struct RequestDetail {
     #[serde(with = "crate::time::iso_date_option")]
     pub requested_expiry: Option<NaiveDate>,
     pub decision_reason: Option<String>,
-    pub compliance: Compliance,
-    pub slots: Vec<SlotView>,
-    pub timeline: Vec<TimelineEntry>,
+    /// The facts below are drawn on the server into `facts` and `history`, which the page
+    /// shows; the browser does not read them.
+    pub compliance: NotHydrated<Option<Compliance>>,
+    pub slots: NotHydrated<Vec<SlotView>>,
+    pub timeline: NotHydrated<Vec<TimelineEntry>>,
     /// The approval the caller can give now, if any.
     pub decidable_slot: Option<SlotKind>,
     pub can_withdraw: bool,
     /// Changes were asked for and the caller is the requester.
     pub can_resubmit: bool,
     /// For a new topic: what is proposed, and the answers to the fit check.
-    pub proposal: Option<TopicProposal>,
+    pub proposal: NotHydrated<Option<TopicProposal>>,
     /// For a topic change: the settings before and after.
-    pub topic_change: Option<TopicChange>,
+    pub topic_change: NotHydrated<Option<TopicChange>>,
     /// For a schema change: the proposal, its check, the diff and the consumers it affects.
-    pub schema_change: Option<SchemaChangeView>,
-    pub fit: Vec<FitAnswer>,
+    pub schema_change: NotHydrated<Option<SchemaChangeView>>,
+    pub fit: NotHydrated<Vec<FitAnswer>>,
     /// The approved request this one repeats for another environment.
     pub promoted_from: Option<RequestId>,
     pub application_id: ApplicationId,
     /// Approved access the caller's team can repeat in another environment.
     pub can_promote: bool,
+    /// What the request is, what it proposes and where its approvals stand, drawn on the server.
+    pub facts: Markup,
+    /// Its timeline, drawn on the server.
+    pub history: Markup,
 }
 
 /// Applications of the caller's teams.
@@ -407,9 +414,11 @@ pub async fn resubmit_request(
 pub async fn get_request(id: RequestId) -> Result<RequestDetail, AppError> {
     let user = crate::auth::ssr::require_any_role(&Role::ALL).await?;
     let portal = crate::context::portal()?;
-    store::detail(&portal.db, &portal.roles, &user, id)
+    let mut detail = store::detail(&portal.db, &portal.roles, &user, id)
         .await
-        .map_err(AppError::from)
+        .map_err(AppError::from)?;
+    crate::pages::draw_request(&mut detail);
+    Ok(detail)
 }
 
 /// Requests made by the caller or for their teams' applications.

@@ -7,6 +7,7 @@ use crate::domain::{
     ApplicationId, EnvironmentName, GrantId, GrantRole, RequestId, Role, UserIdentity,
 };
 use crate::error::AppError;
+use crate::loaded::NotHydrated;
 use crate::requests::Compliance;
 use crate::requests::lifecycle::team_names;
 use crate::store::{StoreError, failed_while};
@@ -186,7 +187,8 @@ pub async fn detail(
             })
             .collect(),
         credentials,
-        connections,
+        connect: crate::pages::draw_connect_section(&connections, true),
+        connections: NotHydrated(connections),
         is_own: can_manage,
     })
 }

@@ -11,6 +11,7 @@ use crate::domain::{
     principal_name,
 };
 use crate::error::AppError;
+use crate::loaded::NotHydrated;
 use crate::notifications::ssr as notifications;
 use crate::requests::lifecycle::{lock, lock_request, set_state, visible_to};
 use crate::store::{StoreError, failed_while};
@@ -593,7 +594,8 @@ pub async fn status(
         can_revoke: (user.has_role(Role::Admin) || can_manage)
             && grants_access
             && state.apply(RequestEvent::Revoke).is_some(),
-        connections,
+        connect: crate::pages::draw_connect_section(&connections, false),
+        connections: NotHydrated(connections),
     })
 }
 

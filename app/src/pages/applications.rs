@@ -1,7 +1,7 @@
 //! Registering an application with its compliance facts, and an application's page: those
 //! facts, what it may do on the bus, and for its team, its Kafka users and how to connect.
 
-use super::apply::{ConnectSection, CredentialActions, Credentials};
+use super::apply::{Connect, CredentialActions, Credentials};
 use super::areas::{AreaPage, PageHeading};
 use super::form_check::FormCheck;
 use super::requests::form_error;
@@ -144,7 +144,7 @@ fn ApplicationView(detail: ApplicationDetail, actions: CredentialActions) -> imp
                 <Credentials credentials=detail.credentials.clone() actions here />
             </section>
         })}
-        <ConnectSection connections=detail.connections.clone() by_topic=true />
+        <Connect markup=detail.connect.clone() />
     }
     .into_any()
 }

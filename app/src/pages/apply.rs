@@ -7,6 +7,7 @@ use crate::apply::{
     ApplyProgress, CredentialState, CredentialView, RetryRequest, RevealCredential, RevokeRequest,
     RotateCredential,
 };
+#[cfg(feature = "ssr")]
 use crate::connect::{Client, ClientSettings};
 use crate::domain::RequestId;
 use crate::domain::StepStatus;
@@ -135,7 +136,7 @@ pub fn ApplyPanel(id: RequestId, progress: ApplyProgress, actions: ApplyActions)
                 </ol>
             })}
             <Credentials credentials=progress.credentials.clone() actions=actions.credentials() here=here.clone() />
-            <ConnectSection connections=progress.connections.clone() by_topic=false />
+            <Connect markup=progress.connect.clone() />
             {progress.can_retry.then(|| view! {
                 <PostForm action=actions.retry>
                     <input type="hidden" name="id" value=id.to_string() />
@@ -228,14 +229,22 @@ pub fn Credentials(
 }
 
 /// How to connect with each grant: per environment (a request's page), or per environment and
-/// topic (an application's page, which lists all of its grants).
-#[component]
-pub fn ConnectSection(connections: Vec<ClientSettings>, by_topic: bool) -> impl IntoView {
-    (!connections.is_empty()).then(|| view! {
+/// topic (an application's page, which lists all of its grants). Drawn on the server, where the
+/// data is read, and shown with `inner_html` ([`Connect`]): the client configurations are text
+/// the browser never has to build.
+#[cfg(feature = "ssr")]
+pub(crate) fn draw_connect_section(
+    connections: &[ClientSettings],
+    by_topic: bool,
+) -> crate::loaded::Markup {
+    if connections.is_empty() {
+        return crate::loaded::Markup::default();
+    }
+    let section = view! {
         <section class="connect" aria-labelledby="connect-title" data-testid="connect">
             <h3 id="connect-title">"Connect your application"</h3>
             <p>"Each configuration reads the password from the " <code>"KAFKA_PASSWORD"</code> " environment variable: set it to the password shown once above (if it was lost, rotate the password). Nothing here is secret, so the configurations can be shared and kept with the application's code."</p>
-            {connections.into_iter().map(|c| {
+            {connections.iter().map(|c| {
                 let (heading, testid) = if by_topic {
                     (
                         format!("{} of {} in {}", c.role.label(), c.topic, c.environment),
@@ -244,15 +253,22 @@ pub fn ConnectSection(connections: Vec<ClientSettings>, by_topic: bool) -> impl 
                 } else {
                     (format!("In {}", c.environment), format!("connect-{}", c.environment))
                 };
-                view! { <Connection c heading testid /> }.into_any()
+                connection(c, heading, testid)
             }).collect_view()}
         </section>
-    }.into_any())
+    };
+    crate::loaded::Markup::new(section.to_html())
+}
+
+/// The drawn [`draw_connect_section`], or nothing.
+#[component]
+pub fn Connect(markup: crate::loaded::Markup) -> impl IntoView {
+    view! { <div class="connect-drawn" inner_html=markup.html()></div> }
 }
 
 /// How to reach one environment with one grant's access, and a configuration per client.
-#[component]
-fn Connection(c: ClientSettings, heading: String, testid: String) -> impl IntoView {
+#[cfg(feature = "ssr")]
+fn connection(c: &ClientSettings, heading: String, testid: String) -> impl IntoView + use<> {
     let env = c.environment.clone();
     let group = c.consumer_group.clone().map(|g| {
         let words = if c.group_is_prefix {
@@ -289,7 +305,6 @@ fn Connection(c: ClientSettings, heading: String, testid: String) -> impl IntoVi
             {snippets}
         </div>
     }
-    .into_any()
 }
 
 #[component]

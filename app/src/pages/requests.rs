@@ -384,6 +384,123 @@ pub fn RequestPage() -> impl IntoView {
     }
 }
 
+/// What a request is, what it proposes and where its approvals stand (`facts`), and its timeline
+/// (`history`), drawn on the server and shown with `inner_html`: the page has nothing to do with
+/// them but show them, so the browser carries neither their drawing nor their data's readers.
+#[cfg(feature = "ssr")]
+pub(crate) fn draw_request(detail: &mut RequestDetail) {
+    let s = detail.summary.clone();
+    let facts = view! {
+        <dl class="facts">
+            <dt>"Application"</dt><dd><a href=format!("/requests/applications/{}", detail.application_id)>{s.application.clone()}</a> " (team " {detail.application_team.clone()} ")"</dd>
+            <dt>"Requested by"</dt><dd>{s.requester.clone()}</dd>
+            <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
+            {detail.consumer_group.clone().map(|g| view! {
+                <dt>"Consumer group"</dt><dd><code>{g}</code>{detail.group_is_prefix.then_some(" (prefix)")}</dd>
+            })}
+            <dt>"Purpose"</dt><dd>{detail.purpose.clone()}</dd>
+            <dt>"Access until"</dt><dd>{detail.requested_expiry.map_or("No end date".to_owned(), |d| d.to_string())}</dd>
+            <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
+            <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
+        </dl>
+        {detail.schema_change.0.clone().map(|view| view! { <super::schemas::SchemaChangeDetails view /> })}
+        {detail.topic_change.0.map(|c| view! {
+            <h3>"Proposed settings"</h3>
+            <ul class="grant-words">{c.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
+        })}
+        {detail.proposal.0.clone().map(|p| view! {
+            <h3>"Proposed topic"</h3>
+            <dl class="facts">
+                <dt>"Name"</dt><dd><code>{p.name.to_string()}</code></dd>
+                <dt>"Title"</dt><dd>{p.title}</dd>
+                <dt>"Description"</dt><dd>{p.description}</dd>
+                <dt>"Business domain"</dt><dd>{p.business_domain}</dd>
+                <dt>"Data"</dt><dd>{p.classification.label()}{p.contains_pii.then_some(", contains PII")}</dd>
+                <dt>"Partitions"</dt><dd>{p.partitions.get()}</dd>
+                <dt>"Retention"</dt><dd>{format!("{} days", p.retention_days.days())}</dd>
+                <dt>"Source systems"</dt><dd>{p.source_systems.join(", ")}</dd>
+            </dl>
+            {p.value_schema.map(|schema| view! {
+                <h3>"Proposed value schema (Avro)"</h3>
+                <pre class="schema" data-testid="proposed-schema">{schema}</pre>
+            })}
+            {p.key_schema.map(|schema| view! {
+                <h3>"Proposed key schema (Avro)"</h3>
+                <pre class="schema" data-testid="proposed-key-schema">{schema}</pre>
+            })}
+            <p data-testid="proposed-compatibility">"Compatibility mode of its schemas: " {p.compatibility.as_str()} "."</p>
+        })}
+        {(!detail.fit.is_empty()).then(|| view! {
+            <h3>"Fit check"</h3>
+            <ul class="fit-answers">
+                {detail.fit.iter().cloned().map(|a| view! {
+                    <li>
+                        {a.question} " " <strong>{if a.answer { "Yes" } else { "No" }}</strong>
+                        {a.concern.map(|c| view! { <br/><span class="concern">"Not a fit: " {c}</span> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        {detail.promoted_from.map(|from| {
+            let words = if s.kind == crate::domain::RequestKind::RevokeAccess {
+                ("Takes away the access granted by request ", ".")
+            } else {
+                ("Repeats the approved request ", " in another environment.")
+            };
+            view! {
+                <p>{words.0} <a href=format!("/requests/{from}")>{from.to_string()}</a> {words.1}</p>
+            }
+        })}
+        {detail.can_promote.then(|| {
+            let mut query = url_query(&[
+                ("from", s.id.to_string()),
+                ("kind", s.kind.as_str().to_owned()),
+                ("topic", s.topic.clone()),
+                ("application", detail.application_id.to_string()),
+                ("group", detail.consumer_group.clone().unwrap_or_default()),
+                ("purpose", detail.purpose.clone()),
+            ]);
+            query.insert(0, '?');
+            view! {
+                <p><a class="button secondary" href=format!("/requests/new{query}")>"Promote to another environment"</a></p>
+            }
+        })}
+        <h3>"Compliance"</h3>
+        {detail.compliance.0.clone().map(|c| view! { <super::applications::ComplianceFacts c /> })}
+        <h3>"Approvals"</h3>
+        <ul class="slots">
+            {detail.slots.iter().cloned().map(|slot| view! {
+                <li class="slot" data-testid=format!("slot-{}", slot.kind.as_str())>
+                    <strong>{slot.kind.label()}</strong>
+                    {slot.team.clone().map(|t| format!(" ({t})"))}
+                    ": "
+                    {match (&slot.decided_by, slot.decision) {
+                        (Some(by), Some(d)) => format!("{} by {by}", d.past_tense()),
+                        _ => slot.waited.as_ref().map_or_else(|| "waiting".to_owned(), |w| format!("waiting for {w}")),
+                    }}
+                    {slot.decided_by.is_none().then(|| view! { <br/><span data-testid="can-decide">{who_can_decide(&slot)}</span> })}
+                    <br/><span class="muted">{slot.reason}</span>
+                    {slot.decision_reason.map(|r| view! { <br/><span>"“" {r} "”"</span> })}
+                </li>
+            }).collect_view()}
+        </ul>
+    };
+    detail.facts = crate::loaded::Markup::new(facts.to_html());
+    let history = view! {
+        <h3>"Timeline"</h3>
+        <ol class="timeline">
+            {detail.timeline.iter().cloned().map(|e| view! {
+                <li>
+                    <time datetime=e.at.to_rfc3339()>{crate::time::minute(&e.at)}</time>
+                    " " <strong>{e.actor}</strong> " " {e.action}
+                    {e.detail.map(|d| view! { ": “" {d} "”" })}
+                </li>
+            }).collect_view()}
+        </ol>
+    };
+    detail.history = crate::loaded::Markup::new(history.to_html());
+}
+
 /// A count with thousands separated: 2,000.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -398,6 +515,7 @@ fn thousands(n: usize) -> String {
 }
 
 /// Who can fill a waiting slot, by name.
+#[cfg(feature = "ssr")]
 fn who_can_decide(slot: &crate::requests::SlotView) -> String {
     let mut names: Vec<&str> = slot.can_decide.iter().map(String::as_str).collect();
     let others = match slot.others_can_decide {
@@ -433,7 +551,6 @@ fn RequestView(
         })
     };
     let s = detail.summary.clone();
-    let c = detail.compliance.clone();
     let decision_error = move || {
         decide.value().with(|r| {
             r.as_ref()
@@ -458,99 +575,7 @@ fn RequestView(
             <div class="notice" role="status"><strong>"Reason given: "</strong>{reason}</div>
         }))}
         {progress.map(|progress| view! { <ApplyPanel id=s.id progress actions /> }.into_any())}
-        <dl class="facts">
-            <dt>"Application"</dt><dd><a href=format!("/requests/applications/{}", detail.application_id)>{s.application.clone()}</a> " (team " {detail.application_team.clone()} ")"</dd>
-            <dt>"Requested by"</dt><dd>{s.requester.clone()}</dd>
-            <dt>"Environments"</dt><dd>{s.environments.join(", ")}</dd>
-            {detail.consumer_group.clone().map(|g| view! {
-                <dt>"Consumer group"</dt><dd><code>{g}</code>{detail.group_is_prefix.then_some(" (prefix)")}</dd>
-            })}
-            <dt>"Purpose"</dt><dd>{detail.purpose.clone()}</dd>
-            <dt>"Access until"</dt><dd>{detail.requested_expiry.map_or("No end date".to_owned(), |d| d.to_string())}</dd>
-            <dt>"Topic data"</dt><dd>{detail.classification.map_or("", |c| c.label())}{detail.topic_contains_pii.then_some(", contains PII")}</dd>
-            <dt>"Topic owner"</dt><dd>{detail.topic_owner.clone().unwrap_or_default()}</dd>
-        </dl>
-        {detail.schema_change.clone().map(|view| view! { <super::schemas::SchemaChangeDetails view /> })}
-        {detail.topic_change.map(|c| view! {
-            <h3>"Proposed settings"</h3>
-            <ul class="grant-words">{c.in_words().into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
-        })}
-        {detail.proposal.clone().map(|p| view! {
-            <h3>"Proposed topic"</h3>
-            <dl class="facts">
-                <dt>"Name"</dt><dd><code>{p.name.to_string()}</code></dd>
-                <dt>"Title"</dt><dd>{p.title}</dd>
-                <dt>"Description"</dt><dd>{p.description}</dd>
-                <dt>"Business domain"</dt><dd>{p.business_domain}</dd>
-                <dt>"Data"</dt><dd>{p.classification.label()}{p.contains_pii.then_some(", contains PII")}</dd>
-                <dt>"Partitions"</dt><dd>{p.partitions.get()}</dd>
-                <dt>"Retention"</dt><dd>{format!("{} days", p.retention_days.days())}</dd>
-                <dt>"Source systems"</dt><dd>{p.source_systems.join(", ")}</dd>
-            </dl>
-            {p.value_schema.map(|schema| view! {
-                <h3>"Proposed value schema (Avro)"</h3>
-                <pre class="schema" data-testid="proposed-schema">{schema}</pre>
-            })}
-            {p.key_schema.map(|schema| view! {
-                <h3>"Proposed key schema (Avro)"</h3>
-                <pre class="schema" data-testid="proposed-key-schema">{schema}</pre>
-            })}
-            <p data-testid="proposed-compatibility">"Compatibility mode of its schemas: " {p.compatibility.as_str()} "."</p>
-        })}
-        {(!detail.fit.is_empty()).then(|| view! {
-            <h3>"Fit check"</h3>
-            <ul class="fit-answers">
-                {detail.fit.clone().into_iter().map(|a| view! {
-                    <li>
-                        {a.question} " " <strong>{if a.answer { "Yes" } else { "No" }}</strong>
-                        {a.concern.map(|c| view! { <br/><span class="concern">"Not a fit: " {c}</span> })}
-                    </li>
-                }).collect_view()}
-            </ul>
-        })}
-        {detail.promoted_from.map(|from| {
-            let words = if s.kind == crate::domain::RequestKind::RevokeAccess {
-                ("Takes away the access granted by request ", ".")
-            } else {
-                ("Repeats the approved request ", " in another environment.")
-            };
-            view! {
-                <p>{words.0} <a href=format!("/requests/{from}")>{from.to_string()}</a> {words.1}</p>
-            }
-        })}
-        {detail.can_promote.then(|| {
-            let mut query = url_query(&[
-                ("from", s.id.to_string()),
-                ("kind", s.kind.as_str().to_owned()),
-                ("topic", s.topic.clone()),
-                ("application", detail.application_id.to_string()),
-                ("group", detail.consumer_group.clone().unwrap_or_default()),
-                ("purpose", detail.purpose.clone()),
-            ]);
-            query.insert(0, '?');
-            view! {
-                <p><a class="button secondary" href=format!("/requests/new{query}")>"Promote to another environment"</a></p>
-            }
-        })}
-        <h3>"Compliance"</h3>
-        <super::applications::ComplianceFacts c />
-        <h3>"Approvals"</h3>
-        <ul class="slots">
-            {detail.slots.iter().cloned().map(|slot| view! {
-                <li class="slot" data-testid=format!("slot-{}", slot.kind.as_str())>
-                    <strong>{slot.kind.label()}</strong>
-                    {slot.team.clone().map(|t| format!(" ({t})"))}
-                    ": "
-                    {match (&slot.decided_by, slot.decision) {
-                        (Some(by), Some(d)) => format!("{} by {by}", d.past_tense()),
-                        _ => slot.waited.as_ref().map_or_else(|| "waiting".to_owned(), |w| format!("waiting for {w}")),
-                    }}
-                    {slot.decided_by.is_none().then(|| view! { <br/><span data-testid="can-decide">{who_can_decide(&slot)}</span> })}
-                    <br/><span class="muted">{slot.reason}</span>
-                    {slot.decision_reason.map(|r| view! { <br/><span>"“" {r} "”"</span> })}
-                </li>
-            }).collect_view()}
-        </ul>
+        <div class="request-facts" inner_html=detail.facts.html()></div>
         {detail.decidable_slot.map(|slot| view! {
             <section class="decision" aria-labelledby="decide-title">
                 <h3 id="decide-title">"Your decision (" {slot.label()} ")"</h3>
@@ -601,16 +626,7 @@ fn RequestView(
                 <button type="submit" class="secondary">"Withdraw request"</button>
             </PostForm>
         })}
-        <h3>"Timeline"</h3>
-        <ol class="timeline">
-            {detail.timeline.into_iter().map(|e| view! {
-                <li>
-                    <time datetime=e.at.to_rfc3339()>{crate::time::minute(&e.at)}</time>
-                    " " <strong>{e.actor}</strong> " " {e.action}
-                    {e.detail.map(|d| view! { ": “" {d} "”" })}
-                </li>
-            }).collect_view()}
-        </ol>
+        <div class="request-history" inner_html=detail.history.html()></div>
     }
 }
 
@@ -899,6 +915,7 @@ pub fn TopicChangePage() -> impl IntoView {
 }
 
 /// `key=value&...` with each value percent-encoded.
+#[cfg(feature = "ssr")]
 fn url_query(pairs: &[(&str, String)]) -> String {
     pairs
         .iter()

@@ -10,7 +10,7 @@ use crate::loaded::load;
 use crate::requests::form::{FIELD_APPLICATION, FIELD_PURPOSE, FIELD_TOPIC};
 use crate::requests::schema_change::{
     FIELD_COMPATIBILITY, FIELD_FORMAT, FIELD_PART, FIELD_SCHEMA_TEXT, Finding, SchemaChangeInput,
-    SchemaChangeView, SchemaCheck,
+    SchemaCheck,
 };
 use crate::requests::{ProposeSchemaChange, check_schema_change, my_applications};
 use crate::schemas::diff::{DiffRow, Side};
@@ -422,10 +422,13 @@ pub fn SchemaChangePage() -> impl IntoView {
 }
 
 /// A schema change on its request page: what it registers, what the check found, the diff, and
-/// the consumers who are told when it is approved.
+/// the consumers who are told when it is approved. Drawn on the server (`draw_request`).
+#[cfg(feature = "ssr")]
 #[component]
-pub fn SchemaChangeDetails(view: SchemaChangeView) -> impl IntoView {
-    let SchemaChangeView {
+pub fn SchemaChangeDetails(
+    view: crate::requests::schema_change::SchemaChangeView,
+) -> impl IntoView {
+    let crate::requests::schema_change::SchemaChangeView {
         change,
         diff,
         consumers,

@@ -18,6 +18,7 @@ use crate::domain::{
     RequestState, Role, RoleMapping, SlotKind, TeamSlug, UserIdentity, could_fill, may_fill,
 };
 use crate::error::AppError;
+use crate::loaded::{Markup, NotHydrated};
 use crate::notifications::ssr as notifications;
 use crate::page_cache::{self, Listing};
 use crate::requests::lifecycle::{
@@ -799,10 +800,10 @@ pub async fn detail(
         None => None,
     };
     Ok(RequestDetail {
-        topic_change,
-        schema_change,
-        proposal,
-        fit,
+        topic_change: NotHydrated(topic_change),
+        schema_change: NotHydrated(schema_change),
+        proposal: NotHydrated(proposal),
+        fit: NotHydrated(fit),
         promoted_from: row.promoted_from,
         application_id: row.application_id,
         can_promote: state.is_approved()
@@ -834,7 +835,7 @@ pub async fn detail(
         purpose: row.purpose,
         requested_expiry: row.requested_expiry,
         decision_reason: row.decision_reason,
-        compliance: Compliance {
+        compliance: NotHydrated(Some(Compliance {
             system_registration_id: row.system_registration_id,
             security_package_id: row.security_package_id,
             fisma_rating: row.fisma_rating,
@@ -845,22 +846,27 @@ pub async fn detail(
             hosting_location: row.hosting_location,
             technical_contact: row.technical_contact,
             product_contact: row.product_contact,
-        },
-        slots,
-        timeline: timeline
-            .into_iter()
-            .map(|(at, actor, action, after)| TimelineEntry {
-                at,
-                actor,
-                detail: after
-                    .as_ref()
-                    .and_then(|a| a.get("reason"))
-                    .and_then(|r| r.as_str())
-                    .map(str::to_owned),
-                action: describe_action(&action),
-            })
-            .collect(),
+        })),
+        slots: NotHydrated(slots),
+        timeline: NotHydrated(
+            timeline
+                .into_iter()
+                .map(|(at, actor, action, after)| TimelineEntry {
+                    at,
+                    actor,
+                    detail: after
+                        .as_ref()
+                        .and_then(|a| a.get("reason"))
+                        .and_then(|r| r.as_str())
+                        .map(str::to_owned),
+                    action: describe_action(&action),
+                })
+                .collect(),
+        ),
         decidable_slot,
+        // Drawn by `get_request`.
+        facts: Markup::default(),
+        history: Markup::default(),
     })
 }
 
