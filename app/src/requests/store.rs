@@ -391,30 +391,58 @@ pub async fn queue(
     // Backwards for a previous page (the rows nearest the cursor first), forwards otherwise;
     // the page's rows are put in queue order below. The names are looked up per row shown (a
     // join would read the whole application and user tables to hash them).
+    //
+    // What waits for governance is found by walking the submitted requests in queue order,
+    // nearly every one of which waits for governance, and stopping once the page is full; what
+    // waits for a team by its open approval slots (`approval_slot_open_team_idx`), as many as
+    // wait for it. The slot checks are subqueries with `limit 1`, each one look-up by the
+    // request's id, which PostgreSQL keeps per row instead of reading every slot into a hash.
     let mut requests = sqlx::query_as!(
         RequestSummary,
-        r#"select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
+        r#"with waiting as (
+               (select r.id, r.updated_at from access_request r
+                 where $2 and r.state = 'submitted' and r.requester <> $1
+                   and ($5::timestamptz is null or (r.updated_at, r.id) > ($5, $6::uuid))
+                   and ($7::timestamptz is null or (r.updated_at, r.id) < ($7, $8::uuid))
+                   and (select true from approval_slot s
+                         where s.request_id = r.id and s.decided_by is null
+                           and s.slot in ('governance', 'second_governance') limit 1)
+                   and (select true from approval_slot d
+                         where d.request_id = r.id and d.decided_by = $1 limit 1) is null
+                 order by case when $7::timestamptz is null then r.updated_at end,
+                          case when $7::timestamptz is null then r.id end,
+                          case when $7::timestamptz is not null then r.updated_at end desc,
+                          case when $7::timestamptz is not null then r.id end desc
+                 limit $9)
+               union
+               (select r.id, r.updated_at from approval_slot s
+                  join access_request r on r.id = s.request_id
+                 where $3 and s.decided_by is null and s.slot = 'owning_team'
+                   and s.team_slug = any($4)
+                   and r.state = 'submitted' and r.requester <> $1
+                   and ($5::timestamptz is null or (r.updated_at, r.id) > ($5, $6::uuid))
+                   and ($7::timestamptz is null or (r.updated_at, r.id) < ($7, $8::uuid))
+                   and (select true from approval_slot d
+                         where d.request_id = r.id and d.decided_by = $1 limit 1) is null
+                 order by case when $7::timestamptz is null then r.updated_at end,
+                          case when $7::timestamptz is null then r.id end,
+                          case when $7::timestamptz is not null then r.updated_at end desc,
+                          case when $7::timestamptz is not null then r.id end desc
+                 limit $9))
+           select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
                   coalesce((select t.name from topic t where t.id = r.topic_id),
                            r.proposed_topic->>'name', '') as "topic!",
                   (select a.name from application a where a.id = r.application_id) as "application!",
                   (select u.display_name from app_user u where u.subject = r.requester) as "requester!",
                   r.environments as "environments: Vec<EnvironmentName>",
                   r.updated_at as "updated_at: DateTime<Utc>"
-             from (select r.* from access_request r
-                    where r.state = 'submitted' and r.requester <> $1
-                      and not exists (select 1 from approval_slot d
-                                       where d.request_id = r.id and d.decided_by = $1)
-                      and exists (select 1 from approval_slot s
-                                   where s.request_id = r.id and s.decided_by is null
-                                     and ((s.slot in ('governance', 'second_governance') and $2)
-                                       or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
-                      and ($5::timestamptz is null or (r.updated_at, r.id) > ($5, $6::uuid))
-                      and ($7::timestamptz is null or (r.updated_at, r.id) < ($7, $8::uuid))
-                    order by case when $7::timestamptz is null then r.updated_at end,
-                             case when $7::timestamptz is null then r.id end,
-                             case when $7::timestamptz is not null then r.updated_at end desc,
-                             case when $7::timestamptz is not null then r.id end desc
-                    limit $9) r
+             from (select w.id from waiting w
+                    order by case when $7::timestamptz is null then w.updated_at end,
+                             case when $7::timestamptz is null then w.id end,
+                             case when $7::timestamptz is not null then w.updated_at end desc,
+                             case when $7::timestamptz is not null then w.id end desc
+                    limit $9) w
+             join access_request r on r.id = w.id
             order by case when $7::timestamptz is null then r.updated_at end,
                      case when $7::timestamptz is null then r.id end,
                      case when $7::timestamptz is not null then r.updated_at end desc,
@@ -456,17 +484,27 @@ pub async fn queue(
 /// How many requests wait for the caller, counted up to `QueueCount::CAP` and no further, so
 /// the count never reads a whole long queue.
 pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<QueueCount, sqlx::Error> {
+    // Found as the queue's pages find it (see `queue`), each part stopped at the cap.
     sqlx::query_scalar!(
         r#"select count(*) as "count!" from (
-             select 1 from access_request r
-              where r.state = 'submitted' and r.requester <> $1
-                and not exists (select 1 from approval_slot d
-                                 where d.request_id = r.id and d.decided_by = $1)
-                and exists (select 1 from approval_slot s
-                             where s.request_id = r.id and s.decided_by is null
-                               and ((s.slot in ('governance', 'second_governance') and $2)
-                                 or (s.slot = 'owning_team' and $3 and s.team_slug = any($4))))
-              limit $5) waiting"#,
+             (select r.id from access_request r
+               where $2 and r.state = 'submitted' and r.requester <> $1
+                 and (select true from approval_slot s
+                       where s.request_id = r.id and s.decided_by is null
+                         and s.slot in ('governance', 'second_governance') limit 1)
+                 and (select true from approval_slot d
+                       where d.request_id = r.id and d.decided_by = $1 limit 1) is null
+               order by r.updated_at, r.id
+               limit $5)
+             union
+             (select r.id from approval_slot s
+                join access_request r on r.id = s.request_id
+               where $3 and s.decided_by is null and s.slot = 'owning_team'
+                 and s.team_slug = any($4)
+                 and r.state = 'submitted' and r.requester <> $1
+                 and (select true from approval_slot d
+                       where d.request_id = r.id and d.decided_by = $1 limit 1) is null
+               limit $5)) waiting"#,
         &user.subject,
         user.has_role(Role::Approver),
         user.has_role(Role::TeamApprover),

@@ -149,6 +149,43 @@ async fn each_approver_pages_through_only_what_they_may_decide(pool: PgPool) {
         .answer("requests/pending-count", Some(&sam), Form::new())
         .await;
     assert_eq!(count.expect_status(200).json(), 0);
+
+    // The owning team's approver pages through all of it, forwards and back; so does someone
+    // who approves both for governance and for the team, each request once though it waits
+    // for both of their roles.
+    let gus = app
+        .session_cookie_for(&crate::helpers::user(
+            "gus",
+            &[
+                app::domain::Role::Member,
+                app::domain::Role::Approver,
+                app::domain::Role::TeamApprover,
+            ],
+            &["orders"],
+        ))
+        .await;
+    for cookie in [&otto, &gus] {
+        let pages = app
+            .pages_forward("requests/queue", cookie, |page| {
+                cursor(page, "next").map(|after| Form::new().field("after", after))
+            })
+            .await;
+        let seen: Vec<Uuid> = pages.iter().flat_map(ids).collect();
+        assert_eq!(seen, expected, "every request once, oldest first");
+        let before = cursor(&pages[2], "previous").expect("a previous page");
+        let back = app
+            .page(
+                "requests/queue",
+                cookie,
+                Form::new().field("before", before),
+            )
+            .await;
+        assert_eq!(ids(&back), expected[50..100]);
+        let count = app
+            .answer("requests/pending-count", Some(cookie), Form::new())
+            .await;
+        assert_eq!(count.expect_status(200).json(), 101);
+    }
 }
 
 #[sqlx::test(migrations = "../migrations")]
