@@ -394,8 +394,9 @@ pub async fn queue(
     //
     // What waits for governance is found by walking the submitted requests in queue order,
     // nearly every one of which waits for governance, and stopping once the page is full; what
-    // waits for a team by its open approval slots (`approval_slot_open_team_idx`), as many as
-    // wait for it. The slot checks are subqueries with `limit 1`, each one look-up by the
+    // waits for a team by walking, per team, its open slots of submitted requests in the same
+    // order (`approval_slot_team_queue_idx`: each slot carries its request's state and last
+    // change). The slot checks are subqueries with `limit 1`, each one look-up by the
     // request's id, which PostgreSQL keeps per row instead of reading every slot into a hash.
     let mut requests = sqlx::query_as!(
         RequestSummary,
@@ -415,20 +416,26 @@ pub async fn queue(
                           case when $7::timestamptz is not null then r.id end desc
                  limit $9)
                union
-               (select r.id, r.updated_at from approval_slot s
-                  join access_request r on r.id = s.request_id
-                 where $3 and s.decided_by is null and s.slot = 'owning_team'
-                   and s.team_slug = any($4)
-                   and r.state = 'submitted' and r.requester <> $1
-                   and ($5::timestamptz is null or (r.updated_at, r.id) > ($5, $6::uuid))
-                   and ($7::timestamptz is null or (r.updated_at, r.id) < ($7, $8::uuid))
-                   and (select true from approval_slot d
-                         where d.request_id = r.id and d.decided_by = $1 limit 1) is null
-                 order by case when $7::timestamptz is null then r.updated_at end,
-                          case when $7::timestamptz is null then r.id end,
-                          case when $7::timestamptz is not null then r.updated_at end desc,
-                          case when $7::timestamptz is not null then r.id end desc
-                 limit $9))
+               (select s.request_id, s.request_updated_at
+                  from unnest($4::text[]) as team (slug)
+                  cross join lateral (
+                       select s.request_id, s.request_updated_at from approval_slot s
+                        where $3 and s.team_slug = team.slug and s.decided_by is null
+                          and s.slot = 'owning_team' and s.request_state = 'submitted'
+                          and ($5::timestamptz is null
+                               or (s.request_updated_at, s.request_id) > ($5, $6::uuid))
+                          and ($7::timestamptz is null
+                               or (s.request_updated_at, s.request_id) < ($7, $8::uuid))
+                          and (select true from access_request r
+                                where r.id = s.request_id and r.requester <> $1 limit 1)
+                          and (select true from approval_slot d
+                                where d.request_id = s.request_id and d.decided_by = $1
+                                limit 1) is null
+                        order by case when $7::timestamptz is null then s.request_updated_at end,
+                                 case when $7::timestamptz is null then s.request_id end,
+                                 case when $7::timestamptz is not null then s.request_updated_at end desc,
+                                 case when $7::timestamptz is not null then s.request_id end desc
+                        limit $9) s))
            select r.id, r.kind as "kind: RequestKind", r.state as "state: RequestState",
                   coalesce((select t.name from topic t where t.id = r.topic_id),
                            r.proposed_topic->>'name', '') as "topic!",
@@ -497,14 +504,18 @@ pub async fn queue_count(db: &PgPool, user: &UserIdentity) -> Result<QueueCount,
                order by r.updated_at, r.id
                limit $5)
              union
-             (select r.id from approval_slot s
-                join access_request r on r.id = s.request_id
-               where $3 and s.decided_by is null and s.slot = 'owning_team'
-                 and s.team_slug = any($4)
-                 and r.state = 'submitted' and r.requester <> $1
-                 and (select true from approval_slot d
-                       where d.request_id = r.id and d.decided_by = $1 limit 1) is null
-               limit $5)) waiting"#,
+             (select s.request_id
+                from unnest($4::text[]) as team (slug)
+                cross join lateral (
+                     select s.request_id from approval_slot s
+                      where $3 and s.team_slug = team.slug and s.decided_by is null
+                        and s.slot = 'owning_team' and s.request_state = 'submitted'
+                        and (select true from access_request r
+                              where r.id = s.request_id and r.requester <> $1 limit 1)
+                        and (select true from approval_slot d
+                              where d.request_id = s.request_id and d.decided_by = $1
+                              limit 1) is null
+                      limit $5) s)) waiting"#,
         &user.subject,
         user.has_role(Role::Approver),
         user.has_role(Role::TeamApprover),
