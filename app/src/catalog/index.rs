@@ -298,6 +298,14 @@ mod tests {
         ParsedFilter::parse(f, &member()).expect("a valid filter")
     }
 
+    /// The first page of a search, with the other filters as given.
+    fn search(index: &TopicIndex, q: &str, rest: CatalogFilter) -> CatalogPage {
+        index.page(&filter(CatalogFilter {
+            q: Some(q.into()),
+            ..rest
+        }))
+    }
+
     fn names(page: &CatalogPage) -> Vec<&str> {
         page.topics.iter().map(|t| t.name.as_str()).collect()
     }
@@ -375,28 +383,22 @@ mod tests {
     #[test]
     fn search_is_case_blind_takes_wildcards_literally_and_combines_with_filters() {
         let index = index();
-        let refunds = index.page(&filter(CatalogFilter {
-            q: Some("REFUND".into()),
-            ..Default::default()
-        }));
+        let refunds = search(&index, "REFUND", CatalogFilter::default());
         assert_eq!(refunds.shown, 40);
         assert!(refunds.topics.iter().all(|t| t.title == "Refund issued"));
         // Across the title and the description, as the SQL joins them.
-        let spanning = index.page(&filter(CatalogFilter {
-            q: Some("issued what".into()),
-            ..Default::default()
-        }));
+        let spanning = search(&index, "issued what", CatalogFilter::default());
         assert_eq!(spanning.shown, 40);
-        let wildcard = index.page(&filter(CatalogFilter {
-            q: Some("t.%".into()),
-            ..Default::default()
-        }));
+        let wildcard = search(&index, "t.%", CatalogFilter::default());
         assert_eq!(wildcard.shown, 0);
-        let mine = index.page(&filter(CatalogFilter {
-            q: Some("refund".into()),
-            mine: Some("on".into()),
-            ..Default::default()
-        }));
+        let mine = search(
+            &index,
+            "refund",
+            CatalogFilter {
+                mine: Some("on".into()),
+                ..Default::default()
+            },
+        );
         // Every sixth topic: a refund of an even number.
         assert_eq!(mine.shown, 20);
         assert!(mine.topics.iter().all(|t| t.owning_team == "claims"));

@@ -260,7 +260,7 @@ pub(crate) fn draw_connect_section(
     crate::loaded::Markup::new(section.to_html())
 }
 
-/// The drawn [`draw_connect_section`], or nothing.
+/// The markup `draw_connect_section` drew on the server (empty when there is nothing to connect).
 #[component]
 pub fn Connect(markup: crate::loaded::Markup) -> impl IntoView {
     view! { <div class="connect-drawn" inner_html=markup.html()></div> }
